@@ -1,0 +1,292 @@
+// Package chaos controls the schedule of a set of cooperating goroutines. It
+// knows nothing of interpreters: it sees numbered threads that reach
+// scheduling points, block on conditions they describe, and end.
+//
+// In controlled mode (Controller) exactly one thread goroutine runs at a time.
+// At each scheduling point the Strategy picks the next thread among those
+// that can run; the choice is appended to the recorded schedule, the chosen
+// goroutine is woken through its own channel and the caller parks. Blocking
+// is declared, never real: a thread that cannot proceed calls Block with a
+// Wait that says when it could, so "no thread can run" is an exact deadlock,
+// reported with its wait-for chain. Every run has a step budget and a
+// wall-clock watchdog, and when it ends every parked goroutine is released
+// and exits, so no goroutine outlives the run.
+package chaos
+
+import (
+	"fmt"
+	goruntime "runtime"
+	"strings"
+	"sync"
+	"time"
+)
+
+// A Wait describes why a thread cannot run. Ready is evaluated only by the
+// running goroutine, so it may read the caller's state without locks.
+type Wait interface {
+	// Ready reports whether the thread could make progress now.
+	Ready() bool
+	// Blocker is the thread whose action would unblock this one, or -1.
+	Blocker() int
+	// String describes the wait ("lock L", "join t1", "hung").
+	String() string
+}
+
+// EndKind says how a controlled run ended.
+type EndKind uint8
+
+const (
+	EndHalted   EndKind = iota // a thread called Halt
+	EndAllDone                 // every thread returned
+	EndDeadlock                // no thread could run
+	EndBudget                  // the step budget ran out
+	EndWatchdog                // the wall-clock watchdog fired
+)
+
+func (k EndKind) String() string {
+	return [...]string{"halted", "all-done", "deadlock", "budget", "watchdog"}[k]
+}
+
+// Options bound a run.
+type Options struct {
+	MaxSteps int           // scheduling points before EndBudget; default 100000
+	Watchdog time.Duration // wall-clock limit; default 2s
+}
+
+// End is the result of a controlled run.
+type End struct {
+	Kind     EndKind
+	Value    any      // the value passed to Halt
+	Steps    int      // scheduling points taken
+	Schedule []int    // the thread chosen at each scheduling point
+	Cycle    []string // for EndDeadlock: the wait-for chain, one line per thread
+	Blocked  []int    // for EndDeadlock: the blocked threads
+	Diverged int      // step at which a replay diverged, or -1
+}
+
+type thread struct {
+	id      int
+	wake    chan bool // true: run; false: the run is over, exit
+	started bool
+	done    bool
+	wait    Wait // non-nil while blocked
+}
+
+// Controller runs threads one at a time under a Strategy.
+type Controller struct {
+	strat    Strategy
+	opts     Options
+	threads  []*thread // by id; nil where no thread has that id
+	runnable []int     // scratch
+	schedule []int
+	steps    int
+	deadline time.Time
+	end      End
+	ended    chan struct{}
+	wg       sync.WaitGroup
+}
+
+// NewController returns a controller that will schedule with s.
+func NewController(s Strategy, opts Options) *Controller {
+	if opts.MaxSteps <= 0 {
+		opts.MaxSteps = 100000
+	}
+	if opts.Watchdog <= 0 {
+		opts.Watchdog = 2 * time.Second
+	}
+	return &Controller{strat: s, opts: opts, ended: make(chan struct{}), schedule: make([]int, 0, 256)}
+}
+
+// Spawn registers thread id, runnable, to run fn when first chosen. It may
+// be called before Run or by the running thread. Ids should be small.
+func (c *Controller) Spawn(id int, fn func()) {
+	for len(c.threads) <= id {
+		c.threads = append(c.threads, nil)
+	}
+	t := &thread{id: id, wake: make(chan bool, 1)}
+	c.threads[id] = t
+	c.wg.Add(1)
+	go func() {
+		defer c.wg.Done()
+		if !<-t.wake {
+			return
+		}
+		t.started = true
+		fn()
+		c.exit(t)
+	}()
+}
+
+// Run starts the thread with id first (which must have been spawned), waits
+// until the run ends, releases every goroutine and returns how it ended.
+func (c *Controller) Run(first int) End {
+	c.deadline = time.Now().Add(c.opts.Watchdog)
+	c.threads[first].wake <- true
+	<-c.ended
+	for _, t := range c.threads {
+		if t != nil && !t.done {
+			select {
+			case t.wake <- false:
+			default:
+			}
+		}
+	}
+	c.wg.Wait()
+	c.end.Steps = c.steps
+	c.end.Schedule = c.schedule
+	c.end.Diverged = -1
+	if d, ok := c.strat.(Diverger); ok {
+		if step, ok := d.Diverged(); ok {
+			c.end.Diverged = step
+		}
+	}
+	return c.end
+}
+
+// Steps returns the number of scheduling points taken so far.
+func (c *Controller) Steps() int { return c.steps }
+
+// Yield is a scheduling point for the running thread me.
+func (c *Controller) Yield(me int) {
+	c.switchFrom(c.threads[me])
+}
+
+// Block parks the running thread me until w is ready and the strategy picks
+// it. It returns with w.Ready() true.
+func (c *Controller) Block(me int, w Wait) {
+	t := c.threads[me]
+	t.wait = w
+	c.switchFrom(t)
+	t.wait = nil
+}
+
+// Halt ends the run with value v. It must be called by the running thread,
+// and it does not return: the calling goroutine exits.
+func (c *Controller) Halt(v any) {
+	c.finish(End{Kind: EndHalted, Value: v})
+	goruntime.Goexit()
+}
+
+func (c *Controller) finish(e End) {
+	c.end = e
+	close(c.ended)
+}
+
+func (c *Controller) canRun(t *thread) bool {
+	return t != nil && !t.done && (t.wait == nil || t.wait.Ready())
+}
+
+// pick records a scheduling point and returns the next thread, or nil when
+// the run has ended (budget, watchdog or deadlock).
+func (c *Controller) pick(cur *thread) *thread {
+	c.steps++
+	if c.steps > c.opts.MaxSteps {
+		c.finish(End{Kind: EndBudget})
+		return nil
+	}
+	if c.steps&255 == 0 && time.Now().After(c.deadline) {
+		c.finish(End{Kind: EndWatchdog})
+		return nil
+	}
+	c.runnable = c.runnable[:0]
+	for _, t := range c.threads {
+		if c.canRun(t) {
+			c.runnable = append(c.runnable, t.id)
+		}
+	}
+	if len(c.runnable) == 0 {
+		c.finishDeadlock()
+		return nil
+	}
+	id := c.strat.Choose(c.runnable, cur.id)
+	c.schedule = append(c.schedule, id)
+	return c.threads[id]
+}
+
+func (c *Controller) switchFrom(me *thread) {
+	next := c.pick(me)
+	if next == nil {
+		goruntime.Goexit()
+	}
+	if next == me {
+		return
+	}
+	next.wake <- true
+	if !<-me.wake {
+		goruntime.Goexit()
+	}
+}
+
+func (c *Controller) exit(t *thread) {
+	t.done = true
+	alive := false
+	for _, o := range c.threads {
+		if o != nil && !o.done {
+			alive = true
+		}
+	}
+	if !alive {
+		c.finish(End{Kind: EndAllDone})
+		return
+	}
+	if next := c.pick(t); next != nil {
+		next.wake <- true
+	}
+}
+
+func (c *Controller) finishDeadlock() {
+	e := End{Kind: EndDeadlock}
+	for _, t := range c.threads {
+		if t != nil && !t.done && t.wait != nil {
+			e.Blocked = append(e.Blocked, t.id)
+		}
+	}
+	// Follow the wait-for edges from the lowest blocked thread (main, in
+	// practice) until they repeat or end.
+	seen := map[int]bool{}
+	for id := e.Blocked[0]; id >= 0 && !seen[id]; {
+		seen[id] = true
+		t := c.threads[id]
+		if t == nil || t.wait == nil {
+			e.Cycle = append(e.Cycle, fmt.Sprintf("thread %d is not blocked", id))
+			break
+		}
+		next := t.wait.Blocker()
+		line := fmt.Sprintf("thread %d waits for %s", id, t.wait)
+		if next >= 0 {
+			line += fmt.Sprintf(" (held by thread %d)", next)
+		}
+		if seen[next] {
+			line += " (cycle)"
+		}
+		e.Cycle = append(e.Cycle, line)
+		id = next
+	}
+	c.finish(e)
+}
+
+// WaitFunc adapts functions to a Wait.
+type WaitFunc struct {
+	ReadyFunc   func() bool
+	BlockerFunc func() int
+	Desc        string
+}
+
+func (w WaitFunc) Ready() bool { return w.ReadyFunc() }
+func (w WaitFunc) Blocker() int {
+	if w.BlockerFunc == nil {
+		return -1
+	}
+	return w.BlockerFunc()
+}
+func (w WaitFunc) String() string { return w.Desc }
+
+// Forever is the Wait of a thread that will never run again.
+type Forever string
+
+func (Forever) Ready() bool      { return false }
+func (Forever) Blocker() int     { return -1 }
+func (f Forever) String() string { return string(f) }
+
+// FormatCycle joins a deadlock chain for a one-line report.
+func FormatCycle(lines []string) string { return strings.Join(lines, "; ") }

@@ -1,0 +1,229 @@
+package chaos
+
+import (
+	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+)
+
+// A Strategy picks the thread that runs at each scheduling point. runnable
+// holds the ids of the threads that can run, in increasing order, and is
+// never empty; cur is the id of the thread that reached the point (it may or
+// may not be in runnable). Choose returns one element of runnable.
+//
+// A strategy is a deterministic function of its construction arguments and
+// the sequence of calls: the same calls give the same choices.
+type Strategy interface {
+	Choose(runnable []int, cur int) int
+}
+
+// A Diverger is a strategy that follows a recorded schedule and can fall off
+// it: Diverged reports the step (0-based) at which it stopped following.
+type Diverger interface {
+	Diverged() (step int, ok bool)
+}
+
+// Random picks uniformly among the runnable threads. It is fair with
+// probability 1.
+func Random(seed uint64) Strategy {
+	return &random{rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15))}
+}
+
+type random struct{ rng *rand.Rand }
+
+func (r *random) Choose(runnable []int, _ int) int {
+	if len(runnable) == 1 {
+		return runnable[0]
+	}
+	return runnable[r.rng.IntN(len(runnable))]
+}
+
+// PCT is the probabilistic concurrency testing strategy of Burckhardt et al.
+// (ASPLOS 2010): threads get random distinct priorities, the highest-priority
+// runnable thread runs, and at depth-1 change points, drawn uniformly over
+// the first steps scheduling points, the running thread drops to the lowest
+// priority. PCT alone is unfair (a spinning high-priority thread starves the
+// rest), so, as in Coyote's fair-prioritization strategy, it switches to
+// Random for good after 2*steps points, or as soon as one thread has run
+// starveLimit points in a row while another was runnable.
+func PCT(depth int, seed uint64, steps int) Strategy {
+	if depth < 1 {
+		depth = 1
+	}
+	if steps < 1 {
+		steps = 1
+	}
+	rng := rand.New(rand.NewPCG(seed, seed^0xd1b54a32d192ed03))
+	p := &pct{rng: rng, prio: map[int]int{}, bound: 2 * steps}
+	for i := 0; i < depth-1; i++ {
+		p.change = append(p.change, 1+rng.IntN(steps))
+	}
+	return p
+}
+
+const starveLimit = 64
+
+type pct struct {
+	rng    *rand.Rand
+	prio   map[int]int // higher runs first
+	low    int         // next fresh low priority (decreasing)
+	change []int       // change points (step numbers)
+	step   int
+	bound  int
+	last   int
+	streak int
+	fair   bool
+}
+
+func (p *pct) priority(id int) int {
+	if v, ok := p.prio[id]; ok {
+		return v
+	}
+	// A thread seen for the first time gets a random priority: a random
+	// rank among those already handed out.
+	v := 1 + p.rng.IntN(1<<40)
+	p.prio[id] = v
+	return v
+}
+
+func (p *pct) Choose(runnable []int, cur int) int {
+	p.step++
+	if p.fair || p.step > p.bound {
+		p.fair = true
+		if len(runnable) == 1 {
+			return runnable[0]
+		}
+		return runnable[p.rng.IntN(len(runnable))]
+	}
+	for _, c := range p.change {
+		if c == p.step {
+			p.low--
+			p.prio[cur] = p.low
+		}
+	}
+	best := runnable[0]
+	for _, id := range runnable[1:] {
+		if p.priority(id) > p.priority(best) {
+			best = id
+		}
+	}
+	p.priority(best)
+	if best == p.last && len(runnable) > 1 {
+		p.streak++
+		if p.streak >= starveLimit {
+			p.fair = true
+		}
+	} else {
+		p.streak = 0
+	}
+	p.last = best
+	return best
+}
+
+// Replay follows a recorded list of thread ids. When the list runs out, or
+// names a thread that cannot run, it diverges: from then on it is Random,
+// seeded from the schedule, and Diverged reports the step.
+func Replay(choices []int) Strategy {
+	return &replay{choices: choices, diverged: -1}
+}
+
+type replay struct {
+	choices  []int
+	step     int
+	diverged int
+	fallback Strategy
+}
+
+func (r *replay) Choose(runnable []int, cur int) int {
+	i := r.step
+	r.step++
+	if r.fallback == nil {
+		if i < len(r.choices) && contains(runnable, r.choices[i]) {
+			return r.choices[i]
+		}
+		r.diverged = i
+		r.fallback = Random(SeedOf(r.choices))
+	}
+	return r.fallback.Choose(runnable, cur)
+}
+
+func (r *replay) Diverged() (int, bool) { return r.diverged, r.diverged >= 0 }
+
+// Stream picks runnable[b mod len(runnable)] for each byte b in turn, then
+// continues as Random seeded from the bytes. Every byte string is a valid
+// stream, so fuzzers can mutate it freely.
+func Stream(data []byte) Strategy {
+	return &stream{data: data}
+}
+
+type stream struct {
+	data     []byte
+	step     int
+	fallback Strategy
+}
+
+func (s *stream) Choose(runnable []int, cur int) int {
+	if s.step < len(s.data) {
+		b := s.data[s.step]
+		s.step++
+		return runnable[int(b)%len(runnable)]
+	}
+	if s.fallback == nil {
+		ints := make([]int, len(s.data))
+		for i, b := range s.data {
+			ints[i] = int(b)
+		}
+		s.fallback = Random(SeedOf(ints))
+	}
+	return s.fallback.Choose(runnable, cur)
+}
+
+// SeedOf derives a random seed from a list of choices (FNV-1a of their
+// decimal form), so that a replay's random continuation is itself
+// reproducible.
+func SeedOf(choices []int) uint64 {
+	h := fnv.New64a()
+	for _, c := range choices {
+		h.Write([]byte(strconv.Itoa(c)))
+		h.Write([]byte{' '})
+	}
+	return h.Sum64()
+}
+
+func contains(list []int, x int) bool {
+	for _, v := range list {
+		if v == x {
+			return true
+		}
+	}
+	return false
+}
+
+// FormatChoices writes choices space-separated, as a schedule line wants.
+func FormatChoices(choices []int) string {
+	var b strings.Builder
+	for i, c := range choices {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(strconv.Itoa(c))
+	}
+	return b.String()
+}
+
+// Describe names a strategy for reports.
+func Describe(s Strategy) string {
+	switch s := s.(type) {
+	case *random:
+		return "random"
+	case *pct:
+		return fmt.Sprintf("pct(depth=%d)", len(s.change)+1)
+	case *replay:
+		return "replay"
+	case *stream:
+		return "stream"
+	}
+	return fmt.Sprintf("%T", s)
+}

@@ -1,0 +1,303 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// exec runs a body for t. Every statement starts with a scheduling point.
+func (in *Interp) exec(t *thread, body []*scenario.Stmt) {
+	for _, st := range body {
+		in.stmt(t, st)
+	}
+}
+
+func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
+	prev := t.cur
+	t.cur = st
+	in.point(t)
+	in.do(t, st)
+	t.cur = prev
+}
+
+func (in *Interp) do(t *thread, st *scenario.Stmt) {
+	switch st.Op {
+	case scenario.OpSpawn:
+		in.needGIL(t, "spawn")
+		in.spawn(t, st.Name)
+	case scenario.OpJoin:
+		in.join(t, st.Name)
+	case scenario.OpWork:
+		for i := 0; i < st.N; i++ {
+			if i > 0 {
+				in.point(t)
+			}
+			in.needGIL(t, "work")
+			in.evalBreaker(t)
+			t.sinceTake++
+		}
+	case scenario.OpIO:
+		in.blockingCall(t, "io", nil)
+	case scenario.OpPrint:
+		in.print(t, st.Text)
+	case scenario.OpAcquire:
+		in.takeGIL(t, "acquire")
+	case scenario.OpRelease:
+		if !t.hasGIL {
+			in.halt(t, Abort, KindFatalRelease, "Fatal Python error: PyEval_SaveThread: the function must be called with the GIL held ("+t.name+" does not hold it)")
+		}
+		in.dropGIL(t)
+	case scenario.OpEnsure:
+		in.ensure(t)
+	case scenario.OpUnensure:
+		in.unensure(t)
+	case scenario.OpNew:
+		in.needGIL(t, "new "+st.Name)
+		in.heap.create(st.Name, nil)
+	case scenario.OpLocal:
+		t.locals = append(t.locals, in.heap.create(st.Name, t))
+	case scenario.OpPublish:
+		in.needGIL(t, "publish "+st.Name)
+		if o := in.object(t, st.Name, "publish"); o != nil && !o.published {
+			o.published = true
+			if o.stack == nil {
+				in.heap.globals = append(in.heap.globals, o)
+			}
+		}
+	case scenario.OpIncref:
+		in.needGIL(t, "incref "+st.Name)
+		if o := in.object(t, st.Name, "incref"); o != nil {
+			o.refs++
+		}
+	case scenario.OpDecref:
+		in.needGIL(t, "decref "+st.Name)
+		if o := in.heap.bound[st.Name]; o != nil {
+			in.decrefObject(t, o, "decref")
+		}
+	case scenario.OpUse:
+		in.needGIL(t, "use "+st.Name)
+		in.object(t, st.Name, "use")
+	case scenario.OpGuard:
+		if in.finalizing && t.id != 0 {
+			in.event(t, EvNote, "guard "+st.Name+": finalizing, DECREF skipped")
+			return
+		}
+		in.needGIL(t, "guard "+st.Name)
+		if o := in.heap.bound[st.Name]; o != nil {
+			in.decrefObject(t, o, "guarded decref")
+		}
+	case scenario.OpLock:
+		in.lock(t, st.Name)
+	case scenario.OpUnlock:
+		l := in.locks[st.Name]
+		if l == nil || l.holder != t.id {
+			in.halt(t, Corruption, KindBadUnlock, fmt.Sprintf("%s unlocked mutex %s, which it does not hold", t.name, st.Name))
+		}
+		l.holder = -1
+		in.event(t, EvUnlock, st.Name)
+	case scenario.OpSet:
+		in.events[st.Name] = true
+		in.event(t, EvSet, st.Name)
+	case scenario.OpWait:
+		if in.events[st.Name] {
+			return
+		}
+		name := st.Name
+		in.blockingCall(t, "wait "+name, chaos.WaitFunc{
+			ReadyFunc: func() bool { return in.events[name] },
+			Desc:      "event " + name,
+		})
+	case scenario.OpNative:
+		in.native(t, st)
+	case scenario.OpHold:
+		f := t.frames[len(t.frames)-1]
+		if o := in.heap.bound[st.Name]; o != nil {
+			f.items = append(f.items, frameItem{hold: o, stmt: st})
+		}
+	case scenario.OpCleanup:
+		f := t.frames[len(t.frames)-1]
+		f.items = append(f.items, frameItem{stmt: st})
+	case scenario.OpLoop:
+		for i := 0; i < st.N; i++ {
+			if i > 0 {
+				in.point(t)
+			}
+			in.exec(t, st.Body)
+		}
+	case scenario.OpForever:
+		for first := true; ; first = false {
+			if !first {
+				in.point(t)
+			}
+			in.exec(t, st.Body)
+		}
+	case scenario.OpYield:
+	case scenario.OpExit:
+		in.exitCode = st.N
+		panic(mainExited{})
+	default:
+		panic("runtime: unknown statement " + st.Op.String())
+	}
+}
+
+// needGIL reports a GIL-requiring operation done without the GIL.
+func (in *Interp) needGIL(t *thread, what string) {
+	if !t.hasGIL {
+		in.halt(t, Corruption, KindNoGIL, fmt.Sprintf("%s did %s without the GIL", t.name, what))
+	}
+}
+
+// blockingCall drops the GIL (if held) around a blocking call, waits for w
+// (nil: the call returns at the scheduler's choice) and takes the GIL back.
+// Without the GIL, the call simply blocks.
+func (in *Interp) blockingCall(t *thread, site string, w chaos.Wait) {
+	had := t.hasGIL
+	if had {
+		in.dropGIL(t)
+	}
+	if w == nil {
+		in.point(t)
+	} else {
+		in.ctl.Block(t.id, w)
+	}
+	if had {
+		in.takeGIL(t, site)
+	}
+}
+
+func (in *Interp) spawn(t *thread, name string) {
+	id := in.sc.Thread(name)
+	if id <= 0 {
+		return
+	}
+	target := in.threads[id]
+	if target.spawned {
+		return
+	}
+	if in.finalizing && !in.preset.SpawnWhileFinalizing {
+		in.event(t, EvNote, "spawn "+name+" refused: can't create new thread at interpreter shutdown")
+		return
+	}
+	target.spawned = true
+	in.event(t, EvSpawn, name)
+	in.ctl.Spawn(id, func() { in.runThread(target) })
+}
+
+func (in *Interp) join(t *thread, name string) {
+	id := in.sc.Thread(name)
+	if id <= 0 {
+		return
+	}
+	target := in.threads[id]
+	if !target.spawned || target.ended {
+		return
+	}
+	in.blockingCall(t, "join "+name, chaos.WaitFunc{
+		ReadyFunc:   func() bool { return target.ended },
+		BlockerFunc: func() int { return id },
+		Desc:        "join " + name,
+	})
+}
+
+func (in *Interp) lock(t *thread, name string) {
+	l := in.locks[name]
+	if l == nil {
+		l = &cLock{name: name, holder: -1}
+		in.locks[name] = l
+	}
+	if l.holder >= 0 {
+		in.event(t, EvWaitLock, name)
+		in.ctl.Block(t.id, chaos.WaitFunc{
+			ReadyFunc:   func() bool { return l.holder < 0 },
+			BlockerFunc: func() int { return l.holder },
+			Desc:        "mutex " + name,
+		})
+	}
+	l.holder = t.id
+	in.event(t, EvLock, name)
+}
+
+func (in *Interp) print(t *thread, text string) {
+	in.needGIL(t, "print")
+	in.takeStdout(t)
+	in.output = append(in.output, text...)
+	in.output = append(in.output, '\n')
+	in.dropGIL(t)
+	in.point(t)
+	in.takeGIL(t, "print")
+	in.stdout.holder = -1
+}
+
+// ensure is PyGILState_Ensure. The outermost ensure of a thread without a
+// thread state builds one before any must-exit check: after step 7 that
+// touches freed interpreter state (gh-124619, open in 3.14).
+func (in *Interp) ensure(t *thread) {
+	if !t.tstate {
+		if in.tstatesFreed {
+			in.halt(t, Corruption, KindUAFTstate, t.name+": PyGILState_Ensure built a thread state after finalization freed the interpreter's thread states (gh-124619)")
+		}
+		t.tstate = true
+	}
+	took := !t.hasGIL
+	if took {
+		in.takeGIL(t, "ensure")
+	}
+	t.ensures = append(t.ensures, took)
+}
+
+func (in *Interp) unensure(t *thread) {
+	if len(t.ensures) == 0 {
+		in.halt(t, Abort, KindFatalUnensure, "Fatal Python error: PyGILState_Release: thread state must be current when releasing ("+t.name+": unbalanced unensure)")
+	}
+	took := t.ensures[len(t.ensures)-1]
+	t.ensures = t.ensures[:len(t.ensures)-1]
+	if took {
+		if !t.hasGIL {
+			in.halt(t, Abort, KindFatalRelease, "Fatal Python error: PyGILState_Release without the GIL ("+t.name+")")
+		}
+		in.dropGIL(t)
+	}
+	if len(t.ensures) == 0 && t.kind == scenario.Foreign {
+		t.tstate = false
+	}
+}
+
+// native runs a C/C++ frame; at its end its items run in reverse order.
+func (in *Interp) native(t *thread, st *scenario.Stmt) {
+	f := &frame{stmt: st}
+	t.frames = append(t.frames, f)
+	in.exec(t, st.Body)
+	in.runFrameItems(t, f)
+	t.frames = t.frames[:len(t.frames)-1]
+	if len(t.frames) == 0 && t.kind != scenario.Foreign && !t.hasGIL {
+		in.halt(t, Corruption, KindNoGIL, t.name+" left its outermost native frame without the GIL")
+	}
+}
+
+// runFrameItems releases a frame's smart pointers and runs its cleanup
+// blocks, last first, with whatever GIL state the thread has.
+func (in *Interp) runFrameItems(t *thread, f *frame) {
+	for i := len(f.items) - 1; i >= 0; i-- {
+		it := f.items[i]
+		f.items = f.items[:i]
+		if it.hold != nil {
+			if !t.hasGIL {
+				in.haltAt(t, it.stmt, Corruption, KindNoGIL, fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", t.name, it.hold.name, unwindNote(t)))
+			}
+			in.decrefObject(t, it.hold, "smart pointer release")
+			continue
+		}
+		t.inCleanup++
+		in.exec(t, it.stmt.Body)
+		t.inCleanup--
+	}
+}
+
+func unwindNote(t *thread) string {
+	if t.unwinding {
+		return " during the forced unwind"
+	}
+	return ""
+}

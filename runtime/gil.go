@@ -1,0 +1,153 @@
+package runtime
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/sasha-s/go-deadlock"
+)
+
+// mutex is the real lock behind the GIL: a plain sync.Mutex under the
+// controlled scheduler, or go-deadlock's instrumented Mutex when the run
+// asks for lock-order and timeout detection.
+type mutex interface {
+	sync.Locker
+	TryLock() bool
+}
+
+// gil is the global interpreter lock: a real mutex, plus the state of
+// ceval_gil.c that the model needs: the holder, the last holder and switch
+// number (the FORCE_SWITCHING hand-off) and the drop request.
+//
+// Under the controlled scheduler only one thread goroutine runs at a time,
+// so a take is TryLock; when it fails the thread declares itself blocked
+// on the GIL and the scheduler runs someone else. The mutex stays a real
+// mutex: a bug that let two threads hold it would still fail TryLock.
+type gil struct {
+	mu         mutex
+	holder     int // thread id, or -1
+	lastHolder int
+	switches   int
+	dropReq    bool
+	requester  int
+}
+
+func newGIL(instrumented bool) *gil {
+	g := &gil{holder: -1, lastHolder: -1, requester: -1}
+	if instrumented {
+		g.mu = new(deadlock.Mutex)
+	} else {
+		g.mu = new(sync.Mutex)
+	}
+	return g
+}
+
+type gilWait struct {
+	in *Interp
+	t  *thread
+}
+
+// Ready: the GIL is free, or the waiter's timed wait would wake into a
+// must-exit check (a preset with CheckWaiting, once finalizing).
+func (w gilWait) Ready() bool {
+	return w.in.gil.holder < 0 || (w.in.preset.CheckWaiting && w.in.mustExit(w.t))
+}
+func (w gilWait) Blocker() int   { return w.in.gil.holder }
+func (w gilWait) String() string { return "the GIL" }
+
+// mustExit reports whether t, taking the GIL now, meets the policy: it is
+// not the finalizing thread (main) and the finalizing flag is set.
+func (in *Interp) mustExit(t *thread) bool {
+	return in.finalizing && t.id != 0
+}
+
+// takeGIL takes the GIL for t at site ("start", "io", "acquire", ...),
+// applying the preset's must-exit checks: before waiting, after each
+// timed-out wait, and after acquiring.
+func (in *Interp) takeGIL(t *thread, site string) {
+	if in.mustExit(t) && in.preset.CheckEntry {
+		in.strike(t, site, "before waiting")
+	}
+	if t.tstateFreed && !in.preset.TstateRefcounted {
+		// PyEval_RestoreThread reads tstate->interp before any check that
+		// would stop it (bpo-39877).
+		in.halt(t, Corruption, KindUAFTstate, t.name+" took the GIL through its thread state, freed in finalization step 7")
+	}
+	g := in.gil
+	for {
+		if g.mu.TryLock() {
+			g.holder, g.lastHolder = t.id, t.id
+			g.switches++
+			if g.dropReq {
+				g.dropReq, g.requester = false, -1
+			}
+			t.hasGIL = true
+			t.sinceTake = 0
+			in.event(t, EvTakeGIL, site)
+			if in.mustExit(t) {
+				// Every preset checks after acquiring (3.8: every caller
+				// of take_gil, bpo-36475); the GIL is dropped first.
+				in.dropGIL(t)
+				in.strike(t, site, "after acquiring")
+			}
+			return
+		}
+		if g.holder == t.id {
+			// Taking a GIL one already holds (acquire twice) blocks for
+			// ever, as a non-recursive lock does.
+			in.event(t, EvBlock, "the GIL, which it already holds")
+		}
+		g.dropReq, g.requester = true, t.id
+		in.event(t, EvWaitGIL, site)
+		in.ctl.Block(t.id, gilWait{in, t})
+		if g.holder >= 0 && in.mustExit(t) && in.preset.CheckWaiting {
+			if in.preset.ResetDropRequest && g.requester == t.id {
+				g.dropReq, g.requester = false, -1
+			}
+			in.strike(t, site, "while waiting")
+		}
+	}
+}
+
+// dropGIL releases the GIL held by t.
+func (in *Interp) dropGIL(t *thread) {
+	if !t.hasGIL {
+		panic(fmt.Sprintf("%s drops a GIL it does not hold", t.name))
+	}
+	in.gil.holder = -1
+	t.hasGIL = false
+	in.gil.mu.Unlock()
+	in.event(t, EvDropGIL, "")
+}
+
+type switchWait struct {
+	in *Interp
+	t  *thread
+}
+
+func (w switchWait) Ready() bool { return w.in.gil.lastHolder != w.t.id }
+func (w switchWait) Blocker() int {
+	if w.in.gil.requester >= 0 {
+		return w.in.gil.requester
+	}
+	return -1
+}
+func (w switchWait) String() string {
+	return "the FORCE_SWITCHING hand-off (another thread to take the GIL)"
+}
+
+// evalBreaker runs at each bytecode step of work: on a drop request, once t
+// has run a step since it took the GIL, it hands the GIL over, waits until
+// another thread has taken it (FORCE_SWITCHING; the holder resets the
+// request first, as drop_gil does) and takes it back.
+func (in *Interp) evalBreaker(t *thread) {
+	g := in.gil
+	if !g.dropReq || g.requester == t.id || t.sinceTake < 1 || !t.hasGIL {
+		return
+	}
+	g.dropReq = false
+	in.event(t, EvDropRequest, "")
+	in.dropGIL(t)
+	in.ctl.Block(t.id, switchWait{in, t})
+	in.takeGIL(t, "eval breaker")
+}

@@ -1,0 +1,119 @@
+package runtime
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Outcome is the class of a run, exactly as the scenario language names it.
+type Outcome string
+
+const (
+	Clean       Outcome = "clean"
+	Abort       Outcome = "abort"
+	LostCleanup Outcome = "lost-cleanup"
+	Deadlock    Outcome = "deadlock"
+	Corruption  Outcome = "corruption"
+	Contract    Outcome = "contract"
+	Budget      Outcome = "budget"
+)
+
+// Outcomes lists every outcome in the language's order.
+var Outcomes = []Outcome{Clean, Abort, LostCleanup, Deadlock, Corruption, Contract, Budget}
+
+// Report kinds: the detail behind an outcome. Together with the outcome and
+// the statement that failed they form a failure's signature.
+const (
+	KindExit                = "exit"                 // clean: the process exited after finalization
+	KindPolicyAbort         = "policy-abort"         // the abort policy or callback
+	KindNoexcept            = "noexcept"             // forced unwind through a noexcept frame
+	KindNotRethrown         = "not-rethrown"         // glibc: catch(...) swallowed the forced unwind
+	KindUnwindInDestructor  = "unwind-in-cleanup"    // forced unwind started inside a cleanup body
+	KindFatalRelease        = "fatal-release"        // release without the GIL
+	KindFatalUnensure       = "fatal-unensure"       // unbalanced unensure
+	KindFatalStdout         = "fatal-stdout-lock"    // bpo-23309
+	KindProcessExit         = "process-exit"         // exit policy or callback
+	KindDeadlock            = "deadlock"             // no thread can run
+	KindUAFObject           = "use-after-free"       // object freed
+	KindUAFStack            = "stack-use-after-free" // a local on a freed stack
+	KindUAFTstate           = "tstate-use-after-free"
+	KindNoGIL               = "no-gil"        // GIL-requiring operation without the GIL
+	KindUnderflow           = "refcount-underflow"
+	KindSwallowedUnwind     = "swallowed-unwind"
+	KindBadUnlock           = "bad-unlock"
+	KindCallbackReturned    = "callback-returned"
+	KindCallbackEndedThread = "callback-ended-thread"
+	KindBudget              = "budget"
+	KindWatchdog            = "watchdog"
+)
+
+// Report is the terminal event of a run.
+type Report struct {
+	Kind    string `json:"kind"`
+	Thread  string `json:"thread,omitempty"`
+	Stmt    string `json:"stmt,omitempty"` // "op@line:col" of the statement that failed
+	Phase   string `json:"phase"`          // where main was: body, wait-threads, atexit, ... exited
+	Message string `json:"message"`
+}
+
+// Result is everything a run produced. Text, JSON and HTML are renderings of
+// it.
+type Result struct {
+	Scenario string   `json:"scenario"`
+	Policy   string   `json:"policy"`
+	Preset   string   `json:"preset"`
+	Strategy string   `json:"strategy"` // the schedule line the run was started with
+	Outcome  Outcome  `json:"outcome"`
+	Report   Report   `json:"report"`
+	ExitCode int      `json:"exit_code"`
+	Stdout   string   `json:"stdout,omitempty"`
+	Steps    int      `json:"steps"`
+	Schedule []int    `json:"schedule"` // the thread chosen at each scheduling point
+	Diverged int      `json:"diverged"` // step at which a replay diverged, or -1
+	Hung     []string `json:"hung,omitempty"`
+	Cycle    []string `json:"cycle,omitempty"`
+	Threads  []string `json:"threads"` // names by index
+	Events   []Event  `json:"events,omitempty"`
+}
+
+// ReplayLine is the schedule line that reproduces this run.
+func (r *Result) ReplayLine() string {
+	var b strings.Builder
+	b.WriteString("schedule replay")
+	for _, c := range r.Schedule {
+		fmt.Fprintf(&b, " %d", c)
+	}
+	return b.String()
+}
+
+// Signature identifies a failure: the outcome, the report kind and the
+// statement that failed.
+func (r *Result) Signature() string {
+	return string(r.Outcome) + "/" + r.Report.Kind + "/" + r.Report.Stmt
+}
+
+// Text renders the result for people. It is deterministic.
+func (r *Result) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "scenario %q policy %s preset %s\n", r.Scenario, r.Policy, r.Preset)
+	fmt.Fprintf(&b, "outcome: %s (%s)\n", r.Outcome, r.Report.Kind)
+	fmt.Fprintf(&b, "report: %s\n", r.Report.Message)
+	if r.Report.Stmt != "" {
+		fmt.Fprintf(&b, "at: %s in %s, main in %s\n", r.Report.Stmt, r.Report.Thread, r.Report.Phase)
+	} else {
+		fmt.Fprintf(&b, "main in: %s\n", r.Report.Phase)
+	}
+	for _, c := range r.Cycle {
+		fmt.Fprintf(&b, "  %s\n", c)
+	}
+	if len(r.Hung) > 0 {
+		fmt.Fprintf(&b, "hung threads: %s\n", strings.Join(r.Hung, ", "))
+	}
+	fmt.Fprintf(&b, "exit code: %d, steps: %d\n", r.ExitCode, r.Steps)
+	if r.Diverged >= 0 {
+		fmt.Fprintf(&b, "diverged at step %d: the recorded schedule no longer fits; continued with seeded random\n", r.Diverged)
+	}
+	fmt.Fprintf(&b, "started with: %s\n", r.Strategy)
+	fmt.Fprintf(&b, "%s\n", r.ReplayLine())
+	return b.String()
+}

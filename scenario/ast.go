@@ -1,0 +1,271 @@
+// Package scenario is the shutdownfuzz scenario language: its syntax tree, a
+// parser that reports errors as file:line:col, a printer that writes the
+// canonical form, and a total decoder from fuzz bytes (plus the encoder that
+// turns any scenario back into fuzz bytes).
+//
+// The language is specified in the repository's SPEC.md (a copy of the shared
+// scenario-language contract, with this package's extensions marked). The
+// package is a leaf: it knows the names of policies, presets and outcomes, but
+// nothing of how a scenario runs.
+package scenario
+
+// Pos is a 1-based line and column in a scenario file. The zero Pos means
+// "no position" (for example, a scenario built by the decoder).
+type Pos struct {
+	Line, Col int
+}
+
+// ThreadKind says what sort of thread a block declares.
+type ThreadKind uint8
+
+const (
+	Main    ThreadKind = iota // the main thread; index 0
+	Thread                    // a non-daemon Python thread
+	Daemon                    // a daemon Python thread
+	Foreign                   // a non-Python OS thread; starts without a thread state
+)
+
+var threadKindNames = [...]string{Main: "main", Thread: "thread", Daemon: "daemon", Foreign: "foreign"}
+
+func (k ThreadKind) String() string {
+	if int(k) < len(threadKindNames) {
+		return threadKindNames[k]
+	}
+	return "?"
+}
+
+// Scenario is one parsed .scn file.
+type Scenario struct {
+	Name     string
+	Presets  []string // extension: "preset A B" composes presets left to right; usually one
+	Policy   string   // default policy, "" if none
+	Callback string   // exit callback, "" if none
+	// Threads[0] is main (Kind Main, Name "main"); the rest are thread, daemon
+	// and foreign blocks in file order. A thread's index is its position here,
+	// and schedules name threads by index.
+	Threads  []*ThreadDecl
+	Atexit   []*Block // in file (registration) order
+	Teardown []*Block // in file order
+	Expect   []Expect // in file order; lines for one policy merge
+	Schedule *Schedule
+
+	// Positions of top-level keywords, for error messages; zero when built
+	// in code.
+	PresetPos, PolicyPos, CallbackPos Pos
+}
+
+// ThreadDecl is main, or a thread, daemon or foreign block.
+type ThreadDecl struct {
+	Kind ThreadKind
+	Name string
+	Body []*Stmt
+	Pos  Pos
+}
+
+// Block is an atexit or teardown body.
+type Block struct {
+	Body []*Stmt
+	Pos  Pos
+}
+
+// Expect is one "expect POLICY: OUTCOME, ..." line.
+type Expect struct {
+	Policy   string
+	Outcomes []string
+	Pos      Pos
+}
+
+// Op is a statement's operation.
+type Op uint8
+
+const (
+	OpInvalid Op = iota
+	OpSpawn
+	OpJoin
+	OpWork
+	OpIO
+	OpPrint
+	OpAcquire
+	OpRelease
+	OpEnsure
+	OpUnensure
+	OpNew
+	OpLocal
+	OpPublish
+	OpIncref
+	OpDecref
+	OpUse
+	OpGuard
+	OpLock
+	OpUnlock
+	OpSet
+	OpWait
+	OpNative
+	OpHold
+	OpCleanup
+	OpLoop
+	OpForever
+	OpYield
+	OpExit
+	numOps
+)
+
+var opNames = [...]string{
+	OpInvalid: "invalid", OpSpawn: "spawn", OpJoin: "join", OpWork: "work", OpIO: "io",
+	OpPrint: "print", OpAcquire: "acquire", OpRelease: "release", OpEnsure: "ensure",
+	OpUnensure: "unensure", OpNew: "new", OpLocal: "local", OpPublish: "publish",
+	OpIncref: "incref", OpDecref: "decref", OpUse: "use", OpGuard: "guard", OpLock: "lock",
+	OpUnlock: "unlock", OpSet: "set", OpWait: "wait", OpNative: "native", OpHold: "hold",
+	OpCleanup: "cleanup", OpLoop: "loop", OpForever: "forever", OpYield: "yield", OpExit: "exit",
+}
+
+func (o Op) String() string {
+	if int(o) < len(opNames) {
+		return opNames[o]
+	}
+	return "invalid"
+}
+
+// LookupOp returns the Op for a statement keyword, or OpInvalid.
+func LookupOp(kw string) Op {
+	for i, n := range opNames {
+		if n == kw && Op(i) != OpInvalid {
+			return Op(i)
+		}
+	}
+	return OpInvalid
+}
+
+// Stmt is one statement. Which fields are used depends on Op:
+//
+//	spawn, join                 Name (a thread)
+//	new, local, publish, incref, decref, use, guard, hold   Name (an object)
+//	lock, unlock                Name (a C-level mutex)
+//	set, wait                   Name (an event)
+//	work, loop                  N (>= 1)
+//	exit                        N (the exit code, 0..255)
+//	print                       Text
+//	native                      Noexcept, Catchall, Body
+//	cleanup, loop, forever      Body
+type Stmt struct {
+	Op       Op
+	Name     string
+	N        int
+	Text     string
+	Noexcept bool
+	Catchall bool
+	Body     []*Stmt
+	Pos      Pos
+}
+
+// ScheduleKind is the kind of a schedule line.
+type ScheduleKind uint8
+
+const (
+	ScheduleRandom ScheduleKind = iota // schedule random SEED
+	SchedulePCT                        // schedule pct DEPTH SEED
+	ScheduleReplay                     // schedule replay C C C ...: thread indices
+	// ScheduleStream is an extension: "schedule stream B B B ...". At each
+	// scheduling point the strategy picks runnable[B mod len(runnable)],
+	// runnable threads in index order. Every byte string is a valid stream,
+	// which is why the fuzz decoder yields it.
+	ScheduleStream
+)
+
+var scheduleKindNames = [...]string{ScheduleRandom: "random", SchedulePCT: "pct", ScheduleReplay: "replay", ScheduleStream: "stream"}
+
+func (k ScheduleKind) String() string {
+	if int(k) < len(scheduleKindNames) {
+		return scheduleKindNames[k]
+	}
+	return "?"
+}
+
+// Schedule is a "schedule" line. Seed is used by random and pct, and by
+// replay and stream as the seed of the random continuation after they run
+// out or diverge (0 there means "derive it from the choices").
+type Schedule struct {
+	Kind    ScheduleKind
+	Seed    uint64
+	Depth   int
+	Choices []int
+	Pos     Pos
+}
+
+// The names the language knows. Runtime tables are keyed by these, and tests
+// there check that the two agree.
+var (
+	Policies  = []string{"abort", "exit", "hang", "unwind", "terminate"}
+	Callbacks = []string{"hang", "exit", "abort", "return", "terminate-thread"}
+	Outcomes  = []string{"clean", "abort", "lost-cleanup", "deadlock", "corruption", "contract", "budget"}
+	Presets   = []string{
+		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.11", "cpython-3.12",
+		"cpython-3.13", "cpython-3.14", "posix", "windows", "glibc",
+	}
+)
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// IsPolicy, IsOutcome, IsPreset and IsCallback report whether a name is known.
+func IsPolicy(s string) bool   { return contains(Policies, s) }
+func IsOutcome(s string) bool  { return contains(Outcomes, s) }
+func IsPreset(s string) bool   { return contains(Presets, s) }
+func IsCallback(s string) bool { return contains(Callbacks, s) }
+
+// Thread returns the index of the thread named name, or -1.
+func (s *Scenario) Thread(name string) int {
+	for i, t := range s.Threads {
+		if t.Name == name {
+			return i
+		}
+	}
+	return -1
+}
+
+// Expected returns the merged outcome set the expect lines allow for policy,
+// and whether any expect line names the policy.
+func (s *Scenario) Expected(policy string) (map[string]bool, bool) {
+	set := map[string]bool{}
+	found := false
+	for _, e := range s.Expect {
+		if e.Policy != policy {
+			continue
+		}
+		found = true
+		for _, o := range e.Outcomes {
+			set[o] = true
+		}
+	}
+	return set, found
+}
+
+// Walk calls fn for every statement of body, depth first, in order.
+func Walk(body []*Stmt, fn func(*Stmt)) {
+	for _, st := range body {
+		fn(st)
+		Walk(st.Body, fn)
+	}
+}
+
+// Bodies returns every top-level body of s: the threads, then atexit, then
+// teardown blocks.
+func (s *Scenario) Bodies() [][]*Stmt {
+	var out [][]*Stmt
+	for _, t := range s.Threads {
+		out = append(out, t.Body)
+	}
+	for _, b := range s.Atexit {
+		out = append(out, b.Body)
+	}
+	for _, b := range s.Teardown {
+		out = append(out, b.Body)
+	}
+	return out
+}
