@@ -1,0 +1,94 @@
+// Command shutdownfuzz runs, explores and reports on shutdown-race
+// scenarios under the five thread-exit policies.
+//
+//	shutdownfuzz run     [-policy P|all] [-seed N] [-json] FILE.scn
+//	shutdownfuzz explore [-policy P|all] [-runs N] [-json] FILE.scn
+//	shutdownfuzz list
+//
+// FILE may also name a built-in library scenario ("hang-holds-lock"); run
+// "shutdownfuzz list" to see them. Exit status: 0 when every outcome is
+// allowed by the file's expect lines (or it has none for the policy), 1
+// when one is not, 2 for a usage or parse error.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+)
+
+// exitError carries an exit status out of a subcommand.
+type exitError struct {
+	code int
+	msg  string
+}
+
+func (e *exitError) Error() string { return e.msg }
+
+func usageError(format string, args ...any) error {
+	return &exitError{code: 2, msg: fmt.Sprintf(format, args...)}
+}
+
+type command struct {
+	name, args, help string
+	run              func(args []string, stdout, stderr io.Writer) error
+}
+
+var commands []command
+
+func init() {
+	commands = []command{
+		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] FILE.scn", "run a scenario once per policy", cmdRun},
+		{"explore", "[-policy P|all] [-runs N] [-json] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
+		{"list", "", "list the built-in scenario library", cmdList},
+	}
+}
+
+func main() {
+	os.Exit(Main(os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// Main runs the command line and returns the exit status.
+func Main(args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "help" {
+		printUsage(stderr)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	for _, c := range commands {
+		if c.name == args[0] {
+			err := c.run(args[1:], stdout, stderr)
+			var ee *exitError
+			switch {
+			case err == nil:
+				return 0
+			case errors.As(err, &ee):
+				if ee.msg != "" {
+					fmt.Fprintln(stderr, "shutdownfuzz "+c.name+": "+ee.msg)
+					if ee.code == 2 {
+						fmt.Fprintf(stderr, "usage: shutdownfuzz %s %s\n", c.name, c.args)
+					}
+				}
+				return ee.code
+			default:
+				fmt.Fprintln(stderr, "shutdownfuzz "+c.name+": "+err.Error())
+				return 2
+			}
+		}
+	}
+	fmt.Fprintf(stderr, "shutdownfuzz: unknown command %q\n", args[0])
+	printUsage(stderr)
+	return 2
+}
+
+func printUsage(w io.Writer) {
+	fmt.Fprintln(w, "usage: shutdownfuzz COMMAND [flags] [args]")
+	fmt.Fprintln(w, "commands:")
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-9s %s\n            %s\n", c.name, strings.TrimSpace(c.args), c.help)
+	}
+}

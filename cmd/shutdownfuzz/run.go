@@ -1,0 +1,326 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
+)
+
+// newFlags returns a flag set whose errors come back as usage errors.
+func newFlags(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		for _, c := range commands {
+			if c.name == name {
+				fmt.Fprintf(stderr, "usage: shutdownfuzz %s %s\n", c.name, c.args)
+			}
+		}
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parseArgs parses flags that may come before or after the positional
+// arguments, and returns the positional ones.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, &exitError{code: 0}
+			}
+			return nil, &exitError{code: 2}
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+// loadScenario reads FILE, or a library scenario of that name, and parses
+// it. Errors are usage errors (exit status 2).
+func loadScenario(arg string) (*scenario.Scenario, string, error) {
+	src, err := os.ReadFile(arg)
+	name := arg
+	if err != nil {
+		lib, file, ok := scenarios.Source(arg)
+		if !ok {
+			return nil, "", usageError("%v (and no library scenario is named %q; see shutdownfuzz list)", err, arg)
+		}
+		src, name = lib, "library/"+file
+	}
+	s, err := scenario.Parse(name, src)
+	if err != nil {
+		return nil, "", &exitError{code: 2, msg: err.Error()}
+	}
+	if _, _, err := runtime.ResolvePolicy(s, "hang"); err != nil {
+		return nil, "", usageError("%s: %v", name, strings.TrimPrefix(err.Error(), "usage: "))
+	}
+	return s, name, nil
+}
+
+// oneFile checks that exactly one FILE was given.
+func oneFile(pos []string) (string, error) {
+	if len(pos) != 1 {
+		return "", usageError("want exactly one FILE.scn, got %d arguments", len(pos))
+	}
+	return pos[0], nil
+}
+
+// policiesFor resolves -policy: "" means the scenario's own policy (its
+// policy line or its preset's default).
+func policiesFor(s *scenario.Scenario, flagValue string) ([]string, error) {
+	if flagValue == "" {
+		p, _, err := runtime.ResolvePolicy(s, "")
+		if err != nil {
+			return nil, usageError("%v", err)
+		}
+		return []string{p}, nil
+	}
+	ps, err := explore.Policies(flagValue)
+	if err != nil {
+		return nil, usageError("-policy: %v", err)
+	}
+	return ps, nil
+}
+
+type runJSON struct {
+	*runtime.Result
+	Replay   string   `json:"replay"`
+	Expected []string `json:"expected,omitempty"`
+	Allowed  bool     `json:"allowed"`
+	Rerun    string   `json:"rerun"`
+}
+
+func cmdRun(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("run", stderr)
+	policy := fs.String("policy", "", "thread-exit policy, or all (default: the file's policy line or its preset's default)")
+	seed := fs.Int64("seed", -1, "run schedule random `N` instead of the file's schedule line")
+	schedFlag := fs.String("schedule", "", "run this `schedule` (\"replay 0 1 1 0\", \"pct 3 7\") instead of the file's schedule line")
+	asJSON := fs.Bool("json", false, "print one JSON object per policy")
+	steps := fs.Int("steps", 0, "step budget (scheduling points; default 100000)")
+	trace := fs.Bool("trace", false, "print the event trace (with -json: include it)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	file, err := oneFile(pos)
+	if err != nil {
+		return err
+	}
+	s, name, err := loadScenario(file)
+	if err != nil {
+		return err
+	}
+	policies, err := policiesFor(s, *policy)
+	if err != nil {
+		return err
+	}
+	var sched *scenario.Schedule
+	switch {
+	case *seed >= 0 && *schedFlag != "":
+		return usageError("-seed and -schedule are mutually exclusive")
+	case *seed >= 0:
+		sched = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: uint64(*seed)}
+	case *schedFlag != "":
+		if sched, err = parseScheduleFlag(*schedFlag); err != nil {
+			return err
+		}
+	}
+	failed := false
+	enc := json.NewEncoder(stdout)
+	for _, p := range policies {
+		r, err := runtime.Run(s, runtime.Config{Policy: p, Schedule: sched, MaxSteps: *steps, Trace: *trace})
+		if err != nil {
+			return usageError("%v", err)
+		}
+		expected, allowed := allowedBy(s, p, r.Outcome)
+		if !allowed {
+			failed = true
+		}
+		rerun := rerunCommand(name, p, r)
+		if *asJSON {
+			if err := enc.Encode(runJSON{Result: r, Replay: r.ReplayLine(), Expected: expected, Allowed: allowed, Rerun: rerun}); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprint(stdout, r.Text())
+		if len(expected) > 0 {
+			verdict := "allowed"
+			if !allowed {
+				verdict = "NOT ALLOWED"
+			}
+			fmt.Fprintf(stdout, "expected: %s: %s\n", strings.Join(expected, ", "), verdict)
+		}
+		if *trace {
+			for _, e := range r.Events {
+				fmt.Fprintf(stdout, "  %5d %-10s %-12s %-14s %s\n", e.Step, r.Threads[e.Thread], e.Kind, e.Stmt, e.Detail)
+			}
+		}
+		if !allowed {
+			fmt.Fprintf(stdout, "to re-run: %s\n", rerun)
+		}
+		fmt.Fprintln(stdout)
+	}
+	if failed {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// allowedBy returns the expect set for policy (sorted) and whether outcome
+// is allowed by it; a policy without expect lines allows everything.
+func allowedBy(s *scenario.Scenario, policy string, o runtime.Outcome) ([]string, bool) {
+	set, ok := s.Expected(policy)
+	if !ok {
+		return nil, true
+	}
+	var list []string
+	for _, x := range runtime.Outcomes {
+		if set[string(x)] {
+			list = append(list, string(x))
+		}
+	}
+	return list, set[string(o)]
+}
+
+// rerunCommand is the one command that reproduces r.
+func rerunCommand(file, policy string, r *runtime.Result) string {
+	return fmt.Sprintf("shutdownfuzz run -policy %s -schedule '%s' %s", policy, strings.TrimPrefix(r.ReplayLine(), "schedule "), file)
+}
+
+// parseScheduleFlag parses the -schedule flag: the text of a schedule line
+// without the keyword ("random 7", "pct 3 7", "replay 0 1 1 0").
+func parseScheduleFlag(v string) (*scenario.Schedule, error) {
+	f := strings.Fields(v)
+	if len(f) == 0 {
+		return nil, usageError("-schedule: empty (want random SEED, pct DEPTH SEED, replay C... or stream B...)")
+	}
+	nums := make([]uint64, 0, len(f)-1)
+	for _, x := range f[1:] {
+		n, err := strconv.ParseUint(x, 10, 64)
+		if err != nil {
+			return nil, usageError("-schedule: %q is not a non-negative integer", x)
+		}
+		nums = append(nums, n)
+	}
+	sch := &scenario.Schedule{}
+	switch f[0] {
+	case "random":
+		if len(nums) != 1 {
+			return nil, usageError("-schedule: random takes one SEED")
+		}
+		sch.Kind, sch.Seed = scenario.ScheduleRandom, nums[0]
+	case "pct":
+		if len(nums) != 2 || nums[0] < 1 || nums[0] > 1000 {
+			return nil, usageError("-schedule: pct takes DEPTH (1..1000) and SEED")
+		}
+		sch.Kind, sch.Depth, sch.Seed = scenario.SchedulePCT, int(nums[0]), nums[1]
+	case "replay", "stream":
+		sch.Kind = scenario.ScheduleReplay
+		if f[0] == "stream" {
+			sch.Kind = scenario.ScheduleStream
+		}
+		for _, n := range nums {
+			if n > 1<<20 || (f[0] == "stream" && n > 255) {
+				return nil, usageError("-schedule: choice %d out of range", n)
+			}
+			sch.Choices = append(sch.Choices, int(n))
+		}
+	default:
+		return nil, usageError("-schedule: unknown kind %q (want random, pct, replay or stream)", f[0])
+	}
+	return sch, nil
+}
+
+type exploreJSON struct {
+	*explore.Report
+	OK bool `json:"ok"`
+}
+
+func cmdExplore(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("explore", stderr)
+	policy := fs.String("policy", "", "thread-exit policy, or all (default: the file's own policy)")
+	runs := fs.Int("runs", 1000, "schedules to sample per policy")
+	asJSON := fs.Bool("json", false, "print one JSON object per policy")
+	steps := fs.Int("steps", 0, "step budget per run (default 100000)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if *runs < 1 {
+		return usageError("-runs must be at least 1")
+	}
+	file, err := oneFile(pos)
+	if err != nil {
+		return err
+	}
+	s, name, err := loadScenario(file)
+	if err != nil {
+		return err
+	}
+	policies, err := policiesFor(s, *policy)
+	if err != nil {
+		return err
+	}
+	failed := false
+	enc := json.NewEncoder(stdout)
+	if !*asJSON {
+		fmt.Fprintf(stdout, "scenario %q (%s), %d schedules per policy\n", s.Name, name, *runs)
+	}
+	for _, p := range policies {
+		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps})
+		if err != nil {
+			return usageError("%v", err)
+		}
+		if !rep.OK() {
+			failed = true
+		}
+		if *asJSON {
+			if err := enc.Encode(exploreJSON{Report: rep, OK: rep.OK()}); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprint(stdout, rep.Text())
+		for _, o := range rep.Unexpected {
+			w := rep.Outcomes[runtime.Outcome(o)]
+			fmt.Fprintf(stdout, "  to re-run: %s\n", rerunCommand(name, p, w.Result))
+		}
+	}
+	if failed {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+func cmdList(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("list", stderr)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	for _, n := range scenarios.Names() {
+		src, file, _ := scenarios.Source(n)
+		s, err := scenario.Parse(file, src)
+		title := ""
+		if err == nil {
+			title = s.Name
+		}
+		fmt.Fprintf(stdout, "%-32s %s\n", n, title)
+	}
+	return nil
+}

@@ -1,0 +1,167 @@
+// Package explore samples the schedules of a scenario and reports the set
+// of outcomes each policy can reach, with the first schedule that showed
+// each one. Exploration mixes random and PCT schedules; it is a pure
+// function of the scenario, the policy and the number of runs.
+package explore
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// Options bound an exploration.
+type Options struct {
+	Runs     int // schedules per policy; default 1000
+	MaxSteps int // per run; 0 is the runtime's default
+	// Stop, if set, ends a policy's exploration early once it returns true
+	// for the outcomes seen so far.
+	Stop func(seen map[runtime.Outcome]*Witness) bool
+}
+
+// Witness is the first run that showed an outcome.
+type Witness struct {
+	Count    int             `json:"count"`
+	Schedule string          `json:"schedule"` // a "schedule replay ..." line that reproduces it
+	Strategy string          `json:"strategy"` // the strategy that found it
+	Run      int             `json:"run"`      // the index of the run that found it
+	Result   *runtime.Result `json:"-"`
+}
+
+// Report is the exploration of one policy.
+type Report struct {
+	Scenario   string                       `json:"scenario"`
+	Policy     string                       `json:"policy"`
+	Runs       int                          `json:"runs"`
+	Outcomes   map[runtime.Outcome]*Witness `json:"outcomes"`
+	Expected   []string                     `json:"expected,omitempty"`   // from the expect lines; empty if none
+	Unexpected []string                     `json:"unexpected,omitempty"` // outcomes seen that the expect lines do not allow
+	Missing    []string                     `json:"missing,omitempty"`    // expected outcomes not seen
+}
+
+// OK reports whether every outcome seen is allowed by the expect lines (or
+// there are none for this policy).
+func (r *Report) OK() bool { return len(r.Unexpected) == 0 }
+
+// Schedule returns the schedule of run i: even runs are random(i), odd runs
+// PCT with depth 1..3.
+func Schedule(i int) *scenario.Schedule {
+	if i%2 == 0 {
+		return &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: uint64(i)}
+	}
+	return &scenario.Schedule{Kind: scenario.SchedulePCT, Depth: 1 + (i/2)%3, Seed: uint64(i)}
+}
+
+// Policy explores s under one policy.
+func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) {
+	if opts.Runs <= 0 {
+		opts.Runs = 1000
+	}
+	rep := &Report{Scenario: s.Name, Policy: policy, Outcomes: map[runtime.Outcome]*Witness{}}
+	for i := 0; i < opts.Runs; i++ {
+		r, err := runtime.Run(s, runtime.Config{Policy: policy, Schedule: Schedule(i), MaxSteps: opts.MaxSteps})
+		if err != nil {
+			return nil, err
+		}
+		rep.Runs++
+		w := rep.Outcomes[r.Outcome]
+		if w == nil {
+			w = &Witness{Schedule: r.ReplayLine(), Strategy: r.Strategy, Run: i, Result: r}
+			rep.Outcomes[r.Outcome] = w
+		}
+		w.Count++
+		if opts.Stop != nil && opts.Stop(rep.Outcomes) {
+			break
+		}
+	}
+	if set, ok := s.Expected(policy); ok {
+		for o := range set {
+			rep.Expected = append(rep.Expected, o)
+			if rep.Outcomes[runtime.Outcome(o)] == nil {
+				rep.Missing = append(rep.Missing, o)
+			}
+		}
+		for o := range rep.Outcomes {
+			if !set[string(o)] {
+				rep.Unexpected = append(rep.Unexpected, string(o))
+			}
+		}
+		sortOutcomes(rep.Expected)
+		sortOutcomes(rep.Missing)
+		sortOutcomes(rep.Unexpected)
+	}
+	return rep, nil
+}
+
+// Policies expands "all" (or "") to every policy; any other name must be a
+// policy.
+func Policies(p string) ([]string, error) {
+	if p == "all" {
+		return append([]string(nil), scenario.Policies...), nil
+	}
+	if !scenario.IsPolicy(p) {
+		return nil, fmt.Errorf("unknown policy %q (want all, abort, exit, hang, unwind or terminate)", p)
+	}
+	return []string{p}, nil
+}
+
+// sortOutcomes orders outcome names as the language lists them.
+func sortOutcomes(list []string) {
+	rank := func(o string) int {
+		for i, x := range scenario.Outcomes {
+			if x == o {
+				return i
+			}
+		}
+		return len(scenario.Outcomes)
+	}
+	sort.Slice(list, func(i, j int) bool { return rank(list[i]) < rank(list[j]) })
+}
+
+// Seen returns the outcomes of r in the language's order.
+func (r *Report) Seen() []runtime.Outcome {
+	var out []runtime.Outcome
+	for _, o := range runtime.Outcomes {
+		if r.Outcomes[o] != nil {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// Text renders the report for people.
+func (r *Report) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "policy %s: %d runs\n", r.Policy, r.Runs)
+	for _, o := range r.Seen() {
+		w := r.Outcomes[o]
+		mark := ""
+		if contains(r.Unexpected, string(o)) {
+			mark = "  UNEXPECTED"
+		}
+		fmt.Fprintf(&b, "  %-12s %6d  first at run %d (%s)%s\n", o, w.Count, w.Run, w.Strategy, mark)
+		if o != runtime.Clean {
+			fmt.Fprintf(&b, "    %s\n", w.Result.Report.Message)
+		}
+		fmt.Fprintf(&b, "    %s\n", w.Schedule)
+	}
+	if len(r.Expected) > 0 {
+		fmt.Fprintf(&b, "  expected: %s\n", strings.Join(r.Expected, ", "))
+	}
+	if len(r.Missing) > 0 {
+		fmt.Fprintf(&b, "  expected but not seen: %s\n", strings.Join(r.Missing, ", "))
+	}
+	return b.String()
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
