@@ -38,8 +38,8 @@ type EndKind uint8
 const (
 	EndHalted   EndKind = iota // a thread called Halt
 	EndAllDone                 // every thread returned
-	EndDeadlock                // no thread could run
-	EndBudget                  // the step budget ran out
+	EndDeadlock                // no thread could run, or thread 0 never could again
+	EndBudget                  // the step budget ran out (and thread 0 was not blocked for good)
 	EndWatchdog                // the wall-clock watchdog fired
 )
 
@@ -108,6 +108,7 @@ func (c *Controller) Spawn(id int, fn func()) {
 	c.wg.Add(1)
 	go func() {
 		defer c.wg.Done()
+		growStack()
 		if !<-t.wake {
 			return
 		}
@@ -181,7 +182,15 @@ func (c *Controller) canRun(t *thread) bool {
 func (c *Controller) pick(cur *thread) *thread {
 	c.steps++
 	if c.steps > c.opts.MaxSteps {
-		c.finish(End{Kind: EndBudget})
+		e := End{Kind: EndBudget}
+		// A first thread blocked for good is a deadlock, even while other
+		// threads spin: no fair path lets it finish.
+		if first := c.threads[0]; first != nil && !first.done && first.wait != nil {
+			if lines, stuck := c.chain(0); stuck {
+				e = End{Kind: EndDeadlock, Cycle: lines, Blocked: []int{0}}
+			}
+		}
+		c.finish(e)
 		return nil
 	}
 	if c.steps&255 == 0 && time.Now().After(c.deadline) {
@@ -241,28 +250,50 @@ func (c *Controller) finishDeadlock() {
 			e.Blocked = append(e.Blocked, t.id)
 		}
 	}
-	// Follow the wait-for edges from the lowest blocked thread (main, in
-	// practice) until they repeat or end.
+	e.Cycle, _ = c.chain(e.Blocked[0])
+	c.finish(e)
+}
+
+// chain follows the wait-for edges from thread id until they repeat, end
+// at a thread that is not blocked, or end at a wait nobody can satisfy. It
+// returns one line per thread, and whether the start can never run again:
+// the edges form a cycle, or end at a wait that is never ready (Forever) or
+// at a thread that has ended (holding what the chain waits for).
+func (c *Controller) chain(id int) ([]string, bool) {
+	var lines []string
 	seen := map[int]bool{}
-	for id := e.Blocked[0]; id >= 0 && !seen[id]; {
+	for {
+		if seen[id] {
+			lines[len(lines)-1] += " (cycle)"
+			return lines, true
+		}
 		seen[id] = true
 		t := c.threads[id]
-		if t == nil || t.wait == nil {
-			e.Cycle = append(e.Cycle, fmt.Sprintf("thread %d is not blocked", id))
-			break
+		if t == nil {
+			return lines, false
+		}
+		if t.done {
+			lines = append(lines, fmt.Sprintf("thread %d has ended", id))
+			return lines, true
+		}
+		if t.wait == nil || t.wait.Ready() {
+			lines = append(lines, fmt.Sprintf("thread %d can run", id))
+			return lines, false
 		}
 		next := t.wait.Blocker()
 		line := fmt.Sprintf("thread %d waits for %s", id, t.wait)
 		if next >= 0 {
 			line += fmt.Sprintf(" (held by thread %d)", next)
 		}
-		if seen[next] {
-			line += " (cycle)"
+		lines = append(lines, line)
+		if _, ok := t.wait.(Forever); ok {
+			return lines, true
 		}
-		e.Cycle = append(e.Cycle, line)
+		if next < 0 {
+			return lines, false
+		}
 		id = next
 	}
-	c.finish(e)
 }
 
 // WaitFunc adapts functions to a Wait.
@@ -290,3 +321,16 @@ func (f Forever) String() string { return string(f) }
 
 // FormatCycle joins a deadlock chain for a one-line report.
 func FormatCycle(lines []string) string { return strings.Join(lines, "; ") }
+
+// growStack grows a new thread goroutine's stack once, while it is still
+// shallow and cheap to copy, instead of several times in the middle of a
+// run, where each copy walks every frame.
+//
+//go:noinline
+func growStack() byte {
+	var buf [16 << 10]byte
+	return stackSink(buf[:])
+}
+
+//go:noinline
+func stackSink(b []byte) byte { return b[len(b)-1] }

@@ -25,7 +25,7 @@ func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
 func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	switch st.Op {
 	case scenario.OpSpawn:
-		in.needGIL(t, "spawn")
+		in.needGIL(t, st)
 		in.spawn(t, st.Name)
 	case scenario.OpJoin:
 		in.join(t, st.Name)
@@ -34,7 +34,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 			if i > 0 {
 				in.point(t)
 			}
-			in.needGIL(t, "work")
+			in.needGIL(t, st)
 			in.evalBreaker(t)
 			t.sinceTake++
 		}
@@ -48,18 +48,18 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 		if !t.hasGIL {
 			in.halt(t, Abort, KindFatalRelease, "Fatal Python error: PyEval_SaveThread: the function must be called with the GIL held ("+t.name+" does not hold it)")
 		}
-		in.dropGIL(t)
+		in.releaseGIL(t)
 	case scenario.OpEnsure:
 		in.ensure(t)
 	case scenario.OpUnensure:
 		in.unensure(t)
 	case scenario.OpNew:
-		in.needGIL(t, "new "+st.Name)
+		in.needGIL(t, st)
 		in.heap.create(st.Name, nil)
 	case scenario.OpLocal:
 		t.locals = append(t.locals, in.heap.create(st.Name, t))
 	case scenario.OpPublish:
-		in.needGIL(t, "publish "+st.Name)
+		in.needGIL(t, st)
 		if o := in.object(t, st.Name, "publish"); o != nil && !o.published {
 			o.published = true
 			if o.stack == nil {
@@ -67,24 +67,24 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 			}
 		}
 	case scenario.OpIncref:
-		in.needGIL(t, "incref "+st.Name)
+		in.needGIL(t, st)
 		if o := in.object(t, st.Name, "incref"); o != nil {
 			o.refs++
 		}
 	case scenario.OpDecref:
-		in.needGIL(t, "decref "+st.Name)
+		in.needGIL(t, st)
 		if o := in.heap.bound[st.Name]; o != nil {
 			in.decrefObject(t, o, "decref")
 		}
 	case scenario.OpUse:
-		in.needGIL(t, "use "+st.Name)
+		in.needGIL(t, st)
 		in.object(t, st.Name, "use")
 	case scenario.OpGuard:
 		if in.finalizing && t.id != 0 {
 			in.event(t, EvNote, "guard "+st.Name+": finalizing, DECREF skipped")
 			return
 		}
-		in.needGIL(t, "guard "+st.Name)
+		in.needGIL(t, st)
 		if o := in.heap.bound[st.Name]; o != nil {
 			in.decrefObject(t, o, "guarded decref")
 		}
@@ -142,9 +142,13 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	}
 }
 
-// needGIL reports a GIL-requiring operation done without the GIL.
-func (in *Interp) needGIL(t *thread, what string) {
+// needGIL reports a GIL-requiring statement run without the GIL.
+func (in *Interp) needGIL(t *thread, st *scenario.Stmt) {
 	if !t.hasGIL {
+		what := st.Op.String()
+		if st.Name != "" {
+			what += " " + st.Name
+		}
 		in.halt(t, Corruption, KindNoGIL, fmt.Sprintf("%s did %s without the GIL", t.name, what))
 	}
 }
@@ -155,7 +159,7 @@ func (in *Interp) needGIL(t *thread, what string) {
 func (in *Interp) blockingCall(t *thread, site string, w chaos.Wait) {
 	had := t.hasGIL
 	if had {
-		in.dropGIL(t)
+		in.releaseGIL(t)
 	}
 	if w == nil {
 		in.point(t)
@@ -220,11 +224,11 @@ func (in *Interp) lock(t *thread, name string) {
 }
 
 func (in *Interp) print(t *thread, text string) {
-	in.needGIL(t, "print")
+	in.needGIL(t, t.cur)
 	in.takeStdout(t)
 	in.output = append(in.output, text...)
 	in.output = append(in.output, '\n')
-	in.dropGIL(t)
+	in.releaseGIL(t)
 	in.point(t)
 	in.takeGIL(t, "print")
 	in.stdout.holder = -1
@@ -257,7 +261,7 @@ func (in *Interp) unensure(t *thread) {
 		if !t.hasGIL {
 			in.halt(t, Abort, KindFatalRelease, "Fatal Python error: PyGILState_Release without the GIL ("+t.name+")")
 		}
-		in.dropGIL(t)
+		in.releaseGIL(t)
 	}
 	if len(t.ensures) == 0 && t.kind == scenario.Foreign {
 		t.tstate = false

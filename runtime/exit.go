@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -142,6 +143,7 @@ func LookupPreset(names []string) (Preset, error) {
 // strike applies the thread-exit policy (or the exit callback) to t, which
 // met the must-exit check at site. It does not return.
 func (in *Interp) strike(t *thread, site, when string) {
+	in.result.Strikes++
 	action := in.policy
 	by := "policy " + action
 	if in.sc.Callback != "" {
@@ -161,7 +163,7 @@ func (in *Interp) strike(t *thread, site, when string) {
 		}
 		t.hung = true
 		in.event(t, EvHang, by)
-		in.ctl.Block(t.id, hungWait{t})
+		in.ctl.Block(t.id, chaos.Forever("nothing: "+t.name+" is hung by the exit policy"))
 		panic("unreachable: a hung thread ran again")
 	case PolicyUnwind:
 		in.unwind(t)
@@ -175,12 +177,6 @@ func (in *Interp) strike(t *thread, site, when string) {
 		panic("unknown policy " + action)
 	}
 }
-
-type hungWait struct{ t *thread }
-
-func (hungWait) Ready() bool        { return false }
-func (hungWait) Blocker() int       { return -1 }
-func (w hungWait) String() string { return "nothing: " + w.t.name + " is hung by the exit policy" }
 
 // unwind is pthread_exit's forced unwind: drop the GIL, then run each native
 // frame's hold and cleanup items, innermost frame first, items in reverse,

@@ -56,9 +56,10 @@ func (w gilWait) Blocker() int   { return w.in.gil.holder }
 func (w gilWait) String() string { return "the GIL" }
 
 // mustExit reports whether t, taking the GIL now, meets the policy: it is
-// not the finalizing thread (main) and the finalizing flag is set.
+// not the finalizing thread (main) and the finalizing flag is set (and the
+// run is not a NoStrike counterfactual).
 func (in *Interp) mustExit(t *thread) bool {
-	return in.finalizing && t.id != 0
+	return in.finalizing && t.id != 0 && !in.cfg.NoStrike
 }
 
 // takeGIL takes the GIL for t at site ("start", "io", "acquire", ...),
@@ -109,7 +110,8 @@ func (in *Interp) takeGIL(t *thread, site string) {
 	}
 }
 
-// dropGIL releases the GIL held by t.
+// dropGIL releases the GIL held by t for the last time before it ends or
+// meets the policy (drop_gil with a NULL thread state: no hand-off wait).
 func (in *Interp) dropGIL(t *thread) {
 	if !t.hasGIL {
 		panic(fmt.Sprintf("%s drops a GIL it does not hold", t.name))
@@ -136,18 +138,31 @@ func (w switchWait) String() string {
 	return "the FORCE_SWITCHING hand-off (another thread to take the GIL)"
 }
 
+// releaseGIL is a voluntary drop (Py_BEGIN_ALLOW_THREADS, the eval
+// breaker, PyGILState_Release). As drop_gil does under FORCE_SWITCHING,
+// when another thread has asked for a drop the holder resets the request
+// and waits until some thread has taken the GIL. A requester that met the
+// policy while waiting without resetting its request leaves the holder
+// waiting for ever (gh-96387).
+func (in *Interp) releaseGIL(t *thread) {
+	g := in.gil
+	pending := g.dropReq && g.requester != t.id
+	in.dropGIL(t)
+	if pending {
+		g.dropReq = false
+		in.event(t, EvDropRequest, "FORCE_SWITCHING")
+		in.ctl.Block(t.id, switchWait{in, t})
+	}
+}
+
 // evalBreaker runs at each bytecode step of work: on a drop request, once t
-// has run a step since it took the GIL, it hands the GIL over, waits until
-// another thread has taken it (FORCE_SWITCHING; the holder resets the
-// request first, as drop_gil does) and takes it back.
+// has run a step since it took the GIL, it hands the GIL over and takes it
+// back before its next step.
 func (in *Interp) evalBreaker(t *thread) {
 	g := in.gil
 	if !g.dropReq || g.requester == t.id || t.sinceTake < 1 || !t.hasGIL {
 		return
 	}
-	g.dropReq = false
-	in.event(t, EvDropRequest, "")
-	in.dropGIL(t)
-	in.ctl.Block(t.id, switchWait{in, t})
+	in.releaseGIL(t)
 	in.takeGIL(t, "eval breaker")
 }

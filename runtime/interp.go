@@ -28,7 +28,14 @@
 // thread created it is a no-op (Python would see None); foreign threads that
 // end holding the GIL keep it held; the step budget counts scheduling
 // points; the finalization order is the spec's for every preset, so 3.9-3.13
-// free daemon thread states in step 7, not right after the flag.
+// free daemon thread states in step 7, not right after the flag. A GIL
+// waiter asks for a drop as soon as it starts waiting (CPython's timed-out
+// wait), whatever the holder is doing; the holder acts on it at its next
+// bytecode step in work (after at least one step) or at its next voluntary
+// drop, where, as drop_gil does under FORCE_SWITCHING, it waits until
+// another thread has taken the GIL. A requester that meets the policy
+// while waiting and does not reset its request (before gh-96387) leaves
+// the holder waiting for ever.
 package runtime
 
 import (
@@ -53,6 +60,11 @@ type Config struct {
 	StrategyName string
 	// Instrumented takes the GIL through go-deadlock's Mutex.
 	Instrumented bool
+	// NoStrike makes must-exit checks do nothing: threads go on running
+	// during finalization, as before bpo-1856 (Python 3.2). It is the
+	// counterfactual the fuzz contracts use to tell failures the policy
+	// caused from a scenario's own bugs; it is not a policy.
+	NoStrike bool
 }
 
 // Interp is one interpreter run. It is used by one Run and then discarded.
@@ -384,7 +396,7 @@ func (in *Interp) finalize(t *thread) {
 		if alive == nil {
 			break
 		}
-		in.dropGIL(t)
+		in.releaseGIL(t)
 		in.ctl.Block(t.id, chaos.WaitFunc{
 			ReadyFunc:   func() bool { return in.aliveNonDaemon() == nil },
 			BlockerFunc: func() int { return in.aliveNonDaemon().id },
@@ -400,7 +412,7 @@ func (in *Interp) finalize(t *thread) {
 	in.finalizing = true
 	in.setPhase(t, "flush") // step 5
 	in.takeStdout(t)
-	in.dropGIL(t)
+	in.releaseGIL(t)
 	in.point(t)
 	in.takeGIL(t, "flush")
 	in.stdout.holder = -1
@@ -448,7 +460,7 @@ func (in *Interp) takeStdout(t *thread) {
 	}
 	had := t.hasGIL
 	if had {
-		in.dropGIL(t)
+		in.releaseGIL(t)
 	}
 	for in.stdout.holder >= 0 {
 		fatal := in.finalizing && in.preset.StdoutFatal && t.id == 0

@@ -37,7 +37,7 @@ const (
 	KindUAFObject           = "use-after-free"       // object freed
 	KindUAFStack            = "stack-use-after-free" // a local on a freed stack
 	KindUAFTstate           = "tstate-use-after-free"
-	KindNoGIL               = "no-gil"        // GIL-requiring operation without the GIL
+	KindNoGIL               = "no-gil" // GIL-requiring operation without the GIL
 	KindUnderflow           = "refcount-underflow"
 	KindSwallowedUnwind     = "swallowed-unwind"
 	KindBadUnlock           = "bad-unlock"
@@ -70,6 +70,7 @@ type Result struct {
 	Steps    int      `json:"steps"`
 	Schedule []int    `json:"schedule"` // the thread chosen at each scheduling point
 	Diverged int      `json:"diverged"` // step at which a replay diverged, or -1
+	Strikes  int      `json:"strikes"`  // times a thread met the policy
 	Hung     []string `json:"hung,omitempty"`
 	Cycle    []string `json:"cycle,omitempty"`
 	Threads  []string `json:"threads"` // names by index

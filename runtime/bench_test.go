@@ -1,0 +1,47 @@
+package runtime_test
+
+import (
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// benchScenario has 4 threads and about 50 scheduling points per run.
+const benchScenario = `scenario "bench: 4 threads, ~50 steps"
+policy hang
+main { spawn a
+  spawn b
+  spawn c
+  work 6
+  io
+  join a }
+thread a { work 5
+  io
+  work 3 }
+daemon b { work 4
+  io
+  work 4 }
+daemon c { work 4
+  io
+  work 4 }`
+
+// BenchmarkRun4x50 measures whole runs of a 4-thread, ~50-step scenario
+// under the controlled scheduler with random schedules. It reports runs/s
+// and ns per scheduling point, to compare with chaos's
+// BenchmarkHandoffFloor.
+func BenchmarkRun4x50(b *testing.B) {
+	s, err := scenario.Parse("bench.scn", []byte(benchScenario))
+	if err != nil {
+		b.Fatal(err)
+	}
+	steps := 0
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		r, _ := runtime.Run(s, runtime.Config{Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: uint64(i)}})
+		steps += r.Steps
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(steps), "ns/step")
+	b.ReportMetric(float64(steps)/float64(b.N), "steps/run")
+}

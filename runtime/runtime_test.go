@@ -1,0 +1,344 @@
+package runtime_test
+
+import (
+	"encoding/json"
+	"errors"
+	"reflect"
+	"sort"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func parse(t testing.TB, src string) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.Parse("test.scn", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// reach returns the outcomes (and report kinds) seen over runs schedules.
+func reach(t *testing.T, s *scenario.Scenario, policy string, runs int) map[string]bool {
+	t.Helper()
+	rep, err := explore.Policy(s, policy, explore.Options{Runs: runs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for o, w := range rep.Outcomes {
+		seen[string(o)] = true
+		seen[string(o)+"/"+w.Result.Report.Kind] = true
+	}
+	return seen
+}
+
+func keys(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Each case names outcomes (or outcome/kind pairs) that must be reachable
+// and ones that must not be.
+var semantics = []struct {
+	name, src, policy string
+	want, never       []string
+}{
+	{
+		name: "exit loses cleanup", policy: "exit",
+		src: `scenario "x"
+main { spawn d
+  work 2 }
+daemon d { forever { io } }`,
+		want: []string{"clean", "lost-cleanup/process-exit"}, never: []string{"abort", "deadlock"},
+	},
+	{
+		name: "abort policy aborts", policy: "abort",
+		src: `scenario "x"
+main { spawn d
+  work 2 }
+daemon d { forever { io } }`,
+		want: []string{"clean", "abort/policy-abort"}, never: []string{"lost-cleanup"},
+	},
+	{
+		name: "hang keeps a held lock: deadlock", policy: "hang",
+		src: `scenario "x"
+main { spawn d
+  wait started }
+daemon d { lock L
+  set started
+  io
+  unlock L }
+teardown { lock L
+  unlock L }`,
+		want: []string{"clean", "deadlock/deadlock"}, never: []string{"corruption", "abort"},
+	},
+	{
+		name: "unwind: RAII DECREF without the GIL", policy: "unwind",
+		src: `scenario "x"
+main { spawn d
+  wait started }
+daemon d { new X
+  native { hold X
+    set started
+    io } }`,
+		want: []string{"clean", "corruption/no-gil"}, never: []string{"abort"},
+	},
+	{
+		name: "unwind through noexcept aborts", policy: "unwind",
+		src: `scenario "x"
+main { spawn d
+  wait started }
+daemon d { native noexcept { set started
+    io } }`,
+		want: []string{"clean", "abort/noexcept"}, never: []string{"corruption"},
+	},
+	{
+		name: "catch(...) swallows the unwind", policy: "unwind",
+		src: `scenario "x"
+main { spawn d
+  wait started }
+daemon d { native catchall { set started
+    io } }`,
+		want: []string{"clean", "corruption/swallowed-unwind"}, never: []string{"abort"},
+	},
+	{
+		name: "catch(...) under glibc aborts", policy: "unwind",
+		src: `scenario "x"
+preset glibc
+main { spawn d
+  wait started }
+daemon d { native catchall { set started
+    io } }`,
+		want: []string{"clean", "abort/not-rethrown"}, never: []string{"corruption"},
+	},
+	{
+		name: "terminate frees a stack others use", policy: "terminate",
+		src: `scenario "x"
+main { spawn d
+  wait started }
+daemon d { local node
+  publish node
+  set started
+  forever { io } }
+teardown { use node }`,
+		want: []string{"clean", "corruption/stack-use-after-free"}, never: []string{"deadlock"},
+	},
+	{
+		name: "hang keeps the stack: no use after free", policy: "hang",
+		src: `scenario "x"
+main { spawn d
+  wait started }
+daemon d { local node
+  publish node
+  set started
+  forever { io } }
+teardown { use node }`,
+		want: []string{"clean"}, never: []string{"corruption", "deadlock"},
+	},
+	{
+		name: "stdout lock held by a hung daemon: fatal error (bpo-23309)", policy: "hang",
+		src: `scenario "x"
+main { spawn d
+  wait started }
+daemon d { set started
+  forever { print "."
+    io } }`,
+		want: []string{"clean", "abort/fatal-stdout-lock"}, never: []string{"deadlock"},
+	},
+	{
+		name: "gh-96387: 3.10 waiter exits without resetting its drop request", policy: "hang",
+		src: `scenario "x"
+preset cpython-3.10
+main { spawn d
+  wait started }
+daemon d { set started
+  forever { io } }
+teardown { work 4 }`,
+		want: []string{"clean", "deadlock/deadlock"},
+	},
+	{
+		name: "gh-96387 fixed in 3.12", policy: "hang",
+		src: `scenario "x"
+preset cpython-3.12
+main { spawn d
+  wait started }
+daemon d { set started
+  forever { io } }
+teardown { work 4 }`,
+		want: []string{"clean"}, never: []string{"deadlock"},
+	},
+	{
+		name: "gh-124619: ensure after thread states are freed", policy: "hang",
+		src: `scenario "x"
+main { spawn f
+  yield }
+foreign f { yield
+  yield
+  ensure
+  unensure }`,
+		want: []string{"clean", "corruption/tstate-use-after-free"},
+	},
+	{
+		name: "guard is finalizing-safe", policy: "hang",
+		src: `scenario "x"
+main { new X
+  publish X
+  incref X
+  spawn d }
+daemon d { io
+  guard X }`,
+		want: []string{"clean"}, never: []string{"corruption"},
+	},
+	{
+		name: "callback return breaks the contract", policy: "hang",
+		src: `scenario "x"
+callback return
+main { spawn d
+  wait started }
+daemon d { set started
+  forever { io } }`,
+		want: []string{"clean", "contract/callback-returned"},
+	},
+	{
+		name: "a spinning daemon never starves main into budget", policy: "hang",
+		src: `scenario "x"
+main { spawn d
+  work 20
+  io
+  work 20 }
+daemon d { forever { work 1 } }`,
+		want: []string{"clean"}, never: []string{"budget"},
+	},
+	{
+		name: "main looping for ever is budget", policy: "hang",
+		src: `scenario "x"
+main { forever { yield } }`,
+		want: []string{"budget/budget"},
+	},
+	{
+		name: "release without the GIL is fatal", policy: "hang",
+		src: `scenario "x"
+main { release
+  release }`,
+		want: []string{"abort/fatal-release"},
+	},
+	{
+		name: "acquire twice deadlocks", policy: "hang",
+		src: `scenario "x"
+main { acquire }`,
+		want: []string{"deadlock/deadlock"},
+	},
+}
+
+func TestSemantics(t *testing.T) {
+	for _, c := range semantics {
+		t.Run(c.name, func(t *testing.T) {
+			seen := reach(t, parse(t, c.src), c.policy, 400)
+			for _, w := range c.want {
+				if !seen[w] {
+					t.Errorf("%s not reached; seen %v", w, keys(seen))
+				}
+			}
+			for _, n := range c.never {
+				if seen[n] {
+					t.Errorf("%s reached; seen %v", n, keys(seen))
+				}
+			}
+		})
+	}
+}
+
+const detScenario = `scenario "determinism"
+main { spawn d
+  spawn f
+  new X
+  publish X
+  work 5
+  print "bye" }
+daemon d { new Y
+  native { hold Y
+    cleanup { unlock L }
+    lock L
+    forever { io } } }
+foreign f { ensure
+  use X
+  unensure }
+teardown { use X
+  lock L }`
+
+// The same scenario, policy and schedule give byte-identical output, 1000
+// times out of 1000.
+func TestDeterminism(t *testing.T) {
+	s := parse(t, detScenario)
+	for _, policy := range scenario.Policies {
+		for _, sch := range []*scenario.Schedule{explore.Schedule(7), explore.Schedule(8)} {
+			var first []byte
+			for i := 0; i < 1000; i++ {
+				r, err := runtime.Run(s, runtime.Config{Policy: policy, Schedule: sch, Trace: true})
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := json.Marshal(r)
+				b = append(b, r.Text()...)
+				if i == 0 {
+					first = b
+				} else if string(b) != string(first) {
+					t.Fatalf("%s %v: run %d differs:\n%s\nvs\n%s", policy, sch, i, b, first)
+				}
+			}
+		}
+	}
+}
+
+// Replaying the recorded schedule of a random or PCT run reproduces it.
+func TestReplayReproduces(t *testing.T) {
+	s := parse(t, detScenario)
+	for _, policy := range scenario.Policies {
+		for i := 0; i < 200; i++ {
+			r, _ := runtime.Run(s, runtime.Config{Policy: policy, Schedule: explore.Schedule(i)})
+			again, _ := runtime.Run(s, runtime.Config{Policy: policy, Schedule: &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: r.Schedule}})
+			if again.Outcome != r.Outcome || again.Report != r.Report || !reflect.DeepEqual(again.Schedule, r.Schedule) || again.Diverged != -1 {
+				t.Fatalf("%s run %d: replay gave %s (%s), recorded %s (%s)", policy, i, again.Outcome, again.Report.Message, r.Outcome, r.Report.Message)
+			}
+		}
+	}
+}
+
+func TestUsageErrors(t *testing.T) {
+	s := parse(t, `scenario "x"
+main { yield }`)
+	if _, err := runtime.Run(s, runtime.Config{Policy: "bogus"}); !errors.Is(err, runtime.ErrUsage) {
+		t.Errorf("unknown policy: err = %v, want ErrUsage", err)
+	}
+	if _, err := runtime.LookupPreset([]string{"cpython-2.7"}); err == nil {
+		t.Errorf("unknown preset accepted")
+	}
+}
+
+// The runtime's names agree with the language's.
+func TestNamesAgree(t *testing.T) {
+	var outs []string
+	for _, o := range runtime.Outcomes {
+		outs = append(outs, string(o))
+	}
+	if !reflect.DeepEqual(outs, scenario.Outcomes) {
+		t.Errorf("outcomes %v vs language %v", outs, scenario.Outcomes)
+	}
+	for _, p := range scenario.Presets {
+		if _, err := runtime.LookupPreset([]string{p}); err != nil {
+			t.Errorf("preset %s: %v", p, err)
+		}
+	}
+}
