@@ -49,11 +49,6 @@ type Preset struct {
 	// SpawnWhileFinalizing: new threads may still start once the finalizing
 	// flag is set (refused from 3.12: gh-104690, gh-113964).
 	SpawnWhileFinalizing bool
-	// TstateRefcounted: a thread state freed in step 7 is not dangling for
-	// its thread (3.14 refcounts thread states). Before, a take of the GIL
-	// that reads the thread state before any must-exit check is a use after
-	// free (bpo-39877).
-	TstateRefcounted bool
 	// CatchallAborts: glibc's C++ runtime aborts with "FATAL: exception not
 	// rethrown" when catch(...) swallows the forced unwind (pybind11 #1208).
 	CatchallAborts bool
@@ -75,7 +70,7 @@ var Facts = []Fact{
 	{"ResetDropRequest: exiting waiter resets its drop request", "3.11+", "gh-96387 / gh-91414 (PR #96869, backport #96941)"},
 	{"StdoutFatal: stdout lock held at shutdown is a fatal error", "3.5+", "bpo-23309 (25f85d4b)"},
 	{"SpawnWhileFinalizing: threads may start once finalizing", "up to 3.11", "gh-104690 (ce558e69), gh-113964"},
-	{"TstateRefcounted: hung/late threads do not touch a freed thread state", "3.14", "gh-87135 (8cc5aa47), bpo-39877"},
+	{"3.8 (no CheckEntry): take_gil reads tstate->async_exc after acquiring, before the must-exit check", "3.8", "bpo-39877 (29356e03)"},
 	{"default policy unwind (pthread_exit) on POSIX, terminate (_endthreadex) on Windows", "3.3-3.13", "bpo-1856, gh-87135 / bpo-42969"},
 	{"default policy hang (PyThread_hang_thread)", "3.14", "gh-87135 (GH-105805, 8cc5aa47)"},
 	{"CatchallAborts: catch(...) without rethrow of the forced unwind aborts", "glibc", "pybind11 #1208, gh-87135"},
@@ -123,7 +118,6 @@ func LookupPreset(names []string) (Preset, error) {
 		ResetDropRequest:     versionAtLeast(version, "3.11"),
 		StdoutFatal:          true,
 		SpawnWhileFinalizing: !versionAtLeast(version, "3.12"),
-		TstateRefcounted:     versionAtLeast(version, "3.14"),
 		CatchallAborts:       glibc,
 	}
 	switch {

@@ -69,11 +69,6 @@ func (in *Interp) takeGIL(t *thread, site string) {
 	if in.mustExit(t) && in.preset.CheckEntry {
 		in.strike(t, site, "before waiting")
 	}
-	if t.tstateFreed && !in.preset.TstateRefcounted {
-		// PyEval_RestoreThread reads tstate->interp before any check that
-		// would stop it (bpo-39877).
-		in.halt(t, Corruption, KindUAFTstate, t.name+" took the GIL through its thread state, freed in finalization step 7")
-	}
 	g := in.gil
 	for {
 		if g.mu.TryLock() {
@@ -85,6 +80,12 @@ func (in *Interp) takeGIL(t *thread, site string) {
 			t.hasGIL = true
 			t.sinceTake = 0
 			in.event(t, EvTakeGIL, site)
+			if t.tstateFreed && !in.preset.CheckEntry {
+				// 3.8's take_gil reads tstate->async_exc after acquiring,
+				// before exit_thread_if_finalizing (fixed in 3.9 by
+				// 29356e03, bpo-39877).
+				in.halt(t, Corruption, KindUAFTstate, t.name+" read its thread state (async_exc) after acquiring the GIL; finalization step 7 freed it")
+			}
 			if in.mustExit(t) {
 				// Every preset checks after acquiring (3.8: every caller
 				// of take_gil, bpo-36475); the GIL is dropped first.

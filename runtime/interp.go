@@ -268,7 +268,7 @@ func (in *Interp) run() *Result {
 		if len(end.Blocked) > 0 {
 			t := in.threads[end.Blocked[0]]
 			r.Report.Thread = t.name
-			r.Report.Stmt = stmtRef(t.cur)
+			r.Report.Stmt, r.Report.Op = stmtRef(t.cur), stmtOp(t.cur)
 		}
 	case chaos.EndBudget:
 		r.Outcome = Budget
@@ -300,7 +300,7 @@ func (in *Interp) halt(t *thread, o Outcome, kind, msg string) {
 
 func (in *Interp) haltAt(t *thread, st *scenario.Stmt, o Outcome, kind, msg string) {
 	in.result.Outcome = o
-	in.result.Report = Report{Kind: kind, Thread: t.name, Stmt: stmtRef(st), Phase: in.phase, Message: msg}
+	in.result.Report = Report{Kind: kind, Thread: t.name, Stmt: stmtRef(st), Op: stmtOp(st), Phase: in.phase, Message: msg}
 	in.event(t, EvEnd, string(o)+": "+msg)
 	in.ctl.Halt(nil)
 }
@@ -310,6 +310,17 @@ func stmtRef(st *scenario.Stmt) string {
 		return ""
 	}
 	return fmt.Sprintf("%s@%d:%d", st.Op, st.Pos.Line, st.Pos.Col)
+}
+
+// stmtOp names a statement without its position: "hold X", "lock L".
+func stmtOp(st *scenario.Stmt) string {
+	if st == nil {
+		return ""
+	}
+	if st.Name != "" {
+		return st.Op.String() + " " + st.Name
+	}
+	return st.Op.String()
 }
 
 // point is a scheduling point for t.

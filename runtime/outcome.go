@@ -52,6 +52,7 @@ type Report struct {
 	Kind    string `json:"kind"`
 	Thread  string `json:"thread,omitempty"`
 	Stmt    string `json:"stmt,omitempty"` // "op@line:col" of the statement that failed
+	Op      string `json:"op,omitempty"`   // the same statement without its position: "hold X"
 	Phase   string `json:"phase"`          // where main was: body, wait-threads, atexit, ... exited
 	Message string `json:"message"`
 }
@@ -88,9 +89,10 @@ func (r *Result) ReplayLine() string {
 }
 
 // Signature identifies a failure: the outcome, the report kind and the
-// statement that failed.
+// statement that failed (its thread and operation, not its position, so
+// that the signature survives minimization).
 func (r *Result) Signature() string {
-	return string(r.Outcome) + "/" + r.Report.Kind + "/" + r.Report.Stmt
+	return string(r.Outcome) + "/" + r.Report.Kind + "/" + r.Report.Thread + ":" + r.Report.Op
 }
 
 // Text renders the result for people. It is deterministic.

@@ -1,0 +1,110 @@
+package scenarios
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func load(t *testing.T, name string) *scenario.Scenario {
+	t.Helper()
+	src, file, ok := Source(name)
+	if !ok {
+		t.Fatalf("no library scenario %q", name)
+	}
+	s, err := scenario.Parse(file, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Every library scenario shows exactly its expected outcome set under every
+// policy over 1000 explored schedules, and every witness replays to the same
+// failure.
+func TestLibraryOutcomeSets(t *testing.T) {
+	names := Names()
+	if len(names) < 15 {
+		t.Errorf("library has %d scenarios, want at least 15", len(names))
+	}
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			s := load(t, name)
+			for _, p := range scenario.Policies {
+				want, ok := s.Expected(p)
+				if !ok {
+					t.Errorf("no expect line for policy %s", p)
+					continue
+				}
+				rep, err := explore.Policy(s, p, explore.Options{Runs: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				got := map[string]bool{}
+				for o, w := range rep.Outcomes {
+					got[string(o)] = true
+					again, err := runtime.Run(s, runtime.Config{Policy: p, Schedule: &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: w.Result.Schedule}})
+					if err != nil {
+						t.Fatal(err)
+					}
+					if again.Signature() != w.Result.Signature() || again.Diverged >= 0 || !reflect.DeepEqual(again.Schedule, w.Result.Schedule) {
+						t.Errorf("%s %s: replay of %s gave %s, recorded %s", p, o, w.Schedule, again.Signature(), w.Result.Signature())
+					}
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("policy %s: explore found %v, expect lines say %v\n%s", p, keys(got), keys(want), rep.Text())
+				}
+			}
+		})
+	}
+}
+
+func keys(m map[string]bool) string {
+	var out []string
+	for _, o := range scenario.Outcomes {
+		if m[o] {
+			out = append(out, o)
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+// The library covers the failure modes and mitigations the project is
+// about, and at least three cases from CPython's history under presets.
+func TestLibraryCoverage(t *testing.T) {
+	history := 0
+	for _, name := range Names() {
+		s := load(t, name)
+		if len(s.Presets) > 0 && (strings.HasPrefix(name, "bpo-") || strings.HasPrefix(name, "gh-")) {
+			history++
+		}
+	}
+	if history < 3 {
+		t.Errorf("%d history cases under presets, want at least 3", history)
+	}
+	for _, want := range []struct{ name, policy, outcome string }{
+		{"hang-holds-lock", "hang", "deadlock"},
+		{"exit-loses-teardown", "exit", "lost-cleanup"},
+		{"raii-decref-unwind", "unwind", "corruption"},
+		{"catchall-swallows-unwind", "unwind", "corruption"},
+		{"noexcept-unwind-abort", "unwind", "abort"},
+		{"stack-waiter-terminate", "terminate", "corruption"},
+		{"atexit-stops-daemons", "hang", "clean"},
+		{"guard-decref", "unwind", "clean"},
+		{"cleanup-unlocks", "unwind", "clean"},
+	} {
+		s := load(t, want.name)
+		if set, _ := s.Expected(want.policy); !set[want.outcome] {
+			t.Errorf("%s: expect %s does not include %s", want.name, want.policy, want.outcome)
+		}
+	}
+}
