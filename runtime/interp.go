@@ -300,7 +300,7 @@ func (in *Interp) halt(t *thread, o Outcome, kind, msg string) {
 
 func (in *Interp) haltAt(t *thread, st *scenario.Stmt, o Outcome, kind, msg string) {
 	in.result.Outcome = o
-	in.result.Report = Report{Kind: kind, Thread: t.name, Stmt: stmtRef(st), Op: stmtOp(st), Phase: in.phase, Message: msg}
+	in.result.Report = Report{Kind: kind, Thread: t.name, Stmt: stmtRef(st), Op: stmtOp(st), Phase: in.phase, Message: msg, DuringUnwind: t.unwinding}
 	in.event(t, EvEnd, string(o)+": "+msg)
 	in.ctl.Halt(nil)
 }
@@ -418,6 +418,7 @@ func (in *Interp) finalize(t *thread) {
 	in.setPhase(t, "atexit") // step 3
 	for i := len(in.sc.Atexit) - 1; i >= 0; i-- {
 		in.exec(t, in.sc.Atexit[i].Body)
+		in.needGILAfter(t, "an atexit handler")
 	}
 	in.setPhase(t, "finalizing") // step 4
 	in.finalizing = true
@@ -430,6 +431,7 @@ func (in *Interp) finalize(t *thread) {
 	in.setPhase(t, "teardown") // step 6
 	for _, b := range in.sc.Teardown {
 		in.exec(t, b.Body)
+		in.needGILAfter(t, "a teardown block")
 	}
 	in.setPhase(t, "collect")
 	for _, o := range in.heap.globals {
@@ -446,6 +448,15 @@ func (in *Interp) finalize(t *thread) {
 	in.result.Outcome = Clean
 	in.result.Report = Report{Kind: KindExit, Phase: in.phase, Message: fmt.Sprintf("the process exited with code %d after finalization", in.exitCode)}
 	in.ctl.Halt(nil)
+}
+
+// needGILAfter reports a block that returned into finalization without
+// the GIL it was called with.
+func (in *Interp) needGILAfter(t *thread, what string) {
+	if !t.hasGIL {
+		t.cur = nil
+		in.halt(t, Corruption, KindNoGIL, what+" returned into finalization without the GIL")
+	}
 }
 
 func (in *Interp) aliveNonDaemon() *thread {

@@ -55,6 +55,8 @@ type Report struct {
 	Op      string `json:"op,omitempty"`   // the same statement without its position: "hold X"
 	Phase   string `json:"phase"`          // where main was: body, wait-threads, atexit, ... exited
 	Message string `json:"message"`
+	// DuringUnwind: the failing thread was being unwound by the policy.
+	DuringUnwind bool `json:"during_unwind,omitempty"`
 }
 
 // Result is everything a run produced. Text, JSON and HTML are renderings of

@@ -43,6 +43,7 @@ func init() {
 		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] FILE.scn", "run a scenario once per policy", cmdRun},
 		{"explore", "[-policy P|all] [-runs N] [-json] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
 		{"list", "", "list the built-in scenario library", cmdList},
+		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},
 	}
 }
 

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/report"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
+)
+
+const matrixArgs = "[-runs N] [-policy all|P] [-out DIR] [-force] [-mode controlled] [DIR|FILE.scn...]"
+
+// cmdMatrix explores every scenario under every policy and reports the
+// outcome matrix: as a table on stdout, and as report.json and report.html
+// in -out. With no arguments it covers the built-in library; a DIR argument
+// stands for the *.scn files in it.
+//
+// Existing reports are never overwritten silently: without -force, when
+// report.json or report.html exists in -out, the pair is written as
+// report-1.json and report-1.html (or the first free number). Files are
+// written atomically (a temporary file, then a link or rename into place).
+func cmdMatrix(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("matrix", stderr)
+	runs := fs.Int("runs", 200, "schedules to sample per cell")
+	policy := fs.String("policy", "all", "thread-exit policy, or all")
+	out := fs.String("out", ".", "write report.json and report.html to `DIR`")
+	force := fs.Bool("force", false, "overwrite report.json and report.html in -out instead of numbering new ones")
+	mode := fs.String("mode", "controlled", "how runs are scheduled: controlled (the deterministic scheduler; wild mode is not implemented yet)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	if *runs < 1 {
+		return usageError("-runs must be at least 1")
+	}
+	if *mode != "controlled" {
+		return usageError("-mode %q: only controlled is supported (wild mode is not implemented yet)", *mode)
+	}
+	policies, err := explore.Policies(*policy)
+	if err != nil {
+		return usageError("-policy: %v", err)
+	}
+	entries, err := matrixEntries(pos)
+	if err != nil {
+		return err
+	}
+	if len(entries) == 0 {
+		return usageError("no scenarios: %s has no *.scn files", strings.Join(pos, " "))
+	}
+	m, err := report.Build(entries, policies, *runs)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	fmt.Fprint(stdout, m.Text())
+
+	js, err := m.JSON()
+	if err != nil {
+		return err
+	}
+	var html strings.Builder
+	if err := m.HTML(&html); err != nil {
+		return err
+	}
+	paths, err := writeReports(*out, *force, js, []byte(html.String()))
+	if err != nil {
+		return &exitError{code: 2, msg: err.Error()}
+	}
+	fmt.Fprintln(stdout)
+	for _, p := range paths {
+		fmt.Fprintf(stdout, "wrote %s\n", p)
+	}
+	if !m.OK() {
+		return &exitError{code: 1}
+	}
+	return nil
+}
+
+// matrixEntries loads the scenarios named on the command line: the whole
+// library when there are none, every *.scn of a directory, or a file (or
+// library scenario name) as run and explore accept it.
+func matrixEntries(pos []string) ([]report.Entry, error) {
+	var entries []report.Entry
+	if len(pos) == 0 {
+		for _, n := range scenarios.Names() {
+			src, file, _ := scenarios.Source(n)
+			s, err := scenario.Parse("library/"+file, src)
+			if err != nil {
+				return nil, &exitError{code: 2, msg: err.Error()}
+			}
+			entries = append(entries, report.Entry{File: n, Scenario: s})
+		}
+		return entries, nil
+	}
+	for _, arg := range pos {
+		files := []string{arg}
+		if st, err := os.Stat(arg); err == nil && st.IsDir() {
+			matches, err := filepath.Glob(filepath.Join(arg, "*.scn"))
+			if err != nil {
+				return nil, usageError("%v", err)
+			}
+			if len(matches) == 0 {
+				return nil, usageError("%s: no *.scn files in the directory", arg)
+			}
+			sort.Strings(matches)
+			files = matches
+		}
+		for _, f := range files {
+			s, _, err := loadScenario(f)
+			if err != nil {
+				return nil, err
+			}
+			entries = append(entries, report.Entry{File: f, Scenario: s})
+		}
+	}
+	return entries, nil
+}
+
+// writeReports writes report.json and report.html into dir and returns
+// their paths. Without force, an existing report is kept and the new pair
+// gets the first free number: report-1.json and report-1.html, and so on.
+func writeReports(dir string, force bool, js, html []byte) ([]string, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	for n := 0; n < 10000; n++ {
+		base := "report"
+		if n > 0 {
+			base = fmt.Sprintf("report-%d", n)
+		}
+		jsPath, htmlPath := filepath.Join(dir, base+".json"), filepath.Join(dir, base+".html")
+		if !force && (exists(jsPath) || exists(htmlPath)) {
+			continue
+		}
+		err := writeAtomic(jsPath, js, force)
+		if err == nil {
+			err = writeAtomic(htmlPath, html, force)
+			if err != nil && errors.Is(err, fs.ErrExist) {
+				// Someone took the name between our check and our link:
+				// take back our half of the pair and try the next number.
+				os.Remove(jsPath)
+			}
+		}
+		switch {
+		case err == nil:
+			return []string{jsPath, htmlPath}, nil
+		case errors.Is(err, fs.ErrExist) && !force:
+			continue
+		default:
+			return nil, err
+		}
+	}
+	return nil, fmt.Errorf("%s: no free report-N name", dir)
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// writeAtomic writes data to a temporary file in path's directory and moves
+// it into place: with a rename when overwriting is allowed, otherwise with a
+// hard link, which fails if path exists (fs.ErrExist), falling back to
+// check-then-rename on file systems without hard links.
+func writeAtomic(path string, data []byte, overwrite bool) (err error) {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	defer func() {
+		if rmErr := os.Remove(tmp); err == nil && rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
+			err = rmErr
+		}
+	}()
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Chmod(0o644); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if overwrite {
+		return os.Rename(tmp, path)
+	}
+	if err := os.Link(tmp, path); err == nil || errors.Is(err, fs.ErrExist) {
+		return err
+	}
+	if exists(path) {
+		return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
+	}
+	return os.Rename(tmp, path)
+}

@@ -1,0 +1,147 @@
+package fuzz
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+var (
+	policyFlag = flag.String("sfz.policy", "all", "policy to check each input under: all, abort, exit, hang, unwind or terminate")
+	strictFlag = flag.Bool("sfz.strict", false, "fail on any non-clean outcome (hunting witnesses)")
+	stepsFlag  = flag.Int("sfz.steps", 5000, "step budget per run")
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// FuzzShutdown decodes its input into a scenario and a schedule, runs it
+// under each policy and fails when a policy contract or a harness invariant
+// breaks (see contract.go).
+func FuzzShutdown(f *testing.F) {
+	policies, err := explore.Policies(*policyFlag)
+	if err != nil {
+		f.Fatal(err)
+	}
+	opts := Options{Strict: *strictFlag, MaxSteps: *stepsFlag}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := scenario.Decode(data)
+		for _, p := range policies {
+			if _, fail := Check(s, p, opts); fail != nil {
+				name := t.Name()
+				if !strings.Contains(name, "/") {
+					name += "/<the failing input file named below>"
+				}
+				t.Fatalf("%v\nto re-run: go test ./fuzz -run='%s' -sfz.policy=%s%s", fail, name, p, strictArg())
+			}
+		}
+	})
+}
+
+func strictArg() string {
+	if *strictFlag {
+		return " -sfz.strict"
+	}
+	return ""
+}
+
+// FuzzParse and FuzzDecode, the language's own round trips, live with the
+// language in package scenario: go test -fuzz=FuzzParse ./scenario.
+
+// The seed corpus in testdata is what go generate makes from the library.
+func TestSeedsInSync(t *testing.T) {
+	seeds, err := Seeds()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seeds) < 15 {
+		t.Errorf("%d seeds, want one per library scenario", len(seeds))
+	}
+	for name, want := range seeds {
+		got, err := os.ReadFile(filepath.Join("testdata/fuzz/FuzzShutdown", name))
+		if err != nil || !bytes.Equal(got, want) {
+			t.Errorf("seed %s missing or stale; run: go generate ./fuzz", name)
+		}
+	}
+}
+
+func TestCorpusFileRoundTrip(t *testing.T) {
+	for _, data := range [][]byte{nil, {0}, []byte("a\"b\n\x00\xff")} {
+		got, err := UnmarshalCorpusFile(MarshalCorpusFile(data))
+		if err != nil || !bytes.Equal(got, data) {
+			t.Errorf("round trip of %q: %q, %v", data, got, err)
+		}
+	}
+	if got, err := UnmarshalCorpusFile([]byte("go test fuzz v1\nstring(\"hi\")\n")); err != nil || string(got) != "hi" {
+		t.Errorf("string value: %q, %v", got, err)
+	}
+	for _, bad := range []string{"", "go test fuzz v2\n[]byte(\"\")", "go test fuzz v1\nint(3)\n", "go test fuzz v1\n[]byte(\"a\")\n[]byte(\"b\")\n", "go test fuzz v1\n[]byte(\n"} {
+		if _, err := UnmarshalCorpusFile([]byte(bad)); err == nil {
+			t.Errorf("%q: no error", bad)
+		}
+	}
+}
+
+// The contracts hold on every library scenario under its witnesses: a
+// check that can fail, since the library shows each policy's failures.
+func TestContractsOnLibraryWitnesses(t *testing.T) {
+	seeds, _ := Seeds()
+	for _, content := range seeds {
+		data, err := UnmarshalCorpusFile(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := scenario.Decode(data)
+		for _, p := range scenario.Policies {
+			rep, err := explore.Policy(s, p, explore.Options{Runs: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, w := range rep.Outcomes {
+				if _, fail := Check(WithSchedule(s, w.Result.Schedule), p, Options{}); fail != nil {
+					t.Errorf("%s: %v", s.Name, fail)
+				}
+			}
+		}
+	}
+}
+
+// Strict mode fails on the failures the contracts allow.
+func TestStrictFailsOnWitness(t *testing.T) {
+	s, err := scenario.Parse("x.scn", []byte(`scenario "x"
+main { spawn d
+  wait started }
+daemon d { lock L
+  set started
+  io
+  unlock L }
+teardown { lock L }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := explore.Policy(s, "hang", explore.Options{Runs: 200})
+	w := rep.Outcomes["deadlock"]
+	if w == nil {
+		t.Fatal("no deadlock witness")
+	}
+	ws := WithSchedule(s, w.Result.Schedule)
+	if _, fail := Check(ws, "hang", Options{}); fail != nil {
+		t.Errorf("default contract: %v", fail)
+	}
+	if _, fail := Check(ws, "hang", Options{Strict: true}); fail == nil {
+		t.Errorf("strict: no failure on a deadlock")
+	}
+	// The same deadlock is outside the exit policy's contract.
+	if _, fail := Check(ws, "abort", Options{}); fail != nil && fail.Result.Outcome == "deadlock" {
+		// Under abort the schedule diverges from the hang witness; any
+		// deadlock it reaches here is the scenario's own.
+		t.Logf("abort: %v", fail)
+	}
+}

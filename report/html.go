@@ -1,0 +1,468 @@
+package report
+
+import (
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+)
+
+//go:embed report.html.tmpl
+var htmlTemplate string
+
+// The template gets only plain strings and numbers: html/template escapes
+// every one of them for its context. Nothing is ever wrapped in
+// template.HTML, template.JS, template.URL or template.CSS.
+var pageTemplate = template.Must(template.New("report").Parse(htmlTemplate))
+
+// HTML renders the matrix as one self-contained HTML page: the matrix table,
+// and for every outcome seen a witness panel (its timeline as inline SVG,
+// its report, replay line and reproducing command), opened by clicking the
+// outcome or by loading the page with #cell=SCENARIO/POLICY/OUTCOME, where
+// SCENARIO is a row's ID (its file's base name) or its scenario name.
+func (m *Matrix) HTML(w io.Writer) error {
+	return pageTemplate.Execute(w, newPage(m))
+}
+
+// The view model: everything the template draws, precomputed, so that the
+// template has no logic beyond loops and conditionals.
+
+type page struct {
+	M         *Matrix
+	Rows      []pageRow
+	Witnesses []pageWitness
+	Bad       int // cells with outcomes outside their expect lines
+	Cells     int
+	Outcomes  []string
+}
+
+type pageRow struct {
+	ID, Scenario, File string
+	Bad                bool
+	Cells              []pageCell
+}
+
+type pageCell struct {
+	Policy    string
+	Chips     []chip
+	Expected  string
+	Missing   string
+	Unchecked bool
+	Bad       bool
+}
+
+type chip struct {
+	Outcome    string
+	Count      int
+	Percent    string
+	Unexpected bool
+	RowID      string
+	Policy     string
+	Panel      string // the witness panel's element id
+}
+
+type pageWitness struct {
+	Panel                          string
+	Key, Alt                       string // fragment keys: ID/policy/outcome and name/policy/outcome
+	RowID, Scenario, File, Policy  string
+	Outcome                        string
+	Unexpected                     bool
+	Expected                       string
+	Runs                           int
+	W                              *Witness
+	ReplayArg                      string // the -schedule argument
+	SVG                            svgView
+	HasTail                        bool
+	TailFrom                       int
+	Tail                           []tailEvent
+	ThreadCount, PhaseCount, Width int
+}
+
+type tailEvent struct {
+	Step                       int
+	Thread, Kind, Stmt, Detail string
+}
+
+func newPage(m *Matrix) *page {
+	p := &page{M: m, Cells: len(m.Rows) * len(m.Policies)}
+	for _, o := range runtime.Outcomes {
+		p.Outcomes = append(p.Outcomes, string(o))
+	}
+	for _, row := range m.Rows {
+		pr := pageRow{ID: row.ID, Scenario: row.Scenario, File: row.File}
+		for _, cell := range row.Cells {
+			pc := pageCell{
+				Policy:    cell.Policy,
+				Expected:  strings.Join(cell.Expected, ", "),
+				Missing:   strings.Join(cell.Missing, ", "),
+				Unchecked: len(cell.Expected) == 0,
+				Bad:       len(cell.Unexpected) > 0,
+			}
+			if pc.Bad {
+				p.Bad++
+				pr.Bad = true
+			}
+			for _, o := range cell.Outcomes {
+				w := cell.Witnesses[o]
+				panel := fmt.Sprintf("w%d", len(p.Witnesses))
+				ch := chip{Outcome: o, Count: cell.Counts[o], Unexpected: cell.IsUnexpected(o), RowID: row.ID, Policy: cell.Policy, Panel: panel}
+				if cell.Runs > 0 {
+					ch.Percent = percent(cell.Counts[o], cell.Runs)
+				}
+				pc.Chips = append(pc.Chips, ch)
+				if w == nil {
+					continue
+				}
+				p.Witnesses = append(p.Witnesses, newPageWitness(panel, row, &cell, w))
+			}
+			pr.Cells = append(pr.Cells, pc)
+		}
+		p.Rows = append(p.Rows, pr)
+	}
+	return p
+}
+
+func percent(n, of int) string {
+	v := 100 * float64(n) / float64(of)
+	switch {
+	case v > 0 && v < 1:
+		return "<1%"
+	case v < 100 && v > 99:
+		return ">99%"
+	}
+	return fmt.Sprintf("%.0f%%", v)
+}
+
+func newPageWitness(panel string, row Row, cell *Cell, w *Witness) pageWitness {
+	pw := pageWitness{
+		Panel:      panel,
+		Key:        row.ID + "/" + cell.Policy + "/" + w.Outcome,
+		Alt:        row.Scenario + "/" + cell.Policy + "/" + w.Outcome,
+		RowID:      row.ID,
+		Scenario:   row.Scenario,
+		File:       row.File,
+		Policy:     cell.Policy,
+		Outcome:    w.Outcome,
+		Unexpected: cell.IsUnexpected(w.Outcome),
+		Expected:   strings.Join(cell.Expected, ", "),
+		Runs:       cell.Runs,
+		W:          w,
+		ReplayArg:  strings.TrimPrefix(w.Schedule, "schedule "),
+		SVG:        newSVG(&w.Timeline),
+	}
+	names := map[int]string{}
+	for _, l := range w.Timeline.Lanes {
+		names[l.Thread] = l.Name
+	}
+	for _, e := range w.Tail {
+		pw.Tail = append(pw.Tail, tailEvent{Step: e.Step, Thread: names[e.Thread], Kind: string(e.Kind), Stmt: e.Stmt, Detail: e.Detail})
+	}
+	pw.HasTail = len(pw.Tail) > 0
+	return pw
+}
+
+// SVG geometry.
+const (
+	svgLeft     = 150 // lane names
+	svgPlot     = 1040
+	svgRight    = 24
+	svgPhaseRow = 15 // one row of phase labels
+	svgPhaseRws = 3
+	svgAxis     = 20
+	svgRowH     = 16 // one bar row: the GIL, or one lock
+	svgLanePad  = 10
+	svgBarH     = 10
+	charW       = 6.2 // approximate width of a character of the 11px labels
+)
+
+type svgView struct {
+	Width, Height  int
+	PlotX, PlotX2  float64
+	AxisY, TickY   int
+	LanesH         int
+	TopY, BottomY  int // the lanes' extent
+	Ticks          []svgTick
+	Bands          []svgBand
+	Lanes          []svgLane
+	End            svgEnd
+	Steps          int
+	Truncated      bool
+	Diverged       int
+	LockLegend     bool
+	WaitLegend     bool
+	PhaseLegend    bool
+	Strike, Hang   bool
+	Unwind, EndMrk bool
+}
+
+type svgTick struct {
+	X     float64
+	Label int
+}
+
+type svgBand struct {
+	X, W       float64
+	LabelX     float64
+	LabelY     int
+	Label      string
+	Class      string
+	From, To   int
+	ShowLabel  bool
+	LineX      float64
+	Finalizing bool
+	Alt        bool
+}
+
+type svgLane struct {
+	Name        string
+	Index       int
+	Y, H        int
+	NameY       int
+	Alive       bool
+	AliveX1     float64
+	AliveX2     float64
+	AliveY      int
+	Rows        []svgRowLabel
+	Bars        []svgBar
+	Marks       []svgMark
+	Odd         bool
+	Terminal    bool
+	Description string
+}
+
+type svgRowLabel struct {
+	Y     int
+	Label string
+}
+
+type svgBar struct {
+	X, Y, W, H float64
+	Class      string
+	Title      string
+}
+
+type svgMark struct {
+	X, Y  float64
+	Path  string
+	Class string
+	Title string
+}
+
+type svgEnd struct {
+	X          float64
+	Y1, Y2     int
+	MarkY      float64
+	Path       string
+	Label      string
+	LabelX     float64
+	LabelY     int
+	LabelRight bool
+	Title      string
+	Class      string
+}
+
+func newSVG(tl *Timeline) svgView {
+	v := svgView{Width: svgLeft + svgPlot + svgRight, PlotX: svgLeft, PlotX2: svgLeft + svgPlot, Steps: tl.Steps, Truncated: tl.Truncated, Diverged: tl.Diverged}
+	steps := max(tl.Steps, 1)
+	scale := float64(svgPlot) / float64(steps)
+	x := func(step int) float64 { return round1(svgLeft + float64(step)*scale) }
+
+	// Phase labels, staggered over a few rows so that short phases
+	// (finalizing and flush are often one step each) stay legible.
+	rowEnd := make([]float64, svgPhaseRws)
+	for i := range rowEnd {
+		rowEnd[i] = -1
+	}
+	for i, ph := range tl.Phases {
+		b := svgBand{Alt: i%2 == 1, X: x(ph.From), W: math.Max(x(ph.To)-x(ph.From), 1), Label: ph.Label, Class: "ph-" + ph.Label, From: ph.From, To: ph.To, Finalizing: ph.Label != "body"}
+		b.LineX = b.X
+		b.LabelX = b.X + 2
+		w := float64(len(ph.Label))*charW + 6
+		for r := range rowEnd {
+			if b.LabelX >= rowEnd[r] {
+				b.LabelY = svgPhaseRow*(r+1) - 3
+				rowEnd[r] = b.LabelX + w
+				b.ShowLabel = true
+				break
+			}
+		}
+		v.Bands = append(v.Bands, b)
+		if b.Finalizing {
+			v.PhaseLegend = true
+		}
+	}
+	v.AxisY = svgPhaseRow*svgPhaseRws + svgAxis - 6
+	v.TickY = v.AxisY - 4
+	v.TopY = svgPhaseRow*svgPhaseRws + svgAxis
+	for _, t := range ticks(steps) {
+		v.Ticks = append(v.Ticks, svgTick{X: x(t), Label: t})
+	}
+
+	y := v.TopY
+	for li, l := range tl.Lanes {
+		lane := svgLane{Name: l.Name, Index: l.Thread, Y: y, Odd: li%2 == 1, Terminal: tl.End.Thread == l.Thread}
+		// Rows: the GIL, then one per mutex in order of first use.
+		rows := map[string]int{}
+		lane.Rows = append(lane.Rows, svgRowLabel{Label: "GIL"})
+		for _, s := range l.Spans {
+			if s.Kind == SpanLock || s.Kind == SpanWaitLock {
+				if _, ok := rows[s.Label]; !ok {
+					rows[s.Label] = len(lane.Rows)
+					lane.Rows = append(lane.Rows, svgRowLabel{Label: s.Label})
+				}
+			}
+		}
+		lane.H = svgLanePad*2 + svgRowH*len(lane.Rows)
+		for i := range lane.Rows {
+			lane.Rows[i].Y = y + svgLanePad + svgRowH*i + svgBarH - 1
+		}
+		lane.NameY = y + svgLanePad + svgBarH - 1
+		rowY := func(i int) float64 { return float64(y + svgLanePad + svgRowH*i) }
+		if l.From >= 0 {
+			lane.Alive, lane.AliveX1, lane.AliveX2 = true, x(l.From), x(l.To)
+			lane.AliveY = y + svgLanePad + svgBarH/2
+		}
+		for _, s := range l.Spans {
+			row := 0
+			if s.Kind == SpanLock || s.Kind == SpanWaitLock {
+				row = rows[s.Label]
+				v.LockLegend = true
+			}
+			if s.Kind == SpanWaitGIL || s.Kind == SpanWaitLock {
+				v.WaitLegend = true
+			}
+			bar := svgBar{X: x(s.From), Y: rowY(row), W: math.Max(x(s.To)-x(s.From), 2), H: svgBarH, Class: s.Kind, Title: spanTitle(l.Name, s)}
+			if s.Open {
+				bar.Class += " open"
+			}
+			lane.Bars = appendBar(lane.Bars, bar)
+		}
+		for _, mk := range l.Marks {
+			mx := x(mk.Step)
+			my := rowY(0) + svgBarH/2
+			m := svgMark{X: mx, Y: my, Class: "mk-" + mk.Kind, Title: markTitle(l.Name, mk)}
+			switch mk.Kind {
+			case MarkStart:
+				m.Path = fmt.Sprintf("M%.1f %.1fl6 -5v10z", mx, my)
+			case MarkStrike:
+				m.Path = fmt.Sprintf("M%.1f %.1fl-7 -12h14z", mx, my+2)
+				v.Strike = true
+			case MarkHang:
+				m.Path = fmt.Sprintf("M%.1f %.1fh3v12h-3zM%.1f %.1fh3v12h-3z", mx-4, my-6, mx+1, my-6)
+				v.Hang = true
+			case MarkUnwind:
+				m.Path = fmt.Sprintf("M%.1f %.1fl-8 6 8 6zM%.1f %.1fl-8 6 8 6z", mx, my-6, mx+7, my-6)
+				v.Unwind = true
+			case MarkEnd:
+				m.Path = fmt.Sprintf("M%.1f %.1fv14h3v-14z", mx-1.5, my-7)
+				v.EndMrk = true
+			}
+			lane.Marks = append(lane.Marks, m)
+		}
+		v.Lanes = append(v.Lanes, lane)
+		y += lane.H
+	}
+	v.BottomY = y
+	v.LanesH = y - v.TopY
+	v.Height = y + 8
+
+	// The terminal event: a line across all lanes, a marker on the lane of
+	// the thread it blames, and the outcome as a label.
+	e := tl.End
+	v.End = svgEnd{X: x(e.Step), Y1: v.TopY - 4, Y2: v.BottomY, Label: e.Outcome, Class: "end o-" + e.Outcome}
+	v.End.Title = fmt.Sprintf("step %d: %s (%s): %s", e.Step, e.Outcome, e.Report.Kind, e.Report.Message)
+	v.End.MarkY = float64(v.TopY + svgLanePad + svgBarH/2)
+	for _, l := range v.Lanes {
+		if l.Index == e.Thread {
+			v.End.MarkY = float64(l.Y + svgLanePad + svgBarH/2)
+		}
+	}
+	v.End.Path = fmt.Sprintf("M%.1f %.1fm-7 0a7 7 0 1 0 14 0a7 7 0 1 0 -14 0zm3.5 -3.5l7 7m0 -7l-7 7", v.End.X, v.End.MarkY)
+	v.End.LabelY = v.TopY - 7
+	v.End.LabelX = v.End.X + 4
+	if v.End.X > svgLeft+svgPlot-90 {
+		v.End.LabelX, v.End.LabelRight = v.End.X-4, true
+	}
+	return v
+}
+
+// appendBar merges a bar into the previous one of the same row and class
+// when they would touch on screen; long runs have thousands of GIL
+// switches.
+func appendBar(bars []svgBar, b svgBar) []svgBar {
+	if n := len(bars); n > 0 {
+		p := &bars[n-1]
+		if p.Class == b.Class && p.Y == b.Y && b.X <= p.X+p.W+0.5 && b.X >= p.X {
+			end := math.Max(p.X+p.W, b.X+b.W)
+			p.W = round1(end - p.X)
+			if !strings.HasSuffix(p.Title, "(merged)") {
+				p.Title += " … (merged)"
+			}
+			return bars
+		}
+	}
+	return append(bars, b)
+}
+
+func spanTitle(thread string, s Span) string {
+	var what string
+	switch s.Kind {
+	case SpanGIL:
+		what = "holds the GIL"
+	case SpanWaitGIL:
+		what = "waits for the GIL"
+	case SpanLock:
+		what = "holds mutex " + s.Label
+	case SpanWaitLock:
+		what = "waits for mutex " + s.Label
+	}
+	t := fmt.Sprintf("%s %s, steps %d–%d", thread, what, s.From, s.To)
+	if s.Open {
+		t += " (still at the end of the run)"
+	}
+	if s.Stmt != "" {
+		t += " from " + s.Stmt
+	}
+	return t
+}
+
+func markTitle(thread string, m Mark) string {
+	t := fmt.Sprintf("step %d: %s %s", m.Step, thread, m.Kind)
+	if m.Detail != "" {
+		t += ": " + m.Detail
+	}
+	if m.Stmt != "" {
+		t += " at " + m.Stmt
+	}
+	return t
+}
+
+// ticks returns about ten round step numbers in [0, steps].
+func ticks(steps int) []int {
+	step := 1
+	for k := 1; ; k *= 10 {
+		if steps/k <= 10 {
+			step = k
+			break
+		}
+		if steps/(2*k) <= 10 {
+			step = 2 * k
+			break
+		}
+		if steps/(5*k) <= 10 {
+			step = 5 * k
+			break
+		}
+	}
+	var out []int
+	for t := 0; t <= steps; t += step {
+		out = append(out, t)
+	}
+	return out
+}
+
+func round1(f float64) float64 { return math.Round(f*10) / 10 }

@@ -1,0 +1,297 @@
+// Package report builds the scenario × policy outcome matrix of a set of
+// shutdownfuzz scenarios and renders it for people and programs.
+//
+// The report is computed first, as plain data, and only then rendered; the
+// same split as porcupine's linearizability visualization, where the
+// checker's answer is data and the HTML page is one view of it:
+//
+//   - Build explores every scenario under every policy (explore.Policy) and
+//     fills a Matrix: one Row per scenario, one Cell per policy, each with
+//     its outcome counts, the outcome set its expect lines allow, the
+//     outcomes outside that set, and for each outcome seen a Witness.
+//   - A Witness is the first run that showed the outcome: its replay
+//     schedule line, the command that reproduces it, its report, and a
+//     Timeline. The timeline comes from replaying the witness's schedule
+//     with tracing on (NewTimeline is a pure function of the traced
+//     Result): one lane per thread with GIL ownership, GIL waits and lock
+//     holds as spans, policy strikes, hangs, unwinds and thread ends as
+//     marks, main's finalization phases as bands, and the terminal event
+//     with its report. The x axis is the scheduling step.
+//   - Text, JSON and HTML are renderings of the Matrix. Text is a table for
+//     a terminal; JSON is the Matrix itself; HTML is a self-contained page
+//     (an embedded html/template, inline CSS and JS, no external resources)
+//     that shows the table and opens a witness's timeline when an outcome is
+//     clicked, or when the page is loaded as report.html#cell=S/POLICY/OUTCOME.
+//
+// Scenario names, file names, print texts and report messages are treated
+// as hostile: the HTML escapes all of them through html/template and the
+// text rendering strips control characters. Everything is deterministic for
+// a fixed number of runs: exploration is a pure function of the scenario,
+// the policy and the number of runs.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"path"
+	"strings"
+	"sync"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// Entry is one scenario to report on.
+type Entry struct {
+	// File names the scenario on the command line: a path, or a library
+	// scenario's name. It goes into the reproducing command.
+	File     string
+	Scenario *scenario.Scenario
+}
+
+// Matrix is the report: scenarios (rows) × policies (columns).
+type Matrix struct {
+	Mode     string   `json:"mode"`     // how runs were scheduled: "controlled"
+	Runs     int      `json:"runs"`     // schedules per cell
+	Policies []string `json:"policies"` // the columns, in order
+	Rows     []Row    `json:"rows"`
+}
+
+// Row is one scenario.
+type Row struct {
+	ID       string `json:"id"`       // unique short key: File's base name without .scn
+	Scenario string `json:"scenario"` // the name on the scenario line
+	File     string `json:"file"`
+	Cells    []Cell `json:"cells"` // one per policy, in Matrix.Policies order
+}
+
+// Cell is one scenario under one policy.
+type Cell struct {
+	Policy string         `json:"policy"`
+	Runs   int            `json:"runs"`
+	Counts map[string]int `json:"counts"` // outcome → runs that ended in it
+	// Outcomes lists the outcomes seen, in the language's order.
+	Outcomes []string `json:"outcomes"`
+	// Expected is the set the expect lines allow for this policy; empty
+	// means the scenario has no expect line for it (the cell is unchecked).
+	Expected   []string `json:"expected,omitempty"`
+	Unexpected []string `json:"unexpected,omitempty"` // seen but outside Expected
+	Missing    []string `json:"missing,omitempty"`    // expected but not seen
+	// Witnesses holds, for each outcome seen, the first run that showed it.
+	Witnesses map[string]*Witness `json:"witnesses"`
+}
+
+// Witness is the first run of a cell that ended in an outcome.
+type Witness struct {
+	Outcome  string         `json:"outcome"`
+	Count    int            `json:"count"`
+	Run      int            `json:"run"`      // index of the exploring run that found it
+	Strategy string         `json:"strategy"` // the schedule that run started with
+	Schedule string         `json:"schedule"` // the "schedule replay ..." line
+	Command  string         `json:"command"`  // the shutdownfuzz command that reproduces it
+	Report   runtime.Report `json:"report"`
+	ExitCode int            `json:"exit_code"`
+	Steps    int            `json:"steps"`
+	Stdout   string         `json:"stdout,omitempty"`
+	Hung     []string       `json:"hung,omitempty"`
+	Cycle    []string       `json:"cycle,omitempty"`
+	Timeline Timeline       `json:"timeline"`
+	// Tail is the end of the replayed trace (at most TailEvents events).
+	Tail []runtime.Event `json:"tail,omitempty"`
+	// Note is set when the traced replay did not reproduce the outcome.
+	Note string `json:"note,omitempty"`
+}
+
+// TailEvents bounds Witness.Tail.
+const TailEvents = 40
+
+// IsUnexpected reports whether outcome o of the cell lies outside its expect
+// lines.
+func (c *Cell) IsUnexpected(o string) bool { return contains(c.Unexpected, o) }
+
+// OK reports whether every cell's outcomes are allowed by its expect lines.
+func (m *Matrix) OK() bool {
+	for _, r := range m.Rows {
+		for _, c := range r.Cells {
+			if len(c.Unexpected) > 0 {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// Build explores each entry under each policy (all five if policies is
+// empty) with runs schedules per cell, replays each witness with tracing
+// and returns the matrix. Cells are computed in parallel; the result does
+// not depend on it.
+func Build(entries []Entry, policies []string, runs int) (*Matrix, error) {
+	if len(policies) == 0 {
+		policies = append([]string(nil), scenario.Policies...)
+	}
+	for _, p := range policies {
+		if !scenario.IsPolicy(p) {
+			return nil, fmt.Errorf("unknown policy %q", p)
+		}
+	}
+	if runs <= 0 {
+		return nil, fmt.Errorf("runs must be at least 1, got %d", runs)
+	}
+	m := &Matrix{Mode: "controlled", Runs: runs, Policies: append([]string(nil), policies...)}
+	ids := map[string]bool{}
+	for _, e := range entries {
+		if e.Scenario == nil {
+			return nil, fmt.Errorf("%s: no scenario", e.File)
+		}
+		base := strings.TrimSuffix(path.Base(strings.ReplaceAll(e.File, "\\", "/")), ".scn")
+		id := base
+		for n := 2; ids[id]; n++ {
+			id = fmt.Sprintf("%s~%d", base, n)
+		}
+		ids[id] = true
+		m.Rows = append(m.Rows, Row{ID: id, Scenario: e.Scenario.Name, File: e.File, Cells: make([]Cell, len(policies))})
+	}
+
+	type job struct{ row, col int }
+	jobs := make(chan job)
+	errs := make([]error, len(entries)*len(policies))
+	var wg sync.WaitGroup
+	workers := min(len(errs), 8)
+	for w := 0; w < workers; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				c, err := buildCell(entries[j.row], policies[j.col], runs)
+				if err != nil {
+					errs[j.row*len(policies)+j.col] = fmt.Errorf("%s: policy %s: %w", entries[j.row].File, policies[j.col], err)
+					continue
+				}
+				m.Rows[j.row].Cells[j.col] = *c
+			}
+		}()
+	}
+	for r := range entries {
+		for c := range policies {
+			jobs <- job{r, c}
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func buildCell(e Entry, policy string, runs int) (*Cell, error) {
+	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: runs})
+	if err != nil {
+		return nil, err
+	}
+	c := &Cell{
+		Policy:     policy,
+		Runs:       rep.Runs,
+		Counts:     map[string]int{},
+		Expected:   rep.Expected,
+		Unexpected: rep.Unexpected,
+		Missing:    rep.Missing,
+		Witnesses:  map[string]*Witness{},
+	}
+	for _, o := range rep.Seen() {
+		w := rep.Outcomes[o]
+		c.Counts[string(o)] = w.Count
+		c.Outcomes = append(c.Outcomes, string(o))
+		wit, err := witness(e, policy, o, w)
+		if err != nil {
+			return nil, err
+		}
+		c.Witnesses[string(o)] = wit
+	}
+	return c, nil
+}
+
+// witness replays w's schedule with tracing on and keeps what the report
+// shows of it.
+func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness) (*Witness, error) {
+	r, err := runtime.Run(e.Scenario, runtime.Config{
+		Policy:   policy,
+		Schedule: &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: w.Result.Schedule},
+		Trace:    true,
+	})
+	if err != nil {
+		return nil, err
+	}
+	note := ""
+	if r.Outcome != o {
+		// A replay reproduces its run exactly; if it does not (the runtime
+		// changed under the schedule), draw the replay but say so.
+		note = fmt.Sprintf("replaying this schedule gave %s, not %s; the timeline shows the replay", r.Outcome, o)
+	}
+	tail := r.Events
+	if len(tail) > TailEvents {
+		tail = tail[len(tail)-TailEvents:]
+	}
+	return &Witness{
+		Outcome:  string(o),
+		Count:    w.Count,
+		Run:      w.Run,
+		Strategy: w.Strategy,
+		Schedule: w.Schedule,
+		Command:  Command(e.File, policy, w.Result),
+		Report:   w.Result.Report,
+		ExitCode: w.Result.ExitCode,
+		Steps:    w.Result.Steps,
+		Stdout:   w.Result.Stdout,
+		Hung:     w.Result.Hung,
+		Cycle:    w.Result.Cycle,
+		Timeline: NewTimeline(r),
+		Tail:     append([]runtime.Event(nil), tail...),
+		Note:     note,
+	}, nil
+}
+
+// Command is the shell command that reproduces r: shutdownfuzz run with
+// its policy and replay schedule.
+func Command(file, policy string, r *runtime.Result) string {
+	return fmt.Sprintf("shutdownfuzz run -policy %s -schedule %s %s", policy,
+		shellQuote(strings.TrimPrefix(r.ReplayLine(), "schedule ")), shellQuote(file))
+}
+
+// shellQuote quotes s for a POSIX shell when it needs it; the replay line
+// is always quoted, as the CLI's own re-run hints do.
+func shellQuote(s string) string {
+	safe := s != ""
+	for _, c := range s {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./+:@,=", c)) {
+			safe = false
+			break
+		}
+	}
+	if safe && !strings.HasPrefix(s, "replay") {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// JSON renders the matrix as indented JSON; json.Unmarshal of it gives
+// back an equal Matrix.
+func (m *Matrix) JSON() ([]byte, error) {
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(b, '\n'), nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,248 @@
+package report
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"reflect"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/matrix.golden")
+
+const hostileName = `"<script>alert(1)</script>&"`
+
+func loadEntries(t *testing.T) []Entry {
+	t.Helper()
+	var out []Entry
+	for _, f := range []string{"testdata/hostile.scn", "testdata/small.scn"} {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := scenario.Parse(f, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, Entry{File: f, Scenario: s})
+	}
+	if out[0].Scenario.Name != hostileName {
+		t.Fatalf("hostile scenario is named %q", out[0].Scenario.Name)
+	}
+	return out
+}
+
+var (
+	testMatrixOnce sync.Once
+	testMatrix     *Matrix
+	testMatrixErr  error
+)
+
+// buildTest builds the test matrix once: 2 scenarios × 3 policies × 40 runs.
+func buildTest(t *testing.T) *Matrix {
+	t.Helper()
+	entries := loadEntries(t)
+	testMatrixOnce.Do(func() {
+		testMatrix, testMatrixErr = Build(entries, []string{"abort", "hang", "terminate"}, 40)
+	})
+	if testMatrixErr != nil {
+		t.Fatal(testMatrixErr)
+	}
+	return testMatrix
+}
+
+func TestBuild(t *testing.T) {
+	m := buildTest(t)
+	if len(m.Rows) != 2 || len(m.Rows[0].Cells) != 3 {
+		t.Fatalf("matrix is %d rows", len(m.Rows))
+	}
+	if m.OK() {
+		t.Errorf("OK() = true; the hostile scenario expects hang: clean but can deadlock")
+	}
+	hang := m.Rows[0].Cells[1]
+	if hang.Policy != "hang" || !reflect.DeepEqual(hang.Unexpected, []string{"deadlock"}) || !hang.IsUnexpected("deadlock") {
+		t.Errorf("hostile/hang: %+v", hang)
+	}
+	if term := m.Rows[0].Cells[2]; len(term.Expected) != 0 || len(term.Unexpected) != 0 {
+		t.Errorf("hostile/terminate has no expect line, got expected %v unexpected %v", term.Expected, term.Unexpected)
+	}
+	for _, row := range m.Rows {
+		for _, c := range row.Cells {
+			total := 0
+			for _, o := range c.Outcomes {
+				total += c.Counts[o]
+				w := c.Witnesses[o]
+				if w == nil || w.Count != c.Counts[o] || w.Outcome != o || w.Note != "" {
+					t.Errorf("%s/%s/%s: witness %+v", row.ID, c.Policy, o, w)
+					continue
+				}
+				if !strings.HasPrefix(w.Schedule, "schedule replay") || !strings.Contains(w.Command, "-policy "+c.Policy+" -schedule 'replay ") {
+					t.Errorf("%s/%s/%s: schedule %q command %q", row.ID, c.Policy, o, w.Schedule, w.Command)
+				}
+				if len(w.Timeline.Lanes) != 2 || w.Timeline.End.Outcome != o {
+					t.Errorf("%s/%s/%s: timeline %+v", row.ID, c.Policy, o, w.Timeline)
+				}
+			}
+			if total != c.Runs || c.Runs != 40 {
+				t.Errorf("%s/%s: counts %v add to %d of %d runs", row.ID, c.Policy, c.Counts, total, c.Runs)
+			}
+		}
+	}
+}
+
+func TestBuildErrors(t *testing.T) {
+	entries := loadEntries(t)
+	if _, err := Build(entries, []string{"nope"}, 1); err == nil {
+		t.Error("Build accepted policy nope")
+	}
+	if _, err := Build(entries, nil, 0); err == nil {
+		t.Error("Build accepted 0 runs")
+	}
+	m, err := Build(entries[1:], nil, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Policies) != len(scenario.Policies) {
+		t.Errorf("no policies should mean all, got %v", m.Policies)
+	}
+}
+
+func TestHTML(t *testing.T) {
+	m := buildTest(t)
+	var buf bytes.Buffer
+	if err := m.HTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+
+	// The matrix table, with the right counts in each cell.
+	if !strings.Contains(page, `<table class="matrix" id="matrix">`) {
+		t.Fatal("no matrix table")
+	}
+	for _, row := range m.Rows {
+		for _, c := range row.Cells {
+			for _, o := range c.Outcomes {
+				chip := regexp.MustCompile(`<a class="chip o-` + o + `[^"]*" href="#cell=` + regexp.QuoteMeta(row.ID) + `/` + c.Policy + `/` + o + `" data-outcome="` + o + `" data-count="(\d+)"`)
+				got := chip.FindStringSubmatch(page)
+				if got == nil || got[1] != itoa(c.Counts[o]) {
+					t.Errorf("cell %s/%s: chip for %s with count %d: found %v", row.ID, c.Policy, o, c.Counts[o], got)
+				}
+			}
+		}
+	}
+	if !strings.Contains(page, `class="chip o-deadlock bad" href="#cell=hostile/hang/deadlock"`) {
+		t.Error("the unexpected deadlock is not marked")
+	}
+
+	// A witness with its timeline: one lane per thread.
+	panel := regexp.MustCompile(`(?s)<section class="witness o-deadlock" id="w\d+" data-key="hostile/hang/deadlock".*?</section>`).FindString(page)
+	if panel == "" {
+		t.Fatal("no witness panel for hostile/hang/deadlock")
+	}
+	for _, want := range []string{
+		`<svg class="timeline"`,
+		`<text class="lname" x="10"`, // main
+		`>main</text>`,
+		`>d</text>`,
+		`class="mk-strike"`, `class="mk-hang"`,
+		`<rect class="gil"`, `<rect class="lock open"`, `<rect class="wait-lock open"`,
+		`class="plabel"`, `>teardown<title>`,
+		`class="endline"`,
+		`shutdownfuzz run -policy hang -schedule &#39;replay `,
+		`no thread can run and the process has not exited`,
+	} {
+		if !strings.Contains(panel, want) {
+			t.Errorf("witness panel lacks %q", want)
+		}
+	}
+	if n := strings.Count(panel, `class="lname`); n != 2 {
+		t.Errorf("witness panel has %d lanes, want 2", n)
+	}
+
+	// Hostile strings appear only escaped.
+	for _, raw := range []string{"<script>alert", "</script><script>", `"<script>`} {
+		if strings.Contains(page, raw) {
+			t.Errorf("page contains raw %q", raw)
+		}
+	}
+	if strings.Count(page, "<script") != 1 {
+		t.Errorf("page has %d script elements, want the one inline script", strings.Count(page, "<script"))
+	}
+	if !strings.Contains(page, "&#34;&lt;script&gt;alert(1)&lt;/script&gt;&amp;&#34;") {
+		t.Error("the hostile scenario name is not shown escaped")
+	}
+	// Self-contained: nothing is loaded from elsewhere.
+	for _, ext := range []string{`src="http`, `href="http`, `@import`, `url(http`} {
+		if strings.Contains(page, ext) {
+			t.Errorf("page loads an external resource: %q", ext)
+		}
+	}
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func TestJSONRoundTrip(t *testing.T) {
+	m := buildTest(t)
+	b, err := m.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Matrix
+	if err := json.Unmarshal(b, &back); err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(&back, m) {
+		t.Error("Matrix does not survive a JSON round trip")
+	}
+	b2, err := back.JSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b, b2) {
+		t.Error("JSON of the round-tripped matrix differs")
+	}
+	for _, want := range []string{`"policies"`, `"counts"`, `"witnesses"`, `"timeline"`, `"lanes"`, `"unexpected": [`} {
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("JSON lacks %s", want)
+		}
+	}
+}
+
+func TestTextGolden(t *testing.T) {
+	m := buildTest(t)
+	got := m.Text()
+	golden := filepath.Join("testdata", "matrix.golden")
+	if *update {
+		if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("Text() differs from %s (go test -update to accept):\n%s", golden, got)
+	}
+	table, _, _ := strings.Cut(got, "\nlegend:")
+	for _, l := range strings.Split(table, "\n") {
+		if len([]rune(l)) > 120 {
+			t.Errorf("line wider than 120 columns: %q", l)
+		}
+	}
+	// Deterministic: a second build gives the same text.
+	m2, err := Build(loadEntries(t), []string{"abort", "hang", "terminate"}, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m2.Text() != got {
+		t.Error("Text() differs between two builds")
+	}
+}

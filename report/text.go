@@ -1,0 +1,174 @@
+package report
+
+import (
+	"fmt"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+)
+
+// Abbrev is the short name of each outcome in the text table.
+var Abbrev = map[string]string{
+	string(runtime.Clean):       "cl",
+	string(runtime.Abort):       "ab",
+	string(runtime.LostCleanup): "lc",
+	string(runtime.Deadlock):    "dl",
+	string(runtime.Corruption):  "co",
+	string(runtime.Contract):    "ct",
+	string(runtime.Budget):      "bu",
+}
+
+const (
+	maxLabel        = 28 // widest scenario column in the text table
+	outcomesPerLine = 2  // a cell with more outcomes continues on the next line
+)
+
+// Text renders the matrix as a table for a terminal: one row per scenario
+// (its file's base name), one column per policy, each cell listing the
+// outcomes seen with their counts ("cl 39 dl 161"). An outcome outside the
+// cell's expect lines carries "!", a cell without expect lines "*". A legend
+// and the list of unexpected outcomes, each with its reproducing command,
+// follow the table. The output is deterministic.
+func (m *Matrix) Text() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d scenarios × %d policies, %d runs per cell (%s)\n\n", len(m.Rows), len(m.Policies), m.Runs, m.Mode)
+
+	// Lay out each cell as lines of at most outcomesPerLine outcomes.
+	cells := make([][][]string, len(m.Rows))
+	width := make([]int, len(m.Policies))
+	for i, p := range m.Policies {
+		width[i] = len(p)
+	}
+	label := len("scenario")
+	for r, row := range m.Rows {
+		label = max(label, min(maxLabel, utf8.RuneCountInString(clean(row.ID))))
+		cells[r] = make([][]string, len(row.Cells))
+		for c := range row.Cells {
+			cell := &row.Cells[c]
+			var parts []string
+			for _, o := range cell.Outcomes {
+				s := fmt.Sprintf("%s %d", abbrev(o), cell.Counts[o])
+				if cell.IsUnexpected(o) {
+					s += "!"
+				}
+				parts = append(parts, s)
+			}
+			if len(parts) == 0 {
+				parts = []string{"-"}
+			}
+			if len(cell.Expected) == 0 {
+				parts[len(parts)-1] += " *"
+			}
+			var lines []string
+			for len(parts) > 0 {
+				n := min(outcomesPerLine, len(parts))
+				lines = append(lines, strings.Join(parts[:n], " "))
+				parts = parts[n:]
+			}
+			for _, l := range lines {
+				width[c] = max(width[c], len(l))
+			}
+			cells[r][c] = lines
+		}
+	}
+	line := func(first string, cols []string) {
+		var l strings.Builder
+		l.WriteString(pad(first, label))
+		for i, s := range cols {
+			l.WriteString("  ")
+			l.WriteString(pad(s, width[i]))
+		}
+		b.WriteString(strings.TrimRight(l.String(), " "))
+		b.WriteByte('\n')
+	}
+	line("scenario", m.Policies)
+	for r, row := range m.Rows {
+		height := 1
+		for _, c := range cells[r] {
+			height = max(height, len(c))
+		}
+		for k := 0; k < height; k++ {
+			first := ""
+			if k == 0 {
+				first = truncate(clean(row.ID), label)
+			}
+			cols := make([]string, len(m.Policies))
+			for c := range cols {
+				if k < len(cells[r][c]) {
+					cols[c] = cells[r][c][k]
+				}
+			}
+			line(first, cols)
+		}
+	}
+
+	b.WriteString("\nlegend:")
+	for _, o := range runtime.Outcomes {
+		fmt.Fprintf(&b, " %s %s", Abbrev[string(o)], o)
+		if o != runtime.Outcomes[len(runtime.Outcomes)-1] {
+			b.WriteString(",")
+		}
+	}
+	b.WriteString("\n        ! outside the expect lines, * no expect line for the policy (unchecked)\n")
+
+	var bad []string
+	cellsBad := 0
+	for _, row := range m.Rows {
+		for _, cell := range row.Cells {
+			if len(cell.Unexpected) > 0 {
+				cellsBad++
+			}
+			for _, o := range cell.Unexpected {
+				w := cell.Witnesses[o]
+				if w == nil {
+					continue
+				}
+				bad = append(bad, fmt.Sprintf("  %s, policy %s: %s in %d of %d runs (expected %s)\n    %s\n    %s\n",
+					clean(row.ID), cell.Policy, o, w.Count, cell.Runs, strings.Join(cell.Expected, ", "),
+					clean(w.Report.Message), clean(w.Command)))
+			}
+		}
+	}
+	if cellsBad == 0 {
+		fmt.Fprintf(&b, "\nevery outcome is allowed by the expect lines\n")
+	} else {
+		fmt.Fprintf(&b, "\n%d of %d cells have outcomes outside their expect lines:\n", cellsBad, len(m.Rows)*len(m.Policies))
+		b.WriteString(strings.Join(bad, ""))
+	}
+	return b.String()
+}
+
+func abbrev(o string) string {
+	if a, ok := Abbrev[o]; ok {
+		return a
+	}
+	return clean(o)
+}
+
+// clean makes hostile text safe for a terminal: control and other
+// non-printing characters become '?'.
+func clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r == utf8.RuneError || !unicode.IsPrint(r) {
+			return '?'
+		}
+		return r
+	}, s)
+}
+
+func truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func pad(s string, n int) string {
+	if k := utf8.RuneCountInString(s); k < n {
+		return s + strings.Repeat(" ", n-k)
+	}
+	return s
+}

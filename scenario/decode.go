@@ -1,0 +1,661 @@
+package scenario
+
+// The fuzz encoding.
+//
+// Decode maps every byte string to a valid scenario, so that a
+// coverage-guided fuzzer can mutate bytes and still get a scenario that
+// means something. Each field is one byte (or a few) read in order; a read
+// past the end gives 0, so any prefix decodes and zero bytes decode to the
+// smallest choice. Numbers are taken modulo the size of their range, so a
+// mutated byte still picks something. The structure comes first and the
+// strings last, so that editing a name does not shift the structure.
+//
+//	header    presets    n = b%3, then n bytes: Presets[b%len(Presets)]
+//	          policy     b%6: 0 none, else Policies[b-1]
+//	          callback   b%32: below 27 none, else Callbacks[b-27]
+//	          threads    n = b%5 threads besides main, then n kind bytes:
+//	                     b%3 is thread, daemon, foreign
+//	          atexit     b%3 blocks
+//	          teardown   b%3 blocks
+//	bodies    main, the threads, the atexit blocks, the teardown blocks
+//	schedule  kind byte k: 255 no schedule line (Schedule nil, which runs
+//	          as random 0), else by k%8: 0-3 stream, 4-5 replay, 6 random,
+//	          7 pct;
+//	          stream: n = b%65, then n bytes, one choice each
+//	          replay: n = b%65, then n bytes: b%(threads+1)
+//	          random: seed, 8 bytes little-endian
+//	          pct:    depth 1+b, then seed as for random
+//	strings   the scenario name (b%65 bytes; printable UTF-8 is kept,
+//	          "fuzz" if nothing is left), 4 thread names, 4 object names,
+//	          2 lock names, 2 event names (each b%33 bytes; the bytes of
+//	          [A-Za-z0-9_] are kept, and a name that is then empty, starts
+//	          with a digit or is taken becomes t1..t4, o0..o3, L0..L1 or
+//	          E0..E1, made unique with a _2, _3... suffix), 4 print texts
+//	          (b%65 bytes, printable UTF-8, tab and newline kept)
+//
+// A body is a count byte, b%33 statements, capped so that the scenario has
+// at most 64 statements in all, then the statements. A statement is an op
+// byte, fuzzOps[b%27] (yield first, so that zeros decode to yields), then
+// its operands:
+//
+//	spawn, join                      b: thread 1 + b%threads
+//	new local publish incref decref  b: object slot b%4
+//	  use guard hold
+//	lock, unlock / set, wait         b: lock / event slot b%2
+//	print                            b: text slot b%4
+//	work, loop                       b: count 1 + b%8
+//	exit                             b: the exit code
+//	native                           b: bit 0 noexcept, bit 1 catchall
+//
+// then, for native, cleanup, loop and forever, a body, except at depth 5
+// (the statements of a thread's body are at depth 1, so blocks nest at most
+// 4 deep, as in forever { native { cleanup { loop 2 { ... } } } }), where the
+// block is empty and no count byte is read.
+//
+// What the bytes say is fixed up rather than rejected: hold outside a
+// native frame is use; cleanup outside one is a plain native; exit outside
+// main, or inside native, is yield; spawn and join with no threads are
+// yield; and the first use of an object that nothing creates becomes its
+// new. Decode never produces expect lines.
+//
+// Encode writes the canonical bytes of a scenario within these bounds:
+// object, lock, event and text slots are numbered in order of first use,
+// unused name slots are empty, and trailing zero bytes are dropped.
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"strconv"
+	"unicode/utf8"
+)
+
+// The decoder's bounds.
+const (
+	fuzzThreads  = 4  // threads besides main
+	fuzzStmts    = 64 // statements in all, nested ones included
+	fuzzBody     = 32 // statements in one body
+	fuzzDepth    = 5  // statement depth: a body's statements are at depth 1, so 4 nested blocks
+	fuzzCount    = 8  // work and loop counts
+	fuzzBlocks   = 2  // atexit blocks, and teardown blocks
+	fuzzPresets  = 2
+	fuzzChoices  = 64
+	fuzzPCTDepth = 256
+	fuzzObjects  = 4
+	fuzzLocks    = 2
+	fuzzEvents   = 2
+	fuzzTexts    = 4
+	fuzzNameLen  = 32 // bytes in a thread, object, lock or event name
+	fuzzTextLen  = 64 // bytes in the scenario name or a print text
+
+	noSchedule          = 255
+	defaultScenarioName = "fuzz"
+	scheduleKinds       = 8
+)
+
+var (
+	// fuzzOps is every statement, indexed by op byte.
+	fuzzOps = [...]Op{
+		OpYield, OpWork, OpIO, OpPrint, OpAcquire, OpRelease, OpEnsure, OpUnensure,
+		OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold,
+		OpLock, OpUnlock, OpSet, OpWait, OpSpawn, OpJoin,
+		OpNative, OpCleanup, OpLoop, OpForever, OpExit,
+	}
+	// Callback byte values b%32 from callbackBase on name Callbacks.
+	callbackBase    = 32 - len(Callbacks)
+	fuzzThreadKinds = [...]ThreadKind{Thread, Daemon, Foreign}
+	// The schedule kind of k%8.
+	fuzzScheduleKinds = [scheduleKinds]ScheduleKind{
+		ScheduleStream, ScheduleStream, ScheduleStream, ScheduleStream,
+		ScheduleReplay, ScheduleReplay, ScheduleRandom, SchedulePCT,
+	}
+)
+
+// ErrOutOfBounds is wrapped by Encode's errors for a valid scenario that
+// the fuzz decoder cannot express (too many threads or statements, counts
+// too large, nesting too deep...).
+var ErrOutOfBounds = errors.New("scenario out of the fuzz decoder's bounds")
+
+// name spaces of the string table
+type nameSpace uint8
+
+const (
+	spaceThread nameSpace = iota
+	spaceObject
+	spaceLock
+	spaceEvent
+	spaceText
+)
+
+// nameRef is a statement operand that names a slot of the string table.
+type nameRef struct {
+	st    *Stmt
+	space nameSpace
+	slot  int
+}
+
+type decoder struct {
+	data   []byte
+	pos    int
+	budget int // statements still allowed
+	nthr   int // threads besides main
+	refs   []nameRef
+}
+
+func (d *decoder) next() byte {
+	if d.pos >= len(d.data) {
+		return 0
+	}
+	b := d.data[d.pos]
+	d.pos++
+	return b
+}
+
+// take returns the next n bytes, or as many as are left.
+func (d *decoder) take(n int) []byte {
+	n = min(n, len(d.data)-d.pos)
+	if n <= 0 {
+		return nil
+	}
+	b := d.data[d.pos : d.pos+n]
+	d.pos += n
+	return b
+}
+
+// Decode maps any byte string to a scenario that passes Validate. It is
+// deterministic and total, never panics, and stays within small bounds (see
+// the format above). Schedule is nil only when the bytes say "no schedule".
+func Decode(data []byte) *Scenario {
+	d := &decoder{data: data, budget: fuzzStmts}
+	s := &Scenario{}
+	for range int(d.next()) % (fuzzPresets + 1) {
+		s.Presets = append(s.Presets, Presets[int(d.next())%len(Presets)])
+	}
+	if i := int(d.next()) % (len(Policies) + 1); i > 0 {
+		s.Policy = Policies[i-1]
+	}
+	if i := int(d.next()) % 32; i >= callbackBase {
+		s.Callback = Callbacks[i-callbackBase]
+	}
+	d.nthr = int(d.next()) % (fuzzThreads + 1)
+	s.Threads = []*ThreadDecl{{Kind: Main, Name: "main"}}
+	for range d.nthr {
+		kind := fuzzThreadKinds[int(d.next())%len(fuzzThreadKinds)]
+		s.Threads = append(s.Threads, &ThreadDecl{Kind: kind})
+	}
+	natexit := int(d.next()) % (fuzzBlocks + 1)
+	nteardown := int(d.next()) % (fuzzBlocks + 1)
+
+	for i, t := range s.Threads {
+		own := ownerThread
+		if i == 0 {
+			own = ownerMain
+		}
+		t.Body = d.body(decodeContext{owner: own}, 1)
+	}
+	for range natexit {
+		s.Atexit = append(s.Atexit, &Block{Body: d.body(decodeContext{owner: ownerAtexit}, 1)})
+	}
+	for range nteardown {
+		s.Teardown = append(s.Teardown, &Block{Body: d.body(decodeContext{owner: ownerTeardown}, 1)})
+	}
+	s.Schedule = d.schedule()
+	d.strings(s)
+	createUsedObjects(s)
+	return s
+}
+
+// decodeContext is where a statement stands.
+type decodeContext struct {
+	owner    owner
+	parent   Op // OpInvalid at the top of a body
+	inNative bool
+}
+
+func (d *decoder) body(c decodeContext, depth int) []*Stmt {
+	n := min(int(d.next())%(fuzzBody+1), d.budget)
+	d.budget -= n
+	var body []*Stmt
+	for range n {
+		body = append(body, d.stmt(c, depth))
+	}
+	return body
+}
+
+func (d *decoder) ref(st *Stmt, space nameSpace, slot int) {
+	d.refs = append(d.refs, nameRef{st, space, slot})
+}
+
+func (d *decoder) stmt(c decodeContext, depth int) *Stmt {
+	op := fuzzOps[int(d.next())%len(fuzzOps)]
+	st := &Stmt{Op: op}
+	switch op {
+	case OpSpawn, OpJoin:
+		b := int(d.next())
+		if d.nthr == 0 {
+			st.Op = OpYield
+		} else {
+			d.ref(st, spaceThread, b%d.nthr)
+		}
+	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
+		d.ref(st, spaceObject, int(d.next())%fuzzObjects)
+	case OpLock, OpUnlock:
+		d.ref(st, spaceLock, int(d.next())%fuzzLocks)
+	case OpSet, OpWait:
+		d.ref(st, spaceEvent, int(d.next())%fuzzEvents)
+	case OpPrint:
+		d.ref(st, spaceText, int(d.next())%fuzzTexts)
+	case OpWork, OpLoop:
+		st.N = 1 + int(d.next())%fuzzCount
+	case OpExit:
+		st.N = int(d.next())
+	case OpNative:
+		flags := d.next()
+		st.Noexcept, st.Catchall = flags&1 != 0, flags&2 != 0
+	}
+	switch {
+	case op == OpHold && c.parent != OpNative:
+		st.Op = OpUse
+	case op == OpCleanup && c.parent != OpNative:
+		st.Op = OpNative
+	case op == OpExit && (c.owner != ownerMain || c.inNative):
+		st.Op, st.N = OpYield, 0
+	}
+	if hasBody(st.Op) && depth < fuzzDepth {
+		inner := decodeContext{owner: c.owner, parent: st.Op, inNative: c.inNative || st.Op == OpNative}
+		st.Body = d.body(inner, depth+1)
+	}
+	return st
+}
+
+func (d *decoder) schedule() *Schedule {
+	k := d.next()
+	if k == noSchedule {
+		return nil
+	}
+	sch := &Schedule{Kind: fuzzScheduleKinds[k%scheduleKinds]}
+	switch sch.Kind {
+	case ScheduleStream, ScheduleReplay:
+		n := int(d.next()) % (fuzzChoices + 1)
+		sch.Choices = make([]int, n)
+		for i := range sch.Choices {
+			c := int(d.next())
+			if sch.Kind == ScheduleReplay {
+				c %= d.nthr + 1
+			}
+			sch.Choices[i] = c
+		}
+	case SchedulePCT:
+		sch.Depth = 1 + int(d.next())
+		sch.Seed = d.seed()
+	case ScheduleRandom:
+		sch.Seed = d.seed()
+	}
+	return sch
+}
+
+func (d *decoder) seed() uint64 {
+	var b [8]byte
+	for i := range b {
+		b[i] = d.next()
+	}
+	return binary.LittleEndian.Uint64(b[:])
+}
+
+// strings reads the string table and names the threads and the operands.
+func (d *decoder) strings(s *Scenario) {
+	text := func() string { return sanitizeText(d.take(int(d.next()) % (fuzzTextLen + 1))) }
+	ident := func() string { return sanitizeName(d.take(int(d.next()) % (fuzzNameLen + 1))) }
+
+	if s.Name = text(); s.Name == "" {
+		s.Name = defaultScenarioName
+	}
+	taken := map[string]bool{"main": true}
+	for i := 1; i <= fuzzThreads; i++ {
+		name := ident()
+		if i < len(s.Threads) {
+			s.Threads[i].Name = uniqueName(name, "t"+strconv.Itoa(i), taken)
+		}
+	}
+	names := func(n int, prefix string) []string {
+		used := map[string]bool{}
+		out := make([]string, n)
+		for i := range out {
+			out[i] = uniqueName(ident(), prefix+strconv.Itoa(i), used)
+		}
+		return out
+	}
+	objects := names(fuzzObjects, "o")
+	locks := names(fuzzLocks, "L")
+	events := names(fuzzEvents, "E")
+	var texts [fuzzTexts]string
+	for i := range texts {
+		texts[i] = text()
+	}
+	for _, r := range d.refs {
+		switch r.space {
+		case spaceThread:
+			r.st.Name = s.Threads[1+r.slot].Name
+		case spaceObject:
+			r.st.Name = objects[r.slot]
+		case spaceLock:
+			r.st.Name = locks[r.slot]
+		case spaceEvent:
+			r.st.Name = events[r.slot]
+		case spaceText:
+			r.st.Text = texts[r.slot]
+		}
+	}
+}
+
+// sanitizeText keeps the valid UTF-8 of b that is printable, or a tab or
+// newline.
+func sanitizeText(b []byte) string {
+	var out []byte
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		if (r != utf8.RuneError || size > 1) && (strconv.IsPrint(r) || r == '\t' || r == '\n') {
+			out = append(out, b[:size]...)
+		}
+		b = b[size:]
+	}
+	return string(out)
+}
+
+// sanitizeName keeps the bytes of b that may stand in a name, and returns ""
+// if what is left is not a name.
+func sanitizeName(b []byte) string {
+	var out []byte
+	for _, c := range b {
+		if isWordByte(c) && c != '-' && c != '.' {
+			out = append(out, c)
+		}
+	}
+	if !IsName(string(out)) {
+		return ""
+	}
+	return string(out)
+}
+
+// uniqueName returns name, or def if name is "" or taken, or def_2, def_3...
+// if that is taken too, and marks the result taken.
+func uniqueName(name, def string, taken map[string]bool) string {
+	if name == "" || taken[name] {
+		name = def
+		for k := 2; taken[name]; k++ {
+			name = def + "_" + strconv.Itoa(k)
+		}
+	}
+	taken[name] = true
+	return name
+}
+
+// createUsedObjects turns the first use of each object that no new or local
+// creates into its new.
+func createUsedObjects(s *Scenario) {
+	created := map[string]bool{}
+	for _, body := range s.Bodies() {
+		Walk(body, func(st *Stmt) {
+			if st.Op == OpNew || st.Op == OpLocal {
+				created[st.Name] = true
+			}
+		})
+	}
+	for _, body := range s.Bodies() {
+		Walk(body, func(st *Stmt) {
+			if usesObject(st.Op) && !created[st.Name] {
+				st.Op = OpNew
+				created[st.Name] = true
+			}
+		})
+	}
+}
+
+func usesObject(op Op) bool {
+	switch op {
+	case OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
+		return true
+	}
+	return false
+}
+
+// Encode returns bytes that Decode maps back to s: Decode(Encode(s)) is
+// Equal to s once s's expect lines are dropped. Encode is canonical:
+// scenarios that are Equal (expect lines aside) encode to the same bytes.
+// It returns Validate's error for an invalid scenario, and an error wrapping
+// ErrOutOfBounds for a valid one that the decoder cannot express.
+func Encode(s *Scenario) ([]byte, error) {
+	if err := Validate(s); err != nil {
+		return nil, err
+	}
+	e := &encoder{threads: map[string]int{}}
+	if err := e.scenario(s); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(e.buf, "\x00"), nil
+}
+
+type encoder struct {
+	buf                           []byte
+	stmts                         int
+	threads                       map[string]int // index in Threads, by name
+	objects, locks, events, texts []string       // string table slots, in order of first use
+}
+
+func outOfBounds(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrOutOfBounds, fmt.Sprintf(format, args...))
+}
+
+func (e *encoder) put(b ...byte) { e.buf = append(e.buf, b...) }
+
+func (e *encoder) scenario(s *Scenario) error {
+	if len(s.Presets) > fuzzPresets {
+		return outOfBounds("%d presets (max %d)", len(s.Presets), fuzzPresets)
+	}
+	e.put(byte(len(s.Presets)))
+	for _, p := range s.Presets {
+		e.put(byte(index(Presets, p)))
+	}
+	e.put(byte(index(Policies, s.Policy) + 1)) // 0 for none
+	if s.Callback == "" {
+		e.put(0)
+	} else {
+		e.put(byte(callbackBase + index(Callbacks, s.Callback)))
+	}
+	nthr := len(s.Threads) - 1
+	if nthr > fuzzThreads {
+		return outOfBounds("%d threads besides main (max %d)", nthr, fuzzThreads)
+	}
+	e.put(byte(nthr))
+	for i, t := range s.Threads[1:] {
+		e.put(byte(t.Kind - Thread))
+		if len(t.Name) > fuzzNameLen {
+			return outOfBounds("thread name %q longer than %d bytes", t.Name, fuzzNameLen)
+		}
+		e.threads[t.Name] = i + 1
+	}
+	if len(s.Atexit) > fuzzBlocks || len(s.Teardown) > fuzzBlocks {
+		return outOfBounds("%d atexit and %d teardown blocks (max %d each)", len(s.Atexit), len(s.Teardown), fuzzBlocks)
+	}
+	e.put(byte(len(s.Atexit)), byte(len(s.Teardown)))
+	for _, body := range s.Bodies() {
+		if err := e.body(body, 1); err != nil {
+			return err
+		}
+	}
+	if err := e.schedule(s.Schedule, nthr); err != nil {
+		return err
+	}
+	return e.strings(s)
+}
+
+// index returns the position of x in list, or -1.
+func index(list []string, x string) int {
+	for i, y := range list {
+		if y == x {
+			return i
+		}
+	}
+	return -1
+}
+
+func (e *encoder) body(body []*Stmt, depth int) error {
+	if len(body) > fuzzBody {
+		return outOfBounds("a body of %d statements (max %d)", len(body), fuzzBody)
+	}
+	if e.stmts += len(body); e.stmts > fuzzStmts {
+		return outOfBounds("more than %d statements", fuzzStmts)
+	}
+	e.put(byte(len(body)))
+	for _, st := range body {
+		if err := e.stmt(st, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *encoder) stmt(st *Stmt, depth int) error {
+	for i, op := range fuzzOps {
+		if op == st.Op {
+			e.put(byte(i))
+		}
+	}
+	var err error
+	switch st.Op {
+	case OpSpawn, OpJoin:
+		e.put(byte(e.threads[st.Name] - 1))
+	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
+		err = e.name(&e.objects, fuzzObjects, "objects", st.Name)
+	case OpLock, OpUnlock:
+		err = e.name(&e.locks, fuzzLocks, "locks", st.Name)
+	case OpSet, OpWait:
+		err = e.name(&e.events, fuzzEvents, "events", st.Name)
+	case OpPrint:
+		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
+			return outOfBounds("print text %q is longer than %d bytes or not printable", st.Text, fuzzTextLen)
+		}
+		err = e.slot(&e.texts, fuzzTexts, "print texts", st.Text)
+	case OpWork, OpLoop:
+		if st.N > fuzzCount {
+			return outOfBounds("%s %d (max %d)", st.Op, st.N, fuzzCount)
+		}
+		e.put(byte(st.N - 1))
+	case OpExit:
+		e.put(byte(st.N))
+	case OpNative:
+		var flags byte
+		if st.Noexcept {
+			flags |= 1
+		}
+		if st.Catchall {
+			flags |= 2
+		}
+		e.put(flags)
+	}
+	if err != nil || !hasBody(st.Op) {
+		return err
+	}
+	if depth < fuzzDepth {
+		return e.body(st.Body, depth+1)
+	}
+	if len(st.Body) > 0 {
+		return outOfBounds("more than %d nested blocks", fuzzDepth-1)
+	}
+	return nil
+}
+
+// name writes the slot of an object, lock or event name.
+func (e *encoder) name(table *[]string, max int, what, name string) error {
+	if len(name) > fuzzNameLen {
+		return outOfBounds("name %q longer than %d bytes", name, fuzzNameLen)
+	}
+	return e.slot(table, max, what, name)
+}
+
+// slot writes the slot of s in table, adding s if it is new. Callers have
+// checked that s fits a slot.
+func (e *encoder) slot(table *[]string, max int, what, s string) error {
+	i := index(*table, s)
+	if i < 0 {
+		if len(*table) == max {
+			return outOfBounds("more than %d %s", max, what)
+		}
+		i = len(*table)
+		*table = append(*table, s)
+	}
+	e.put(byte(i))
+	return nil
+}
+
+func (e *encoder) schedule(sch *Schedule, nthr int) error {
+	if sch == nil {
+		e.put(noSchedule)
+		return nil
+	}
+	for k, kind := range fuzzScheduleKinds {
+		if kind == sch.Kind {
+			e.put(byte(k))
+			break
+		}
+	}
+	switch sch.Kind {
+	case ScheduleStream, ScheduleReplay:
+		if len(sch.Choices) > fuzzChoices {
+			return outOfBounds("%d schedule choices (max %d)", len(sch.Choices), fuzzChoices)
+		}
+		e.put(byte(len(sch.Choices)))
+		for _, c := range sch.Choices {
+			if sch.Kind == ScheduleReplay && c > nthr {
+				return outOfBounds("replay choice %d names no thread", c)
+			}
+			e.put(byte(c))
+		}
+	case SchedulePCT:
+		if sch.Depth > fuzzPCTDepth {
+			return outOfBounds("pct depth %d (max %d)", sch.Depth, fuzzPCTDepth)
+		}
+		e.put(byte(sch.Depth - 1))
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, sch.Seed)
+	case ScheduleRandom:
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, sch.Seed)
+	}
+	return nil
+}
+
+func (e *encoder) strings(s *Scenario) error {
+	if len(s.Name) > fuzzTextLen || sanitizeText([]byte(s.Name)) != s.Name {
+		return outOfBounds("scenario name %q is longer than %d bytes or not printable", s.Name, fuzzTextLen)
+	}
+	if s.Name == defaultScenarioName {
+		e.putString("")
+	} else {
+		e.putString(s.Name)
+	}
+	for i := 1; i <= fuzzThreads; i++ {
+		if i < len(s.Threads) {
+			e.putString(s.Threads[i].Name)
+		} else {
+			e.putString("")
+		}
+	}
+	for _, table := range []struct {
+		names []string
+		n     int
+	}{{e.objects, fuzzObjects}, {e.locks, fuzzLocks}, {e.events, fuzzEvents}, {e.texts, fuzzTexts}} {
+		for i := range table.n {
+			if i < len(table.names) {
+				e.putString(table.names[i])
+			} else {
+				e.putString("")
+			}
+		}
+	}
+	return nil
+}
+
+func (e *encoder) putString(s string) {
+	e.put(byte(len(s)))
+	e.buf = append(e.buf, s...)
+}

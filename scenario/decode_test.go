@@ -1,0 +1,232 @@
+package scenario
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"testing"
+)
+
+// withoutExpect returns a copy of s without its expect lines, which the
+// fuzz encoding does not carry.
+func withoutExpect(s *Scenario) *Scenario {
+	c := Clone(s)
+	c.Expect = nil
+	return c
+}
+
+func TestDecodeEmpty(t *testing.T) {
+	s := Decode(nil)
+	if err := Validate(s); err != nil {
+		t.Fatal(err)
+	}
+	want := "scenario \"fuzz\"\n\nmain {\n}\n\nschedule stream\n"
+	if got := string(Print(s)); got != want {
+		t.Fatalf("Decode(nil) =\n%s\nwant\n%s", got, want)
+	}
+	if b, err := Encode(s); err != nil || len(b) != 0 {
+		t.Fatalf("Encode(Decode(nil)) = %v, %v; want no bytes", b, err)
+	}
+}
+
+func TestDecodeFixups(t *testing.T) {
+	data := []byte{
+		0, 0, 0, // no preset, policy or callback
+		1, 1, // one daemon
+		0, 0, // no atexit or teardown
+		// main: hold o1 (no native: use, and nothing creates o1: new),
+		// cleanup (no native: native) { exit 7 (inside native: yield) }
+		2, opByte(OpHold), 1, opByte(OpCleanup), 1, opByte(OpExit), 7,
+		// daemon: exit 3 (not main: yield)
+		1, opByte(OpExit), 3,
+		255, // no schedule
+	}
+	s := Decode(data)
+	if err := Validate(s); err != nil {
+		t.Fatal(err)
+	}
+	want := `scenario "fuzz"
+
+main {
+  new o1
+  native {
+    yield
+  }
+}
+
+daemon t1 {
+  yield
+}
+`
+	if got := string(Print(s)); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+func opByte(op Op) byte {
+	for i, o := range fuzzOps {
+		if o == op {
+			return byte(i)
+		}
+	}
+	panic("no op byte for " + op.String())
+}
+
+func TestDecodeNames(t *testing.T) {
+	s := &Scenario{
+		Name: "names",
+		Threads: []*ThreadDecl{
+			{Kind: Main, Name: "main", Body: []*Stmt{{Op: OpNew, Name: "o1"}, {Op: OpNew, Name: "obj"}}},
+			{Kind: Thread, Name: "t2"},
+			{Kind: Foreign, Name: "t1"},
+		},
+	}
+	b, err := Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rename the first thread "main" and the second object "o1" by hand.
+	// The first thread takes its default name t1, which the second thread
+	// then cannot keep; the second object becomes o1_2.
+	i := bytes.Index(b, []byte("t2"))
+	j := bytes.Index(b, []byte("obj"))
+	if i < 0 || j < 0 {
+		t.Fatalf("names not in the encoding %q", b)
+	}
+	b = bytes.Clone(b)
+	copy(b[j-1:], "\x02o1") // length 2, then the name, then a stray "j"
+	b = append(b[:j+2], b[j+3:]...)
+	b = append(b[:i-1], append([]byte("\x04main"), b[i+2:]...)...)
+	d := Decode(b)
+	if err := Validate(d); err != nil {
+		t.Fatal(err)
+	}
+	if d.Threads[1].Name != "t1" || d.Threads[2].Name != "t2" {
+		t.Errorf("thread names %q %q", d.Threads[1].Name, d.Threads[2].Name)
+	}
+	if d.Threads[0].Body[1].Name != "o1_2" {
+		t.Errorf("object names: %s", PrintStmts(d.Threads[0].Body))
+	}
+}
+
+func TestEncodeRoundTrip(t *testing.T) {
+	for name, src := range validScenarios {
+		t.Run(name, func(t *testing.T) {
+			s, err := Parse(name+".scn", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := Encode(s)
+			if name == "random-schedule" {
+				if !errors.Is(err, ErrOutOfBounds) {
+					t.Fatalf("work 1000000 encoded: %v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			d := Decode(b)
+			if !Equal(d, withoutExpect(s)) {
+				t.Fatalf("decoded scenario differs:\n%s\nwant\n%s", Print(d), Print(withoutExpect(s)))
+			}
+			b2, err := Encode(d)
+			if err != nil || !bytes.Equal(b, b2) {
+				t.Fatalf("encoding is not canonical: %v\n%q\n%q", err, b, b2)
+			}
+		})
+	}
+}
+
+func TestEncodeOutOfBounds(t *testing.T) {
+	head := "scenario \"x\"\n"
+	tests := []struct{ name, src, want string }{
+		{"threads", head + "main {}\nthread a {}\nthread b {}\nthread c {}\nthread d {}\nthread e {}\n", "5 threads besides main (max 4)"},
+		{"objects", head + "main { new a\nnew b\nnew c\nnew d\nnew e }\n", "more than 4 objects"},
+		{"locks", head + "main { lock a\nlock b\nlock c }\n", "more than 2 locks"},
+		{"count", head + "main { work 9 }\n", "work 9 (max 8)"},
+		{"depth", head + "main { loop 1 { loop 1 { loop 1 { loop 1 { loop 1 { yield } } } } } }\n", "more than 4 nested blocks"},
+		{"body", head + "main {" + strings.Repeat("\nyield", 33) + "\n}\n", "a body of 33 statements (max 32)"},
+		{"statements", head + "main {" + strings.Repeat("\nyield", 32) + "\n}\natexit {" + strings.Repeat("\nyield", 32) + "\n}\nteardown { yield }\n", "more than 64 statements"},
+		{"replay", head + "main {}\nschedule replay 0 1\n", "replay choice 1 names no thread"},
+		{"name", head + "main { new " + strings.Repeat("x", 33) + " }\n", "longer than 32 bytes"},
+		{"text", head + "main { print \"\\x01\" }\n", "not printable"},
+		{"scenario name", "scenario \"" + strings.Repeat("x", 65) + "\"\nmain {}\n", "longer than 64 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("x.scn", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = Encode(s)
+			if !errors.Is(err, ErrOutOfBounds) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an ErrOutOfBounds with %q", err, tt.want)
+			}
+		})
+	}
+	if _, err := Encode(&Scenario{Name: "x"}); err == nil || errors.Is(err, ErrOutOfBounds) {
+		t.Fatalf("invalid scenario: got %v, want Validate's error", err)
+	}
+}
+
+func TestDecodeBounds(t *testing.T) {
+	// All 0x41 bytes: big bodies everywhere. The statement budget must hold.
+	s := Decode(bytes.Repeat([]byte{0x41}, 4096))
+	n := 0
+	for _, body := range s.Bodies() {
+		Walk(body, func(*Stmt) { n++ })
+	}
+	if n > fuzzStmts {
+		t.Fatalf("%d statements", n)
+	}
+	if err := Validate(s); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(nil))
+	f.Add([]byte{1, 3, 4, 7, 2, 0, 1, 1, 4, 0, 10, 1, 20, 2, 0})
+	for _, src := range seedScenarios(f) {
+		if s, err := Parse("seed.scn", src); err == nil {
+			if b, err := Encode(s); err == nil {
+				f.Add(b)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := Decode(data)
+		if err := Validate(s); err != nil {
+			t.Fatalf("decoded scenario does not validate: %v\n%s", err, Print(s))
+		}
+		if !Equal(s, Decode(data)) {
+			t.Fatal("Decode is not deterministic")
+		}
+		checkPrintRoundTrip(t, s)
+		b, err := Encode(s)
+		if err != nil {
+			t.Fatalf("decoded scenario does not encode: %v\n%s", err, Print(s))
+		}
+		d := Decode(b)
+		if !Equal(s, d) {
+			t.Fatalf("Decode(Encode(s)) differs:\n%s\nwant\n%s", Print(d), Print(s))
+		}
+		if b2, err := Encode(d); err != nil || !bytes.Equal(b, b2) {
+			t.Fatalf("encoding is not canonical: %v\n%q\n%q", err, b, b2)
+		}
+	})
+}
+
+func TestFuzzOpsComplete(t *testing.T) {
+	seen := map[Op]bool{}
+	for _, op := range fuzzOps {
+		if seen[op] || op == OpInvalid {
+			t.Fatalf("fuzzOps repeats %v", op)
+		}
+		seen[op] = true
+	}
+	if len(seen) != int(numOps)-1 {
+		t.Fatalf("fuzzOps has %d ops, want %d", len(seen), numOps-1)
+	}
+}
