@@ -56,12 +56,17 @@ type Options struct {
 // End is the result of a controlled run.
 type End struct {
 	Kind     EndKind
-	Value    any      // the value passed to Halt
-	Steps    int      // scheduling points taken
-	Schedule []int    // the thread chosen at each scheduling point
-	Cycle    []string // for EndDeadlock: the wait-for chain, one line per thread
-	Blocked  []int    // for EndDeadlock: the blocked threads
-	Diverged int      // step at which a replay diverged, or -1
+	Value    any   // the value passed to Halt
+	Steps    int   // scheduling points taken
+	Schedule []int // the thread chosen at each scheduling point
+	// Preemptions counts the context switches the strategy chose: points
+	// where it picked another thread while the current one could run on.
+	// Switches forced by blocking are not preemptions.
+	Preemptions int
+	Cycle       []string // for EndDeadlock: the wait-for chain, one line per thread
+	ChainEnd    string   // for EndDeadlock: how the chain ends (ChainCycle, ...)
+	Blocked     []int    // for EndDeadlock: the blocked threads
+	Diverged    int      // step at which a replay diverged, or -1
 }
 
 type thread struct {
@@ -74,16 +79,17 @@ type thread struct {
 
 // Controller runs threads one at a time under a Strategy.
 type Controller struct {
-	strat    Strategy
-	opts     Options
-	threads  []*thread // by id; nil where no thread has that id
-	runnable []int     // scratch
-	schedule []int
-	steps    int
-	deadline time.Time
-	end      End
-	ended    chan struct{}
-	wg       sync.WaitGroup
+	strat       Strategy
+	opts        Options
+	threads     []*thread // by id; nil where no thread has that id
+	runnable    []int     // scratch
+	schedule    []int
+	steps       int
+	preemptions int
+	deadline    time.Time
+	end         End
+	ended       chan struct{}
+	wg          sync.WaitGroup
 }
 
 // NewController returns a controller that will schedule with s.
@@ -135,6 +141,7 @@ func (c *Controller) Run(first int) End {
 	c.wg.Wait()
 	c.end.Steps = c.steps
 	c.end.Schedule = c.schedule
+	c.end.Preemptions = c.preemptions
 	c.end.Diverged = -1
 	if d, ok := c.strat.(Diverger); ok {
 		if step, ok := d.Diverged(); ok {
@@ -186,8 +193,10 @@ func (c *Controller) pick(cur *thread) *thread {
 		// A first thread blocked for good is a deadlock, even while other
 		// threads spin: no fair path lets it finish.
 		if first := c.threads[0]; first != nil && !first.done && first.wait != nil {
-			if lines, stuck := c.chain(0); stuck {
-				e = End{Kind: EndDeadlock, Cycle: lines, Blocked: []int{0}}
+			// A cycle, a hung or an ended thread can never let it go;
+			// an open wait (an event) might still be satisfied.
+			if lines, how := c.chain(0); how == ChainCycle || how == ChainForever || how == ChainEnded {
+				e = End{Kind: EndDeadlock, Cycle: lines, ChainEnd: how, Blocked: []int{0}}
 			}
 		}
 		c.finish(e)
@@ -208,6 +217,9 @@ func (c *Controller) pick(cur *thread) *thread {
 		return nil
 	}
 	id := c.strat.Choose(c.runnable, cur.id)
+	if id != cur.id && c.canRun(cur) {
+		c.preemptions++
+	}
 	c.schedule = append(c.schedule, id)
 	return c.threads[id]
 }
@@ -250,35 +262,42 @@ func (c *Controller) finishDeadlock() {
 			e.Blocked = append(e.Blocked, t.id)
 		}
 	}
-	e.Cycle, _ = c.chain(e.Blocked[0])
+	e.Cycle, e.ChainEnd = c.chain(e.Blocked[0])
 	c.finish(e)
 }
 
+// How a wait-for chain ends (End.ChainEnd).
+const (
+	ChainCycle    = "cycle"    // the edges come back to a thread
+	ChainForever  = "forever"  // a wait that is never ready (a hung thread)
+	ChainEnded    = "ended"    // a thread that has ended, holding what is waited for
+	ChainOpen     = "open"     // a wait with no known blocker
+	ChainRunnable = "runnable" // a thread that can run: the start is not stuck
+)
+
 // chain follows the wait-for edges from thread id until they repeat, end
 // at a thread that is not blocked, or end at a wait nobody can satisfy. It
-// returns one line per thread, and whether the start can never run again:
-// the edges form a cycle, or end at a wait that is never ready (Forever) or
-// at a thread that has ended (holding what the chain waits for).
-func (c *Controller) chain(id int) ([]string, bool) {
+// returns one line per thread and how the chain ends.
+func (c *Controller) chain(id int) ([]string, string) {
 	var lines []string
 	seen := map[int]bool{}
 	for {
 		if seen[id] {
 			lines[len(lines)-1] += " (cycle)"
-			return lines, true
+			return lines, ChainCycle
 		}
 		seen[id] = true
 		t := c.threads[id]
 		if t == nil {
-			return lines, false
+			return lines, ChainOpen
 		}
 		if t.done {
 			lines = append(lines, fmt.Sprintf("thread %d has ended", id))
-			return lines, true
+			return lines, ChainEnded
 		}
 		if t.wait == nil || t.wait.Ready() {
 			lines = append(lines, fmt.Sprintf("thread %d can run", id))
-			return lines, false
+			return lines, ChainRunnable
 		}
 		next := t.wait.Blocker()
 		line := fmt.Sprintf("thread %d waits for %s", id, t.wait)
@@ -287,10 +306,10 @@ func (c *Controller) chain(id int) ([]string, bool) {
 		}
 		lines = append(lines, line)
 		if _, ok := t.wait.(Forever); ok {
-			return lines, true
+			return lines, ChainForever
 		}
 		if next < 0 {
-			return lines, false
+			return lines, ChainOpen
 		}
 		id = next
 	}

@@ -227,3 +227,54 @@ func Describe(s Strategy) string {
 	}
 	return fmt.Sprintf("%T", s)
 }
+
+// Sticky follows choices while they name a runnable thread, then keeps
+// running the current thread while it can run, else the lowest runnable
+// one: the continuation with the fewest context switches. To stay fair it
+// switches to the lowest other runnable thread after starveLimit points of
+// one thread in a row. Minimizers use it to cut a schedule at a point and
+// let the rest run without switches; the schedule such a run records
+// replays exactly under Replay.
+func Sticky(choices []int) Strategy {
+	return &sticky{choices: choices, last: -1}
+}
+
+type sticky struct {
+	choices []int
+	step    int
+	off     bool
+	last    int
+	streak  int
+}
+
+func (s *sticky) Choose(runnable []int, cur int) int {
+	i := s.step
+	s.step++
+	if !s.off && i < len(s.choices) && contains(runnable, s.choices[i]) {
+		return s.note(s.choices[i], len(runnable))
+	}
+	s.off = true
+	pick := runnable[0]
+	if contains(runnable, cur) {
+		pick = cur
+	}
+	if pick == s.last && s.streak >= starveLimit && len(runnable) > 1 {
+		for _, id := range runnable {
+			if id != pick {
+				pick = id
+				break
+			}
+		}
+	}
+	return s.note(pick, len(runnable))
+}
+
+func (s *sticky) note(id, runnable int) int {
+	if id == s.last && runnable > 1 {
+		s.streak++
+	} else {
+		s.streak = 0
+	}
+	s.last = id
+	return id
+}

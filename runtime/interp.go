@@ -259,12 +259,19 @@ func (in *Interp) run() *Result {
 	in.ctl.Spawn(0, func() { in.runThread(main) })
 	end := in.ctl.Run(0)
 	r := in.result
-	r.Steps, r.Schedule, r.Diverged = end.Steps, end.Schedule, end.Diverged
+	r.Steps, r.Schedule, r.Diverged, r.Preemptions = end.Steps, end.Schedule, end.Diverged, end.Preemptions
 	switch end.Kind {
 	case chaos.EndDeadlock:
 		r.Outcome = Deadlock
 		r.Cycle = end.Cycle
-		r.Report = Report{Kind: KindDeadlock, Phase: in.phase, Message: "no thread can run and the process has not exited: " + chaos.FormatCycle(end.Cycle)}
+		kind := KindDeadlock
+		switch end.ChainEnd {
+		case chaos.ChainForever:
+			kind = KindDeadlockOnHung
+		case chaos.ChainEnded:
+			kind = KindDeadlockOnEnded
+		}
+		r.Report = Report{Kind: kind, Phase: in.phase, Message: "no thread can run and the process has not exited: " + chaos.FormatCycle(end.Cycle)}
 		if len(end.Blocked) > 0 {
 			t := in.threads[end.Blocked[0]]
 			r.Report.Thread = t.name

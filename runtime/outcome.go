@@ -33,7 +33,9 @@ const (
 	KindFatalUnensure       = "fatal-unensure"       // unbalanced unensure
 	KindFatalStdout         = "fatal-stdout-lock"    // bpo-23309
 	KindProcessExit         = "process-exit"         // exit policy or callback
-	KindDeadlock            = "deadlock"             // no thread can run
+	KindDeadlock            = "deadlock"             // no thread can run: a wait-for cycle, or a wait nobody can satisfy
+	KindDeadlockOnHung      = "deadlock-on-hung"     // ... waiting, in the end, on a thread the policy hung
+	KindDeadlockOnEnded     = "deadlock-on-ended"    // ... on a thread that ended holding what is waited for
 	KindUAFObject           = "use-after-free"       // object freed
 	KindUAFStack            = "stack-use-after-free" // a local on a freed stack
 	KindUAFTstate           = "tstate-use-after-free"
@@ -62,22 +64,25 @@ type Report struct {
 // Result is everything a run produced. Text, JSON and HTML are renderings of
 // it.
 type Result struct {
-	Scenario string   `json:"scenario"`
-	Policy   string   `json:"policy"`
-	Preset   string   `json:"preset"`
-	Strategy string   `json:"strategy"` // the schedule line the run was started with
-	Outcome  Outcome  `json:"outcome"`
-	Report   Report   `json:"report"`
-	ExitCode int      `json:"exit_code"`
-	Stdout   string   `json:"stdout,omitempty"`
-	Steps    int      `json:"steps"`
-	Schedule []int    `json:"schedule"` // the thread chosen at each scheduling point
-	Diverged int      `json:"diverged"` // step at which a replay diverged, or -1
-	Strikes  int      `json:"strikes"`  // times a thread met the policy
-	Hung     []string `json:"hung,omitempty"`
-	Cycle    []string `json:"cycle,omitempty"`
-	Threads  []string `json:"threads"` // names by index
-	Events   []Event  `json:"events,omitempty"`
+	Scenario string  `json:"scenario"`
+	Policy   string  `json:"policy"`
+	Preset   string  `json:"preset"`
+	Strategy string  `json:"strategy"` // the schedule line the run was started with
+	Outcome  Outcome `json:"outcome"`
+	Report   Report  `json:"report"`
+	ExitCode int     `json:"exit_code"`
+	Stdout   string  `json:"stdout,omitempty"`
+	Steps    int     `json:"steps"`
+	Schedule []int   `json:"schedule"` // the thread chosen at each scheduling point
+	// Preemptions counts the context switches the schedule chose (not
+	// those forced by blocking).
+	Preemptions int      `json:"preemptions"`
+	Diverged    int      `json:"diverged"` // step at which a replay diverged, or -1
+	Strikes     int      `json:"strikes"`  // times a thread met the policy
+	Hung        []string `json:"hung,omitempty"`
+	Cycle       []string `json:"cycle,omitempty"`
+	Threads     []string `json:"threads"` // names by index
+	Events      []Event  `json:"events,omitempty"`
 }
 
 // ReplayLine is the schedule line that reproduces this run.
@@ -92,9 +97,14 @@ func (r *Result) ReplayLine() string {
 
 // Signature identifies a failure: the outcome, the report kind and the
 // statement that failed (its thread and operation, not its position, so
-// that the signature survives minimization).
+// that the signature survives minimization), and whether the failing
+// thread was being unwound by the policy.
 func (r *Result) Signature() string {
-	return string(r.Outcome) + "/" + r.Report.Kind + "/" + r.Report.Thread + ":" + r.Report.Op
+	sig := string(r.Outcome) + "/" + r.Report.Kind + "/" + r.Report.Thread + ":" + r.Report.Op
+	if r.Report.DuringUnwind {
+		sig += "/unwinding"
+	}
+	return sig
 }
 
 // Text renders the result for people. It is deterministic.

@@ -82,7 +82,7 @@ daemon d { lock L
   unlock L }
 teardown { lock L
   unlock L }`,
-		want: []string{"clean", "deadlock/deadlock"}, never: []string{"corruption", "abort"},
+		want: []string{"clean", "deadlock/deadlock-on-hung"}, never: []string{"corruption", "abort"},
 	},
 	{
 		name: "unwind: RAII DECREF without the GIL", policy: "unwind",
@@ -166,7 +166,7 @@ main { spawn d
 daemon d { set started
   forever { io } }
 teardown { work 4 }`,
-		want: []string{"clean", "deadlock/deadlock"},
+		want: []string{"clean", "deadlock/deadlock-on-hung"},
 	},
 	{
 		name: "gh-96387 fixed in 3.12", policy: "hang",
