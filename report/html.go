@@ -171,7 +171,6 @@ const (
 	svgPlot     = 1040
 	svgRight    = 24
 	svgPhaseRow = 15 // one row of phase labels
-	svgPhaseRws = 3
 	svgAxis     = 20
 	svgRowH     = 16 // one bar row: the GIL, or one lock
 	svgLanePad  = 10
@@ -191,6 +190,9 @@ type svgView struct {
 	End            svgEnd
 	Steps          int
 	Truncated      bool
+	UntracedX      float64 // where the untraced tail of a truncated trace starts
+	UntracedW      float64
+	TraceEnd       int
 	Diverged       int
 	LockLegend     bool
 	WaitLegend     bool
@@ -212,6 +214,7 @@ type svgBand struct {
 	Class      string
 	From, To   int
 	ShowLabel  bool
+	LabelEnd   bool // the label ends at LabelX (text-anchor end)
 	LineX      float64
 	Finalizing bool
 	Alt        bool
@@ -271,33 +274,39 @@ func newSVG(tl *Timeline) svgView {
 	scale := float64(svgPlot) / float64(steps)
 	x := func(step int) float64 { return round1(svgLeft + float64(step)*scale) }
 
-	// Phase labels, staggered over a few rows so that short phases
-	// (finalizing and flush are often one step each) stay legible.
-	rowEnd := make([]float64, svgPhaseRws)
-	for i := range rowEnd {
-		rowEnd[i] = -1
-	}
+	// Phase labels, staggered over as many rows as they need so that short
+	// phases (finalizing and flush are often one step each) stay legible.
+	// A label that would run off the right edge sits left of its line.
+	var rowEnd []float64
 	for i, ph := range tl.Phases {
 		b := svgBand{Alt: i%2 == 1, X: x(ph.From), W: math.Max(x(ph.To)-x(ph.From), 1), Label: ph.Label, Class: "ph-" + ph.Label, From: ph.From, To: ph.To, Finalizing: ph.Label != "body"}
 		b.LineX = b.X
-		b.LabelX = b.X + 2
 		w := float64(len(ph.Label))*charW + 6
-		for r := range rowEnd {
-			if b.LabelX >= rowEnd[r] {
-				b.LabelY = svgPhaseRow*(r+1) - 3
-				rowEnd[r] = b.LabelX + w
-				b.ShowLabel = true
-				break
-			}
+		from := b.X + 2
+		b.LabelX = from
+		if from+w > float64(v.Width) {
+			b.LabelX, b.LabelEnd = b.X-2, true
+			from = b.X - 2 - w
 		}
+		r := 0
+		for r < len(rowEnd) && from < rowEnd[r] {
+			r++
+		}
+		if r == len(rowEnd) {
+			rowEnd = append(rowEnd, 0)
+		}
+		rowEnd[r] = from + w
+		b.LabelY = svgPhaseRow*(r+1) - 3
+		b.ShowLabel = true
 		v.Bands = append(v.Bands, b)
 		if b.Finalizing {
 			v.PhaseLegend = true
 		}
 	}
-	v.AxisY = svgPhaseRow*svgPhaseRws + svgAxis - 6
+	rows := max(len(rowEnd), 2)
+	v.AxisY = svgPhaseRow*rows + svgAxis - 6
 	v.TickY = v.AxisY - 4
-	v.TopY = svgPhaseRow*svgPhaseRws + svgAxis
+	v.TopY = svgPhaseRow*rows + svgAxis
 	for _, t := range ticks(steps) {
 		v.Ticks = append(v.Ticks, svgTick{X: x(t), Label: t})
 	}
@@ -347,9 +356,11 @@ func newSVG(tl *Timeline) svgView {
 			m := svgMark{X: mx, Y: my, Class: "mk-" + mk.Kind, Title: markTitle(l.Name, mk)}
 			switch mk.Kind {
 			case MarkStart:
-				m.Path = fmt.Sprintf("M%.1f %.1fl6 -5v10z", mx, my)
+				m.Path = fmt.Sprintf("M%.1f %.1fl7 5 -7 5z", mx, my-5)
 			case MarkStrike:
-				m.Path = fmt.Sprintf("M%.1f %.1fl-7 -12h14z", mx, my+2)
+				// Above the GIL row, pointing down at the step, so that a
+				// hang or unwind at the same step stays visible.
+				m.Path = fmt.Sprintf("M%.1f %.1fl-6 -10h12z", mx, my-svgBarH/2+1)
 				v.Strike = true
 			case MarkHang:
 				m.Path = fmt.Sprintf("M%.1f %.1fh3v12h-3zM%.1f %.1fh3v12h-3z", mx-4, my-6, mx+1, my-6)
@@ -367,13 +378,18 @@ func newSVG(tl *Timeline) svgView {
 		y += lane.H
 	}
 	v.BottomY = y
+	if tl.Truncated {
+		v.TraceEnd = tl.TraceEnd
+		v.UntracedX = x(tl.TraceEnd)
+		v.UntracedW = math.Max(x(tl.Steps)-v.UntracedX, 1)
+	}
 	v.LanesH = y - v.TopY
-	v.Height = y + 8
+	v.Height = y + 20
 
 	// The terminal event: a line across all lanes, a marker on the lane of
 	// the thread it blames, and the outcome as a label.
 	e := tl.End
-	v.End = svgEnd{X: x(e.Step), Y1: v.TopY - 4, Y2: v.BottomY, Label: e.Outcome, Class: "end o-" + e.Outcome}
+	v.End = svgEnd{X: x(e.Step), Y1: v.TopY, Y2: v.BottomY + 3, Label: e.Outcome, Class: "end o-" + e.Outcome}
 	v.End.Title = fmt.Sprintf("step %d: %s (%s): %s", e.Step, e.Outcome, e.Report.Kind, e.Report.Message)
 	v.End.MarkY = float64(v.TopY + svgLanePad + svgBarH/2)
 	for _, l := range v.Lanes {
@@ -382,7 +398,7 @@ func newSVG(tl *Timeline) svgView {
 		}
 	}
 	v.End.Path = fmt.Sprintf("M%.1f %.1fm-7 0a7 7 0 1 0 14 0a7 7 0 1 0 -14 0zm3.5 -3.5l7 7m0 -7l-7 7", v.End.X, v.End.MarkY)
-	v.End.LabelY = v.TopY - 7
+	v.End.LabelY = v.BottomY + 13
 	v.End.LabelX = v.End.X + 4
 	if v.End.X > svgLeft+svgPlot-90 {
 		v.End.LabelX, v.End.LabelRight = v.End.X-4, true

@@ -33,7 +33,7 @@ const (
 // follow the table. The output is deterministic.
 func (m *Matrix) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d scenarios × %d policies, %d runs per cell (%s)\n\n", len(m.Rows), len(m.Policies), m.Runs, m.Mode)
+	fmt.Fprintf(&b, "%s × %s, %d runs per cell (%s)\n\n", plural(len(m.Rows), "scenario", "scenarios"), plural(len(m.Policies), "policy", "policies"), m.Runs, m.Mode)
 
 	// Lay out each cell as lines of at most outcomesPerLine outcomes.
 	cells := make([][][]string, len(m.Rows))
@@ -134,7 +134,7 @@ func (m *Matrix) Text() string {
 	if cellsBad == 0 {
 		fmt.Fprintf(&b, "\nevery outcome is allowed by the expect lines\n")
 	} else {
-		fmt.Fprintf(&b, "\n%d of %d cells have outcomes outside their expect lines:\n", cellsBad, len(m.Rows)*len(m.Policies))
+		fmt.Fprintf(&b, "\n%d of %s outside the expect lines:\n", cellsBad, plural(len(m.Rows)*len(m.Policies), "cell has outcomes", "cells have outcomes"))
 		b.WriteString(strings.Join(bad, ""))
 	}
 	return b.String()
@@ -171,4 +171,11 @@ func pad(s string, n int) string {
 		return s + strings.Repeat(" ", n-k)
 	}
 	return s
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return "1 " + one
+	}
+	return fmt.Sprintf("%d %s", n, many)
 }

@@ -78,8 +78,11 @@ type Timeline struct {
 	End      Terminal `json:"end"`
 	Diverged int      `json:"diverged"` // the replay's divergence step, or -1
 	// Truncated is set when the runtime stopped recording events (its trace
-	// is bounded); spans after the last event are then unknown.
+	// is bounded, and a budget run fills it). Nothing is known after
+	// TraceEnd, the step of the last recorded event: spans still open there
+	// end at TraceEnd (and are marked Open).
 	Truncated bool `json:"truncated,omitempty"`
+	TraceEnd  int  `json:"trace_end,omitempty"`
 }
 
 // maxTraceEvents mirrors the runtime's bound on a trace.
@@ -229,18 +232,23 @@ func NewTimeline(r *runtime.Result) Timeline {
 			ended[i] = true
 		}
 	}
-	// Close what is still open at the end of the run.
+	// Close what is still open at the end of the run (or of the trace).
+	end := tl.Steps
+	if tl.Truncated {
+		tl.TraceEnd = r.Events[len(r.Events)-1].Step
+		end = tl.TraceEnd
+	}
 	for i := range tl.Lanes {
 		s := state[i]
 		if s.gil >= 0 {
-			tl.Lanes[i].Spans = append(tl.Lanes[i].Spans, Span{Kind: SpanGIL, From: s.gil, To: tl.Steps, Open: true, Stmt: s.gilStmt})
+			tl.Lanes[i].Spans = append(tl.Lanes[i].Spans, Span{Kind: SpanGIL, From: s.gil, To: end, Open: true, Stmt: s.gilStmt})
 		}
 		if s.waitGIL >= 0 {
-			tl.Lanes[i].Spans = append(tl.Lanes[i].Spans, Span{Kind: SpanWaitGIL, From: s.waitGIL, To: tl.Steps, Open: true, Stmt: s.waitStmt})
+			tl.Lanes[i].Spans = append(tl.Lanes[i].Spans, Span{Kind: SpanWaitGIL, From: s.waitGIL, To: end, Open: true, Stmt: s.waitStmt})
 		}
 		for _, name := range s.lockOrder {
 			if sp, ok := s.locks[name]; ok {
-				sp.To, sp.Open = tl.Steps, true
+				sp.To, sp.Open = end, true
 				tl.Lanes[i].Spans = append(tl.Lanes[i].Spans, sp)
 			}
 		}

@@ -192,6 +192,32 @@ func TestNewTimeline(t *testing.T) {
 	}
 }
 
+func TestNewTimelineTruncated(t *testing.T) {
+	r := &runtime.Result{Outcome: runtime.Budget, Steps: 100000, Diverged: -1, Threads: []string{"main", "d"},
+		Report: runtime.Report{Kind: runtime.KindBudget, Phase: "body", Message: "out of steps"}}
+	r.Events = append(r.Events, ev(1, 1, runtime.EvStart, "", ""), ev(1, 1, runtime.EvLock, "lock@3:3", "L"))
+	for len(r.Events) < maxTraceEvents {
+		step := len(r.Events)
+		r.Events = append(r.Events, ev(step, 0, runtime.EvDropGIL, "", ""), ev(step, 1, runtime.EvTakeGIL, "", ""),
+			ev(step+1, 1, runtime.EvDropGIL, "", ""), ev(step+1, 0, runtime.EvTakeGIL, "", ""))
+	}
+	last := r.Events[len(r.Events)-1].Step
+	tl := NewTimeline(r)
+	if !tl.Truncated || tl.TraceEnd != last || tl.Steps != 100000 {
+		t.Fatalf("truncated %v trace end %d (want %d) steps %d", tl.Truncated, tl.TraceEnd, last, tl.Steps)
+	}
+	for _, l := range tl.Lanes {
+		for _, sp := range l.Spans {
+			if sp.To > last {
+				t.Errorf("lane %s: span %+v goes past the trace's end %d", l.Name, sp, last)
+			}
+		}
+	}
+	if lock := tl.Lanes[1].Spans[len(tl.Lanes[1].Spans)-1]; lock.Kind != SpanLock || !lock.Open || lock.To != last {
+		t.Errorf("lock span %+v, want open until %d", lock, last)
+	}
+}
+
 // TestTimelineInvariants checks real traced runs of the library: every
 // span lies within the run, and at most one thread holds the GIL at a time.
 func TestTimelineInvariants(t *testing.T) {
