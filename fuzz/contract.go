@@ -104,8 +104,11 @@ func (f *Failure) Error() string {
 
 // Options tune Check.
 type Options struct {
-	Strict   bool // any non-clean outcome is a failure (witness hunting)
-	MaxSteps int  // per run; 0 is the runtime's default
+	Strict bool // any non-clean outcome is a failure (witness hunting)
+	// Want narrows Strict to failures the policy caused whose outcome or
+	// report kind is Want ("deadlock-on-hung", "noexcept", "lost-cleanup").
+	Want     string
+	MaxSteps int // per run; 0 is the runtime's default
 }
 
 // Check runs s (with its own schedule line) under policy and checks the
@@ -128,7 +131,13 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 		return r, nil
 	}
 	if opts.Strict {
-		return r, fail(fmt.Sprintf("strict: outcome %s", r.Outcome))
+		if opts.Want == "" {
+			return r, fail(fmt.Sprintf("strict: outcome %s", r.Outcome))
+		}
+		if (string(r.Outcome) == opts.Want || r.Report.Kind == opts.Want) && CausedByPolicy(withReplay, policy, r, opts.MaxSteps) {
+			return r, fail(fmt.Sprintf("strict: the policy caused %s (%s)", r.Outcome, r.Report.Kind))
+		}
+		return r, nil
 	}
 	if Allowed(s, policy)[r.Outcome] || KnownException(r) != "" || !CausedByPolicy(withReplay, policy, r, opts.MaxSteps) {
 		return r, nil

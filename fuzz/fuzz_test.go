@@ -18,6 +18,8 @@ var (
 	policyFlag = flag.String("sfz.policy", "all", "policy to check each input under: all, abort, exit, hang, unwind or terminate")
 	strictFlag = flag.Bool("sfz.strict", false, "fail on any non-clean outcome (hunting witnesses)")
 	stepsFlag  = flag.Int("sfz.steps", 5000, "step budget per run")
+	wantFlag   = flag.String("sfz.want", "", "with -sfz.strict: fail only on policy-caused failures of this outcome or report kind")
+	freshFlag  = flag.Bool("sfz.fresh", false, "skip inputs equal to a seed file, so that only inputs the fuzzer made can fail (to time how fast mutation finds a witness)")
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -30,8 +32,22 @@ func FuzzShutdown(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	opts := Options{Strict: *strictFlag, MaxSteps: *stepsFlag}
+	opts := Options{Strict: *strictFlag, Want: *wantFlag, MaxSteps: *stepsFlag}
+	seeds := map[string]bool{}
+	if *freshFlag {
+		paths, _ := filepath.Glob("testdata/fuzz/FuzzShutdown/*")
+		for _, p := range paths {
+			if b, err := os.ReadFile(p); err == nil {
+				if data, err := UnmarshalCorpusFile(b); err == nil {
+					seeds[string(data)] = true
+				}
+			}
+		}
+	}
 	f.Fuzz(func(t *testing.T, data []byte) {
+		if seeds[string(data)] {
+			return
+		}
 		s := scenario.Decode(data)
 		for _, p := range policies {
 			if _, fail := Check(s, p, opts); fail != nil {
@@ -46,10 +62,17 @@ func FuzzShutdown(f *testing.F) {
 }
 
 func strictArg() string {
+	arg := ""
 	if *strictFlag {
-		return " -sfz.strict"
+		arg += " -sfz.strict"
 	}
-	return ""
+	if *wantFlag != "" {
+		arg += " -sfz.want=" + *wantFlag
+	}
+	if *freshFlag {
+		arg += " -sfz.fresh"
+	}
+	return arg
 }
 
 // FuzzParse and FuzzDecode, the language's own round trips, live with the

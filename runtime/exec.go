@@ -3,6 +3,8 @@ package runtime
 import (
 	"fmt"
 
+	"github.com/sasha-s/go-deadlock"
+
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -96,6 +98,9 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 			in.halt(t, Corruption, KindBadUnlock, fmt.Sprintf("%s unlocked mutex %s, which it does not hold", t.name, st.Name))
 		}
 		l.holder = -1
+		if l.real != nil {
+			l.real.Unlock()
+		}
 		in.event(t, EvUnlock, st.Name)
 	case scenario.OpSet:
 		in.events[st.Name] = true
@@ -209,15 +214,30 @@ func (in *Interp) lock(t *thread, name string) {
 	l := in.locks[name]
 	if l == nil {
 		l = &cLock{name: name, holder: -1}
+		if in.wild != nil {
+			l.real = new(deadlock.Mutex)
+			in.wild.AddLock(l.real)
+		}
 		in.locks[name] = l
 	}
-	if l.holder >= 0 {
+	wait := chaos.WaitFunc{
+		ReadyFunc:   func() bool { return l.holder < 0 },
+		BlockerFunc: func() int { return l.holder },
+		Desc:        "mutex " + name,
+	}
+	switch {
+	case l.real != nil && l.holder < 0 && l.waiters == 0:
+		l.real.Lock() // free for real too: no one holds it or is being handed it
+	case l.real != nil:
+		// Wild mode: a real wait, which go-deadlock times. (Never a
+		// failed TryLock: see takeGIL.)
 		in.event(t, EvWaitLock, name)
-		in.ctl.Block(t.id, chaos.WaitFunc{
-			ReadyFunc:   func() bool { return l.holder < 0 },
-			BlockerFunc: func() int { return l.holder },
-			Desc:        "mutex " + name,
-		})
+		l.waiters++
+		in.wild.BlockReal(t.id, l.real, wait)
+		l.waiters--
+	case l.holder >= 0:
+		in.event(t, EvWaitLock, name)
+		in.ctl.Block(t.id, wait)
 	}
 	l.holder = t.id
 	in.event(t, EvLock, name)
@@ -231,7 +251,7 @@ func (in *Interp) print(t *thread, text string) {
 	in.releaseGIL(t)
 	in.point(t)
 	in.takeGIL(t, "print")
-	in.stdout.holder = -1
+	in.setStdout(-1)
 }
 
 // ensure is PyGILState_Ensure. The outermost ensure of a thread without a

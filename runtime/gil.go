@@ -71,7 +71,14 @@ func (in *Interp) takeGIL(t *thread, site string) {
 	}
 	g := in.gil
 	for {
-		if g.mu.TryLock() {
+		// TryLock only a GIL the model says is free (then it must
+		// succeed): a failed TryLock on a go-deadlock Mutex drops another
+		// goroutine's holder record (go-deadlock v0.3.9's trylock unrolls
+		// with postUnlock), which would blind its detectors.
+		if g.holder < 0 {
+			if !g.mu.TryLock() {
+				panic("runtime: the GIL is free in the model but held for real")
+			}
 			g.holder, g.lastHolder = t.id, t.id
 			g.switches++
 			if g.dropReq {

@@ -43,6 +43,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/sasha-s/go-deadlock"
+
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -60,6 +62,13 @@ type Config struct {
 	StrategyName string
 	// Instrumented takes the GIL through go-deadlock's Mutex.
 	Instrumented bool
+	// Wild, when set, runs the threads on Go's real scheduler with timing
+	// injected at every scheduling point (chaos.Wild) instead of the
+	// controlled scheduler; the GIL, C-level locks and the stdout lock are
+	// then go-deadlock Mutexes. Schedule and Strategy are ignored; the
+	// result records the interleaving taken, which replays under the
+	// controlled scheduler.
+	Wild *chaos.WildOptions
 	// NoStrike makes must-exit checks do nothing: threads go on running
 	// during finalization, as before bpo-1856 (Python 3.2). It is the
 	// counterfactual the fuzz contracts use to tell failures the policy
@@ -67,22 +76,37 @@ type Config struct {
 	NoStrike bool
 }
 
+// scheduler is what the model needs of a scheduler: chaos.Controller
+// (controlled mode) or chaos.Wild (wild mode).
+type scheduler interface {
+	Spawn(id int, fn func())
+	Yield(me int)
+	Block(me int, w chaos.Wait)
+	Halt(v any)
+	Steps() int
+}
+
 // Interp is one interpreter run. It is used by one Run and then discarded.
 type Interp struct {
-	sc       *scenario.Scenario
-	cfg      Config
-	preset   Preset
-	policy   string
-	ctl      *chaos.Controller
-	gil      *gil
-	threads  []*thread
-	heap     heap
-	locks    map[string]*cLock
-	events   map[string]bool
-	stdout   stdoutLock
-	output   []byte
-	phase    string
-	exitCode int
+	sc      *scenario.Scenario
+	cfg     Config
+	preset  Preset
+	policy  string
+	ctl     scheduler
+	wild    *chaos.Wild // non-nil in wild mode; ctl is then the same scheduler
+	gil     *gil
+	threads []*thread
+	heap    heap
+	locks   map[string]*cLock
+	events  map[string]bool
+	stdout  stdoutLock
+	// stdoutReal is the stdout lock as a go-deadlock Mutex in wild mode,
+	// taken and released with the model's, so that go-deadlock sees its
+	// order against the GIL and the C-level locks.
+	stdoutReal *deadlock.Mutex
+	output     []byte
+	phase      string
+	exitCode   int
 
 	finalizing   bool
 	tstatesFreed bool
@@ -127,6 +151,11 @@ type frameItem struct {
 type cLock struct {
 	name   string
 	holder int
+	real   *deadlock.Mutex // wild mode: the real lock
+	// waiters counts threads in a real wait for it: when the holder
+	// unlocks, the real lock passes to one of them before the model
+	// records the new holder.
+	waiters int
 }
 
 type stdoutLock struct{ holder int }
@@ -237,15 +266,29 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		cfg:    cfg,
 		preset: preset,
 		policy: policy,
-		ctl:    chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog}),
-		gil:    newGIL(cfg.Instrumented),
+		gil:    newGIL(cfg.Instrumented || cfg.Wild != nil),
 		locks:  map[string]*cLock{},
 		events: map[string]bool{},
 		stdout: stdoutLock{holder: -1},
 		phase:  "body",
 		heap:   heap{bound: map[string]*object{}},
 	}
-	in.result = &Result{Scenario: s.Name, Policy: policy, Preset: preset.Name, Strategy: desc}
+	in.result = &Result{Scenario: s.Name, Policy: policy, Preset: preset.Name, Strategy: desc, Mode: "controlled"}
+	if cfg.Wild != nil {
+		opts := *cfg.Wild
+		if opts.MaxSteps == 0 {
+			opts.MaxSteps = cfg.MaxSteps
+		}
+		in.wild = chaos.NewWild(opts)
+		in.ctl = in.wild
+		in.stdoutReal = new(deadlock.Mutex)
+		in.wild.AddLock(in.gil.mu)
+		in.wild.AddLock(in.stdoutReal)
+		in.result.Mode = "wild"
+		in.result.Strategy = fmt.Sprintf("wild %d", opts.Seed)
+	} else {
+		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog})
+	}
 	for i, d := range s.Threads {
 		in.threads = append(in.threads, &thread{id: i, name: d.Name, decl: d, kind: d.Kind})
 		in.result.Threads = append(in.result.Threads, d.Name)
@@ -257,7 +300,12 @@ func (in *Interp) run() *Result {
 	main := in.threads[0]
 	main.spawned = true
 	in.ctl.Spawn(0, func() { in.runThread(main) })
-	end := in.ctl.Run(0)
+	var end chaos.End
+	if in.wild != nil {
+		end, in.result.Detector = in.wild.Run(0)
+	} else {
+		end = in.ctl.(*chaos.Controller).Run(0)
+	}
 	r := in.result
 	r.Steps, r.Schedule, r.Diverged, r.Preemptions = end.Steps, end.Schedule, end.Diverged, end.Preemptions
 	switch end.Kind {
@@ -434,7 +482,7 @@ func (in *Interp) finalize(t *thread) {
 	in.releaseGIL(t)
 	in.point(t)
 	in.takeGIL(t, "flush")
-	in.stdout.holder = -1
+	in.setStdout(-1)
 	in.setPhase(t, "teardown") // step 6
 	for _, b := range in.sc.Teardown {
 		in.exec(t, b.Body)
@@ -480,7 +528,7 @@ func (in *Interp) aliveNonDaemon() *thread {
 // never release it is a fatal error (bpo-23309).
 func (in *Interp) takeStdout(t *thread) {
 	if in.stdout.holder < 0 {
-		in.stdout.holder = t.id
+		in.setStdout(t.id)
 		return
 	}
 	dead := func() bool {
@@ -503,10 +551,25 @@ func (in *Interp) takeStdout(t *thread) {
 			in.halt(t, Abort, KindFatalStdout, fmt.Sprintf("Fatal Python error: _enter_buffered_busy: could not acquire lock for <stdout> at interpreter shutdown, possibly due to daemon threads (held by %s, %s)", h.name, h.state()))
 		}
 	}
-	in.stdout.holder = t.id
+	in.setStdout(t.id)
 	if had {
 		in.takeGIL(t, "stdout lock")
 	}
+}
+
+// setStdout makes id the stdout lock's holder (-1: free), taking or
+// releasing the real lock in wild mode.
+func (in *Interp) setStdout(id int) {
+	if in.stdoutReal != nil {
+		if id >= 0 {
+			if !in.stdoutReal.TryLock() {
+				panic("runtime: the stdout lock is free in the model but held for real")
+			}
+		} else {
+			in.stdoutReal.Unlock()
+		}
+	}
+	in.stdout.holder = id
 }
 
 func (t *thread) state() string {

@@ -68,6 +68,7 @@ type Result struct {
 	Policy   string  `json:"policy"`
 	Preset   string  `json:"preset"`
 	Strategy string  `json:"strategy"` // the schedule line the run was started with
+	Mode     string  `json:"mode"`     // controlled or wild
 	Outcome  Outcome `json:"outcome"`
 	Report   Report  `json:"report"`
 	ExitCode int     `json:"exit_code"`
@@ -82,7 +83,10 @@ type Result struct {
 	Hung        []string `json:"hung,omitempty"`
 	Cycle       []string `json:"cycle,omitempty"`
 	Threads     []string `json:"threads"` // names by index
-	Events      []Event  `json:"events,omitempty"`
+	// Detector holds go-deadlock's reports (wild mode): hangs and
+	// lock-order inversions, as it printed them.
+	Detector []string `json:"detector,omitempty"`
+	Events   []Event  `json:"events,omitempty"`
 }
 
 // ReplayLine is the schedule line that reproduces this run.
@@ -129,6 +133,9 @@ func (r *Result) Text() string {
 		fmt.Fprintf(&b, "diverged at step %d: the recorded schedule no longer fits; continued with seeded random\n", r.Diverged)
 	}
 	fmt.Fprintf(&b, "started with: %s\n", r.Strategy)
+	for _, d := range r.Detector {
+		fmt.Fprintf(&b, "go-deadlock reported:\n%s\n", strings.TrimRight(d, "\n"))
+	}
 	fmt.Fprintf(&b, "%s\n", r.ReplayLine())
 	return b.String()
 }

@@ -4,6 +4,9 @@
 //	shutdownfuzz run     [-policy P|all] [-seed N] [-json] FILE.scn
 //	shutdownfuzz explore [-policy P|all] [-runs N] [-json] FILE.scn
 //	shutdownfuzz list
+//	shutdownfuzz matrix   [-runs N] [-policy all|P] [-out DIR] [DIR|FILES...]
+//	shutdownfuzz minimize [-policy P] [-corpus DIR] FILE.scn|FUZZ-INPUT
+//	shutdownfuzz import   [-corpus DIR] [-seeds DIR] DIR
 //
 // FILE may also name a built-in library scenario ("hang-holds-lock"); run
 // "shutdownfuzz list" to see them. Exit status: 0 when every outcome is
@@ -44,6 +47,8 @@ func init() {
 		{"explore", "[-policy P|all] [-runs N] [-json] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
 		{"list", "", "list the built-in scenario library", cmdList},
 		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},
+		{"minimize", "[-policy P] [-corpus DIR] [-found TEXT] [-strict] FILE.scn|FUZZ-INPUT", "minimize a failing run into a corpus .scn file", cmdMinimize},
+		{"import", "[-corpus DIR] [-seeds DIR] DIR", "import go test fuzz v1 or raw go-fuzz inputs: seeds, and minimized crashers for contract breaks", cmdImport},
 	}
 }
 

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/corpus"
+	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/minimize"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// loadInput reads a .scn file or a fuzz input (a go test fuzz v1 file, or
+// raw bytes) and returns its scenario, with the schedule it carries.
+func loadInput(path string) (*scenario.Scenario, string, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, "", usageError("%v", err)
+	}
+	if strings.HasSuffix(path, ".scn") {
+		s, err := scenario.Parse(path, src)
+		if err != nil {
+			return nil, "", &exitError{code: 2, msg: err.Error()}
+		}
+		return s, "scenario file", nil
+	}
+	data, kind := fuzzInput(src)
+	return scenario.Decode(data), kind, nil
+}
+
+// fuzzInput unwraps a go test fuzz v1 file; anything else is a raw
+// go-fuzz-style input.
+func fuzzInput(src []byte) ([]byte, string) {
+	if bytes.HasPrefix(src, []byte("go test fuzz v1")) {
+		if data, err := fuzz.UnmarshalCorpusFile(src); err == nil {
+			return data, "go test fuzz v1 input"
+		}
+	}
+	return src, "raw fuzz input"
+}
+
+func cmdMinimize(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("minimize", stderr)
+	policy := fs.String("policy", "", "policy whose failure to minimize (default: the file's policy; for fuzz inputs, the first policy that fails)")
+	dir := fs.String("corpus", "corpus", "directory to write the minimized .scn into")
+	found := fs.String("found", "", "how the input was found, for the file's comment (default: a note naming the input)")
+	strict := fs.Bool("strict", false, "minimize any non-clean outcome, not only contract breaks of fuzz inputs")
+	runs := fs.Int("runs", 4000, "candidate runs the minimizer may spend")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	file, err := oneFile(pos)
+	if err != nil {
+		return err
+	}
+	s, kind, err := loadInput(file)
+	if err != nil {
+		return err
+	}
+	policies, err := policiesFor(s, *policy)
+	if err != nil {
+		return err
+	}
+	if *policy == "" && kind != "scenario file" {
+		policies = scenario.Policies
+	}
+	how := *found
+	if how == "" {
+		how = fmt.Sprintf("minimized from %s (%s)", file, kind)
+	}
+	for _, p := range policies {
+		r, err := runtime.Run(s, runtime.Config{Policy: p})
+		if err != nil {
+			return usageError("%v", err)
+		}
+		if r.Outcome == runtime.Clean {
+			continue
+		}
+		if kind != "scenario file" && !*strict {
+			if _, fail := fuzz.Check(s, p, fuzz.Options{}); fail == nil {
+				continue
+			}
+		}
+		c, err := corpus.MakeCrasher(s, p, r, how, minimize.Options{MaxRuns: *runs})
+		if err != nil {
+			return err
+		}
+		path, created, err := corpus.Save(*dir, c.Name, c.Content)
+		if err != nil {
+			return err
+		}
+		verb := "wrote"
+		if !created {
+			verb = "already have"
+		}
+		fmt.Fprintf(stdout, "%s %s: %s under %s, %d threads, %d statements, %d preemptions (%d runs)\n",
+			verb, path, c.Result.Outcome, p, len(c.Scenario.Threads), minimize.Statements(c.Scenario), c.Result.Preemptions, c.Stats.Runs)
+		fmt.Fprintf(stdout, "to re-run: shutdownfuzz run -policy %s %s\n", p, path)
+		return nil
+	}
+	return &exitError{code: 1, msg: fmt.Sprintf("%s: no failure to minimize under %s", file, strings.Join(policies, ", "))}
+}
+
+func cmdImport(args []string, stdout, stderr io.Writer) error {
+	flags := newFlags("import", stderr)
+	dir := flags.String("corpus", "corpus", "directory for minimized crashers")
+	seeds := flags.String("seeds", filepath.Join("fuzz", "testdata", "fuzz", "FuzzShutdown"), "directory for go test fuzz v1 seeds (empty: do not write seeds)")
+	runs := flags.Int("runs", 4000, "candidate runs the minimizer may spend per crasher")
+	pos, err := parseArgs(flags, args)
+	if err != nil {
+		return err
+	}
+	src, err := oneFile(pos)
+	if err != nil {
+		return err
+	}
+	var inputs []string
+	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && strings.HasPrefix(d.Name(), ".") && path != src {
+			return filepath.SkipDir
+		}
+		if d.Type().IsRegular() && !strings.HasPrefix(d.Name(), ".") {
+			inputs = append(inputs, path)
+		}
+		return nil
+	})
+	if err != nil {
+		return usageError("%v", err)
+	}
+	sort.Strings(inputs)
+	known, err := corpus.Signatures(*dir)
+	if err != nil {
+		return err
+	}
+	var newSeeds, failures, newCrashers int
+	for _, in := range inputs {
+		raw, err := os.ReadFile(in)
+		if err != nil {
+			return err
+		}
+		data, _ := fuzzInput(raw)
+		if *seeds != "" {
+			content := fuzz.MarshalCorpusFile(data)
+			if _, created, err := corpus.Save(*seeds, fuzz.CorpusFileName(content), content); err != nil {
+				return err
+			} else if created {
+				newSeeds++
+			}
+		}
+		s := scenario.Decode(data)
+		for _, p := range scenario.Policies {
+			r, fail := fuzz.Check(s, p, fuzz.Options{})
+			if fail == nil {
+				continue
+			}
+			failures++
+			key := p + "|" + r.Signature()
+			if prev, ok := known[key]; ok {
+				fmt.Fprintf(stdout, "%s: %s under %s: already in %s\n", in, r.Signature(), p, prev)
+				continue
+			}
+			c, err := corpus.MakeCrasher(s, p, r, "shutdownfuzz import of "+in, minimize.Options{MaxRuns: *runs})
+			if err != nil {
+				fmt.Fprintf(stdout, "%s: %s under %s: %v\n", in, r.Signature(), p, err)
+				continue
+			}
+			path, created, err := corpus.Save(*dir, c.Name, c.Content)
+			if err != nil {
+				return err
+			}
+			known[key] = path
+			if created {
+				newCrashers++
+				fmt.Fprintf(stdout, "%s: %s under %s: wrote %s\n", in, r.Signature(), p, path)
+			}
+		}
+	}
+	fmt.Fprintf(stdout, "imported %d inputs: %d new seeds, %d contract failures, %d new crashers\n", len(inputs), newSeeds, failures, newCrashers)
+	return nil
+}

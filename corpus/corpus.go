@@ -1,0 +1,174 @@
+// Package corpus is the regression corpus: minimized crashers stored as
+// readable .scn files. Each file carries a comment saying where and how it
+// was found, its policy line, expect lines and the schedule replay line
+// that reproduces it. The package loads a corpus directory (a corrupt file
+// is an error for that file only), replays entries, and saves new ones
+// under content-hash names, never overwriting a file.
+package corpus
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// Entry is one corpus file.
+type Entry struct {
+	Path     string
+	Scenario *scenario.Scenario // nil when Err is set
+	Err      error              // a parse error, as path:line:col: message
+}
+
+// Load reads every .scn file of dir, in name order.
+func Load(dir string) ([]Entry, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*.scn"))
+	if err != nil {
+		return nil, err
+	}
+	sort.Strings(paths)
+	var out []Entry
+	for _, p := range paths {
+		out = append(out, LoadFile(p))
+	}
+	return out, nil
+}
+
+// LoadFile reads one corpus file.
+func LoadFile(path string) Entry {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return Entry{Path: path, Err: err}
+	}
+	s, err := scenario.Parse(path, src)
+	if err != nil {
+		return Entry{Path: path, Err: err}
+	}
+	return Entry{Path: path, Scenario: s}
+}
+
+// Check is the replay of one corpus entry under one policy.
+type Check struct {
+	Policy   string
+	Result   *runtime.Result
+	Expected []string
+	OK       bool
+}
+
+// Replay runs the entry's scenario with its schedule line under every
+// policy that its expect lines name, and checks each outcome.
+func Replay(s *scenario.Scenario) ([]Check, error) {
+	var out []Check
+	for _, p := range scenario.Policies {
+		set, ok := s.Expected(p)
+		if !ok {
+			continue
+		}
+		r, err := runtime.Run(s, runtime.Config{Policy: p})
+		if err != nil {
+			return nil, err
+		}
+		var exp []string
+		for _, o := range scenario.Outcomes {
+			if set[o] {
+				exp = append(exp, o)
+			}
+		}
+		out = append(out, Check{Policy: p, Result: r, Expected: exp, OK: set[string(r.Outcome)]})
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no expect lines: a corpus file must say what it expects")
+	}
+	return out, nil
+}
+
+// FileName names corpus content: POLICY-OUTCOME-HASH.scn, where HASH is the
+// first 16 hex digits of the content's SHA-256, as Go's fuzz cache names
+// its files.
+func FileName(policy string, outcome runtime.Outcome, content []byte) string {
+	sum := sha256.Sum256(content)
+	return fmt.Sprintf("%s-%s-%s.scn", policy, outcome, hex.EncodeToString(sum[:])[:16])
+}
+
+// Format writes a corpus file: the comment lines, then the scenario in
+// canonical form.
+func Format(comments []string, s *scenario.Scenario) []byte {
+	var b bytes.Buffer
+	for _, c := range comments {
+		for _, line := range strings.Split(c, "\n") {
+			b.WriteString(strings.TrimRight("# "+line, " ") + "\n")
+		}
+	}
+	b.Write(scenario.Print(s))
+	return b.Bytes()
+}
+
+// Save writes content into dir under name. It never overwrites: if the
+// file exists with the same content, Save does nothing and reports
+// created false; if it exists with other content, Save fails. The write is
+// atomic: a temporary file is linked into place.
+func Save(dir, name string, content []byte) (path string, created bool, err error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", false, err
+	}
+	path = filepath.Join(dir, name)
+	if old, err := os.ReadFile(path); err == nil {
+		if bytes.Equal(old, content) {
+			return path, false, nil
+		}
+		return path, false, fmt.Errorf("%s exists with other content; not overwriting it", path)
+	}
+	tmp, err := os.CreateTemp(dir, ".tmp-*")
+	if err != nil {
+		return "", false, err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(content); err != nil {
+		tmp.Close()
+		return "", false, err
+	}
+	if err := tmp.Close(); err != nil {
+		return "", false, err
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return Save(dir, name, content)
+		}
+		return "", false, err
+	}
+	return path, true, nil
+}
+
+// Signatures replays every loadable entry of dir under the policies its
+// expect lines name and returns the failure signatures it shows, for
+// deduplication.
+func Signatures(dir string) (map[string]string, error) {
+	entries, err := Load(dir)
+	if err != nil {
+		return nil, err
+	}
+	sigs := map[string]string{}
+	for _, e := range entries {
+		if e.Err != nil {
+			continue
+		}
+		checks, err := Replay(e.Scenario)
+		if err != nil {
+			continue
+		}
+		for _, c := range checks {
+			if c.Result.Outcome != runtime.Clean {
+				sigs[c.Policy+"|"+c.Result.Signature()] = e.Path
+			}
+		}
+	}
+	return sigs, nil
+}

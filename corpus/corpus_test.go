@@ -1,0 +1,134 @@
+package corpus
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/minimize"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+var dirFlag = flag.String("corpus", ".", "corpus directory to replay")
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// TestCorpus replays every crasher of the corpus: the regression suite. A
+// corrupt file fails its own subtest with path:line:col; the rest still
+// run.
+func TestCorpus(t *testing.T) {
+	entries, err := Load(*dirFlag)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(entries) == 0 {
+		t.Fatalf("no .scn files in %s", *dirFlag)
+	}
+	for _, e := range entries {
+		t.Run(filepath.Base(e.Path), func(t *testing.T) {
+			t.Parallel()
+			if e.Err != nil {
+				t.Fatal(e.Err)
+			}
+			checks, err := Replay(e.Scenario)
+			if err != nil {
+				t.Fatalf("%s: %v", e.Path, err)
+			}
+			for _, c := range checks {
+				if !c.OK {
+					t.Errorf("%s: policy %s gave %s (%s), expected %s\nto re-run: go run ./cmd/shutdownfuzz run -policy %s %s",
+						e.Path, c.Policy, c.Result.Outcome, c.Result.Report.Message, strings.Join(c.Expected, ", "), c.Policy, e.Path)
+				}
+				if c.Result.Diverged >= 0 {
+					t.Errorf("%s: policy %s: the schedule line is stale (diverged at step %d)", e.Path, c.Policy, c.Result.Diverged)
+				}
+			}
+		})
+	}
+}
+
+func TestLoadReportsCorruptFileAndKeepsTheRest(t *testing.T) {
+	dir := t.TempDir()
+	good := "scenario \"ok\"\nmain {\n  yield\n}\nexpect hang: clean\n"
+	bad := "scenario \"bad\"\nmain {\n  frobnicate\n}\n"
+	os.WriteFile(filepath.Join(dir, "a-good.scn"), []byte(good), 0o644)
+	os.WriteFile(filepath.Join(dir, "b-bad.scn"), []byte(bad), 0o644)
+	entries, err := Load(dir)
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("Load: %v, %d entries", err, len(entries))
+	}
+	if entries[0].Err != nil {
+		t.Errorf("good file: %v", entries[0].Err)
+	}
+	want := filepath.Join(dir, "b-bad.scn") + ":3:3: "
+	if entries[1].Err == nil || !strings.HasPrefix(entries[1].Err.Error(), want) {
+		t.Errorf("bad file: error %v, want prefix %q", entries[1].Err, want)
+	}
+	if checks, err := Replay(entries[0].Scenario); err != nil || len(checks) != 1 || !checks[0].OK {
+		t.Errorf("good file does not replay: %v", err)
+	}
+}
+
+func TestSaveNeverOverwrites(t *testing.T) {
+	dir := t.TempDir()
+	p, created, err := Save(dir, "x.scn", []byte("one"))
+	if err != nil || !created {
+		t.Fatalf("first save: %v %v", created, err)
+	}
+	if _, created, err := Save(dir, "x.scn", []byte("one")); err != nil || created {
+		t.Errorf("same content again: created %v, %v", created, err)
+	}
+	if _, _, err := Save(dir, "x.scn", []byte("two")); err == nil {
+		t.Errorf("other content overwrote %s", p)
+	}
+	if b, _ := os.ReadFile(p); string(b) != "one" {
+		t.Errorf("file changed to %q", b)
+	}
+	if left, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(left) != 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+func TestMakeCrasherRoundTrips(t *testing.T) {
+	s, err := scenario.Parse("x.scn", []byte(`scenario "x"
+main { spawn d
+  work 3
+  wait started }
+daemon d { new X
+  native { hold X
+    set started
+    io } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, _ := explore.Policy(s, "unwind", explore.Options{Runs: 300})
+	w := rep.Outcomes["corruption"]
+	if w == nil {
+		t.Fatal("no corruption witness")
+	}
+	c, err := MakeCrasher(s, "unwind", w.Result, "a test", minimize.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.Caused {
+		t.Errorf("the unwind caused this failure, but MakeCrasher says not")
+	}
+	dir := t.TempDir()
+	path, _, err := Save(dir, c.Name, c.Content)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := LoadFile(path)
+	if e.Err != nil {
+		t.Fatal(e.Err)
+	}
+	checks, err := Replay(e.Scenario)
+	if err != nil || len(checks) != 1 || !checks[0].OK || checks[0].Result.Signature() != w.Result.Signature() {
+		t.Fatalf("saved crasher does not replay to %s: %v %+v\n%s", w.Result.Signature(), err, checks, c.Content)
+	}
+}
