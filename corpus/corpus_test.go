@@ -132,3 +132,34 @@ daemon d { new X
 		t.Fatalf("saved crasher does not replay to %s: %v %+v\n%s", w.Result.Signature(), err, checks, c.Content)
 	}
 }
+
+// Crashers stay small: at most 2 threads, 12 statements and 4 preemptions
+// (context switches the schedule chose; switches forced by blocking do not
+// count), unless the file explains why with a "# Needs more:" comment.
+func TestCrashersAreMinimal(t *testing.T) {
+	entries, _ := Load(*dirFlag)
+	for _, e := range entries {
+		if e.Err != nil {
+			continue
+		}
+		src, _ := os.ReadFile(e.Path)
+		if strings.Contains(string(src), "# Needs more:") {
+			continue
+		}
+		if n := len(e.Scenario.Threads); n > 2 {
+			t.Errorf("%s: %d threads", e.Path, n)
+		}
+		if n := minimize.Statements(e.Scenario); n > 12 {
+			t.Errorf("%s: %d statements", e.Path, n)
+		}
+		checks, err := Replay(e.Scenario)
+		if err != nil {
+			continue
+		}
+		for _, c := range checks {
+			if c.Result.Preemptions > 4 {
+				t.Errorf("%s: %d preemptions under %s", e.Path, c.Result.Preemptions, c.Policy)
+			}
+		}
+	}
+}

@@ -48,7 +48,7 @@ func MakeCrasher(s *scenario.Scenario, policy string, r *runtime.Result, how str
 	}
 	comments := []string{
 		"Found: " + how,
-		fmt.Sprintf("Failure: %s (%s) at %s in %s: %s", sr.Outcome, sr.Report.Kind, sr.Report.Op, sr.Report.Thread, sr.Report.Message),
+		fmt.Sprintf("Failure: %s (%s) in %s: %s", sr.Outcome, sr.Report.Kind, sr.Report.Thread, sr.Report.Message),
 		"Signature: " + target,
 		"Caused by: " + cause,
 		fmt.Sprintf("Minimized: %d threads and %d statements -> %d threads and %d statements, %d preemptions (%d candidate runs)",

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -20,6 +21,11 @@ type Options struct {
 	// Stop, if set, ends a policy's exploration early once it returns true
 	// for the outcomes seen so far.
 	Stop func(seen map[runtime.Outcome]*Witness) bool
+	// Wild, if set, runs every schedule in wild mode (seed i for run i)
+	// instead of the controlled scheduler. Wild exploration is not
+	// reproducible run for run, but each witness's recorded schedule
+	// replays under the controlled scheduler.
+	Wild *chaos.WildOptions
 }
 
 // Witness is the first run that showed an outcome.
@@ -62,7 +68,13 @@ func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) 
 	}
 	rep := &Report{Scenario: s.Name, Policy: policy, Outcomes: map[runtime.Outcome]*Witness{}}
 	for i := 0; i < opts.Runs; i++ {
-		r, err := runtime.Run(s, runtime.Config{Policy: policy, Schedule: Schedule(i), MaxSteps: opts.MaxSteps})
+		cfg := runtime.Config{Policy: policy, Schedule: Schedule(i), MaxSteps: opts.MaxSteps}
+		if opts.Wild != nil {
+			w := *opts.Wild
+			w.Seed = uint64(i)
+			cfg.Wild = &w
+		}
+		r, err := runtime.Run(s, cfg)
 		if err != nil {
 			return nil, err
 		}

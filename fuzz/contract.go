@@ -106,7 +106,9 @@ func (f *Failure) Error() string {
 type Options struct {
 	Strict bool // any non-clean outcome is a failure (witness hunting)
 	// Want narrows Strict to failures the policy caused whose outcome or
-	// report kind is Want ("deadlock-on-hung", "noexcept", "lost-cleanup").
+	// report kind is Want ("deadlock-on-hung", "noexcept", "lost-cleanup"),
+	// optionally followed by /OP, a prefix of the failing statement
+	// ("no-gil/hold", "deadlock-on-hung/lock").
 	Want     string
 	MaxSteps int // per run; 0 is the runtime's default
 }
@@ -134,7 +136,7 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 		if opts.Want == "" {
 			return r, fail(fmt.Sprintf("strict: outcome %s", r.Outcome))
 		}
-		if (string(r.Outcome) == opts.Want || r.Report.Kind == opts.Want) && CausedByPolicy(withReplay, policy, r, opts.MaxSteps) {
+		if Wanted(r, opts.Want) && CausedByPolicy(withReplay, policy, r, opts.MaxSteps) {
 			return r, fail(fmt.Sprintf("strict: the policy caused %s (%s)", r.Outcome, r.Report.Kind))
 		}
 		return r, nil
@@ -153,6 +155,13 @@ var ownKinds = map[string]bool{
 	runtime.KindFatalRelease: true, runtime.KindFatalUnensure: true, runtime.KindBadUnlock: true,
 	runtime.KindNoGIL: true, runtime.KindUAFObject: true, runtime.KindUnderflow: true,
 	runtime.KindBudget: true, runtime.KindWatchdog: true,
+}
+
+// Wanted reports whether r matches a -sfz.want pattern: OUTCOME or KIND,
+// optionally followed by /OP-PREFIX.
+func Wanted(r *runtime.Result, want string) bool {
+	kind, op, _ := strings.Cut(want, "/")
+	return (string(r.Outcome) == kind || r.Report.Kind == kind) && strings.HasPrefix(r.Report.Op, op)
 }
 
 // CausedByPolicy reports whether r's failure is the policy's doing: some

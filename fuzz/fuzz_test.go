@@ -18,7 +18,7 @@ var (
 	policyFlag = flag.String("sfz.policy", "all", "policy to check each input under: all, abort, exit, hang, unwind or terminate")
 	strictFlag = flag.Bool("sfz.strict", false, "fail on any non-clean outcome (hunting witnesses)")
 	stepsFlag  = flag.Int("sfz.steps", 5000, "step budget per run")
-	wantFlag   = flag.String("sfz.want", "", "with -sfz.strict: fail only on policy-caused failures of this outcome or report kind")
+	wantFlag   = flag.String("sfz.want", "", "with -sfz.strict: fail only on policy-caused failures of this outcome or report kind, optionally /OP (a prefix of the failing statement: no-gil/hold)")
 	freshFlag  = flag.Bool("sfz.fresh", false, "skip inputs equal to a seed file, so that only inputs the fuzzer made can fail (to time how fast mutation finds a witness)")
 )
 
