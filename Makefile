@@ -24,6 +24,8 @@ bench:
 	$(GO) test -run=NONE -bench=. -benchtime=2s ./chaos ./runtime
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time).
+# CI runs `make test`, which replays the corpus and the seeds; `make fuzz`
+# with FUZZTIME=10s is the smoke run.
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./scenario
 	$(GO) test -run=NONE -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./scenario

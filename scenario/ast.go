@@ -3,8 +3,8 @@
 // canonical form, and a total decoder from fuzz bytes (plus the encoder that
 // turns any scenario back into fuzz bytes).
 //
-// The language is specified in the repository's SPEC.md (a copy of the shared
-// scenario-language contract, with this package's extensions marked). The
+// The language is specified in docs/scenario-language.md (the shared
+// scenario-language contract, followed by the extensions, each marked). The
 // package is a leaf: it knows the names of policies, presets and outcomes, but
 // nothing of how a scenario runs.
 package scenario

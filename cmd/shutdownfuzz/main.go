@@ -43,9 +43,10 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] FILE.scn", "run a scenario once per policy", cmdRun},
-		{"explore", "[-policy P|all] [-runs N] [-json] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
+		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] FILE.scn", "run a scenario once per policy", cmdRun},
+		{"explore", "[-policy P|all] [-runs N] [-json] [-mode controlled|wild] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
 		{"list", "", "list the built-in scenario library", cmdList},
+		{"presets", "", "print the presets and the CPython facts behind them", cmdPresets},
 		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},
 		{"minimize", "[-policy P] [-corpus DIR] [-found TEXT] [-strict] FILE.scn|FUZZ-INPUT", "minimize a failing run into a corpus .scn file", cmdMinimize},
 		{"import", "[-corpus DIR] [-seeds DIR] DIR", "import go test fuzz v1 or raw go-fuzz inputs: seeds, and minimized crashers for contract breaks", cmdImport},

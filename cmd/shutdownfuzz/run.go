@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -113,6 +114,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per policy")
 	steps := fs.Int("steps", 0, "step budget (scheduling points; default 100000)")
 	trace := fs.Bool("trace", false, "print the event trace (with -json: include it)")
+	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -140,10 +142,14 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			return err
 		}
 	}
+	wild, err := wildOptions(*mode, *seed)
+	if err != nil {
+		return err
+	}
 	failed := false
 	enc := json.NewEncoder(stdout)
 	for _, p := range policies {
-		r, err := runtime.Run(s, runtime.Config{Policy: p, Schedule: sched, MaxSteps: *steps, Trace: *trace})
+		r, err := runtime.Run(s, runtime.Config{Policy: p, Schedule: sched, MaxSteps: *steps, Trace: *trace, Wild: wild})
 		if err != nil {
 			return usageError("%v", err)
 		}
@@ -258,7 +264,12 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	runs := fs.Int("runs", 1000, "schedules to sample per policy")
 	asJSON := fs.Bool("json", false, "print one JSON object per policy")
 	steps := fs.Int("steps", 0, "step budget per run (default 100000)")
+	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
 	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return err
+	}
+	wild, err := wildOptions(*mode, 0)
 	if err != nil {
 		return err
 	}
@@ -283,7 +294,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "scenario %q (%s), %d schedules per policy\n", s.Name, name, *runs)
 	}
 	for _, p := range policies {
-		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps})
+		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild})
 		if err != nil {
 			return usageError("%v", err)
 		}
@@ -321,6 +332,38 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 			title = s.Name
 		}
 		fmt.Fprintf(stdout, "%-32s %s\n", n, title)
+	}
+	return nil
+}
+
+// wildOptions resolves -mode: nil for controlled runs.
+func wildOptions(mode string, seed int64) (*chaos.WildOptions, error) {
+	switch mode {
+	case "controlled":
+		return nil, nil
+	case "wild":
+		if seed < 0 {
+			seed = 0
+		}
+		return &chaos.WildOptions{Seed: uint64(seed)}, nil
+	}
+	return nil, usageError("-mode %q: want controlled or wild", mode)
+}
+
+func cmdPresets(args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("presets", stderr)
+	if _, err := parseArgs(fs, args); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%-14s %-8s %-9s %-6s %-7s %-9s %-7s %-7s %s\n", "preset", "policy", "platform", "entry", "waiting", "resetreq", "stdout", "spawn", "catchall")
+	for _, name := range scenario.Presets {
+		p, _ := runtime.LookupPreset([]string{name})
+		fmt.Fprintf(stdout, "%-14s %-8s %-9s %-6v %-7v %-9v %-7v %-7v %v\n", name, p.DefaultPolicy, p.Platform,
+			p.CheckEntry, p.CheckWaiting, p.ResetDropRequest, p.StdoutFatal, p.SpawnWhileFinalizing, map[bool]string{true: "aborts", false: "swallows"}[p.CatchallAborts])
+	}
+	fmt.Fprintln(stdout, "\nThe facts behind them:")
+	for _, f := range runtime.Facts {
+		fmt.Fprintf(stdout, "  %s\n      %s; %s\n", f.Flag, f.Versions, f.Source)
 	}
 	return nil
 }
