@@ -126,30 +126,32 @@ func (p *pct) Choose(runnable []int, cur int) int {
 // names a thread that cannot run, it diverges: from then on it is Random,
 // seeded from the schedule, and Diverged reports the step.
 func Replay(choices []int) Strategy {
-	return &replay{choices: choices, diverged: -1}
+	return &follow{choices: choices, diverged: -1, then: func() Strategy { return Random(SeedOf(choices)) }}
 }
 
-type replay struct {
+// follow plays recorded choices, then hands over to another strategy.
+type follow struct {
 	choices  []int
 	step     int
 	diverged int
-	fallback Strategy
+	then     func() Strategy
+	tail     Strategy
 }
 
-func (r *replay) Choose(runnable []int, cur int) int {
-	i := r.step
-	r.step++
-	if r.fallback == nil {
-		if i < len(r.choices) && contains(runnable, r.choices[i]) {
-			return r.choices[i]
+func (f *follow) Choose(runnable []int, cur int) int {
+	i := f.step
+	f.step++
+	if f.tail == nil {
+		if i < len(f.choices) && contains(runnable, f.choices[i]) {
+			return f.choices[i]
 		}
-		r.diverged = i
-		r.fallback = Random(SeedOf(r.choices))
+		f.diverged = i
+		f.tail = f.then()
 	}
-	return r.fallback.Choose(runnable, cur)
+	return f.tail.Choose(runnable, cur)
 }
 
-func (r *replay) Diverged() (int, bool) { return r.diverged, r.diverged >= 0 }
+func (f *follow) Diverged() (int, bool) { return f.diverged, f.diverged >= 0 }
 
 // Stream picks runnable[b mod len(runnable)] for each byte b in turn, then
 // continues as Random seeded from the bytes. Every byte string is a valid
@@ -220,7 +222,7 @@ func Describe(s Strategy) string {
 		return "random"
 	case *pct:
 		return fmt.Sprintf("pct(depth=%d)", len(s.change)+1)
-	case *replay:
+	case *follow:
 		return "replay"
 	case *stream:
 		return "stream"
@@ -236,24 +238,15 @@ func Describe(s Strategy) string {
 // let the rest run without switches; the schedule such a run records
 // replays exactly under Replay.
 func Sticky(choices []int) Strategy {
-	return &sticky{choices: choices, last: -1}
+	return &follow{choices: choices, diverged: -1, then: func() Strategy { return &sticky{last: -1} }}
 }
 
 type sticky struct {
-	choices []int
-	step    int
-	off     bool
-	last    int
-	streak  int
+	last   int
+	streak int
 }
 
 func (s *sticky) Choose(runnable []int, cur int) int {
-	i := s.step
-	s.step++
-	if !s.off && i < len(s.choices) && contains(runnable, s.choices[i]) {
-		return s.note(s.choices[i], len(runnable))
-	}
-	s.off = true
 	pick := runnable[0]
 	if contains(runnable, cur) {
 		pick = cur
@@ -266,15 +259,11 @@ func (s *sticky) Choose(runnable []int, cur int) int {
 			}
 		}
 	}
-	return s.note(pick, len(runnable))
-}
-
-func (s *sticky) note(id, runnable int) int {
-	if id == s.last && runnable > 1 {
+	if pick == s.last && len(runnable) > 1 {
 		s.streak++
 	} else {
 		s.streak = 0
 	}
-	s.last = id
-	return id
+	s.last = pick
+	return pick
 }

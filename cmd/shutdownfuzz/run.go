@@ -73,6 +73,23 @@ func loadScenario(arg string) (*scenario.Scenario, string, error) {
 	return s, name, nil
 }
 
+// scenarioArg loads the one FILE argument and resolves -policy for it.
+func scenarioArg(pos []string, policy string) (*scenario.Scenario, string, []string, error) {
+	file, err := oneFile(pos)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	s, name, err := loadScenario(file)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	policies, err := policiesFor(s, policy)
+	if err != nil {
+		return nil, "", nil, err
+	}
+	return s, name, policies, nil
+}
+
 // oneFile checks that exactly one FILE was given.
 func oneFile(pos []string) (string, error) {
 	if len(pos) != 1 {
@@ -119,15 +136,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	file, err := oneFile(pos)
-	if err != nil {
-		return err
-	}
-	s, name, err := loadScenario(file)
-	if err != nil {
-		return err
-	}
-	policies, err := policiesFor(s, *policy)
+	s, name, policies, err := scenarioArg(pos, *policy)
 	if err != nil {
 		return err
 	}
@@ -276,15 +285,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
-	file, err := oneFile(pos)
-	if err != nil {
-		return err
-	}
-	s, name, err := loadScenario(file)
-	if err != nil {
-		return err
-	}
-	policies, err := policiesFor(s, *policy)
+	s, name, policies, err := scenarioArg(pos, *policy)
 	if err != nil {
 		return err
 	}
