@@ -1,0 +1,71 @@
+package explore
+
+import (
+	"reflect"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+const src = `scenario "x"
+main { spawn d
+  wait started }
+daemon d { lock L
+  set started
+  io
+  unlock L }
+teardown { lock L
+  unlock L }
+expect hang: clean
+`
+
+func TestPolicyIsDeterministicAndChecksExpectLines(t *testing.T) {
+	s, err := scenario.Parse("x.scn", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := Policy(s, "hang", Options{Runs: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := Policy(s, "hang", Options{Runs: 300})
+	if a.Text() != b.Text() || !reflect.DeepEqual(a.Seen(), b.Seen()) {
+		t.Errorf("two explorations differ:\n%s\n%s", a.Text(), b.Text())
+	}
+	if a.OK() || !reflect.DeepEqual(a.Unexpected, []string{"deadlock"}) {
+		t.Errorf("unexpected = %v, want [deadlock]", a.Unexpected)
+	}
+	total := 0
+	for _, w := range a.Outcomes {
+		total += w.Count
+	}
+	if total != 300 || a.Runs != 300 {
+		t.Errorf("counted %d of %d runs", total, a.Runs)
+	}
+	if _, err := Policies("bogus"); err == nil {
+		t.Errorf("Policies accepted bogus")
+	}
+	if ps, _ := Policies("all"); len(ps) != 5 {
+		t.Errorf("all = %v", ps)
+	}
+}
+
+// The mix alternates random and PCT of depths 1 to 3.
+func TestScheduleMix(t *testing.T) {
+	kinds := map[scenario.ScheduleKind]int{}
+	depths := map[int]bool{}
+	for i := 0; i < 12; i++ {
+		s := Schedule(i)
+		kinds[s.Kind]++
+		if s.Kind == scenario.SchedulePCT {
+			depths[s.Depth] = true
+		}
+	}
+	if kinds[scenario.ScheduleRandom] != 6 || kinds[scenario.SchedulePCT] != 6 || len(depths) != 3 {
+		t.Errorf("mix %v depths %v", kinds, depths)
+	}
+}
