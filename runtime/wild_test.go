@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"go.uber.org/goleak"
+
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -80,4 +82,26 @@ thread d { release
 		}
 	}
 	t.Fatal("no lock-order inversion reported by go-deadlock in 50 wild runs")
+}
+
+// No goroutine outlives its run, hung threads and real lock waiters
+// included, in either mode.
+func TestNoGoroutineOutlivesARun(t *testing.T) {
+	s := parse(t, `scenario "x"
+main { spawn d
+  spawn f
+  wait started }
+daemon d { lock L
+  set started
+  io
+  unlock L }
+foreign f { forever { yield } }
+teardown { lock L }`)
+	for seed := uint64(0); seed < 20; seed++ {
+		for _, p := range scenario.Policies {
+			runtime.Run(s, runtime.Config{Policy: p, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}})
+		}
+		wildRun(t, s, "hang", seed)
+		goleak.VerifyNone(t)
+	}
 }
