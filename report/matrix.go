@@ -25,9 +25,11 @@
 //
 // Scenario names, file names, print texts and report messages are treated
 // as hostile: the HTML escapes all of them through html/template and the
-// text rendering strips control characters. Everything is deterministic for
-// a fixed number of runs: exploration is a pure function of the scenario,
-// the policy and the number of runs.
+// text rendering strips control characters. In controlled mode everything
+// is deterministic for a fixed number of runs: exploration is a pure
+// function of the scenario, the policy and the number of runs. In wild mode
+// (BuildWith with BuildOptions.Wild) the counts vary from one build to the
+// next, but every witness replays exactly.
 package report
 
 import (
@@ -37,6 +39,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -52,7 +55,7 @@ type Entry struct {
 
 // Matrix is the report: scenarios (rows) × policies (columns).
 type Matrix struct {
-	Mode     string   `json:"mode"`     // how runs were scheduled: "controlled"
+	Mode     string   `json:"mode"`     // how runs were scheduled: "controlled" or "wild"
 	Runs     int      `json:"runs"`     // schedules per cell
 	Policies []string `json:"policies"` // the columns, in order
 	Rows     []Row    `json:"rows"`
@@ -122,11 +125,30 @@ func (m *Matrix) OK() bool {
 	return true
 }
 
+// BuildOptions set how Build explores.
+type BuildOptions struct {
+	Runs int // schedules per cell; at least 1
+	// Wild, if set, explores in wild mode (explore.Options.Wild): the
+	// threads run on Go's real scheduler with injected timing, and the
+	// matrix's Mode is "wild". Wild exploration is not reproducible run
+	// for run, but each witness's recorded schedule replays under the
+	// controlled scheduler, and its timeline is drawn from that replay.
+	Wild *chaos.WildOptions
+}
+
 // Build explores each entry under each policy (all five if policies is
 // empty) with runs schedules per cell, replays each witness with tracing
 // and returns the matrix. Cells are computed in parallel; the result does
-// not depend on it.
+// not depend on it. It is BuildWith in controlled mode.
 func Build(entries []Entry, policies []string, runs int) (*Matrix, error) {
+	return BuildWith(entries, policies, BuildOptions{Runs: runs})
+}
+
+// BuildWith is Build with options: in wild mode when opts.Wild is set.
+// Wild runs are serialized by the chaos package, so wild cells take their
+// turns; witnesses' traced replays still run in parallel.
+func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, error) {
+	runs := opts.Runs
 	if len(policies) == 0 {
 		policies = append([]string(nil), scenario.Policies...)
 	}
@@ -139,6 +161,9 @@ func Build(entries []Entry, policies []string, runs int) (*Matrix, error) {
 		return nil, fmt.Errorf("runs must be at least 1, got %d", runs)
 	}
 	m := &Matrix{Mode: "controlled", Runs: runs, Policies: append([]string(nil), policies...)}
+	if opts.Wild != nil {
+		m.Mode = "wild"
+	}
 	ids := map[string]bool{}
 	for _, e := range entries {
 		if e.Scenario == nil {
@@ -163,7 +188,7 @@ func Build(entries []Entry, policies []string, runs int) (*Matrix, error) {
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				c, err := buildCell(entries[j.row], policies[j.col], runs)
+				c, err := buildCell(entries[j.row], policies[j.col], runs, opts.Wild)
 				if err != nil {
 					errs[j.row*len(policies)+j.col] = fmt.Errorf("%s: policy %s: %w", entries[j.row].File, policies[j.col], err)
 					continue
@@ -187,8 +212,8 @@ func Build(entries []Entry, policies []string, runs int) (*Matrix, error) {
 	return m, nil
 }
 
-func buildCell(e Entry, policy string, runs int) (*Cell, error) {
-	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: runs})
+func buildCell(e Entry, policy string, runs int, wild *chaos.WildOptions) (*Cell, error) {
+	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: runs, Wild: wild})
 	if err != nil {
 		return nil, err
 	}

@@ -50,6 +50,8 @@ func init() {
 		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},
 		{"minimize", "[-policy P] [-corpus DIR] [-found TEXT] [-strict] FILE.scn|FUZZ-INPUT", "minimize a failing run into a corpus .scn file", cmdMinimize},
 		{"import", "[-corpus DIR] [-seeds DIR] DIR", "import go test fuzz v1 or raw go-fuzz inputs: seeds, and minimized crashers for contract breaks", cmdImport},
+		{"campaign", campaignArgs, "explore for a long time (nightly CI): resumable, sharded; minimized crashers, state.json and summary.json in -out", cmdCampaign},
+		{"bench", benchArgs, "time to first witness of each expected failure: controlled PCT and random vs the wild random-sleep baseline", cmdBench},
 	}
 }
 

@@ -10,13 +10,14 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
 
-const matrixArgs = "[-runs N] [-policy all|P] [-out DIR] [-force] [-mode controlled] [DIR|FILE.scn...]"
+const matrixArgs = "[-runs N] [-policy all|P] [-out DIR] [-force] [-mode controlled|wild] [DIR|FILE.scn...]"
 
 // cmdMatrix explores every scenario under every policy and reports the
 // outcome matrix: as a table on stdout, and as report.json and report.html
@@ -33,7 +34,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	policy := fs.String("policy", "all", "thread-exit policy, or all")
 	out := fs.String("out", ".", "write report.json and report.html to `DIR`")
 	force := fs.Bool("force", false, "overwrite report.json and report.html in -out instead of numbering new ones")
-	mode := fs.String("mode", "controlled", "how runs are scheduled: controlled (the deterministic scheduler; wild mode is not implemented yet)")
+	mode := fs.String("mode", "controlled", "how runs are scheduled: controlled (the deterministic scheduler) or wild (Go's real scheduler with injected timing; witnesses replay under the controlled one)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -41,8 +42,13 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
-	if *mode != "controlled" {
-		return usageError("-mode %q: only controlled is supported (wild mode is not implemented yet)", *mode)
+	opts := report.BuildOptions{Runs: *runs}
+	switch *mode {
+	case "controlled":
+	case "wild":
+		opts.Wild = &chaos.WildOptions{}
+	default:
+		return usageError("-mode %q: want controlled or wild", *mode)
 	}
 	policies, err := explore.Policies(*policy)
 	if err != nil {
@@ -55,7 +61,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if len(entries) == 0 {
 		return usageError("no scenarios: %s has no *.scn files", strings.Join(pos, " "))
 	}
-	m, err := report.Build(entries, policies, *runs)
+	m, err := report.BuildWith(entries, policies, opts)
 	if err != nil {
 		return usageError("%v", err)
 	}

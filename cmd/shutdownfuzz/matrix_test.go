@@ -150,7 +150,7 @@ func TestMatrixUsage(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"-mode", "wild", good}, `-mode "wild": only controlled`},
+		{[]string{"-mode", "tame", good}, `-mode "tame": want controlled or wild`},
 		{[]string{"-runs", "0", good}, "-runs must be at least 1"},
 		{[]string{"-policy", "nope", good}, "unknown policy"},
 		{[]string{bad}, bad + ":3:3: "},

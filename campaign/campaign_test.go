@@ -1,0 +1,106 @@
+package campaign
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"go.uber.org/goleak"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func TestMedians(t *testing.T) {
+	r := &StrategyResult{Samples: []Sample{
+		{Schedules: 9, WallMS: 9}, {Schedules: 100, WallMS: 50, Capped: true}, {Schedules: 1, WallMS: 1},
+		{Schedules: 5, WallMS: 5}, {Schedules: 100, WallMS: 40, Capped: true},
+	}}
+	r.summarize()
+	if r.MedianSchedules != 9 || r.MedianWallMS != 9 || r.Capped || r.Found != 3 {
+		t.Errorf("%+v", r)
+	}
+	r.Samples = append(r.Samples, Sample{Schedules: 100, WallMS: 30, Capped: true})
+	r.summarize()
+	if !r.Capped {
+		t.Errorf("upper median of 3 found and 3 capped should be capped: %+v", r)
+	}
+	exact := &StrategyResult{MedianWallMS: 2}
+	capped := &StrategyResult{MedianWallMS: 10, Capped: true}
+	for _, tc := range []struct {
+		num, den *StrategyResult
+		want     string
+	}{
+		{capped, exact, ">5.00x"}, {exact, capped, "<0.20x"}, {capped, capped, "-"},
+		{&StrategyResult{MedianWallMS: 300}, exact, "150x"}, {nil, exact, "-"},
+	} {
+		if got := ratio(tc.num, tc.den).String(); got != tc.want {
+			t.Errorf("ratio %v/%v = %s, want %s", tc.num, tc.den, got, tc.want)
+		}
+	}
+}
+
+func TestStateConfigMatch(t *testing.T) {
+	base := StateConfig{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"a", "1"}}}
+	if w := base.match(base); w != "" {
+		t.Errorf("self mismatch: %s", w)
+	}
+	for _, other := range []StateConfig{
+		{Mode: Wild, Shard: "0/1", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"a", "1"}}},
+		{Mode: Controlled, Shard: "1/2", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"a", "1"}}},
+		{Mode: Controlled, Shard: "0/1", Policies: []string{"abort"}, Scenarios: []ScenarioID{{"a", "1"}}},
+		{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"b", "1"}}},
+		{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"a", "2"}}},
+		{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}},
+	} {
+		if base.match(other) == "" {
+			t.Errorf("%+v matches %+v", other, base)
+		}
+	}
+}
+
+func TestRunEditedScenarioRefused(t *testing.T) {
+	parse := func(src string) *scenario.Scenario {
+		s, err := scenario.Parse("x.scn", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	dir := filepath.Join(t.TempDir(), "c")
+	cfg := Config{Dir: dir, Policies: []string{"hang"}, RunsPerCell: 3,
+		Scenarios: []Scenario{{Name: "x", Scenario: parse("scenario \"x\"\nmain {\n  work 1\n}\n")}}}
+	if _, err := Run(context.Background(), cfg); err != nil {
+		t.Fatal(err)
+	}
+	cfg.Scenarios[0].Scenario = parse("scenario \"x\"\nmain {\n  work 2\n}\n")
+	var mm *MismatchError
+	if _, err := Run(context.Background(), cfg); !errors.As(err, &mm) {
+		t.Fatalf("edited scenario: %v, want a MismatchError", err)
+	}
+	cfg.Fresh = true
+	sum, err := Run(context.Background(), cfg)
+	if err != nil || sum.Runs != 3 || sum.Resumed {
+		t.Fatalf("fresh: %v %+v", err, sum)
+	}
+}
+
+func TestRunDirInUse(t *testing.T) {
+	dir := t.TempDir()
+	unlock, err := lockDir(dir)
+	if err != nil {
+		t.Skip("no directory lock here:", err)
+	}
+	defer unlock()
+	s, err := scenario.Parse("x.scn", []byte("scenario \"x\"\nmain {\n  work 1\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Config{Dir: dir, RunsPerCell: 1, Scenarios: []Scenario{{Name: "x", Scenario: s}}})
+	if err == nil || !strings.Contains(err.Error(), "in use") {
+		t.Fatalf("second campaign in a locked directory: %v", err)
+	}
+}
