@@ -1,12 +1,18 @@
 // Command shutdownfuzz runs, explores and reports on shutdown-race
 // scenarios under the five thread-exit policies.
 //
-//	shutdownfuzz run     [-policy P|all] [-seed N] [-json] FILE.scn
-//	shutdownfuzz explore [-policy P|all] [-runs N] [-json] FILE.scn
+//	shutdownfuzz run      [-policy P|all] [-seed N | -schedule S] [-json] [-trace] [-mode M] FILE.scn
+//	shutdownfuzz explore  [-policy P|all] [-runs N] [-json] [-mode M] FILE.scn
 //	shutdownfuzz list
-//	shutdownfuzz matrix   [-runs N] [-policy all|P] [-out DIR] [DIR|FILES...]
+//	shutdownfuzz presets
+//	shutdownfuzz matrix   [-runs N] [-policy all|P] [-out DIR] [-mode M] [DIR|FILES...]
 //	shutdownfuzz minimize [-policy P] [-corpus DIR] FILE.scn|FUZZ-INPUT
 //	shutdownfuzz import   [-corpus DIR] [-seeds DIR] DIR
+//	shutdownfuzz campaign [-duration D] [-policy all|P] [-mode M] [-shard i/n] [-out DIR]
+//	shutdownfuzz bench    [-seeds N] [-filter RE] [-json] [FILES...]
+//
+// M is controlled (the deterministic scheduler, the default) or wild (Go's
+// scheduler with injected timing, go-deadlock and goleak).
 //
 // FILE may also name a built-in library scenario ("hang-holds-lock"); run
 // "shutdownfuzz list" to see them. Exit status: 0 when every outcome is
