@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/json"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -19,15 +18,6 @@ func cli(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-func writeFile(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 const lockScn = `scenario "lock"
 main { spawn d
   wait started }
@@ -41,8 +31,8 @@ teardown { lock L
 
 func TestRunAndExploreExitStatus(t *testing.T) {
 	dir := t.TempDir()
-	ok := writeFile(t, dir, "ok.scn", lockScn+"expect hang: clean, deadlock\n")
-	bad := writeFile(t, dir, "bad.scn", lockScn+"expect hang: clean\n")
+	ok := writeScenario(t, dir, "ok.scn", lockScn+"expect hang: clean, deadlock\n")
+	bad := writeScenario(t, dir, "bad.scn", lockScn+"expect hang: clean\n")
 	for _, tc := range []struct {
 		args []string
 		code int
@@ -73,7 +63,7 @@ func TestBadFilesAreUsageErrors(t *testing.T) {
 		"spawn.scn":  {"scenario \"x\"\nmain { spawn ghost }\n", "spawn.scn:2:"},
 		"syntax.scn": {"scenario \"x\"\nmain { work }\n", "syntax.scn:2:"},
 	} {
-		p := writeFile(t, dir, name, tc.src)
+		p := writeScenario(t, dir, name, tc.src)
 		code, out, errs := cli("run", p)
 		if code != 2 || !strings.Contains(errs, tc.want) {
 			t.Errorf("%s: exit %d, stderr %q, want 2 and %q (stdout %q)", name, code, errs, tc.want, out)
@@ -85,7 +75,7 @@ func TestBadFilesAreUsageErrors(t *testing.T) {
 // (explore), one object per policy, and the re-run command reproduces.
 func TestJSON(t *testing.T) {
 	dir := t.TempDir()
-	p := writeFile(t, dir, "ok.scn", lockScn)
+	p := writeScenario(t, dir, "ok.scn", lockScn)
 	code, out, _ := cli("run", "-json", "-policy", "all", p)
 	if code != 0 {
 		t.Fatalf("exit %d", code)
@@ -133,8 +123,8 @@ func TestImportIsIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFile(t, in, "a", string(fuzz.MarshalCorpusFile(data)))
-	writeFile(t, in, "raw", "\x01\x02\x03 raw go-fuzz bytes")
+	writeScenario(t, in, "a", string(fuzz.MarshalCorpusFile(data)))
+	writeScenario(t, in, "raw", "\x01\x02\x03 raw go-fuzz bytes")
 	code, out, errs := cli("import", "-corpus", crashers, "-seeds", seeds, in)
 	if code != 0 || !strings.Contains(out, "imported 2 inputs: 2 new seeds") {
 		t.Fatalf("first import: exit %d\n%s%s", code, out, errs)
@@ -150,12 +140,12 @@ func TestImportIsIdempotent(t *testing.T) {
 
 func TestMinimizeWritesAReplayableCrasher(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	code, stdout, _ := cli("explore", "-json", "-policy", "hang", "-runs", "100", writeFile(t, dir, "l.scn", lockScn))
+	code, stdout, _ := cli("explore", "-json", "-policy", "hang", "-runs", "100", writeScenario(t, dir, "l.scn", lockScn))
 	var e struct {
 		Outcomes map[string]struct{ Schedule string }
 	}
 	json.Unmarshal([]byte(stdout), &e)
-	w := writeFile(t, dir, "w.scn", lockScn+e.Outcomes["deadlock"].Schedule+"\n")
+	w := writeScenario(t, dir, "w.scn", lockScn+e.Outcomes["deadlock"].Schedule+"\n")
 	code, stdout, errs := cli("minimize", "-policy", "hang", "-corpus", out, w)
 	if code != 0 {
 		t.Fatalf("minimize: exit %d\n%s%s", code, stdout, errs)
