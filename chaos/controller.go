@@ -65,8 +65,11 @@ type End struct {
 	Preemptions int
 	Cycle       []string // for EndDeadlock: the wait-for chain, one line per thread
 	ChainEnd    string   // for EndDeadlock: how the chain ends (ChainCycle, ...)
-	Blocked     []int    // for EndDeadlock: the blocked threads
-	Diverged    int      // step at which a replay diverged, or -1
+	// OthersRunnable: an EndDeadlock found when the budget ran out: thread
+	// 0 can never run again, while other threads could still run.
+	OthersRunnable bool
+	Blocked        []int // for EndDeadlock: the blocked threads
+	Diverged       int   // step at which a replay diverged, or -1
 }
 
 type thread struct {
@@ -196,7 +199,7 @@ func (c *Controller) pick(cur *thread) *thread {
 			// A cycle, a hung or an ended thread can never let it go;
 			// an open wait (an event) might still be satisfied.
 			if lines, how := c.chain(0); how == ChainCycle || how == ChainForever || how == ChainEnded {
-				e = End{Kind: EndDeadlock, Cycle: lines, ChainEnd: how, Blocked: []int{0}}
+				e = End{Kind: EndDeadlock, Cycle: lines, ChainEnd: how, Blocked: []int{0}, OthersRunnable: true}
 			}
 		}
 		c.finish(e)

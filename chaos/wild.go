@@ -294,7 +294,7 @@ func (w *Wild) point() {
 		e := End{Kind: EndBudget}
 		if first := w.threads[0]; first != nil && !first.done && first.wait != nil {
 			if lines, how := w.chainLocked(0); how == ChainCycle || how == ChainForever || how == ChainEnded {
-				e = End{Kind: EndDeadlock, Cycle: lines, ChainEnd: how, Blocked: []int{0}}
+				e = End{Kind: EndDeadlock, Cycle: lines, ChainEnd: how, Blocked: []int{0}, OthersRunnable: true}
 			}
 		}
 		w.finish(e)

@@ -307,7 +307,8 @@ func (in *Interp) run() *Result {
 		end = in.ctl.(*chaos.Controller).Run(0)
 	}
 	r := in.result
-	r.Steps, r.Schedule, r.Diverged, r.Preemptions = end.Steps, end.Schedule, end.Diverged, end.Preemptions
+	r.Schedule, r.Diverged, r.Preemptions = end.Schedule, end.Diverged, end.Preemptions
+	r.Steps = len(r.Schedule)
 	switch end.Kind {
 	case chaos.EndDeadlock:
 		r.Outcome = Deadlock
@@ -319,7 +320,11 @@ func (in *Interp) run() *Result {
 		case chaos.ChainEnded:
 			kind = KindDeadlockOnEnded
 		}
-		r.Report = Report{Kind: kind, Phase: in.phase, Message: "no thread can run and the process has not exited: " + chaos.FormatCycle(end.Cycle)}
+		msg := "no thread can run and the process has not exited: "
+		if end.OthersRunnable {
+			msg = "main can never run again (other threads spin on) and the process has not exited: "
+		}
+		r.Report = Report{Kind: kind, Phase: in.phase, Message: msg + chaos.FormatCycle(end.Cycle)}
 		if len(end.Blocked) > 0 {
 			t := in.threads[end.Blocked[0]]
 			r.Report.Thread = t.name
@@ -327,14 +332,13 @@ func (in *Interp) run() *Result {
 		}
 	case chaos.EndBudget:
 		r.Outcome = Budget
-		r.Report = Report{Kind: KindBudget, Phase: in.phase, Message: fmt.Sprintf("the step budget (%d scheduling points) ran out before the process exited", end.Steps-1)}
+		r.Report = Report{Kind: KindBudget, Phase: in.phase, Message: fmt.Sprintf("the step budget (%d scheduling points) ran out before the process exited", r.Steps)}
 	case chaos.EndWatchdog:
 		r.Outcome = Budget
 		r.Report = Report{Kind: KindWatchdog, Phase: in.phase, Message: "the wall-clock watchdog fired before the process exited"}
 	case chaos.EndAllDone:
 		panic("runtime: every thread ended without a process exit")
 	}
-	r.Steps = len(r.Schedule)
 	r.ExitCode = in.exitCode
 	r.Stdout = string(in.output)
 	for _, t := range in.threads {
