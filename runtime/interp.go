@@ -41,9 +41,11 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sasha-s/go-deadlock"
+	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -302,7 +304,9 @@ func (in *Interp) run() *Result {
 	in.ctl.Spawn(0, func() { in.runThread(main) })
 	var end chaos.End
 	if in.wild != nil {
+		before := goleak.IgnoreCurrent()
 		end, in.result.Detector = in.wild.Run(0)
+		in.result.Leaked = leakedGoroutines(before)
 	} else {
 		end = in.ctl.(*chaos.Controller).Run(0)
 	}
@@ -350,6 +354,24 @@ func (in *Interp) run() *Result {
 		r.Events = in.trace
 	}
 	return r
+}
+
+// leakedGoroutines asks goleak for goroutines of this module that
+// appeared since before was taken and are still alive: a wild run must
+// leave none (hung threads included). Other goroutines (a progress bar, a
+// test's helpers) may come and go meanwhile and are not counted.
+func leakedGoroutines(before goleak.Option) []string {
+	err := goleak.Find(before)
+	if err == nil {
+		return nil
+	}
+	var out []string
+	for _, block := range strings.Split(err.Error(), "\n\n") {
+		if strings.Contains(block, "github.com/shutdownfuzz/shutdownfuzz/") {
+			out = append(out, strings.TrimSpace(block))
+		}
+	}
+	return out
 }
 
 // halt ends the run with a terminal event caused by t. It does not return.

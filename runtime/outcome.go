@@ -86,7 +86,11 @@ type Result struct {
 	// Detector holds go-deadlock's reports (wild mode): hangs and
 	// lock-order inversions, as it printed them.
 	Detector []string `json:"detector,omitempty"`
-	Events   []Event  `json:"events,omitempty"`
+	// Leaked lists goroutines of this module that outlived a wild run, as
+	// goleak reports them. It is always empty unless the scheduler has a
+	// bug; controlled runs are covered by the tests' goleak checks.
+	Leaked []string `json:"leaked,omitempty"`
+	Events []Event  `json:"events,omitempty"`
 }
 
 // ReplayLine is the schedule line that reproduces this run.
@@ -133,6 +137,9 @@ func (r *Result) Text() string {
 		fmt.Fprintf(&b, "diverged at step %d: the recorded schedule no longer fits; continued with seeded random\n", r.Diverged)
 	}
 	fmt.Fprintf(&b, "started with: %s\n", r.Strategy)
+	for _, l := range r.Leaked {
+		fmt.Fprintf(&b, "goleak: a goroutine outlived the run:\n%s\n", l)
+	}
 	for _, d := range r.Detector {
 		fmt.Fprintf(&b, "go-deadlock reported:\n%s\n", strings.TrimRight(d, "\n"))
 	}

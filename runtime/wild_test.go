@@ -101,7 +101,9 @@ teardown { lock L }`)
 		for _, p := range scenario.Policies {
 			runtime.Run(s, runtime.Config{Policy: p, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}})
 		}
-		wildRun(t, s, "hang", seed)
+		if r := wildRun(t, s, "hang", seed); len(r.Leaked) > 0 {
+			t.Errorf("goleak in the run: %v", r.Leaked)
+		}
 		goleak.VerifyNone(t)
 	}
 }
