@@ -87,9 +87,12 @@ func campaignMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		seen[e.File] = true
 		cfg.Scenarios = append(cfg.Scenarios, campaign.Scenario{Name: e.File, Scenario: e.Scenario})
 	}
-	done := make(chan struct{})
-	defer close(done)
+	// The interruption notice shares stderr with Main: wait for it before
+	// returning.
+	done, noted := make(chan struct{}), make(chan struct{})
+	defer func() { close(done); <-noted }()
 	go func() {
+		defer close(noted)
 		select {
 		case <-ctx.Done():
 			fmt.Fprintln(stderr, "shutdownfuzz campaign: interrupted; stopping after the runs in progress")
