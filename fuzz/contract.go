@@ -32,7 +32,6 @@ package fuzz
 
 import (
 	"fmt"
-	"reflect"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -126,7 +125,7 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 		return &Failure{Policy: policy, Reason: reason, Scenario: withReplay, Result: r}
 	}
 	again, _ := runtime.Run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
-	if again.Signature() != r.Signature() || again.Report != r.Report || again.Diverged >= 0 || !reflect.DeepEqual(again.Schedule, r.Schedule) {
+	if !r.Replays(again) {
 		return r, fail(fmt.Sprintf("replaying the recorded schedule gave %s (%s), not %s", again.Signature(), again.Report.Message, r.Signature()))
 	}
 	if r.Outcome == runtime.Clean {

@@ -159,7 +159,7 @@ func (m *minimizer) attempt(c Case, strat chaos.Strategy) bool {
 	}
 	c.Schedule = r.Schedule
 	again, err := Run(c, m.opts.MaxSteps)
-	if err != nil || again.Signature() != m.target || again.Diverged >= 0 || again.Report != r.Report {
+	if err != nil || !r.Replays(again) {
 		return false
 	}
 	if m.opts.Keep != nil && !m.opts.Keep(c, again) {

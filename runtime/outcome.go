@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -113,6 +114,13 @@ func (r *Result) Signature() string {
 		sig += "/unwinding"
 	}
 	return sig
+}
+
+// Replays reports whether again, a run of r's recorded schedule, is an
+// exact replay of r: the same outcome and report, every choice followed,
+// the same schedule.
+func (r *Result) Replays(again *Result) bool {
+	return again.Outcome == r.Outcome && again.Report == r.Report && again.Diverged < 0 && slices.Equal(again.Schedule, r.Schedule)
 }
 
 // Text renders the result for people. It is deterministic.
