@@ -220,11 +220,6 @@ func (in *Interp) lock(t *thread, name string) {
 		}
 		in.locks[name] = l
 	}
-	wait := chaos.WaitFunc{
-		ReadyFunc:   func() bool { return l.holder < 0 },
-		BlockerFunc: func() int { return l.holder },
-		Desc:        "mutex " + name,
-	}
 	switch {
 	case l.real != nil && l.holder < 0 && l.waiters == 0:
 		l.real.Lock() // free for real too: no one holds it or is being handed it
@@ -233,15 +228,21 @@ func (in *Interp) lock(t *thread, name string) {
 		// failed TryLock: see takeGIL.)
 		in.event(t, EvWaitLock, name)
 		l.waiters++
-		in.wild.BlockReal(t.id, l.real, wait)
+		in.wild.BlockReal(t.id, l.real, l)
 		l.waiters--
 	case l.holder >= 0:
 		in.event(t, EvWaitLock, name)
-		in.ctl.Block(t.id, wait)
+		in.ctl.Block(t.id, l)
 	}
 	l.holder = t.id
 	in.event(t, EvLock, name)
 }
+
+// A cLock is its own Wait: a thread blocked on it can go on once it is
+// free, and its holder is the one to unblock it.
+func (l *cLock) Ready() bool    { return l.holder < 0 }
+func (l *cLock) Blocker() int   { return l.holder }
+func (l *cLock) String() string { return "mutex " + l.name }
 
 func (in *Interp) print(t *thread, text string) {
 	in.needGIL(t, t.cur)
