@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
@@ -52,6 +53,9 @@ type Preset struct {
 	// CatchallAborts: glibc's C++ runtime aborts with "FATAL: exception not
 	// rethrown" when catch(...) swallows the forced unwind (pybind11 #1208).
 	CatchallAborts bool
+	// Debug: a debug build (preset facet "debug"): a DECREF or use without
+	// the GIL is a fatal error (abort) instead of silent corruption.
+	Debug bool
 
 	DefaultPolicy string
 }
@@ -96,11 +100,14 @@ func versionAtLeast(v, min string) bool {
 // "windows", "glibc"). No names means the default model: CPython 3.14 on
 // POSIX.
 func LookupPreset(names []string) (Preset, error) {
-	version, platform, glibc := "3.14", "posix", false
+	version, platform, glibc, debug := "3.14", "posix", false, false
 	for _, n := range names {
 		switch {
 		case strings.HasPrefix(n, "cpython-") && scenario.IsPreset(n):
-			version = strings.TrimPrefix(n, "cpython-")
+			minor, _, _ := scenario.PresetVersion(n)
+			version = "3." + strconv.Itoa(minor)
+		case n == "debug":
+			debug = true
 		case n == "posix" || n == "windows":
 			platform = n
 		case n == "glibc":
@@ -119,6 +126,7 @@ func LookupPreset(names []string) (Preset, error) {
 		StdoutFatal:          true,
 		SpawnWhileFinalizing: !versionAtLeast(version, "3.12"),
 		CatchallAborts:       glibc,
+		Debug:                debug,
 	}
 	switch {
 	case versionAtLeast(version, "3.14"):

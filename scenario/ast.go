@@ -9,6 +9,11 @@
 // nothing of how a scenario runs.
 package scenario
 
+import (
+	"strconv"
+	"strings"
+)
+
 // Pos is a 1-based line and column in a scenario file. The zero Pos means
 // "no position" (for example, a scenario built by the decoder).
 type Pos struct {
@@ -138,13 +143,14 @@ func LookupOp(kw string) Op {
 
 // Stmt is one statement. Which fields are used depends on Op:
 //
-//	spawn, join                 Name (a thread)
+//	spawn                       Name (a thread), Nowait
+//	join                        Name (a thread)
 //	new, local, publish, incref, decref, use, guard, hold   Name (an object)
 //	lock, unlock                Name (a C-level mutex)
 //	set, wait                   Name (an event)
 //	work, loop                  N (>= 1)
 //	exit                        N (the exit code, 0..255)
-//	print                       Text
+//	print                       Text, Flush
 //	native                      Noexcept, Catchall, Body
 //	cleanup, loop, forever      Body
 type Stmt struct {
@@ -154,8 +160,14 @@ type Stmt struct {
 	Text     string
 	Noexcept bool
 	Catchall bool
-	Body     []*Stmt
-	Pos      Pos
+	// Nowait (spawn only, v2) is "spawn NAME nowait": _thread.start_new_thread,
+	// which returns at once instead of waiting for the thread to begin.
+	Nowait bool
+	// Flush (print only, v2) is "print flush \"text\"": the write takes the
+	// stdout lock and drops the GIL around the write while holding it.
+	Flush bool
+	Body  []*Stmt
+	Pos   Pos
 }
 
 // ScheduleKind is the kind of a schedule line.
@@ -198,11 +210,52 @@ var (
 	Policies  = []string{"abort", "exit", "hang", "unwind", "terminate"}
 	Callbacks = []string{"hang", "exit", "abort", "return", "terminate-thread"}
 	Outcomes  = []string{"clean", "abort", "lost-cleanup", "deadlock", "corruption", "contract", "budget"}
-	Presets   = []string{
+	// Presets are the preset names one may list; IsPreset also accepts
+	// cpython-X.Y.Z for each of these minor versions (see PresetVersion).
+	Presets = []string{
 		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.11", "cpython-3.12",
-		"cpython-3.13", "cpython-3.14", "posix", "windows", "glibc",
+		"cpython-3.13", "cpython-3.14", "posix", "windows", "glibc", "debug",
 	}
 )
+
+// The minor versions of Python 3 that presets name, and the largest patch
+// number a cpython-X.Y.Z preset may give.
+const (
+	MinMinor = 8
+	MaxMinor = 14
+	MaxPatch = 999
+)
+
+// PresetVersion parses a release preset: "cpython-3.12" gives (12, -1),
+// "cpython-3.12.3" gives (12, 3). The minor version is 8..14 and the patch
+// 0..999, both decimal without a leading zero; anything else is not ok.
+func PresetVersion(name string) (minor, patch int, ok bool) {
+	rest, found := strings.CutPrefix(name, "cpython-3.")
+	if !found {
+		return 0, 0, false
+	}
+	m, p, hasPatch := strings.Cut(rest, ".")
+	minor, ok = smallNumber(m, MaxMinor)
+	if !ok || minor < MinMinor {
+		return 0, 0, false
+	}
+	if !hasPatch {
+		return minor, -1, true
+	}
+	if patch, ok = smallNumber(p, MaxPatch); !ok {
+		return 0, 0, false
+	}
+	return minor, patch, true
+}
+
+// smallNumber parses a decimal number 0..max written without a leading zero.
+func smallNumber(s string, max int) (int, bool) {
+	if !isDigits(s) || len(s) > 1 && s[0] == '0' || len(s) > 4 {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(s)
+	return n, n <= max
+}
 
 func contains(list []string, s string) bool {
 	for _, x := range list {
@@ -214,9 +267,12 @@ func contains(list []string, s string) bool {
 }
 
 // IsPolicy, IsOutcome, IsPreset and IsCallback report whether a name is known.
-func IsPolicy(s string) bool   { return contains(Policies, s) }
-func IsOutcome(s string) bool  { return contains(Outcomes, s) }
-func IsPreset(s string) bool   { return contains(Presets, s) }
+func IsPolicy(s string) bool  { return contains(Policies, s) }
+func IsOutcome(s string) bool { return contains(Outcomes, s) }
+func IsPreset(s string) bool {
+	_, _, ok := PresetVersion(s)
+	return ok || contains(Presets, s)
+}
 func IsCallback(s string) bool { return contains(Callbacks, s) }
 
 // Thread returns the index of the thread named name, or -1.

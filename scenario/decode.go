@@ -10,7 +10,8 @@ package scenario
 // mutated byte still picks something. The structure comes first and the
 // strings last, so that editing a name does not shift the structure.
 //
-//	header    presets    n = b%3, then n bytes: Presets[b%len(Presets)]
+//	header    presets    n = b%3, then n bytes: fuzzPresets[b%len(fuzzPresets)]
+//	                     (the base presets, the release boundaries and debug)
 //	          policy     b%6: 0 none, else Policies[b-1]
 //	          callback   b%32: below 27 none, else Callbacks[b-27]
 //	          threads    n = b%5 threads besides main, then n kind bytes:
@@ -38,11 +39,12 @@ package scenario
 // byte, fuzzOps[b%27] (yield first, so that zeros decode to yields), then
 // its operands:
 //
-//	spawn, join                      b: thread 1 + b%threads
+//	spawn                            b: thread 1 + (b&127)%threads; bit 7 nowait
+//	join                             b: thread 1 + b%threads
 //	new local publish incref decref  b: object slot b%4
 //	  use guard hold
 //	lock, unlock / set, wait         b: lock / event slot b%2
-//	print                            b: text slot b%4
+//	print                            b: text slot b%4; bit 7 flush
 //	work, loop                       b: count 1 + b%8
 //	exit                             b: the exit code
 //	native                           b: bit 0 noexcept, bit 1 catchall
@@ -63,10 +65,7 @@ package scenario
 // unused name slots are empty, and trailing zero bytes are dropped.
 
 import (
-	"bytes"
 	"encoding/binary"
-	"errors"
-	"fmt"
 	"strconv"
 	"unicode/utf8"
 )
@@ -79,7 +78,7 @@ const (
 	fuzzDepth    = 5  // statement depth: a body's statements are at depth 1, so 4 nested blocks
 	fuzzCount    = 8  // work and loop counts
 	fuzzBlocks   = 2  // atexit blocks, and teardown blocks
-	fuzzPresets  = 2
+	fuzzPresetN  = 2  // presets on the preset line
 	fuzzChoices  = 64
 	fuzzPCTDepth = 256
 	fuzzObjects  = 4
@@ -95,6 +94,15 @@ const (
 )
 
 var (
+	// fuzzPresets are the presets the decoder draws: every base preset, and
+	// the releases where behaviour changes inside a minor version (see the
+	// v2 section of docs/scenario-language.md).
+	fuzzPresets = [...]string{
+		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.10.7", "cpython-3.10.8",
+		"cpython-3.11", "cpython-3.11.5", "cpython-3.11.6", "cpython-3.12", "cpython-3.12.0",
+		"cpython-3.12.1", "cpython-3.12.2", "cpython-3.12.3", "cpython-3.13", "cpython-3.13.7",
+		"cpython-3.13.8", "cpython-3.14", "posix", "windows", "glibc", "debug",
+	}
 	// fuzzOps is every statement, indexed by op byte.
 	fuzzOps = [...]Op{
 		OpYield, OpWork, OpIO, OpPrint, OpAcquire, OpRelease, OpEnsure, OpUnensure,
@@ -111,11 +119,6 @@ var (
 		ScheduleReplay, ScheduleReplay, ScheduleRandom, SchedulePCT,
 	}
 )
-
-// ErrOutOfBounds is wrapped by Encode's errors for a valid scenario that
-// the fuzz decoder cannot express (too many threads or statements, counts
-// too large, nesting too deep...).
-var ErrOutOfBounds = errors.New("scenario out of the fuzz decoder's bounds")
 
 // name spaces of the string table
 type nameSpace uint8
@@ -169,8 +172,8 @@ func (d *decoder) take(n int) []byte {
 func Decode(data []byte) *Scenario {
 	d := &decoder{data: data, budget: fuzzStmts}
 	s := &Scenario{}
-	for range int(d.next()) % (fuzzPresets + 1) {
-		s.Presets = append(s.Presets, Presets[int(d.next())%len(Presets)])
+	for range int(d.next()) % (fuzzPresetN + 1) {
+		s.Presets = append(s.Presets, fuzzPresets[int(d.next())%len(fuzzPresets)])
 	}
 	if i := int(d.next()) % (len(Policies) + 1); i > 0 {
 		s.Policy = Policies[i-1]
@@ -235,6 +238,9 @@ func (d *decoder) stmt(c decodeContext, depth int) *Stmt {
 		b := int(d.next())
 		if d.nthr == 0 {
 			st.Op = OpYield
+		} else if op == OpSpawn {
+			st.Nowait = b&128 != 0
+			d.ref(st, spaceThread, (b&127)%d.nthr)
 		} else {
 			d.ref(st, spaceThread, b%d.nthr)
 		}
@@ -245,7 +251,9 @@ func (d *decoder) stmt(c decodeContext, depth int) *Stmt {
 	case OpSet, OpWait:
 		d.ref(st, spaceEvent, int(d.next())%fuzzEvents)
 	case OpPrint:
-		d.ref(st, spaceText, int(d.next())%fuzzTexts)
+		b := d.next()
+		st.Flush = b&128 != 0
+		d.ref(st, spaceText, int(b)%fuzzTexts)
 	case OpWork, OpLoop:
 		st.N = 1 + int(d.next())%fuzzCount
 	case OpExit:
@@ -418,244 +426,4 @@ func usesObject(op Op) bool {
 		return true
 	}
 	return false
-}
-
-// Encode returns bytes that Decode maps back to s: Decode(Encode(s)) is
-// Equal to s once s's expect lines are dropped. Encode is canonical:
-// scenarios that are Equal (expect lines aside) encode to the same bytes.
-// It returns Validate's error for an invalid scenario, and an error wrapping
-// ErrOutOfBounds for a valid one that the decoder cannot express.
-func Encode(s *Scenario) ([]byte, error) {
-	if err := Validate(s); err != nil {
-		return nil, err
-	}
-	e := &encoder{threads: map[string]int{}}
-	if err := e.scenario(s); err != nil {
-		return nil, err
-	}
-	return bytes.TrimRight(e.buf, "\x00"), nil
-}
-
-type encoder struct {
-	buf                           []byte
-	stmts                         int
-	threads                       map[string]int // index in Threads, by name
-	objects, locks, events, texts []string       // string table slots, in order of first use
-}
-
-func outOfBounds(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", ErrOutOfBounds, fmt.Sprintf(format, args...))
-}
-
-func (e *encoder) put(b ...byte) { e.buf = append(e.buf, b...) }
-
-func (e *encoder) scenario(s *Scenario) error {
-	if len(s.Presets) > fuzzPresets {
-		return outOfBounds("%d presets (max %d)", len(s.Presets), fuzzPresets)
-	}
-	e.put(byte(len(s.Presets)))
-	for _, p := range s.Presets {
-		e.put(byte(index(Presets, p)))
-	}
-	e.put(byte(index(Policies, s.Policy) + 1)) // 0 for none
-	if s.Callback == "" {
-		e.put(0)
-	} else {
-		e.put(byte(callbackBase + index(Callbacks, s.Callback)))
-	}
-	nthr := len(s.Threads) - 1
-	if nthr > fuzzThreads {
-		return outOfBounds("%d threads besides main (max %d)", nthr, fuzzThreads)
-	}
-	e.put(byte(nthr))
-	for i, t := range s.Threads[1:] {
-		e.put(byte(t.Kind - Thread))
-		if len(t.Name) > fuzzNameLen {
-			return outOfBounds("thread name %q longer than %d bytes", t.Name, fuzzNameLen)
-		}
-		e.threads[t.Name] = i + 1
-	}
-	if len(s.Atexit) > fuzzBlocks || len(s.Teardown) > fuzzBlocks {
-		return outOfBounds("%d atexit and %d teardown blocks (max %d each)", len(s.Atexit), len(s.Teardown), fuzzBlocks)
-	}
-	e.put(byte(len(s.Atexit)), byte(len(s.Teardown)))
-	for _, body := range s.Bodies() {
-		if err := e.body(body, 1); err != nil {
-			return err
-		}
-	}
-	if err := e.schedule(s.Schedule, nthr); err != nil {
-		return err
-	}
-	return e.strings(s)
-}
-
-// index returns the position of x in list, or -1.
-func index(list []string, x string) int {
-	for i, y := range list {
-		if y == x {
-			return i
-		}
-	}
-	return -1
-}
-
-func (e *encoder) body(body []*Stmt, depth int) error {
-	if len(body) > fuzzBody {
-		return outOfBounds("a body of %d statements (max %d)", len(body), fuzzBody)
-	}
-	if e.stmts += len(body); e.stmts > fuzzStmts {
-		return outOfBounds("more than %d statements", fuzzStmts)
-	}
-	e.put(byte(len(body)))
-	for _, st := range body {
-		if err := e.stmt(st, depth); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (e *encoder) stmt(st *Stmt, depth int) error {
-	for i, op := range fuzzOps {
-		if op == st.Op {
-			e.put(byte(i))
-		}
-	}
-	var err error
-	switch st.Op {
-	case OpSpawn, OpJoin:
-		e.put(byte(e.threads[st.Name] - 1))
-	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
-		err = e.name(&e.objects, fuzzObjects, "objects", st.Name)
-	case OpLock, OpUnlock:
-		err = e.name(&e.locks, fuzzLocks, "locks", st.Name)
-	case OpSet, OpWait:
-		err = e.name(&e.events, fuzzEvents, "events", st.Name)
-	case OpPrint:
-		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
-			return outOfBounds("print text %q is longer than %d bytes or not printable", st.Text, fuzzTextLen)
-		}
-		err = e.slot(&e.texts, fuzzTexts, "print texts", st.Text)
-	case OpWork, OpLoop:
-		if st.N > fuzzCount {
-			return outOfBounds("%s %d (max %d)", st.Op, st.N, fuzzCount)
-		}
-		e.put(byte(st.N - 1))
-	case OpExit:
-		e.put(byte(st.N))
-	case OpNative:
-		var flags byte
-		if st.Noexcept {
-			flags |= 1
-		}
-		if st.Catchall {
-			flags |= 2
-		}
-		e.put(flags)
-	}
-	if err != nil || !hasBody(st.Op) {
-		return err
-	}
-	if depth < fuzzDepth {
-		return e.body(st.Body, depth+1)
-	}
-	if len(st.Body) > 0 {
-		return outOfBounds("more than %d nested blocks", fuzzDepth-1)
-	}
-	return nil
-}
-
-// name writes the slot of an object, lock or event name.
-func (e *encoder) name(table *[]string, max int, what, name string) error {
-	if len(name) > fuzzNameLen {
-		return outOfBounds("name %q longer than %d bytes", name, fuzzNameLen)
-	}
-	return e.slot(table, max, what, name)
-}
-
-// slot writes the slot of s in table, adding s if it is new. Callers have
-// checked that s fits a slot.
-func (e *encoder) slot(table *[]string, max int, what, s string) error {
-	i := index(*table, s)
-	if i < 0 {
-		if len(*table) == max {
-			return outOfBounds("more than %d %s", max, what)
-		}
-		i = len(*table)
-		*table = append(*table, s)
-	}
-	e.put(byte(i))
-	return nil
-}
-
-func (e *encoder) schedule(sch *Schedule, nthr int) error {
-	if sch == nil {
-		e.put(noSchedule)
-		return nil
-	}
-	for k, kind := range fuzzScheduleKinds {
-		if kind == sch.Kind {
-			e.put(byte(k))
-			break
-		}
-	}
-	switch sch.Kind {
-	case ScheduleStream, ScheduleReplay:
-		if len(sch.Choices) > fuzzChoices {
-			return outOfBounds("%d schedule choices (max %d)", len(sch.Choices), fuzzChoices)
-		}
-		e.put(byte(len(sch.Choices)))
-		for _, c := range sch.Choices {
-			if sch.Kind == ScheduleReplay && c > nthr {
-				return outOfBounds("replay choice %d names no thread", c)
-			}
-			e.put(byte(c))
-		}
-	case SchedulePCT:
-		if sch.Depth > fuzzPCTDepth {
-			return outOfBounds("pct depth %d (max %d)", sch.Depth, fuzzPCTDepth)
-		}
-		e.put(byte(sch.Depth - 1))
-		e.buf = binary.LittleEndian.AppendUint64(e.buf, sch.Seed)
-	case ScheduleRandom:
-		e.buf = binary.LittleEndian.AppendUint64(e.buf, sch.Seed)
-	}
-	return nil
-}
-
-func (e *encoder) strings(s *Scenario) error {
-	if len(s.Name) > fuzzTextLen || sanitizeText([]byte(s.Name)) != s.Name {
-		return outOfBounds("scenario name %q is longer than %d bytes or not printable", s.Name, fuzzTextLen)
-	}
-	if s.Name == defaultScenarioName {
-		e.putString("")
-	} else {
-		e.putString(s.Name)
-	}
-	for i := 1; i <= fuzzThreads; i++ {
-		if i < len(s.Threads) {
-			e.putString(s.Threads[i].Name)
-		} else {
-			e.putString("")
-		}
-	}
-	for _, table := range []struct {
-		names []string
-		n     int
-	}{{e.objects, fuzzObjects}, {e.locks, fuzzLocks}, {e.events, fuzzEvents}, {e.texts, fuzzTexts}} {
-		for i := range table.n {
-			if i < len(table.names) {
-				e.putString(table.names[i])
-			} else {
-				e.putString("")
-			}
-		}
-	}
-	return nil
-}
-
-func (e *encoder) putString(s string) {
-	e.put(byte(len(s)))
-	e.buf = append(e.buf, s...)
 }

@@ -71,13 +71,15 @@ func equalStmt(a, b *Stmt) bool {
 		return false
 	}
 	switch a.Op {
-	case OpSpawn, OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
+	case OpSpawn:
+		return a.Name == b.Name && a.Nowait == b.Nowait
+	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
 		OpHold, OpLock, OpUnlock, OpSet, OpWait:
 		return a.Name == b.Name
 	case OpWork, OpLoop, OpExit:
 		return a.N == b.N
 	case OpPrint:
-		return a.Text == b.Text
+		return a.Text == b.Text && a.Flush == b.Flush
 	case OpNative:
 		return a.Noexcept == b.Noexcept && a.Catchall == b.Catchall
 	}

@@ -521,7 +521,16 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 	st := &Stmt{Op: op, Pos: t.pos}
 	var err *Error
 	switch op {
-	case OpSpawn, OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
+	case OpSpawn:
+		st.Name, err = p.name(t.text)
+		if err == nil && p.peek().kind == tokWord {
+			m := p.next()
+			if m.text != "nowait" {
+				return nil, errorAt(m.pos, "unknown spawn modifier %q (want nowait)", m.text)
+			}
+			st.Nowait = true
+		}
+	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
 		OpHold, OpLock, OpUnlock, OpSet, OpWait:
 		st.Name, err = p.name(t.text)
 	case OpWork:
@@ -532,6 +541,10 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 		}
 	case OpPrint:
 		s := p.next()
+		if s.kind == tokWord && s.text == "flush" {
+			st.Flush = true
+			s = p.next()
+		}
 		if s.kind != tokString {
 			return nil, errorAt(s.pos, "expected a quoted string after print, found %s", s.describe())
 		}

@@ -105,12 +105,20 @@ func hasBody(op Op) bool {
 func (st *Stmt) String() string {
 	op := st.Op.String()
 	switch st.Op {
-	case OpSpawn, OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
+	case OpSpawn:
+		if st.Nowait {
+			return op + " " + st.Name + " nowait"
+		}
+		return op + " " + st.Name
+	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
 		OpHold, OpLock, OpUnlock, OpSet, OpWait:
 		return op + " " + st.Name
 	case OpWork, OpLoop, OpExit:
 		return op + " " + strconv.Itoa(st.N)
 	case OpPrint:
+		if st.Flush {
+			op += " flush"
+		}
 		return op + " " + strconv.Quote(st.Text)
 	case OpNative:
 		if st.Noexcept {

@@ -33,6 +33,9 @@ func validate(s *Scenario) *Error {
 	return v.errs[0]
 }
 
+// presetWant lists the preset names for error messages.
+var presetWant = "cpython-3.8 ... cpython-3.14, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug"
+
 type validator struct {
 	s        *Scenario
 	errs     []*Error
@@ -62,7 +65,7 @@ func (v *validator) scenario() {
 	}
 	for _, p := range s.Presets {
 		if !IsPreset(p) {
-			v.errorf(s.PresetPos, "unknown preset %q (want %s)", p, wantList(Presets))
+			v.errorf(s.PresetPos, "unknown preset %q (want %s)", p, presetWant)
 		}
 	}
 	if s.Policy != "" && !IsPolicy(s.Policy) {
@@ -188,6 +191,12 @@ func (v *validator) stmt(st *Stmt, own owner, parent Op, inNative bool, depth in
 	default:
 		v.errorf(st.Pos, "invalid statement (op %d)", st.Op)
 		return
+	}
+	if st.Nowait && st.Op != OpSpawn {
+		v.errorf(st.Pos, "nowait on a %s statement (only spawn has it)", st.Op)
+	}
+	if st.Flush && st.Op != OpPrint {
+		v.errorf(st.Pos, "flush on a %s statement (only print has it)", st.Op)
 	}
 	if (st.Op == OpHold || st.Op == OpCleanup) && parent != OpNative {
 		v.errorf(st.Pos, "%s must stand directly inside native", st.Op)

@@ -1,0 +1,266 @@
+package scenario
+
+// The fuzz encoder: the inverse of Decode (see the format in decode.go).
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// ErrOutOfBounds is wrapped by Encode's errors for a valid scenario that
+// the fuzz decoder cannot express (too many threads or statements, counts
+// too large, nesting too deep...).
+var ErrOutOfBounds = errors.New("scenario out of the fuzz decoder's bounds")
+
+// Encode returns bytes that Decode maps back to s: Decode(Encode(s)) is
+// Equal to s once s's expect lines are dropped. Encode is canonical:
+// scenarios that are Equal (expect lines aside) encode to the same bytes.
+// It returns Validate's error for an invalid scenario, and an error wrapping
+// ErrOutOfBounds for a valid one that the decoder cannot express.
+func Encode(s *Scenario) ([]byte, error) {
+	if err := Validate(s); err != nil {
+		return nil, err
+	}
+	e := &encoder{threads: map[string]int{}}
+	if err := e.scenario(s); err != nil {
+		return nil, err
+	}
+	return bytes.TrimRight(e.buf, "\x00"), nil
+}
+
+type encoder struct {
+	buf                           []byte
+	stmts                         int
+	threads                       map[string]int // index in Threads, by name
+	objects, locks, events, texts []string       // string table slots, in order of first use
+}
+
+func outOfBounds(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrOutOfBounds, fmt.Sprintf(format, args...))
+}
+
+func (e *encoder) put(b ...byte) { e.buf = append(e.buf, b...) }
+
+func (e *encoder) scenario(s *Scenario) error {
+	if len(s.Presets) > fuzzPresetN {
+		return outOfBounds("%d presets (max %d)", len(s.Presets), fuzzPresetN)
+	}
+	e.put(byte(len(s.Presets)))
+	for _, p := range s.Presets {
+		i := index(fuzzPresets[:], p)
+		if i < 0 {
+			return outOfBounds("preset %s is not one the decoder draws", p)
+		}
+		e.put(byte(i))
+	}
+	e.put(byte(index(Policies, s.Policy) + 1)) // 0 for none
+	if s.Callback == "" {
+		e.put(0)
+	} else {
+		e.put(byte(callbackBase + index(Callbacks, s.Callback)))
+	}
+	nthr := len(s.Threads) - 1
+	if nthr > fuzzThreads {
+		return outOfBounds("%d threads besides main (max %d)", nthr, fuzzThreads)
+	}
+	e.put(byte(nthr))
+	for i, t := range s.Threads[1:] {
+		e.put(byte(t.Kind - Thread))
+		if len(t.Name) > fuzzNameLen {
+			return outOfBounds("thread name %q longer than %d bytes", t.Name, fuzzNameLen)
+		}
+		e.threads[t.Name] = i + 1
+	}
+	if len(s.Atexit) > fuzzBlocks || len(s.Teardown) > fuzzBlocks {
+		return outOfBounds("%d atexit and %d teardown blocks (max %d each)", len(s.Atexit), len(s.Teardown), fuzzBlocks)
+	}
+	e.put(byte(len(s.Atexit)), byte(len(s.Teardown)))
+	for _, body := range s.Bodies() {
+		if err := e.body(body, 1); err != nil {
+			return err
+		}
+	}
+	if err := e.schedule(s.Schedule, nthr); err != nil {
+		return err
+	}
+	return e.strings(s)
+}
+
+// index returns the position of x in list, or -1.
+func index(list []string, x string) int {
+	for i, y := range list {
+		if y == x {
+			return i
+		}
+	}
+	return -1
+}
+
+func (e *encoder) body(body []*Stmt, depth int) error {
+	if len(body) > fuzzBody {
+		return outOfBounds("a body of %d statements (max %d)", len(body), fuzzBody)
+	}
+	if e.stmts += len(body); e.stmts > fuzzStmts {
+		return outOfBounds("more than %d statements", fuzzStmts)
+	}
+	e.put(byte(len(body)))
+	for _, st := range body {
+		if err := e.stmt(st, depth); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (e *encoder) stmt(st *Stmt, depth int) error {
+	for i, op := range fuzzOps {
+		if op == st.Op {
+			e.put(byte(i))
+		}
+	}
+	var err error
+	switch st.Op {
+	case OpSpawn, OpJoin:
+		b := byte(e.threads[st.Name] - 1)
+		if st.Nowait {
+			b |= 128
+		}
+		e.put(b)
+	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
+		err = e.name(&e.objects, fuzzObjects, "objects", st.Name)
+	case OpLock, OpUnlock:
+		err = e.name(&e.locks, fuzzLocks, "locks", st.Name)
+	case OpSet, OpWait:
+		err = e.name(&e.events, fuzzEvents, "events", st.Name)
+	case OpPrint:
+		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
+			return outOfBounds("print text %q is longer than %d bytes or not printable", st.Text, fuzzTextLen)
+		}
+		err = e.slot(&e.texts, fuzzTexts, "print texts", st.Text)
+		if err == nil && st.Flush {
+			e.buf[len(e.buf)-1] |= 128
+		}
+	case OpWork, OpLoop:
+		if st.N > fuzzCount {
+			return outOfBounds("%s %d (max %d)", st.Op, st.N, fuzzCount)
+		}
+		e.put(byte(st.N - 1))
+	case OpExit:
+		e.put(byte(st.N))
+	case OpNative:
+		var flags byte
+		if st.Noexcept {
+			flags |= 1
+		}
+		if st.Catchall {
+			flags |= 2
+		}
+		e.put(flags)
+	}
+	if err != nil || !hasBody(st.Op) {
+		return err
+	}
+	if depth < fuzzDepth {
+		return e.body(st.Body, depth+1)
+	}
+	if len(st.Body) > 0 {
+		return outOfBounds("more than %d nested blocks", fuzzDepth-1)
+	}
+	return nil
+}
+
+// name writes the slot of an object, lock or event name.
+func (e *encoder) name(table *[]string, max int, what, name string) error {
+	if len(name) > fuzzNameLen {
+		return outOfBounds("name %q longer than %d bytes", name, fuzzNameLen)
+	}
+	return e.slot(table, max, what, name)
+}
+
+// slot writes the slot of s in table, adding s if it is new. Callers have
+// checked that s fits a slot.
+func (e *encoder) slot(table *[]string, max int, what, s string) error {
+	i := index(*table, s)
+	if i < 0 {
+		if len(*table) == max {
+			return outOfBounds("more than %d %s", max, what)
+		}
+		i = len(*table)
+		*table = append(*table, s)
+	}
+	e.put(byte(i))
+	return nil
+}
+
+func (e *encoder) schedule(sch *Schedule, nthr int) error {
+	if sch == nil {
+		e.put(noSchedule)
+		return nil
+	}
+	for k, kind := range fuzzScheduleKinds {
+		if kind == sch.Kind {
+			e.put(byte(k))
+			break
+		}
+	}
+	switch sch.Kind {
+	case ScheduleStream, ScheduleReplay:
+		if len(sch.Choices) > fuzzChoices {
+			return outOfBounds("%d schedule choices (max %d)", len(sch.Choices), fuzzChoices)
+		}
+		e.put(byte(len(sch.Choices)))
+		for _, c := range sch.Choices {
+			if sch.Kind == ScheduleReplay && c > nthr {
+				return outOfBounds("replay choice %d names no thread", c)
+			}
+			e.put(byte(c))
+		}
+	case SchedulePCT:
+		if sch.Depth > fuzzPCTDepth {
+			return outOfBounds("pct depth %d (max %d)", sch.Depth, fuzzPCTDepth)
+		}
+		e.put(byte(sch.Depth - 1))
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, sch.Seed)
+	case ScheduleRandom:
+		e.buf = binary.LittleEndian.AppendUint64(e.buf, sch.Seed)
+	}
+	return nil
+}
+
+func (e *encoder) strings(s *Scenario) error {
+	if len(s.Name) > fuzzTextLen || sanitizeText([]byte(s.Name)) != s.Name {
+		return outOfBounds("scenario name %q is longer than %d bytes or not printable", s.Name, fuzzTextLen)
+	}
+	if s.Name == defaultScenarioName {
+		e.putString("")
+	} else {
+		e.putString(s.Name)
+	}
+	for i := 1; i <= fuzzThreads; i++ {
+		if i < len(s.Threads) {
+			e.putString(s.Threads[i].Name)
+		} else {
+			e.putString("")
+		}
+	}
+	for _, table := range []struct {
+		names []string
+		n     int
+	}{{e.objects, fuzzObjects}, {e.locks, fuzzLocks}, {e.events, fuzzEvents}, {e.texts, fuzzTexts}} {
+		for i := range table.n {
+			if i < len(table.names) {
+				e.putString(table.names[i])
+			} else {
+				e.putString("")
+			}
+		}
+	}
+	return nil
+}
+
+func (e *encoder) putString(s string) {
+	e.put(byte(len(s)))
+	e.buf = append(e.buf, s...)
+}
