@@ -28,7 +28,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	switch st.Op {
 	case scenario.OpSpawn:
 		in.needGIL(t, st)
-		in.spawn(t, st.Name)
+		in.spawn(t, st)
 	case scenario.OpJoin:
 		in.join(t, st.Name)
 	case scenario.OpWork:
@@ -43,7 +43,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	case scenario.OpIO:
 		in.blockingCall(t, "io", nil)
 	case scenario.OpPrint:
-		in.print(t, st.Text)
+		in.print(t, st)
 	case scenario.OpAcquire:
 		in.takeGIL(t, "acquire")
 	case scenario.OpRelease:
@@ -166,48 +166,16 @@ func (in *Interp) blockingCall(t *thread, site string, w chaos.Wait) {
 	if had {
 		in.releaseGIL(t)
 	}
+	t.inCall = true
 	if w == nil {
 		in.point(t)
 	} else {
 		in.ctl.Block(t.id, w)
 	}
+	t.inCall = false
 	if had {
 		in.takeGIL(t, site)
 	}
-}
-
-func (in *Interp) spawn(t *thread, name string) {
-	id := in.sc.Thread(name)
-	if id <= 0 {
-		return
-	}
-	target := in.threads[id]
-	if target.spawned {
-		return
-	}
-	if in.finalizing && !in.preset.SpawnWhileFinalizing {
-		in.event(t, EvNote, "spawn "+name+" refused: can't create new thread at interpreter shutdown")
-		return
-	}
-	target.spawned = true
-	in.event(t, EvSpawn, name)
-	in.ctl.Spawn(id, func() { in.runThread(target) })
-}
-
-func (in *Interp) join(t *thread, name string) {
-	id := in.sc.Thread(name)
-	if id <= 0 {
-		return
-	}
-	target := in.threads[id]
-	if !target.spawned || target.ended {
-		return
-	}
-	in.blockingCall(t, "join "+name, chaos.WaitFunc{
-		ReadyFunc:   func() bool { return target.ended },
-		BlockerFunc: func() int { return id },
-		Desc:        "join " + name,
-	})
 }
 
 func (in *Interp) lock(t *thread, name string) {
@@ -228,11 +196,15 @@ func (in *Interp) lock(t *thread, name string) {
 		// failed TryLock: see takeGIL.)
 		in.event(t, EvWaitLock, name)
 		l.waiters++
+		t.inCall = true
 		in.wild.BlockReal(t.id, l.real, l)
+		t.inCall = false
 		l.waiters--
 	case l.holder >= 0:
 		in.event(t, EvWaitLock, name)
+		t.inCall = true
 		in.ctl.Block(t.id, l)
+		t.inCall = false
 	}
 	l.holder = t.id
 	in.event(t, EvLock, name)
@@ -244,14 +216,23 @@ func (l *cLock) Ready() bool    { return l.holder < 0 }
 func (l *cLock) Blocker() int   { return l.holder }
 func (l *cLock) String() string { return "mutex " + l.name }
 
-func (in *Interp) print(t *thread, text string) {
-	in.needGIL(t, t.cur)
+// print is Python's print(): Python code, so before it appends it honours
+// a drop request like one bytecode step of work (a printing loop never
+// starves other threads). It appends to the stdout buffer under the
+// buffer lock without dropping the GIL; `print flush` (flush=True, or a
+// full buffer) then writes the buffer, dropping the GIL around write()
+// while it holds the lock (bufferedio.c; research note item 10).
+func (in *Interp) print(t *thread, st *scenario.Stmt) {
+	in.needGIL(t, st)
+	in.evalBreaker(t)
+	t.sinceTake++
 	in.takeStdout(t)
-	in.output = append(in.output, text...)
+	in.output = append(in.output, st.Text...)
 	in.output = append(in.output, '\n')
-	in.releaseGIL(t)
-	in.point(t)
-	in.takeGIL(t, "print")
+	in.buffered += len(st.Text) + 1
+	if st.Flush {
+		in.writeOut(t, "print")
+	}
 	in.setStdout(-1)
 }
 
@@ -293,9 +274,14 @@ func (in *Interp) unensure(t *thread) {
 func (in *Interp) native(t *thread, st *scenario.Stmt) {
 	f := &frame{stmt: st}
 	t.frames = append(t.frames, f)
-	in.exec(t, st.Body)
+	raised := catchRaise(func() { in.exec(t, st.Body) })
 	in.runFrameItems(t, f)
 	t.frames = t.frames[:len(t.frames)-1]
+	if raised != nil {
+		// An exception leaves the frame normally: its items ran, and it
+		// goes on to the enclosing Python-level block (spec v2).
+		panic(*raised)
+	}
 	if len(t.frames) == 0 && t.kind != scenario.Foreign && !t.hasGIL {
 		in.halt(t, Corruption, KindNoGIL, t.name+" left its outermost native frame without the GIL")
 	}
@@ -303,7 +289,10 @@ func (in *Interp) native(t *thread, st *scenario.Stmt) {
 
 // runFrameItems releases a frame's smart pointers and runs its cleanup
 // blocks, last first, with whatever GIL state the thread has.
+// An exception raised inside a cleanup body ends that body; the other items
+// still run, and the exception goes on once they have.
 func (in *Interp) runFrameItems(t *thread, f *frame) {
+	var raised *pyRaise
 	for i := len(f.items) - 1; i >= 0; i-- {
 		it := f.items[i]
 		f.items = f.items[:i]
@@ -315,8 +304,14 @@ func (in *Interp) runFrameItems(t *thread, f *frame) {
 			continue
 		}
 		t.inCleanup++
-		in.exec(t, it.stmt.Body)
+		e := catchRaise(func() { in.exec(t, it.stmt.Body) })
 		t.inCleanup--
+		if e != nil && raised == nil {
+			raised = e
+		}
+	}
+	if raised != nil {
+		panic(*raised)
 	}
 }
 

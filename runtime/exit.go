@@ -2,11 +2,8 @@ package runtime
 
 import (
 	"fmt"
-	"strconv"
-	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
-	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // The thread-exit policies of the bpo-42969 discussion: what a thread that
@@ -27,120 +24,6 @@ const (
 	CallbackReturn          = "return"
 	CallbackTerminateThread = "terminate-thread"
 )
-
-// Preset adjusts the model to a CPython version and platform. Each flag is
-// one fact of CPython's history; Facts cites where it comes from.
-type Preset struct {
-	Name     string // as written, e.g. "cpython-3.12 windows"
-	Version  string // "3.8" ... "3.14"
-	Platform string // "posix" or "windows"
-
-	// CheckEntry: take_gil checks must-exit before waiting (bpo-39877, 3.9).
-	CheckEntry bool
-	// CheckWaiting: take_gil re-checks must-exit after each timed-out wait
-	// (bpo-40010 work, commit a36adfa6, 3.9).
-	CheckWaiting bool
-	// ResetDropRequest: a waiter that meets the policy while waiting first
-	// resets its own drop request, so the holder does not wait for ever in
-	// the FORCE_SWITCHING hand-off (gh-96387, 3.12, backported to 3.11).
-	ResetDropRequest bool
-	// StdoutFatal: during finalization, a stdout lock held by a thread that
-	// can never release it is a fatal error, not a hang (bpo-23309, 3.5).
-	StdoutFatal bool
-	// SpawnWhileFinalizing: new threads may still start once the finalizing
-	// flag is set (refused from 3.12: gh-104690, gh-113964).
-	SpawnWhileFinalizing bool
-	// CatchallAborts: glibc's C++ runtime aborts with "FATAL: exception not
-	// rethrown" when catch(...) swallows the forced unwind (pybind11 #1208).
-	CatchallAborts bool
-	// Debug: a debug build (preset facet "debug"): a DECREF or use without
-	// the GIL is a fatal error (abort) instead of silent corruption.
-	Debug bool
-
-	DefaultPolicy string
-}
-
-// Fact is one row of the preset table: what a preset flag stands for and
-// where CPython's history records it.
-type Fact struct {
-	Flag, Versions, Source string
-}
-
-// Facts is the table behind the presets.
-var Facts = []Fact{
-	{"must-exit checked after acquiring the GIL", "3.3+ (every take_gil caller from 3.8)", "bpo-1856 (0d5e52d3), bpo-36475 (f781d202)"},
-	{"CheckEntry: must-exit checked before waiting", "3.9+", "bpo-39877 (eb4e2ae2, 85f5a69a)"},
-	{"CheckWaiting: must-exit checked after a timed-out wait", "3.9+", "bpo-39877/bpo-40010 (a36adfa6)"},
-	{"ResetDropRequest: exiting waiter resets its drop request", "3.11+", "gh-96387 / gh-91414 (PR #96869, backport #96941)"},
-	{"StdoutFatal: stdout lock held at shutdown is a fatal error", "3.5+", "bpo-23309 (25f85d4b)"},
-	{"SpawnWhileFinalizing: threads may start once finalizing", "up to 3.11", "gh-104690 (ce558e69), gh-113964"},
-	{"3.8 (no CheckEntry): take_gil reads tstate->async_exc after acquiring, before the must-exit check", "3.8", "bpo-39877 (29356e03)"},
-	{"default policy unwind (pthread_exit) on POSIX, terminate (_endthreadex) on Windows", "3.3-3.13", "bpo-1856, gh-87135 / bpo-42969"},
-	{"default policy hang (PyThread_hang_thread)", "3.14", "gh-87135 (GH-105805, 8cc5aa47)"},
-	{"CatchallAborts: catch(...) without rethrow of the forced unwind aborts", "glibc", "pybind11 #1208, gh-87135"},
-	{"ensure after thread states are freed builds a thread state first", "all, open in 3.14", "gh-124619, gh-132948"},
-}
-
-var versionOrder = []string{"3.8", "3.9", "3.10", "3.11", "3.12", "3.13", "3.14"}
-
-func versionAtLeast(v, min string) bool {
-	iv, im := -1, -1
-	for i, x := range versionOrder {
-		if x == v {
-			iv = i
-		}
-		if x == min {
-			im = i
-		}
-	}
-	return iv >= im
-}
-
-// LookupPreset composes preset names left to right ("cpython-3.12",
-// "windows", "glibc"). No names means the default model: CPython 3.14 on
-// POSIX.
-func LookupPreset(names []string) (Preset, error) {
-	version, platform, glibc, debug := "3.14", "posix", false, false
-	for _, n := range names {
-		switch {
-		case strings.HasPrefix(n, "cpython-") && scenario.IsPreset(n):
-			minor, _, _ := scenario.PresetVersion(n)
-			version = "3." + strconv.Itoa(minor)
-		case n == "debug":
-			debug = true
-		case n == "posix" || n == "windows":
-			platform = n
-		case n == "glibc":
-			platform, glibc = "posix", true
-		default:
-			return Preset{}, fmt.Errorf("unknown preset %q (want one of %s)", n, strings.Join(scenario.Presets, ", "))
-		}
-	}
-	p := Preset{
-		Name:                 strings.Join(names, " "),
-		Version:              version,
-		Platform:             platform,
-		CheckEntry:           versionAtLeast(version, "3.9"),
-		CheckWaiting:         versionAtLeast(version, "3.9"),
-		ResetDropRequest:     versionAtLeast(version, "3.11"),
-		StdoutFatal:          true,
-		SpawnWhileFinalizing: !versionAtLeast(version, "3.12"),
-		CatchallAborts:       glibc,
-		Debug:                debug,
-	}
-	switch {
-	case versionAtLeast(version, "3.14"):
-		p.DefaultPolicy = PolicyHang
-	case platform == "windows":
-		p.DefaultPolicy = PolicyTerminate
-	default:
-		p.DefaultPolicy = PolicyUnwind
-	}
-	if p.Name == "" {
-		p.Name = "default (cpython-3.14 posix)"
-	}
-	return p, nil
-}
 
 // strike applies the thread-exit policy (or the exit callback) to t, which
 // met the must-exit check at site. It does not return.

@@ -56,10 +56,16 @@ func (w gilWait) Blocker() int   { return w.in.gil.holder }
 func (w gilWait) String() string { return "the GIL" }
 
 // mustExit reports whether t, taking the GIL now, meets the policy: it is
-// not the finalizing thread (main) and the finalizing flag is set (and the
-// run is not a NoStrike counterfactual).
+// not the finalizing thread (main), the finalizing flag is set, and the run
+// is not a NoStrike counterfactual. In 3.9-3.13 the test is global
+// (_PyThreadState_MustExit reads interp->finalizing); in 3.14 it is per
+// thread state, so only threads that had a thread state at the flag meet
+// the policy (pystate.c 3141-3145, PR #130649, gh-124878).
 func (in *Interp) mustExit(t *thread) bool {
-	return in.finalizing && t.id != 0 && !in.cfg.NoStrike
+	if !in.finalizing || t.id == 0 || in.cfg.NoStrike {
+		return false
+	}
+	return !in.preset.PerThreadMustExit || t.marked
 }
 
 // takeGIL takes the GIL for t at site ("start", "io", "acquire", ...),

@@ -110,8 +110,10 @@ type Interp struct {
 	phase      string
 	exitCode   int
 
-	finalizing   bool
-	tstatesFreed bool
+	finalizeStarted bool // Py_FinalizeEx began (step 2): interp->finalizing in 3.12
+	finalizing      bool // the finalizing flag (step 4)
+	tstatesFreed    bool // step 7: the interpreter's thread states are gone
+	buffered        int  // bytes in the stdout buffer not yet written
 
 	result *Result
 	trace  []Event
@@ -123,9 +125,13 @@ type thread struct {
 	decl    *scenario.ThreadDecl
 	kind    scenario.ThreadKind
 	spawned bool
+	began   bool // took the GIL and began its body (Thread.start() returns)
 	ended   bool
+	exiting bool // thread_is_exiting: ended normally, by a raise, or at bootstrap
 	endHow  string
 	hung    bool
+	inCall  bool // in a blocking call (io, wait, lock, join, a write)
+	marked  bool // 3.14: had a thread state when the flag was set
 
 	hasGIL      bool
 	sinceTake   int  // bytecode steps since the GIL was taken
@@ -406,197 +412,6 @@ func stmtOp(st *scenario.Stmt) string {
 
 // point is a scheduling point for t.
 func (in *Interp) point(t *thread) { in.ctl.Yield(t.id) }
-
-func (in *Interp) runThread(t *thread) {
-	defer func() {
-		if r := recover(); r != nil {
-			if _, ok := r.(threadEnded); ok {
-				return
-			}
-			panic(r)
-		}
-	}()
-	switch t.kind {
-	case scenario.Main:
-		t.tstate = true
-		if !in.gil.mu.TryLock() {
-			panic("runtime: the GIL is held before main starts")
-		}
-		in.gil.holder, in.gil.lastHolder, t.hasGIL = 0, 0, true
-		in.runMain(t)
-		return
-	case scenario.Thread, scenario.Daemon:
-		t.tstate = true
-		in.event(t, EvStart, "")
-		in.takeGIL(t, "thread start")
-	case scenario.Foreign:
-		in.event(t, EvStart, "")
-	}
-	in.exec(t, t.decl.Body)
-	if t.kind != scenario.Foreign && !t.hasGIL {
-		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL")
-	}
-	if t.hasGIL && t.kind != scenario.Foreign {
-		in.dropGIL(t)
-	}
-	in.endThread(t, "returned")
-}
-
-// endThread ends t: its stack is freed and its thread state with it. It
-// does not return.
-func (in *Interp) endThread(t *thread, how string) {
-	t.ended, t.endHow = true, how
-	t.tstate = false
-	for _, o := range t.locals {
-		if !o.freed {
-			o.freed, o.freedBy = true, "freed with the stack of "+t.name+" ("+how+")"
-		}
-	}
-	in.event(t, EvEnd, how)
-	panic(threadEnded{})
-}
-
-func (in *Interp) runMain(t *thread) {
-	func() {
-		defer func() {
-			if r := recover(); r != nil {
-				if _, ok := r.(mainExited); !ok {
-					panic(r)
-				}
-			}
-		}()
-		in.exec(t, t.decl.Body)
-	}()
-	t.cur = nil
-	if !t.hasGIL {
-		in.halt(t, Corruption, KindNoGIL, "main finished its body without the GIL")
-	}
-	in.finalize(t)
-}
-
-func (in *Interp) setPhase(t *thread, p string) {
-	in.phase = p
-	in.event(t, EvPhase, p)
-	in.point(t)
-}
-
-// finalize is Py_FinalizeEx, run by main holding the GIL.
-func (in *Interp) finalize(t *thread) {
-	in.setPhase(t, "wait-threads") // step 2
-	for {
-		alive := in.aliveNonDaemon()
-		if alive == nil {
-			break
-		}
-		in.releaseGIL(t)
-		in.ctl.Block(t.id, chaos.WaitFunc{
-			ReadyFunc:   func() bool { return in.aliveNonDaemon() == nil },
-			BlockerFunc: func() int { return in.aliveNonDaemon().id },
-			Desc:        "non-daemon thread " + alive.name + " to end (threading._shutdown)",
-		})
-		in.takeGIL(t, "threading._shutdown")
-	}
-	in.setPhase(t, "atexit") // step 3
-	for i := len(in.sc.Atexit) - 1; i >= 0; i-- {
-		in.exec(t, in.sc.Atexit[i].Body)
-		in.needGILAfter(t, "an atexit handler")
-	}
-	in.setPhase(t, "finalizing") // step 4
-	in.finalizing = true
-	in.setPhase(t, "flush") // step 5
-	in.takeStdout(t)
-	in.releaseGIL(t)
-	in.point(t)
-	in.takeGIL(t, "flush")
-	in.setStdout(-1)
-	in.setPhase(t, "teardown") // step 6
-	for _, b := range in.sc.Teardown {
-		in.exec(t, b.Body)
-		in.needGILAfter(t, "a teardown block")
-	}
-	in.setPhase(t, "collect")
-	for _, o := range in.heap.globals {
-		in.decrefObject(t, o, "the globals' DECREF in finalization")
-	}
-	in.setPhase(t, "free-tstates") // step 7
-	in.tstatesFreed = true
-	for _, o := range in.threads[1:] {
-		if o.tstate {
-			o.tstate, o.tstateFreed = false, true
-		}
-	}
-	in.setPhase(t, "exited") // step 8
-	in.result.Outcome = Clean
-	in.result.Report = Report{Kind: KindExit, Phase: in.phase, Message: fmt.Sprintf("the process exited with code %d after finalization", in.exitCode)}
-	in.ctl.Halt(nil)
-}
-
-// needGILAfter reports a block that returned into finalization without
-// the GIL it was called with.
-func (in *Interp) needGILAfter(t *thread, what string) {
-	if !t.hasGIL {
-		t.cur = nil
-		in.halt(t, Corruption, KindNoGIL, what+" returned into finalization without the GIL")
-	}
-}
-
-func (in *Interp) aliveNonDaemon() *thread {
-	for _, o := range in.threads {
-		if o.kind == scenario.Thread && o.spawned && !o.ended {
-			return o
-		}
-	}
-	return nil
-}
-
-// takeStdout takes the stdout lock; waiting for it releases the GIL, as
-// buffered I/O does. During finalization, a lock held by a thread that can
-// never release it is a fatal error (bpo-23309).
-func (in *Interp) takeStdout(t *thread) {
-	if in.stdout.holder < 0 {
-		in.setStdout(t.id)
-		return
-	}
-	dead := func() bool {
-		h := in.threads[in.stdout.holder]
-		return h.hung || h.ended
-	}
-	had := t.hasGIL
-	if had {
-		in.releaseGIL(t)
-	}
-	for in.stdout.holder >= 0 {
-		fatal := in.finalizing && in.preset.StdoutFatal && t.id == 0
-		in.ctl.Block(t.id, chaos.WaitFunc{
-			ReadyFunc:   func() bool { return in.stdout.holder < 0 || (fatal && dead()) },
-			BlockerFunc: func() int { return in.stdout.holder },
-			Desc:        "the stdout lock",
-		})
-		if in.stdout.holder >= 0 {
-			h := in.threads[in.stdout.holder]
-			in.halt(t, Abort, KindFatalStdout, fmt.Sprintf("Fatal Python error: _enter_buffered_busy: could not acquire lock for <stdout> at interpreter shutdown, possibly due to daemon threads (held by %s, %s)", h.name, h.state()))
-		}
-	}
-	in.setStdout(t.id)
-	if had {
-		in.takeGIL(t, "stdout lock")
-	}
-}
-
-// setStdout makes id the stdout lock's holder (-1: free), taking or
-// releasing the real lock in wild mode.
-func (in *Interp) setStdout(id int) {
-	if in.stdoutReal != nil {
-		if id >= 0 {
-			if !in.stdoutReal.TryLock() {
-				panic("runtime: the stdout lock is free in the model but held for real")
-			}
-		} else {
-			in.stdoutReal.Unlock()
-		}
-	}
-	in.stdout.holder = id
-}
 
 func (t *thread) state() string {
 	switch {

@@ -153,14 +153,14 @@ teardown { use node }`,
 main { spawn d
   wait started }
 daemon d { set started
-  forever { print "."
+  forever { print flush "."
     io } }`,
 		want: []string{"clean", "abort/fatal-stdout-lock"}, never: []string{"deadlock"},
 	},
 	{
-		name: "gh-96387: 3.10 waiter exits without resetting its drop request", policy: "hang",
+		name: "gh-96387: 3.10.7 waiter exits without resetting its drop request", policy: "hang",
 		src: `scenario "x"
-preset cpython-3.10
+preset cpython-3.10.7
 main { spawn d
   wait started }
 daemon d { set started

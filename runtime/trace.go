@@ -21,6 +21,7 @@ const (
 	EvStrike      EventKind = "strike"
 	EvHang        EventKind = "hang"
 	EvUnwind      EventKind = "unwind"
+	EvRaise       EventKind = "raise"
 	EvNote        EventKind = "note"
 )
 

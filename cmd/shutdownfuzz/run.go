@@ -350,21 +350,3 @@ func wildOptions(mode string, seed int64) (*chaos.WildOptions, error) {
 	}
 	return nil, usageError("-mode %q: want controlled or wild", mode)
 }
-
-func cmdPresets(args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("presets", stderr)
-	if _, err := parseArgs(fs, args); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "%-14s %-8s %-9s %-6s %-7s %-9s %-7s %-7s %s\n", "preset", "policy", "platform", "entry", "waiting", "resetreq", "stdout", "spawn", "catchall")
-	for _, name := range scenario.Presets {
-		p, _ := runtime.LookupPreset([]string{name})
-		fmt.Fprintf(stdout, "%-14s %-8s %-9s %-6v %-7v %-9v %-7v %-7v %v\n", name, p.DefaultPolicy, p.Platform,
-			p.CheckEntry, p.CheckWaiting, p.ResetDropRequest, p.StdoutFatal, p.SpawnWhileFinalizing, map[bool]string{true: "aborts", false: "swallows"}[p.CatchallAborts])
-	}
-	fmt.Fprintln(stdout, "\nThe facts behind them:")
-	for _, f := range runtime.Facts {
-		fmt.Fprintf(stdout, "  %s\n      %s; %s\n", f.Flag, f.Versions, f.Source)
-	}
-	return nil
-}

@@ -1,0 +1,219 @@
+package runtime
+
+import (
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// pyRaise is a Python exception raised by a statement (spec v2, "Raising
+// statements"). It ends the innermost Python-level block: a thread body, an
+// atexit handler, a teardown block (or main's body). Native frames inside
+// it are left normally.
+type pyRaise struct{ msg string }
+
+// raise raises msg in t. During a forced unwind there is no Python-level
+// block below the statement, and the raise is ignored.
+func (in *Interp) raise(t *thread, msg string) {
+	if t.unwinding {
+		in.event(t, EvNote, msg+" (ignored: no Python frame below the forced unwind)")
+		return
+	}
+	in.event(t, EvRaise, msg)
+	panic(pyRaise{msg})
+}
+
+// catchRaise runs fn and returns the exception it raised, if any. Other
+// panics (the end of a thread) and Goexit (the end of the run) pass on.
+func catchRaise(fn func()) (raised *pyRaise) {
+	defer func() {
+		if r := recover(); r != nil {
+			if e, ok := r.(pyRaise); ok {
+				raised = &e
+				return
+			}
+			panic(r)
+		}
+	}()
+	fn()
+	return nil
+}
+
+// pyBlock runs a Python-level block: an exception raised inside it ends the
+// block and is printed ("Exception ignored in ..."), and t goes on after it.
+func (in *Interp) pyBlock(t *thread, body []*scenario.Stmt) {
+	if e := catchRaise(func() { in.exec(t, body) }); e != nil {
+		in.event(t, EvNote, "exception ended the block: "+e.msg)
+	}
+}
+
+func (in *Interp) runThread(t *thread) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(threadEnded); ok {
+				return
+			}
+			panic(r)
+		}
+	}()
+	switch t.kind {
+	case scenario.Main:
+		t.tstate = true
+		if !in.gil.mu.TryLock() {
+			panic("runtime: the GIL is held before main starts")
+		}
+		in.gil.holder, in.gil.lastHolder, t.hasGIL = 0, 0, true
+		in.runMain(t)
+		return
+	case scenario.Thread, scenario.Daemon:
+		in.event(t, EvStart, "")
+		in.bootstrap(t)
+	case scenario.Foreign:
+		in.event(t, EvStart, "")
+	}
+	t.began = true
+	in.pyBlock(t, t.decl.Body)
+	if t.kind != scenario.Foreign && !t.hasGIL {
+		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL")
+	}
+	if t.hasGIL && t.kind != scenario.Foreign {
+		in.dropGIL(t)
+	}
+	in.endThread(t, "returned")
+}
+
+// bootstrap is thread_run (t_bootstrap before 3.13): it takes the GIL for
+// the first time. From 3.11.6, 3.12.1 and 3.13 a bootstrap that finds the
+// thread must exit returns without taking the GIL: no policy runs, the
+// thread is not hung and counts as exiting (gh-108987, PRs #109272 and
+// #110342). Earlier releases meet the policy at this take. The check and
+// the take are one scheduling point.
+func (in *Interp) bootstrap(t *thread) {
+	if in.preset.QuietBootstrap && in.mustExit(t) {
+		in.endThread(t, "returned at bootstrap")
+	}
+	in.takeGIL(t, "thread start")
+}
+
+// endThread ends t: its stack is freed and its thread state with it. It
+// does not return.
+func (in *Interp) endThread(t *thread, how string) {
+	t.ended, t.endHow = true, how
+	t.exiting = how == "returned" || how == "returned at bootstrap"
+	t.tstate = false
+	for _, o := range t.locals {
+		if !o.freed {
+			o.freed, o.freedBy = true, "freed with the stack of "+t.name+" ("+how+")"
+		}
+	}
+	in.event(t, EvEnd, how)
+	panic(threadEnded{})
+}
+
+func (in *Interp) runMain(t *thread) {
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				if _, ok := r.(mainExited); !ok {
+					panic(r)
+				}
+			}
+		}()
+		in.pyBlock(t, t.decl.Body)
+	}()
+	t.cur = nil
+	if !t.hasGIL {
+		in.halt(t, Corruption, KindNoGIL, "main finished its body without the GIL")
+	}
+	in.finalize(t)
+}
+
+// spawnRefused reports whether a thread start raises now: from 3.12 once
+// the flag is set (gh-104690), and in 3.12.0-3.12.2 from the start of
+// Py_FinalizeEx, atexit handlers included (gh-113964, fixed in 3.12.3).
+func (in *Interp) spawnRefused() bool {
+	if in.preset.SpawnWhileFinalizing {
+		return false
+	}
+	return in.finalizing || (in.preset.SpawnRefusedEarly && in.finalizeStarted)
+}
+
+// spawn starts a thread. A thread or daemon is threading.Thread.start(): the
+// caller drops the GIL and waits on self._started until the new thread has
+// taken the GIL and begun its body (threading.py, every release); if it
+// never begins, the caller waits for ever (bpo-43784). `spawn NAME nowait`
+// is _thread.start_new_thread and returns at once, as foreign threads do.
+// The new thread's state is made by the caller, before the thread runs.
+func (in *Interp) spawn(t *thread, st *scenario.Stmt) {
+	id := in.sc.Thread(st.Name)
+	if id <= 0 {
+		return
+	}
+	target := in.threads[id]
+	if target.spawned {
+		return
+	}
+	if in.spawnRefused() {
+		in.raise(t, in.finalizationError()+": can't create new thread at interpreter shutdown")
+		return
+	}
+	target.spawned = true
+	if target.kind != scenario.Foreign {
+		target.tstate = true
+	}
+	in.event(t, EvSpawn, st.Name)
+	in.ctl.Spawn(id, func() { in.runThread(target) })
+	if target.kind == scenario.Foreign || st.Nowait {
+		return
+	}
+	in.blockingCall(t, "Thread.start "+st.Name, chaos.WaitFunc{
+		ReadyFunc:   func() bool { return target.began },
+		BlockerFunc: func() int { return id },
+		Desc:        "Thread.start of " + st.Name + " (self._started.wait())",
+	})
+}
+
+// finalizationError names the exception a refused operation raises:
+// RuntimeError in 3.12, PythonFinalizationError from 3.13 (gh-104690).
+func (in *Interp) finalizationError() string {
+	if in.preset.Release.Minor >= 13 {
+		return "PythonFinalizationError"
+	}
+	return "RuntimeError"
+}
+
+// join waits for a thread (spec v2, "join after the flag"). Before the flag
+// it returns when the target exits normally. After it, by release:
+//   - 3.14 raises PythonFinalizationError unless the target is exiting
+//     (ThreadHandle_join, _threadmodule.c 526-533, gh-123940, PR #130402);
+//   - 3.9-3.12 return at once: deleting the thread states right after the
+//     flag released every join lock (bpo-19466);
+//   - 3.8 and 3.13 keep waiting, for ever on a target the policy stopped
+//     (3.8: the join lock is released only by zapthreads; 3.13:
+//     thread_is_exiting is set only at the end of thread_run).
+//
+// A join of a thread that never started is a no-op.
+func (in *Interp) join(t *thread, name string) {
+	id := in.sc.Thread(name)
+	if id <= 0 {
+		return
+	}
+	target := in.threads[id]
+	if !target.spawned || target.exiting {
+		return
+	}
+	returns := func() bool {
+		return target.exiting || (in.finalizing && in.preset.Join == JoinReturns)
+	}
+	if in.finalizing && in.preset.Join == JoinRaises {
+		in.raise(t, "PythonFinalizationError: cannot join thread at interpreter shutdown")
+		return
+	}
+	if returns() {
+		return
+	}
+	in.blockingCall(t, "join "+name, chaos.WaitFunc{
+		ReadyFunc:   returns,
+		BlockerFunc: func() int { return id },
+		Desc:        "join " + name,
+	})
+}
