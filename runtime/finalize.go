@@ -107,10 +107,8 @@ func (in *Interp) flushStdout(t *thread) {
 // lock drops the GIL around it and takes the GIL back.
 func (in *Interp) writeOut(t *thread, site string) {
 	in.releaseGIL(t)
-	t.inCall = true
 	in.point(t)
 	in.buffered = 0
-	t.inCall = false
 	in.takeGIL(t, site)
 }
 
@@ -136,8 +134,10 @@ func (in *Interp) aliveNonDaemon() *thread {
 // buffered I/O does. A wait that begins after the finalizing flag is
 // bounded (_enter_buffered_busy's one-second timer, bpo-23309): when the
 // holder cannot release the lock (hung, ended, or itself in a blocking
-// call), it is a fatal error, whichever thread waits. A wait that began
-// before the flag is unbounded.
+// call: io, wait, lock or join), it is a fatal error, whichever thread
+// waits. A wait that began before the flag is unbounded. A holder in its
+// own write() is not stuck: the model has no slow writes (see
+// docs/faithfulness.md).
 func (in *Interp) takeStdout(t *thread) {
 	if in.stdout.holder < 0 {
 		in.setStdout(t.id)
@@ -167,7 +167,7 @@ func (in *Interp) takeStdout(t *thread) {
 
 // stuck reports whether t cannot release what it holds within
 // _enter_buffered_busy's one second: it is hung, ended, or in a blocking
-// call (io, wait, lock, join, or its own write()).
+// call (io, wait, lock or join).
 func (t *thread) stuck() bool { return t.hung || t.ended || t.inCall }
 
 // setStdout makes id the stdout lock's holder (-1: free), taking or

@@ -130,7 +130,7 @@ type thread struct {
 	exiting bool // thread_is_exiting: ended normally, by a raise, or at bootstrap
 	endHow  string
 	hung    bool
-	inCall  bool // in a blocking call (io, wait, lock, join, a write)
+	inCall  bool // in a blocking call (io, wait, lock, join)
 	marked  bool // 3.14: had a thread state when the flag was set
 
 	hasGIL      bool

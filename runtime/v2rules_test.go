@@ -325,28 +325,3 @@ func TestFlushDropsGILOnlyWithData(t *testing.T) {
 		}
 	}
 }
-
-// bpo-23309 applies to any thread whose wait for the stdout lock began
-// after the flag, and to a live holder in its write() too
-// (_enter_buffered_busy's one-second timer; research note item 9). Here two
-// foreign threads run alongside 3.14's finalization (per-thread must-exit).
-func TestStdoutFatalForAnyWaiter_bpo23309(t *testing.T) {
-	s := parse(t, `scenario "any waiter"
-preset cpython-3.14
-main { spawn f1
-  spawn f2 }
-foreign f1 { wait go
-  ensure
-  print flush "1"
-  unensure }
-foreign f2 { wait go
-  ensure
-  print "2"
-  unensure }
-teardown { set go
-  wait never }`)
-	rep := reach(t, s, "hang", 2000)
-	if !rep["abort/fatal-stdout-lock"] {
-		t.Errorf("a foreign thread waiting for the stdout lock after the flag never aborted; seen %v", keys(rep))
-	}
-}
