@@ -34,6 +34,9 @@ func (m *Matrix) HTML(w io.Writer) error {
 type page struct {
 	M         *Matrix
 	Rows      []pageRow
+	VHeads    []pageVHead // the release view's columns, when there is one
+	VRows     []pageVRow
+	VChanges  int
 	Witnesses []pageWitness
 	Bad       int // cells with outcomes outside their expect lines
 	Cells     int
@@ -42,12 +45,27 @@ type page struct {
 
 type pageRow struct {
 	ID, Scenario, File string
+	Preset             string
 	Bad                bool
 	Cells              []pageCell
 }
 
+type pageVHead struct{ Release, Policy string }
+
+type pageVRow struct {
+	ID, Scenario, File string
+	Cells              []pageVCell
+}
+
+type pageVCell struct {
+	Release, Preset, Policy string
+	Changed                 bool
+	Chips                   []chip
+}
+
 type pageCell struct {
 	Policy    string
+	Default   bool
 	Chips     []chip
 	Expected  string
 	Missing   string
@@ -70,6 +88,7 @@ type pageWitness struct {
 	Key, Alt                       string // fragment keys: ID/policy/outcome and name/policy/outcome
 	RowID, Scenario, File, Policy  string
 	Outcome                        string
+	Release                        string // the preset a release-view witness ran under
 	Unexpected                     bool
 	Expected                       string
 	Runs                           int
@@ -93,10 +112,11 @@ func newPage(m *Matrix) *page {
 		p.Outcomes = append(p.Outcomes, string(o))
 	}
 	for _, row := range m.Rows {
-		pr := pageRow{ID: row.ID, Scenario: row.Scenario, File: row.File}
+		pr := pageRow{ID: row.ID, Scenario: row.Scenario, File: row.File, Preset: row.Preset}
 		for _, cell := range row.Cells {
 			pc := pageCell{
 				Policy:    cell.Policy,
+				Default:   cell.Default,
 				Expected:  strings.Join(cell.Expected, ", "),
 				Missing:   strings.Join(cell.Missing, ", "),
 				Unchecked: len(cell.Expected) == 0,
@@ -123,7 +143,47 @@ func newPage(m *Matrix) *page {
 		}
 		p.Rows = append(p.Rows, pr)
 	}
+	if m.Versions != nil {
+		p.addVersions(m.Versions)
+	}
 	return p
+}
+
+// addVersions lays out the release view: one chip per outcome, each
+// opening the witness panel keyed ID/RELEASE/OUTCOME.
+func (p *page) addVersions(v *Versions) {
+	p.VChanges = v.Changes()
+	for i, r := range v.Releases {
+		h := pageVHead{Release: r}
+		if len(v.Rows) > 0 {
+			h.Policy = v.Rows[0].Cells[i].Policy
+		}
+		p.VHeads = append(p.VHeads, h)
+	}
+	for _, row := range v.Rows {
+		pr := pageVRow{ID: row.ID, Scenario: row.Scenario, File: row.File}
+		for _, c := range row.Cells {
+			pc := pageVCell{Release: c.Release, Preset: c.Preset, Policy: c.Policy, Changed: c.Changed}
+			for _, o := range c.Outcomes {
+				panel := fmt.Sprintf("w%d", len(p.Witnesses))
+				ch := chip{Outcome: o, Count: c.Counts[o], RowID: row.ID, Policy: c.Release, Panel: panel}
+				if c.Runs > 0 {
+					ch.Percent = percent(c.Counts[o], c.Runs)
+				}
+				pc.Chips = append(pc.Chips, ch)
+				if w := c.Witnesses[o]; w != nil {
+					cell := Cell{Policy: c.Policy, Runs: c.Runs}
+					pw := newPageWitness(panel, Row{ID: row.ID, Scenario: row.Scenario, File: row.File}, &cell, w)
+					pw.Key = row.ID + "/" + c.Release + "/" + o
+					pw.Alt = row.Scenario + "/" + c.Release + "/" + o
+					pw.Release = c.Preset
+					p.Witnesses = append(p.Witnesses, pw)
+				}
+			}
+			pr.Cells = append(pr.Cells, pc)
+		}
+		p.VRows = append(p.VRows, pr)
+	}
 }
 
 func percent(n, of int) string {

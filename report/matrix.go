@@ -51,6 +51,9 @@ type Entry struct {
 	// scenario's name. It goes into the reproducing command.
 	File     string
 	Scenario *scenario.Scenario
+	// Preset, when set, is the preset the scenario's own was replaced
+	// with (the release view); reproducing commands pass it as -preset.
+	Preset string
 }
 
 // Matrix is the report: scenarios (rows) × policies (columns).
@@ -59,6 +62,9 @@ type Matrix struct {
 	Runs     int      `json:"runs"`     // schedules per cell
 	Policies []string `json:"policies"` // the columns, in order
 	Rows     []Row    `json:"rows"`
+	// Versions is the release view, when it was asked for (matrix
+	// -versions): the same scenarios under each release's default policy.
+	Versions *Versions `json:"versions,omitempty"`
 }
 
 // Row is one scenario.
@@ -66,14 +72,20 @@ type Row struct {
 	ID       string `json:"id"`       // unique short key: File's base name without .scn
 	Scenario string `json:"scenario"` // the name on the scenario line
 	File     string `json:"file"`
-	Cells    []Cell `json:"cells"` // one per policy, in Matrix.Policies order
+	// Preset describes the scenario's preset: its release, platform and
+	// default policy. DefaultPolicy is that policy; its cell is marked.
+	Preset        string `json:"preset"`
+	DefaultPolicy string `json:"default_policy"`
+	Cells         []Cell `json:"cells"` // one per policy, in Matrix.Policies order
 }
 
 // Cell is one scenario under one policy.
 type Cell struct {
-	Policy string         `json:"policy"`
-	Runs   int            `json:"runs"`
-	Counts map[string]int `json:"counts"` // outcome → runs that ended in it
+	Policy string `json:"policy"`
+	// Default: Policy is the default policy of the scenario's preset.
+	Default bool           `json:"default,omitempty"`
+	Runs    int            `json:"runs"`
+	Counts  map[string]int `json:"counts"` // outcome → runs that ended in it
 	// Outcomes lists the outcomes seen, in the language's order.
 	Outcomes []string `json:"outcomes"`
 	// Expected is the set the expect lines allow for this policy; empty
@@ -175,7 +187,12 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 			id = fmt.Sprintf("%s~%d", base, n)
 		}
 		ids[id] = true
-		m.Rows = append(m.Rows, Row{ID: id, Scenario: e.Scenario.Name, File: e.File, Cells: make([]Cell, len(policies))})
+		preset, err := runtime.LookupPreset(e.Scenario.Presets)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", e.File, err)
+		}
+		m.Rows = append(m.Rows, Row{ID: id, Scenario: e.Scenario.Name, File: e.File, Preset: preset.Describe(),
+			DefaultPolicy: preset.DefaultPolicy, Cells: make([]Cell, len(policies))})
 	}
 
 	type job struct{ row, col int }
@@ -193,6 +210,7 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 					errs[j.row*len(policies)+j.col] = fmt.Errorf("%s: policy %s: %w", entries[j.row].File, policies[j.col], err)
 					continue
 				}
+				c.Default = c.Policy == m.Rows[j.row].DefaultPolicy
 				m.Rows[j.row].Cells[j.col] = *c
 			}
 		}()
@@ -266,7 +284,7 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness) (*Wi
 		Run:      w.Run,
 		Strategy: w.Strategy,
 		Schedule: w.Schedule,
-		Command:  Command(e.File, policy, w.Result),
+		Command:  commandFor(e, policy, w.Result),
 		Report:   w.Result.Report,
 		ExitCode: w.Result.ExitCode,
 		Steps:    w.Result.Steps,
@@ -284,6 +302,15 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness) (*Wi
 func Command(file, policy string, r *runtime.Result) string {
 	return fmt.Sprintf("shutdownfuzz run -policy %s -schedule %s %s", policy,
 		shellQuote(strings.TrimPrefix(r.ReplayLine(), "schedule ")), shellQuote(file))
+}
+
+// commandFor is Command for an entry, with its -preset when it has one.
+func commandFor(e Entry, policy string, r *runtime.Result) string {
+	cmd := Command(e.File, policy, r)
+	if e.Preset == "" {
+		return cmd
+	}
+	return strings.Replace(cmd, "shutdownfuzz run ", "shutdownfuzz run -preset "+shellQuote(e.Preset)+" ", 1)
 }
 
 // shellQuote quotes s for a POSIX shell when it needs it; the replay line

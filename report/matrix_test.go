@@ -246,3 +246,51 @@ func TestTextGolden(t *testing.T) {
 		t.Error("Text() differs between two builds")
 	}
 }
+
+// The release view: hostile names are escaped in its table too, a change
+// between releases is marked, and each chip opens its witness panel.
+func TestVersionsHTMLAndText(t *testing.T) {
+	joinSrc := "scenario \"join\"\nmain {\n  spawn z\n  work 3\n}\ndaemon z {\n  forever {\n    work 1\n    io\n  }\n}\nteardown {\n  join z\n}\n"
+	joinScn, err := scenario.Parse("join.scn", []byte(joinSrc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries := append(loadEntries(t), Entry{File: "join.scn", Scenario: joinScn})
+	v, err := BuildVersions(entries, []string{"cpython-3.8", "cpython-3.13.7", "cpython-3.14"}, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := buildTest(t)
+	m.Versions = v
+	var buf bytes.Buffer
+	if err := m.HTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	if strings.Contains(page, "<script>alert(1)") {
+		t.Error("the hostile scenario name reached the page unescaped")
+	}
+	if !strings.Contains(page, `id="versions-table"`) {
+		t.Fatal("no release table")
+	}
+	for _, row := range v.Rows {
+		for _, c := range row.Cells {
+			for _, o := range c.Outcomes {
+				key := regexp.QuoteMeta(row.ID + "/" + c.Release + "/" + o)
+				if !regexp.MustCompile(`href="#cell=`+key+`"`).MatchString(page) || !regexp.MustCompile(`data-key="`+key+`"`).MatchString(page) {
+					t.Errorf("%s: no chip or witness panel", key)
+				}
+			}
+		}
+	}
+	// join (gh-123940): 3.8 and 3.13.7 block on the stopped daemon, 3.14
+	// raises: only the 3.14 cell changes.
+	join := v.Rows[len(v.Rows)-1].Cells
+	if join[0].Changed || join[1].Changed || !join[2].Changed {
+		t.Errorf("changed flags %v %v %v, want false false true; outcomes %v %v %v", join[0].Changed, join[1].Changed, join[2].Changed,
+			join[0].Outcomes, join[1].Outcomes, join[2].Outcomes)
+	}
+	if text := v.Text(); !strings.Contains(text, "-preset cpython-3.14 -policy hang") || !strings.Contains(text, " ^") {
+		t.Errorf("text lacks the change and its command:\n%s", text)
+	}
+}

@@ -21,7 +21,7 @@ var Abbrev = map[string]string{
 }
 
 const (
-	maxLabel        = 28 // widest scenario column in the text table
+	maxLabel        = 36 // widest scenario column in the text table
 	outcomesPerLine = 2  // a cell with more outcomes continues on the next line
 )
 
@@ -60,6 +60,10 @@ func (m *Matrix) Text() string {
 			}
 			if len(cell.Expected) == 0 {
 				parts[len(parts)-1] += " *"
+			}
+			if cell.Default {
+				parts[0] = "[" + parts[0]
+				parts[len(parts)-1] += "]"
 			}
 			var lines []string
 			for len(parts) > 0 {
@@ -112,6 +116,11 @@ func (m *Matrix) Text() string {
 		}
 	}
 	b.WriteString("\n        ! outside the expect lines, * no expect line for the policy (unchecked)\n")
+	b.WriteString("        [ ] the default policy of the scenario's preset\n")
+	b.WriteString("\npresets:\n")
+	for _, row := range m.Rows {
+		fmt.Fprintf(&b, "  %s: %s\n", clean(row.ID), clean(row.Preset))
+	}
 
 	var bad []string
 	cellsBad := 0

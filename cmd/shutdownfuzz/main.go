@@ -1,11 +1,11 @@
 // Command shutdownfuzz runs, explores and reports on shutdown-race
 // scenarios under the five thread-exit policies.
 //
-//	shutdownfuzz run      [-policy P|all] [-seed N | -schedule S] [-json] [-trace] [-mode M] FILE.scn
-//	shutdownfuzz explore  [-policy P|all] [-runs N] [-json] [-mode M] FILE.scn
+//	shutdownfuzz run      [-policy P|all] [-preset NAMES] [-seed N | -schedule S] [-json] [-trace] [-mode M] FILE.scn
+//	shutdownfuzz explore  [-policy P|all] [-preset NAMES] [-runs N] [-json] [-mode M] FILE.scn
 //	shutdownfuzz list
-//	shutdownfuzz presets
-//	shutdownfuzz matrix   [-runs N] [-policy all|P] [-out DIR] [-mode M] [DIR|FILES...]
+//	shutdownfuzz presets  [PRESET...]
+//	shutdownfuzz matrix   [-runs N] [-policy all|P] [-versions[=LIST]] [-out DIR] [-mode M] [DIR|FILES...]
 //	shutdownfuzz minimize [-policy P] [-corpus DIR] FILE.scn|FUZZ-INPUT
 //	shutdownfuzz import   [-corpus DIR] [-seeds DIR] DIR
 //	shutdownfuzz campaign [-duration D] [-policy all|P] [-mode M] [-shard i/n] [-out DIR]
@@ -49,10 +49,10 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] FILE.scn", "run a scenario once per policy", cmdRun},
-		{"explore", "[-policy P|all] [-runs N] [-json] [-mode controlled|wild] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
+		{"run", "[-policy P|all] [-preset NAMES] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] FILE.scn", "run a scenario once per policy", cmdRun},
+		{"explore", "[-policy P|all] [-preset NAMES] [-runs N] [-json] [-mode controlled|wild] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
 		{"list", "", "list the built-in scenario library", cmdList},
-		{"presets", "", "print the presets and the CPython facts behind them", cmdPresets},
+		{"presets", "[PRESET...]", "print the release presets and every CPython fact behind them, or describe one preset", cmdPresets},
 		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},
 		{"minimize", "[-policy P] [-corpus DIR] [-found TEXT] [-strict] FILE.scn|FUZZ-INPUT", "minimize a failing run into a corpus .scn file", cmdMinimize},
 		{"import", "[-corpus DIR] [-seeds DIR] DIR", "import go test fuzz v1 or raw go-fuzz inputs: seeds, and minimized crashers for contract breaks", cmdImport},

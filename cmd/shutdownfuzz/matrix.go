@@ -13,11 +13,12 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/report"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
 
-const matrixArgs = "[-runs N] [-policy all|P] [-out DIR] [-force] [-mode controlled|wild] [DIR|FILE.scn...]"
+const matrixArgs = "[-runs N] [-policy all|P] [-versions[=LIST]] [-out DIR] [-force] [-mode controlled|wild] [DIR|FILE.scn...]"
 
 // cmdMatrix explores every scenario under every policy and reports the
 // outcome matrix: as a table on stdout, and as report.json and report.html
@@ -35,10 +36,13 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", ".", "write report.json and report.html to `DIR`")
 	force := fs.Bool("force", false, "overwrite report.json and report.html in -out instead of numbering new ones")
 	mode := fs.String("mode", "controlled", "how runs are scheduled: controlled (the deterministic scheduler) or wild (Go's real scheduler with injected timing; witnesses replay under the controlled one)")
+	var versions versionsFlag
+	fs.Var(&versions, "versions", "also run each scenario under each release's own default policy (`LIST`: comma-separated releases, default "+strings.Join(runtime.VersionPresets, ",")+") and mark the cells that change from one release to the next")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
+	pos = versions.releaseListArg(pos)
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
@@ -65,7 +69,16 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
+	if versions.set {
+		releases, _ := report.ParseReleases(versions.list)
+		if m.Versions, err = report.BuildVersions(entries, releases, *runs); err != nil {
+			return usageError("%v", err)
+		}
+	}
 	fmt.Fprint(stdout, m.Text())
+	if m.Versions != nil {
+		fmt.Fprint(stdout, "\n"+m.Versions.Text())
+	}
 
 	js, err := m.JSON()
 	if err != nil {

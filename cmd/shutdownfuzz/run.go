@@ -73,14 +73,18 @@ func loadScenario(arg string) (*scenario.Scenario, string, error) {
 	return s, name, nil
 }
 
-// scenarioArg loads the one FILE argument and resolves -policy for it.
-func scenarioArg(pos []string, policy string) (*scenario.Scenario, string, []string, error) {
+// scenarioArg loads the one FILE argument, applies -preset to it and
+// resolves -policy for it.
+func scenarioArg(pos []string, policy, preset string) (*scenario.Scenario, string, []string, error) {
 	file, err := oneFile(pos)
 	if err != nil {
 		return nil, "", nil, err
 	}
 	s, name, err := loadScenario(file)
 	if err != nil {
+		return nil, "", nil, err
+	}
+	if err := presetFlag(s, preset); err != nil {
 		return nil, "", nil, err
 	}
 	policies, err := policiesFor(s, policy)
@@ -132,11 +136,12 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 0, "step budget (scheduling points; default 100000)")
 	trace := fs.Bool("trace", false, "print the event trace (with -json: include it)")
 	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
+	preset := fs.String("preset", "", "replace the file's preset line with these `presets` (\"cpython-3.13.7 glibc\")")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
 	}
-	s, name, policies, err := scenarioArg(pos, *policy)
+	s, name, policies, err := scenarioArg(pos, *policy, *preset)
 	if err != nil {
 		return err
 	}
@@ -274,6 +279,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per policy")
 	steps := fs.Int("steps", 0, "step budget per run (default 100000)")
 	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
+	preset := fs.String("preset", "", "replace the file's preset line with these `presets` (\"cpython-3.13.7 glibc\")")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -285,7 +291,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
-	s, name, policies, err := scenarioArg(pos, *policy)
+	s, name, policies, err := scenarioArg(pos, *policy, *preset)
 	if err != nil {
 		return err
 	}
@@ -293,6 +299,8 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	enc := json.NewEncoder(stdout)
 	if !*asJSON {
 		fmt.Fprintf(stdout, "scenario %q (%s), %d schedules per policy\n", s.Name, name, *runs)
+		p, _ := runtime.LookupPreset(s.Presets)
+		fmt.Fprintf(stdout, "preset %s\n", p.Describe())
 	}
 	for _, p := range policies {
 		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild})
