@@ -108,3 +108,57 @@ func TestLibraryCoverage(t *testing.T) {
 		}
 	}
 }
+
+// Every library scenario names the CPython release it describes.
+func TestLibraryNamesRelease(t *testing.T) {
+	for _, name := range Names() {
+		s := load(t, name)
+		named := false
+		for _, p := range s.Presets {
+			_, named = runtime.ParseRelease(p)
+			if named {
+				break
+			}
+		}
+		if !named {
+			t.Errorf("%s: no cpython-X.Y[.Z] preset line", name)
+		}
+	}
+}
+
+// The release view of three library scenarios (issue 8's acceptance): each
+// run under each release's own default policy shows exactly these sets.
+func TestLibraryAcrossReleases(t *testing.T) {
+	for _, c := range []struct{ name, release, want string }{
+		// gh-123940: 3.14 raises, 3.13 and 3.8 block on the stopped daemon,
+		// 3.11 returns at once (research note item 1).
+		{"gh-123940-join-hung-daemon-314", "cpython-3.14", "clean"},
+		{"gh-123940-join-hung-daemon-314", "cpython-3.13", "deadlock"},
+		{"gh-123940-join-hung-daemon-314", "cpython-3.11", "clean"},
+		{"gh-123940-join-hung-daemon-314", "cpython-3.8", "deadlock"},
+		// gh-87135: hang from 3.13.8 (Misc/NEWS.d/3.13.8.rst).
+		{"gh-87135-gil-scoped-release-3137", "cpython-3.13", "clean"},
+		{"gh-87135-gil-scoped-release-3137", "cpython-3.13.7", "clean, abort"},
+		// gh-96387: fixed in 3.10.8 (Misc/NEWS.d/3.10.8.rst).
+		{"gh-96387-force-switching-3107", "cpython-3.10", "clean"},
+		{"gh-96387-force-switching-3107", "cpython-3.10.7", "clean, deadlock"},
+	} {
+		s := scenario.Clone(load(t, c.name))
+		s.Presets = runtime.WithRelease(s, c.release)
+		p, err := runtime.LookupPreset(s.Presets)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rep, err := explore.Policy(s, p.DefaultPolicy, explore.Options{Runs: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]bool{}
+		for o := range rep.Outcomes {
+			got[string(o)] = true
+		}
+		if keys(got) != c.want {
+			t.Errorf("%s under %s (%s): {%s}, want {%s}", c.name, c.release, p.DefaultPolicy, keys(got), c.want)
+		}
+	}
+}
