@@ -112,6 +112,7 @@ type Interp struct {
 
 	finalizing   bool
 	tstatesFreed bool
+	v2           v2State // the v2 statements' state (v2stmt.go)
 
 	result *Result
 	trace  []Event
@@ -445,6 +446,7 @@ func (in *Interp) runThread(t *thread) {
 // endThread ends t: its stack is freed and its thread state with it. It
 // does not return.
 func (in *Interp) endThread(t *thread, how string) {
+	in.atThreadExit(t, how) // thread-local destructors: v2stmt.go
 	t.ended, t.endHow = true, how
 	t.tstate = false
 	for _, o := range t.locals {
@@ -522,9 +524,11 @@ func (in *Interp) finalize(t *thread) {
 	in.tstatesFreed = true
 	for _, o := range in.threads[1:] {
 		if o.tstate {
+			in.clearThreadLocals(t, o) // v2stmt.go
 			o.tstate, o.tstateFreed = false, true
 		}
 	}
+	in.afterFinalize(t)      // after_finalize blocks: v2stmt.go
 	in.setPhase(t, "exited") // step 8
 	in.result.Outcome = Clean
 	in.result.Report = Report{Kind: KindExit, Phase: in.phase, Message: fmt.Sprintf("the process exited with code %d after finalization", in.exitCode)}
