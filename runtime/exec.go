@@ -25,6 +25,9 @@ func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
 }
 
 func (in *Interp) do(t *thread, st *scenario.Stmt) {
+	if in.doV2(t, st) { // the v2 statements: v2stmt.go
+		return
+	}
 	switch st.Op {
 	case scenario.OpSpawn:
 		in.needGIL(t, st)
@@ -154,7 +157,7 @@ func (in *Interp) needGIL(t *thread, st *scenario.Stmt) {
 		if st.Name != "" {
 			what += " " + st.Name
 		}
-		in.halt(t, Corruption, KindNoGIL, fmt.Sprintf("%s did %s without the GIL", t.name, what))
+		in.noGILAt(t, t.cur, fmt.Sprintf("%s did %s without the GIL", t.name, what))
 	}
 }
 
@@ -298,10 +301,13 @@ func (in *Interp) runFrameItems(t *thread, f *frame) {
 		f.items = f.items[:i]
 		if it.hold != nil {
 			if !t.hasGIL {
-				in.haltAt(t, it.stmt, Corruption, KindNoGIL, fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", t.name, it.hold.name, unwindNote(t)))
+				in.noGILAt(t, it.stmt, fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", t.name, it.hold.name, unwindNote(t)))
 			}
 			in.decrefObject(t, it.hold, "smart pointer release")
 			continue
+		}
+		if it.stmt.OnUnwind && !t.unwinding {
+			continue // cleanup unwind: only on the forced unwind (v2stmt.go)
 		}
 		t.inCleanup++
 		e := catchRaise(func() { in.exec(t, it.stmt.Body) })

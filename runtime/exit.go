@@ -80,8 +80,8 @@ func (in *Interp) unwind(t *thread) {
 	in.event(t, EvUnwind, fmt.Sprintf("%d native frame(s)", len(t.frames)))
 	for len(t.frames) > 0 {
 		f := t.frames[len(t.frames)-1]
-		if f.stmt.Noexcept {
-			in.haltAt(t, f.stmt, Abort, KindNoexcept, t.name+": forced unwind reached a noexcept native frame: std::terminate")
+		if f.stmt.Noexcept || f.stmt.Nounwind {
+			in.haltNoUnwind(t, f.stmt) // v2stmt.go
 		}
 		in.runFrameItems(t, f)
 		t.frames = t.frames[:len(t.frames)-1]

@@ -39,6 +39,7 @@ func (in *Interp) finalize(t *thread) {
 	in.setPhase(t, "free-tstates") // step 7
 	in.tstatesFreed = true
 	in.freeThreadStates(t)
+	in.afterFinalize(t)      // after_finalize blocks: v2stmt.go
 	in.setPhase(t, "exited") // step 8
 	in.result.Outcome = Clean
 	in.result.Report = Report{Kind: KindExit, Phase: in.phase, Message: fmt.Sprintf("the process exited with code %d after finalization", in.exitCode)}
@@ -85,6 +86,7 @@ func (in *Interp) setFinalizing(t *thread) {
 func (in *Interp) freeThreadStates(t *thread) {
 	for _, o := range in.threads[1:] {
 		if o.tstate {
+			in.clearThreadLocals(t, o) // v2stmt.go
 			o.tstate, o.tstateFreed = false, true
 		}
 	}

@@ -75,6 +75,7 @@ func (in *Interp) takeGIL(t *thread, site string) {
 	if in.mustExit(t) && in.preset.CheckEntry {
 		in.strike(t, site, "before waiting")
 	}
+	in.takeGILWindow(t, site) // 3.9-3.12: cpython#110052 (v2stmt.go)
 	g := in.gil
 	for {
 		// TryLock only a GIL the model says is free (then it must

@@ -110,10 +110,11 @@ type Interp struct {
 	phase      string
 	exitCode   int
 
-	finalizeStarted bool // Py_FinalizeEx began (step 2): interp->finalizing in 3.12
-	finalizing      bool // the finalizing flag (step 4)
-	tstatesFreed    bool // step 7: the interpreter's thread states are gone
-	buffered        int  // bytes in the stdout buffer not yet written
+	finalizeStarted bool    // Py_FinalizeEx began (step 2): interp->finalizing in 3.12
+	finalizing      bool    // the finalizing flag (step 4)
+	tstatesFreed    bool    // step 7: the interpreter's thread states are gone
+	buffered        int     // bytes in the stdout buffer not yet written
+	v2              v2State // the issue-10 statements' state (v2stmt.go)
 
 	result *Result
 	trace  []Event

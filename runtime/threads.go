@@ -11,10 +11,11 @@ import (
 // it are left normally.
 type pyRaise struct{ msg string }
 
-// raise raises msg in t. During a forced unwind there is no Python-level
-// block below the statement, and the raise is ignored.
+// raise raises msg in t. During a forced unwind, and after Py_FinalizeEx
+// returned, there is no Python-level block below the statement, and the
+// raise is ignored.
 func (in *Interp) raise(t *thread, msg string) {
-	if t.unwinding {
+	if t.unwinding || (t.id == 0 && in.v2.afterFinalize) {
 		in.event(t, EvNote, msg+" (ignored: no Python frame below the forced unwind)")
 		return
 	}
@@ -97,6 +98,7 @@ func (in *Interp) bootstrap(t *thread) {
 // endThread ends t: its stack is freed and its thread state with it. It
 // does not return.
 func (in *Interp) endThread(t *thread, how string) {
+	in.atThreadExit(t, how) // thread-local destructors: v2stmt.go
 	t.ended, t.endHow = true, how
 	t.exiting = how == "returned" || how == "returned at bootstrap"
 	t.tstate = false
@@ -199,6 +201,16 @@ func (in *Interp) join(t *thread, name string) {
 	}
 	target := in.threads[id]
 	if !target.spawned || target.exiting {
+		return
+	}
+	if t.id == 0 && in.v2.afterFinalize {
+		// After Py_FinalizeEx a join is C++'s std::thread::join: it
+		// waits until the target ends in any way.
+		in.blockingCall(t, "join "+name, chaos.WaitFunc{
+			ReadyFunc:   func() bool { return target.ended },
+			BlockerFunc: func() int { return id },
+			Desc:        "join " + name,
+		})
 		return
 	}
 	returns := func() bool {

@@ -65,9 +65,12 @@ func TestJoinAfterFlagPerRelease_gh123940_bpo19466(t *testing.T) {
 		{"cpython-3.14", "", "clean"},
 		{"cpython-3.13", "", "deadlock"},
 		{"cpython-3.13.7", "", "deadlock"},
-		{"cpython-3.12", "", "clean"},
-		{"cpython-3.11", "", "clean"},
-		{"cpython-3.9", "", "clean"},
+		// 3.9-3.12 also crash at random: the daemon can pass take_gil's
+		// must-exit check before the flag and read its thread state after
+		// it was freed (cpython#110052, the take_gil window).
+		{"cpython-3.12", "", "clean, corruption"},
+		{"cpython-3.11", "", "clean, corruption"},
+		{"cpython-3.9", "", "clean, corruption"},
 		{"cpython-3.8", "", "deadlock"},
 	})
 }
@@ -178,8 +181,9 @@ main { spawn d SUFFIX }
 daemon d { yield }`
 	waits := outcomeSet(t, strings.Replace(src, "SUFFIX", "", 1), "", "abort", 600)
 	nowait := outcomeSet(t, strings.Replace(src, "SUFFIX", "nowait", 1), "", "abort", 600)
-	if waits != "clean" || nowait != "clean, abort" {
-		t.Errorf("spawn: {%s} (want {clean}); spawn nowait: {%s} (want {clean, abort})", waits, nowait)
+	// nowait: the bootstrap may also sit in the cpython#110052 window.
+	if waits != "clean" || nowait != "clean, abort, corruption" {
+		t.Errorf("spawn: {%s} (want {clean}); spawn nowait: {%s} (want {clean, abort, corruption})", waits, nowait)
 	}
 }
 
@@ -280,10 +284,11 @@ main { spawn d
 daemon d { set started
   forever { io } }
 teardown { work 4 }`
+	// corruption: the cpython#110052 take_gil window of 3.9-3.12.
 	checkSets(t, src, []v2case{
-		{"cpython-3.10.7", "hang", "clean, deadlock"},
-		{"cpython-3.10.8", "hang", "clean"},
-		{"cpython-3.9", "hang", "clean, deadlock"},
+		{"cpython-3.10.7", "hang", "clean, deadlock, corruption"},
+		{"cpython-3.10.8", "hang", "clean, corruption"},
+		{"cpython-3.9", "hang", "clean, deadlock, corruption"},
 	})
 }
 

@@ -51,8 +51,11 @@ type Scenario struct {
 	Threads  []*ThreadDecl
 	Atexit   []*Block // in file (registration) order
 	Teardown []*Block // in file order
-	Expect   []Expect // in file order; lines for one policy merge
-	Schedule *Schedule
+	// AfterFinalize (v2) are the after_finalize blocks in file order: code
+	// that runs on main after finalization step 7, without an interpreter.
+	AfterFinalize []*Block
+	Expect        []Expect // in file order; lines for one policy merge
+	Schedule      *Schedule
 
 	// Positions of top-level keywords, for error messages; zero when built
 	// in code.
@@ -60,12 +63,23 @@ type Scenario struct {
 }
 
 // ThreadDecl is main, or a thread, daemon or foreign block.
+//
+// A replicated block "daemon w[3] { ... }" (v2) stands in Threads as its N
+// copies, consecutive, named w0, w1, w2, each with Group "w", Copies 3 and
+// an equal Body; the printer writes them back as the one block. A
+// statement that names the group ("spawn w", "join w") addresses every copy
+// (see Scenario.Named).
 type ThreadDecl struct {
-	Kind ThreadKind
-	Name string
-	Body []*Stmt
-	Pos  Pos
+	Kind   ThreadKind
+	Name   string
+	Group  string // the NAME of NAME[N], "" for a plain block
+	Copies int    // N of NAME[N], 0 for a plain block
+	Body   []*Stmt
+	Pos    Pos
 }
+
+// MaxCopies bounds N in NAME[N].
+const MaxCopies = 64
 
 // Block is an atexit or teardown body.
 type Block struct {
@@ -112,6 +126,10 @@ const (
 	OpForever
 	OpYield
 	OpExit
+	OpIf           // v2: if finalizing { } else { }
+	OpUntil        // v2: until E { }
+	OpPark         // v2: park
+	OpAtThreadExit // v2: atthreadexit { }
 	numOps
 )
 
@@ -122,6 +140,7 @@ var opNames = [...]string{
 	OpIncref: "incref", OpDecref: "decref", OpUse: "use", OpGuard: "guard", OpLock: "lock",
 	OpUnlock: "unlock", OpSet: "set", OpWait: "wait", OpNative: "native", OpHold: "hold",
 	OpCleanup: "cleanup", OpLoop: "loop", OpForever: "forever", OpYield: "yield", OpExit: "exit",
+	OpIf: "if", OpUntil: "until", OpPark: "park", OpAtThreadExit: "atthreadexit",
 }
 
 func (o Op) String() string {
@@ -147,12 +166,15 @@ func LookupOp(kw string) Op {
 //	join                        Name (a thread)
 //	new, local, publish, incref, decref, use, guard, hold   Name (an object)
 //	lock, unlock                Name (a C-level mutex)
-//	set, wait                   Name (an event)
+//	set, wait, until            Name (an event)
 //	work, loop                  N (>= 1)
 //	exit                        N (the exit code, 0..255)
 //	print                       Text, Flush
-//	native                      Noexcept, Catchall, Body
-//	cleanup, loop, forever      Body
+//	native                      Noexcept, Catchall, Nounwind, Body
+//	cleanup                     OnUnwind, Body
+//	if (finalizing)             Body (then), Else
+//	loop, forever, until        Body
+//	atthreadexit                Body
 type Stmt struct {
 	Op       Op
 	Name     string
@@ -166,8 +188,16 @@ type Stmt struct {
 	// Flush (print only, v2) is "print flush \"text\"": the write takes the
 	// stdout lock and drops the GIL around the write while holding it.
 	Flush bool
-	Body  []*Stmt
-	Pos   Pos
+	// Nounwind (native only, v2) is "native nounwind": a Rust extern "C"
+	// frame, where an unwind reaching it aborts.
+	Nounwind bool
+	// OnUnwind (cleanup only, v2) is "cleanup unwind": the block runs only
+	// when the frame unwinds, not when it returns.
+	OnUnwind bool
+	// Else (if only, v2) is the else block of "if finalizing { } else { }".
+	Else []*Stmt
+	Body []*Stmt
+	Pos  Pos
 }
 
 // ScheduleKind is the kind of a schedule line.
@@ -302,16 +332,34 @@ func (s *Scenario) Expected(policy string) (map[string]bool, bool) {
 	return set, found
 }
 
-// Walk calls fn for every statement of body, depth first, in order.
+// Walk calls fn for every statement of body, depth first, in order (an if's
+// else block after its then block).
 func Walk(body []*Stmt, fn func(*Stmt)) {
 	for _, st := range body {
 		fn(st)
 		Walk(st.Body, fn)
+		Walk(st.Else, fn)
 	}
 }
 
+// Named returns the indices in Threads of the threads a spawn or join of
+// name addresses: the thread of that name, or every copy of the replicated
+// block NAME[N]; nil if none.
+func (s *Scenario) Named(name string) []int {
+	if i := s.Thread(name); i >= 0 {
+		return []int{i}
+	}
+	var out []int
+	for i, t := range s.Threads {
+		if t != nil && t.Group == name && name != "" {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // Bodies returns every top-level body of s: the threads, then atexit, then
-// teardown blocks.
+// teardown, then after_finalize blocks.
 func (s *Scenario) Bodies() [][]*Stmt {
 	var out [][]*Stmt
 	for _, t := range s.Threads {
@@ -321,6 +369,9 @@ func (s *Scenario) Bodies() [][]*Stmt {
 		out = append(out, b.Body)
 	}
 	for _, b := range s.Teardown {
+		out = append(out, b.Body)
+	}
+	for _, b := range s.AfterFinalize {
 		out = append(out, b.Body)
 	}
 	return out

@@ -14,16 +14,21 @@ package scenario
 //	                     (the base presets, the release boundaries and debug)
 //	          policy     b%6: 0 none, else Policies[b-1]
 //	          callback   b%32: below 27 none, else Callbacks[b-27]
-//	          threads    n = b%5 threads besides main, then n kind bytes:
-//	                     b%3 is thread, daemon, foreign
+//	          threads    n = b%5 thread blocks besides main, then n kind
+//	                     bytes: b%3 is thread, daemon, foreign, and
+//	                     c = (b/3)%4 the copies: 0 a plain block, else
+//	                     NAME[c] (so at most 12 threads besides main)
 //	          atexit     b%3 blocks
 //	          teardown   b%3 blocks
-//	bodies    main, the threads, the atexit blocks, the teardown blocks
+//	          after_finalize  b%3 blocks
+//	bodies    main, the thread blocks (one body for all the copies of a
+//	          replicated one), atexit, teardown, after_finalize blocks
 //	schedule  kind byte k: 255 no schedule line (Schedule nil, which runs
 //	          as random 0), else by k%8: 0-3 stream, 4-5 replay, 6 random,
 //	          7 pct;
 //	          stream: n = b%65, then n bytes, one choice each
-//	          replay: n = b%65, then n bytes: b%(threads+1)
+//	          replay: n = b%65, then n bytes: b%(threads+1), counting
+//	                  every copy
 //	          random: seed, 8 bytes little-endian
 //	          pct:    depth 1+b, then seed as for random
 //	strings   the scenario name (b%65 bytes; printable UTF-8 is kept,
@@ -36,29 +41,35 @@ package scenario
 //
 // A body is a count byte, b%33 statements, capped so that the scenario has
 // at most 64 statements in all, then the statements. A statement is an op
-// byte, fuzzOps[b%27] (yield first, so that zeros decode to yields), then
+// byte, fuzzOps[b%31] (yield first, so that zeros decode to yields), then
 // its operands:
 //
-//	spawn                            b: thread 1 + (b&127)%threads; bit 7 nowait
-//	join                             b: thread 1 + b%threads
+//	spawn                            b: thread block (b&127)%blocks; bit 7 nowait
+//	join                             b: thread block b%blocks
+//	                                 (a replicated block is named as a whole)
 //	new local publish incref decref  b: object slot b%4
 //	  use guard hold
-//	lock, unlock / set, wait         b: lock / event slot b%2
+//	lock, unlock / set, wait, until  b: lock / event slot b%2
 //	print                            b: text slot b%4; bit 7 flush
 //	work, loop                       b: count 1 + b%8
 //	exit                             b: the exit code
-//	native                           b: bit 0 noexcept, bit 1 catchall
+//	native                           b: bit 0 noexcept, bit 1 catchall, bit 2 nounwind
+//	cleanup                          b: bit 0 unwind
+//	if, park, atthreadexit           none
 //
-// then, for native, cleanup, loop and forever, a body, except at depth 5
-// (the statements of a thread's body are at depth 1, so blocks nest at most
-// 4 deep, as in forever { native { cleanup { loop 2 { ... } } } }), where the
-// block is empty and no count byte is read.
+// then, for native, cleanup, loop, forever, until and atthreadexit, a body,
+// and for if two (then and else), except at depth 5 (the statements of a
+// thread's body are at depth 1, so blocks nest at most 4 deep, as in
+// forever { native { cleanup { loop 2 { ... } } } }), where the blocks are
+// empty and no count byte is read.
 //
 // What the bytes say is fixed up rather than rejected: hold outside a
 // native frame is use; cleanup outside one is a plain native; exit outside
 // main, or inside native, is yield; spawn and join with no threads are
-// yield; and the first use of an object that nothing creates becomes its
-// new. Decode never produces expect lines.
+// yield, and so is spawn in after_finalize; park outside a thread's body,
+// or inside atthreadexit, is yield; atthreadexit outside a thread's body,
+// or inside another, is loop 1; and the first use of an object that
+// nothing creates becomes its new. Decode never produces expect lines.
 //
 // Encode writes the canonical bytes of a scenario within these bounds:
 // object, lock, event and text slots are numbered in order of first use,
@@ -72,7 +83,8 @@ import (
 
 // The decoder's bounds.
 const (
-	fuzzThreads  = 4  // threads besides main
+	fuzzThreads  = 4  // thread blocks besides main
+	fuzzCopies   = 3  // copies of a replicated thread block
 	fuzzStmts    = 64 // statements in all, nested ones included
 	fuzzBody     = 32 // statements in one body
 	fuzzDepth    = 5  // statement depth: a body's statements are at depth 1, so 4 nested blocks
@@ -109,6 +121,7 @@ var (
 		OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold,
 		OpLock, OpUnlock, OpSet, OpWait, OpSpawn, OpJoin,
 		OpNative, OpCleanup, OpLoop, OpForever, OpExit,
+		OpIf, OpUntil, OpPark, OpAtThreadExit,
 	}
 	// Callback byte values b%32 from callbackBase on name Callbacks.
 	callbackBase    = 32 - len(Callbacks)
@@ -141,8 +154,8 @@ type nameRef struct {
 type decoder struct {
 	data   []byte
 	pos    int
-	budget int // statements still allowed
-	nthr   int // threads besides main
+	budget int           // statements still allowed
+	blocks []*ThreadDecl // thread blocks besides main: a plain one, or the first copy
 	refs   []nameRef
 }
 
@@ -181,21 +194,18 @@ func Decode(data []byte) *Scenario {
 	if i := int(d.next()) % 32; i >= callbackBase {
 		s.Callback = Callbacks[i-callbackBase]
 	}
-	d.nthr = int(d.next()) % (fuzzThreads + 1)
-	s.Threads = []*ThreadDecl{{Kind: Main, Name: "main"}}
-	for range d.nthr {
-		kind := fuzzThreadKinds[int(d.next())%len(fuzzThreadKinds)]
-		s.Threads = append(s.Threads, &ThreadDecl{Kind: kind})
+	for range int(d.next()) % (fuzzThreads + 1) {
+		b := int(d.next())
+		td := &ThreadDecl{Kind: fuzzThreadKinds[b%len(fuzzThreadKinds)], Copies: b / 3 % (fuzzCopies + 1)}
+		d.blocks = append(d.blocks, td)
 	}
 	natexit := int(d.next()) % (fuzzBlocks + 1)
 	nteardown := int(d.next()) % (fuzzBlocks + 1)
+	nafter := int(d.next()) % (fuzzBlocks + 1)
 
-	for i, t := range s.Threads {
-		own := ownerThread
-		if i == 0 {
-			own = ownerMain
-		}
-		t.Body = d.body(decodeContext{owner: own}, 1)
+	main := &ThreadDecl{Kind: Main, Name: "main", Body: d.body(decodeContext{owner: ownerMain}, 1)}
+	for _, td := range d.blocks {
+		td.Body = d.body(decodeContext{owner: ownerThread}, 1)
 	}
 	for range natexit {
 		s.Atexit = append(s.Atexit, &Block{Body: d.body(decodeContext{owner: ownerAtexit}, 1)})
@@ -203,10 +213,25 @@ func Decode(data []byte) *Scenario {
 	for range nteardown {
 		s.Teardown = append(s.Teardown, &Block{Body: d.body(decodeContext{owner: ownerTeardown}, 1)})
 	}
-	s.Schedule = d.schedule()
+	for range nafter {
+		s.AfterFinalize = append(s.AfterFinalize, &Block{Body: d.body(decodeContext{owner: ownerAfterFinalize}, 1)})
+	}
+	s.Schedule = d.schedule(1 + copies(d.blocks))
+	s.Threads = append([]*ThreadDecl{main}, d.blocks...)
 	d.strings(s)
 	createUsedObjects(s)
+	// Replicate last, so that every copy gets the fixed-up body.
+	s.Threads = append([]*ThreadDecl{main}, expand(d.blocks)...)
 	return s
+}
+
+// copies returns the number of threads the blocks stand for.
+func copies(blocks []*ThreadDecl) int {
+	n := 0
+	for _, td := range blocks {
+		n += max(td.Copies, 1)
+	}
+	return n
 }
 
 // decodeContext is where a statement stands.
@@ -214,6 +239,7 @@ type decodeContext struct {
 	owner    owner
 	parent   Op // OpInvalid at the top of a body
 	inNative bool
+	inTLS    bool // inside atthreadexit
 }
 
 func (d *decoder) body(c decodeContext, depth int) []*Stmt {
@@ -235,20 +261,21 @@ func (d *decoder) stmt(c decodeContext, depth int) *Stmt {
 	st := &Stmt{Op: op}
 	switch op {
 	case OpSpawn, OpJoin:
-		b := int(d.next())
-		if d.nthr == 0 {
+		b, n := int(d.next()), len(d.blocks)
+		switch {
+		case n == 0 || op == OpSpawn && c.owner == ownerAfterFinalize:
 			st.Op = OpYield
-		} else if op == OpSpawn {
+		case op == OpSpawn:
 			st.Nowait = b&128 != 0
-			d.ref(st, spaceThread, (b&127)%d.nthr)
-		} else {
-			d.ref(st, spaceThread, b%d.nthr)
+			d.ref(st, spaceThread, (b&127)%n)
+		default:
+			d.ref(st, spaceThread, b%n)
 		}
 	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
 		d.ref(st, spaceObject, int(d.next())%fuzzObjects)
 	case OpLock, OpUnlock:
 		d.ref(st, spaceLock, int(d.next())%fuzzLocks)
-	case OpSet, OpWait:
+	case OpSet, OpWait, OpUntil:
 		d.ref(st, spaceEvent, int(d.next())%fuzzEvents)
 	case OpPrint:
 		b := d.next()
@@ -260,24 +287,35 @@ func (d *decoder) stmt(c decodeContext, depth int) *Stmt {
 		st.N = int(d.next())
 	case OpNative:
 		flags := d.next()
-		st.Noexcept, st.Catchall = flags&1 != 0, flags&2 != 0
+		st.Noexcept, st.Catchall, st.Nounwind = flags&1 != 0, flags&2 != 0, flags&4 != 0
+	case OpCleanup:
+		st.OnUnwind = d.next()&1 != 0
 	}
 	switch {
 	case op == OpHold && c.parent != OpNative:
 		st.Op = OpUse
 	case op == OpCleanup && c.parent != OpNative:
-		st.Op = OpNative
+		st.Op, st.OnUnwind = OpNative, false
+	case op == OpPark && (c.owner != ownerThread || c.inTLS):
+		st.Op = OpYield
+	case op == OpAtThreadExit && (c.owner != ownerThread || c.inTLS):
+		st.Op, st.N = OpLoop, 1
 	case op == OpExit && (c.owner != ownerMain || c.inNative):
 		st.Op, st.N = OpYield, 0
 	}
 	if hasBody(st.Op) && depth < fuzzDepth {
-		inner := decodeContext{owner: c.owner, parent: st.Op, inNative: c.inNative || st.Op == OpNative}
+		inner := decodeContext{owner: c.owner, parent: st.Op, inNative: c.inNative || st.Op == OpNative,
+			inTLS: c.inTLS || st.Op == OpAtThreadExit}
 		st.Body = d.body(inner, depth+1)
+		if st.Op == OpIf {
+			st.Else = d.body(inner, depth+1)
+		}
 	}
 	return st
 }
 
-func (d *decoder) schedule() *Schedule {
+// schedule reads the schedule; nthr counts the threads, main included.
+func (d *decoder) schedule(nthr int) *Schedule {
 	k := d.next()
 	if k == noSchedule {
 		return nil
@@ -290,7 +328,7 @@ func (d *decoder) schedule() *Schedule {
 		for i := range sch.Choices {
 			c := int(d.next())
 			if sch.Kind == ScheduleReplay {
-				c %= d.nthr + 1
+				c %= nthr
 			}
 			sch.Choices[i] = c
 		}
@@ -322,8 +360,9 @@ func (d *decoder) strings(s *Scenario) {
 	taken := map[string]bool{"main": true}
 	for i := 1; i <= fuzzThreads; i++ {
 		name := ident()
-		if i < len(s.Threads) {
-			s.Threads[i].Name = uniqueName(name, "t"+strconv.Itoa(i), taken)
+		if i <= len(d.blocks) {
+			td := d.blocks[i-1]
+			td.Name = uniqueThreadName(name, "t"+strconv.Itoa(i), td.Copies, taken)
 		}
 	}
 	names := func(n int, prefix string) []string {
@@ -344,7 +383,7 @@ func (d *decoder) strings(s *Scenario) {
 	for _, r := range d.refs {
 		switch r.space {
 		case spaceThread:
-			r.st.Name = s.Threads[1+r.slot].Name
+			r.st.Name = d.blocks[r.slot].Name
 		case spaceObject:
 			r.st.Name = objects[r.slot]
 		case spaceLock:
@@ -384,6 +423,55 @@ func sanitizeName(b []byte) string {
 		return ""
 	}
 	return string(out)
+}
+
+// uniqueThreadName is uniqueName for a thread block: for a replicated one
+// (copies > 0) the name and the names of all its copies must be free, and
+// are all marked taken.
+func uniqueThreadName(name, def string, copies int, taken map[string]bool) string {
+	free := func(n string) bool {
+		if n == "" || taken[n] {
+			return false
+		}
+		for i := range copies {
+			if taken[n+strconv.Itoa(i)] {
+				return false
+			}
+		}
+		return true
+	}
+	if !free(name) {
+		name = def
+		for k := 2; !free(name); k++ {
+			name = def + "_" + strconv.Itoa(k)
+		}
+	}
+	taken[name] = true
+	for i := range copies {
+		taken[name+strconv.Itoa(i)] = true
+	}
+	return name
+}
+
+// expand turns each replicated block, named by its group, into its copies.
+func expand(blocks []*ThreadDecl) []*ThreadDecl {
+	var out []*ThreadDecl
+	for _, td := range blocks {
+		if td.Copies == 0 {
+			out = append(out, td)
+			continue
+		}
+		td.Group = td.Name
+		for i := range td.Copies {
+			c := *td
+			c.Name = td.Group + strconv.Itoa(i)
+			if i > 0 {
+				c.Body = CloneStmts(td.Body)
+			}
+			out = append(out, &c)
+		}
+	}
+	return out
 }
 
 // uniqueName returns name, or def if name is "" or taken, or def_2, def_3...

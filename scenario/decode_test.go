@@ -33,10 +33,10 @@ func TestDecodeFixups(t *testing.T) {
 	data := []byte{
 		0, 0, 0, // no preset, policy or callback
 		1, 1, // one daemon
-		0, 0, // no atexit or teardown
+		0, 0, 0, // no atexit, teardown or after_finalize
 		// main: hold o1 (no native: use, and nothing creates o1: new),
-		// cleanup (no native: native) { exit 7 (inside native: yield) }
-		2, opByte(OpHold), 1, opByte(OpCleanup), 1, opByte(OpExit), 7,
+		// cleanup unwind (no native: native) { exit 7 (inside native: yield) }
+		2, opByte(OpHold), 1, opByte(OpCleanup), 1, 1, opByte(OpExit), 7,
 		// daemon: exit 3 (not main: yield)
 		1, opByte(OpExit), 3,
 		255, // no schedule
@@ -141,7 +141,7 @@ func TestEncodeRoundTrip(t *testing.T) {
 func TestEncodeOutOfBounds(t *testing.T) {
 	head := "scenario \"x\"\n"
 	tests := []struct{ name, src, want string }{
-		{"threads", head + "main {}\nthread a {}\nthread b {}\nthread c {}\nthread d {}\nthread e {}\n", "5 threads besides main (max 4)"},
+		{"threads", head + "main {}\nthread a {}\nthread b {}\nthread c {}\nthread d {}\nthread e {}\n", "5 thread blocks besides main (max 4)"},
 		{"objects", head + "main { new a\nnew b\nnew c\nnew d\nnew e }\n", "more than 4 objects"},
 		{"locks", head + "main { lock a\nlock b\nlock c }\n", "more than 2 locks"},
 		{"count", head + "main { work 9 }\n", "work 9 (max 8)"},

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 )
 
 // ErrOutOfBounds is wrapped by Encode's errors for a valid scenario that
@@ -33,7 +34,8 @@ func Encode(s *Scenario) ([]byte, error) {
 type encoder struct {
 	buf                           []byte
 	stmts                         int
-	threads                       map[string]int // index in Threads, by name
+	threads                       map[string]int // index in blocks, by name (a replicated block's NAME)
+	blocks                        []*ThreadDecl  // thread blocks besides main, a replicated one by its first copy
 	objects, locks, events, texts []string       // string table slots, in order of first use
 }
 
@@ -61,31 +63,60 @@ func (e *encoder) scenario(s *Scenario) error {
 	} else {
 		e.put(byte(callbackBase + index(Callbacks, s.Callback)))
 	}
-	nthr := len(s.Threads) - 1
-	if nthr > fuzzThreads {
-		return outOfBounds("%d threads besides main (max %d)", nthr, fuzzThreads)
+	if err := e.threadBlocks(s); err != nil {
+		return err
 	}
-	e.put(byte(nthr))
-	for i, t := range s.Threads[1:] {
-		e.put(byte(t.Kind - Thread))
-		if len(t.Name) > fuzzNameLen {
-			return outOfBounds("thread name %q longer than %d bytes", t.Name, fuzzNameLen)
-		}
-		e.threads[t.Name] = i + 1
+	if len(s.Atexit) > fuzzBlocks || len(s.Teardown) > fuzzBlocks || len(s.AfterFinalize) > fuzzBlocks {
+		return outOfBounds("%d atexit, %d teardown and %d after_finalize blocks (max %d each)",
+			len(s.Atexit), len(s.Teardown), len(s.AfterFinalize), fuzzBlocks)
 	}
-	if len(s.Atexit) > fuzzBlocks || len(s.Teardown) > fuzzBlocks {
-		return outOfBounds("%d atexit and %d teardown blocks (max %d each)", len(s.Atexit), len(s.Teardown), fuzzBlocks)
+	e.put(byte(len(s.Atexit)), byte(len(s.Teardown)), byte(len(s.AfterFinalize)))
+	bodies := [][]*Stmt{s.Threads[0].Body}
+	for _, t := range e.blocks {
+		bodies = append(bodies, t.Body)
 	}
-	e.put(byte(len(s.Atexit)), byte(len(s.Teardown)))
-	for _, body := range s.Bodies() {
+	for _, blk := range slices.Concat(s.Atexit, s.Teardown, s.AfterFinalize) {
+		bodies = append(bodies, blk.Body)
+	}
+	for _, body := range bodies {
 		if err := e.body(body, 1); err != nil {
 			return err
 		}
 	}
-	if err := e.schedule(s.Schedule, nthr); err != nil {
+	if err := e.schedule(s.Schedule, len(s.Threads)-1); err != nil {
 		return err
 	}
 	return e.strings(s)
+}
+
+// threadBlocks writes the thread blocks besides main (a replicated block
+// once, by its first copy) and numbers them for spawn and join.
+func (e *encoder) threadBlocks(s *Scenario) error {
+	for _, t := range s.Threads[1:] {
+		if t.Group != "" && t.Name != t.Group+"0" {
+			continue
+		}
+		name := t.Name
+		if t.Group != "" {
+			name = t.Group
+		}
+		if len(name) > fuzzNameLen {
+			return outOfBounds("thread name %q longer than %d bytes", name, fuzzNameLen)
+		}
+		if t.Copies > fuzzCopies {
+			return outOfBounds("%s[%d] (max %d copies)", t.Group, t.Copies, fuzzCopies)
+		}
+		e.threads[name] = len(e.blocks)
+		e.blocks = append(e.blocks, t)
+	}
+	if len(e.blocks) > fuzzThreads {
+		return outOfBounds("%d thread blocks besides main (max %d)", len(e.blocks), fuzzThreads)
+	}
+	e.put(byte(len(e.blocks)))
+	for _, t := range e.blocks {
+		e.put(byte(t.Kind-Thread) + 3*byte(t.Copies))
+	}
+	return nil
 }
 
 // index returns the position of x in list, or -1.
@@ -123,7 +154,11 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 	var err error
 	switch st.Op {
 	case OpSpawn, OpJoin:
-		b := byte(e.threads[st.Name] - 1)
+		i, ok := e.threads[st.Name]
+		if !ok {
+			return outOfBounds("%s %s names one copy of a replicated block", st.Op, st.Name)
+		}
+		b := byte(i)
 		if st.Nowait {
 			b |= 128
 		}
@@ -132,7 +167,7 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 		err = e.name(&e.objects, fuzzObjects, "objects", st.Name)
 	case OpLock, OpUnlock:
 		err = e.name(&e.locks, fuzzLocks, "locks", st.Name)
-	case OpSet, OpWait:
+	case OpSet, OpWait, OpUntil:
 		err = e.name(&e.events, fuzzEvents, "events", st.Name)
 	case OpPrint:
 		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
@@ -157,15 +192,23 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 		if st.Catchall {
 			flags |= 2
 		}
+		if st.Nounwind {
+			flags |= 4
+		}
 		e.put(flags)
+	case OpCleanup:
+		e.put(map[bool]byte{false: 0, true: 1}[st.OnUnwind])
 	}
 	if err != nil || !hasBody(st.Op) {
 		return err
 	}
 	if depth < fuzzDepth {
-		return e.body(st.Body, depth+1)
+		if err := e.body(st.Body, depth+1); err != nil || st.Op != OpIf {
+			return err
+		}
+		return e.body(st.Else, depth+1)
 	}
-	if len(st.Body) > 0 {
+	if len(st.Body) > 0 || len(st.Else) > 0 {
 		return outOfBounds("more than %d nested blocks", fuzzDepth-1)
 	}
 	return nil
@@ -238,10 +281,13 @@ func (e *encoder) strings(s *Scenario) error {
 	} else {
 		e.putString(s.Name)
 	}
-	for i := 1; i <= fuzzThreads; i++ {
-		if i < len(s.Threads) {
-			e.putString(s.Threads[i].Name)
-		} else {
+	for i := range fuzzThreads {
+		switch {
+		case i < len(e.blocks) && e.blocks[i].Group != "":
+			e.putString(e.blocks[i].Group)
+		case i < len(e.blocks):
+			e.putString(e.blocks[i].Name)
+		default:
 			e.putString("")
 		}
 	}

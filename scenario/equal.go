@@ -10,6 +10,9 @@ func Equal(a, b *Scenario) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
+	if !slices.EqualFunc(a.AfterFinalize, b.AfterFinalize, equalBlock) {
+		return false
+	}
 	if a.Name != b.Name || a.Policy != b.Policy || a.Callback != b.Callback ||
 		!slices.Equal(a.Presets, b.Presets) {
 		return false
@@ -27,7 +30,8 @@ func equalThread(a, b *ThreadDecl) bool {
 	if a == nil || b == nil {
 		return a == b
 	}
-	return a.Kind == b.Kind && a.Name == b.Name && EqualStmts(a.Body, b.Body)
+	return a.Kind == b.Kind && a.Name == b.Name && a.Group == b.Group && a.Copies == b.Copies &&
+		EqualStmts(a.Body, b.Body)
 }
 
 func equalBlock(a, b *Block) bool {
@@ -74,14 +78,18 @@ func equalStmt(a, b *Stmt) bool {
 	case OpSpawn:
 		return a.Name == b.Name && a.Nowait == b.Nowait
 	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
-		OpHold, OpLock, OpUnlock, OpSet, OpWait:
+		OpHold, OpLock, OpUnlock, OpSet, OpWait, OpUntil:
 		return a.Name == b.Name
+	case OpIf:
+		return EqualStmts(a.Else, b.Else)
+	case OpCleanup:
+		return a.OnUnwind == b.OnUnwind
 	case OpWork, OpLoop, OpExit:
 		return a.N == b.N
 	case OpPrint:
 		return a.Text == b.Text && a.Flush == b.Flush
 	case OpNative:
-		return a.Noexcept == b.Noexcept && a.Catchall == b.Catchall
+		return a.Noexcept == b.Noexcept && a.Catchall == b.Catchall && a.Nounwind == b.Nounwind
 	}
 	return true
 }
@@ -105,6 +113,7 @@ func Clone(s *Scenario) *Scenario {
 	}
 	c.Atexit = cloneBlocks(s.Atexit)
 	c.Teardown = cloneBlocks(s.Teardown)
+	c.AfterFinalize = cloneBlocks(s.AfterFinalize)
 	if s.Expect != nil {
 		c.Expect = make([]Expect, len(s.Expect))
 		for i, e := range s.Expect {
@@ -143,6 +152,7 @@ func CloneStmts(body []*Stmt) []*Stmt {
 		if st != nil {
 			c := *st
 			c.Body = CloneStmts(st.Body)
+			c.Else = CloneStmts(st.Else)
 			out[i] = &c
 		}
 	}
@@ -162,7 +172,7 @@ func StripPos(s *Scenario) *Scenario {
 			stripStmts(t.Body)
 		}
 	}
-	for _, b := range append(slices.Clip(c.Atexit), c.Teardown...) {
+	for _, b := range slices.Concat(c.Atexit, c.Teardown, c.AfterFinalize) {
 		if b != nil {
 			b.Pos = Pos{}
 			stripStmts(b.Body)
@@ -182,6 +192,7 @@ func stripStmts(body []*Stmt) {
 		if st != nil {
 			st.Pos = Pos{}
 			stripStmts(st.Body)
+			stripStmts(st.Else)
 		}
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Limits the parser enforces, so that no input can make it run away.
@@ -75,145 +74,6 @@ func parse(src []byte) (*Scenario, *Error) {
 	}
 	p := &parser{toks: toks}
 	return p.file()
-}
-
-// ---- lexer ----
-
-type tokenKind uint8
-
-const (
-	tokEOF tokenKind = iota
-	tokNewline
-	tokWord   // a keyword, name or number: [A-Za-z0-9_.-]+
-	tokString // a double-quoted string; text holds the unquoted value
-	tokLBrace
-	tokRBrace
-	tokColon
-	tokComma
-)
-
-type token struct {
-	kind tokenKind
-	text string
-	pos  Pos
-}
-
-// describe names the token for error messages.
-func (t token) describe() string {
-	switch t.kind {
-	case tokEOF:
-		return "end of file"
-	case tokNewline:
-		return "end of line"
-	case tokWord:
-		return strconv.Quote(t.text)
-	case tokString:
-		return "string"
-	case tokLBrace:
-		return "{"
-	case tokRBrace:
-		return "}"
-	case tokColon:
-		return ":"
-	case tokComma:
-		return ","
-	}
-	return "?"
-}
-
-var punctuation = [256]tokenKind{'{': tokLBrace, '}': tokRBrace, ':': tokColon, ',': tokComma}
-
-func isWordByte(c byte) bool {
-	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' ||
-		c == '_' || c == '-' || c == '.'
-}
-
-func lex(src []byte) ([]token, *Error) {
-	var toks []token
-	line, lineStart := 1, 0
-	pos := func(i int) Pos { return Pos{line, i - lineStart + 1} }
-	for i := 0; i < len(src); {
-		c := src[i]
-		switch {
-		case c == '\n':
-			toks = append(toks, token{kind: tokNewline, pos: pos(i)})
-			i++
-			line, lineStart = line+1, i
-		case c == ' ' || c == '\t' || c == '\r':
-			i++
-		case c == '#':
-			for i < len(src) && src[i] != '\n' {
-				i++
-			}
-		case punctuation[c] != 0:
-			toks = append(toks, token{kind: punctuation[c], pos: pos(i)})
-			i++
-		case c == '"':
-			text, n, err := lexString(src[i:])
-			if err != nil {
-				return nil, errorAt(pos(i+err.Col), "%s", err.Msg)
-			}
-			toks = append(toks, token{kind: tokString, text: text, pos: pos(i)})
-			i += n
-		case isWordByte(c):
-			j := i
-			for j < len(src) && isWordByte(src[j]) {
-				j++
-			}
-			toks = append(toks, token{kind: tokWord, text: string(src[i:j]), pos: pos(i)})
-			i = j
-		default:
-			r, size := utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError && size <= 1 {
-				return nil, errorAt(pos(i), "invalid UTF-8")
-			}
-			return nil, errorAt(pos(i), "unexpected character %q", r)
-		}
-	}
-	eof := Pos{line, len(src) - lineStart + 1}
-	toks = append(toks, token{kind: tokEOF, pos: eof})
-	return toks, nil
-}
-
-// lexString reads the double-quoted string at the start of src, which must
-// lie on one line, and returns its value and length in bytes. On error, the
-// returned Error's Col is the byte offset of the problem within src.
-func lexString(src []byte) (string, int, *Error) {
-	var buf []byte
-	i := 1
-	for {
-		if i >= len(src) || src[i] == '\n' {
-			return "", 0, &Error{Col: 0, Msg: "unterminated string"}
-		}
-		c := src[i]
-		switch {
-		case c == '"':
-			return string(buf), i + 1, nil
-		case c == '\\':
-			// The longest escape, \UXXXXXXXX, is 10 bytes.
-			window := string(src[i:min(i+10, len(src))])
-			value, multibyte, tail, err := strconv.UnquoteChar(window, '"')
-			if err != nil {
-				return "", 0, &Error{Col: i, Msg: "invalid escape sequence in string"}
-			}
-			if value < utf8.RuneSelf || !multibyte {
-				buf = append(buf, byte(value))
-			} else {
-				buf = utf8.AppendRune(buf, value)
-			}
-			i += len(window) - len(tail)
-		case c >= utf8.RuneSelf:
-			r, size := utf8.DecodeRune(src[i:])
-			if r == utf8.RuneError && size <= 1 {
-				return "", 0, &Error{Col: i, Msg: "invalid UTF-8 in string"}
-			}
-			buf = append(buf, src[i:i+size]...)
-			i += size
-		default:
-			buf = append(buf, c)
-			i++
-		}
-	}
 }
 
 // ---- parser ----
@@ -330,19 +190,19 @@ func (p *parser) file() (*Scenario, *Error) {
 			main.Body, err = p.topBlock("main")
 		case "thread", "daemon", "foreign":
 			kind := map[string]ThreadKind{"thread": Thread, "daemon": Daemon, "foreign": Foreign}[kw]
-			td := &ThreadDecl{Kind: kind, Pos: t.pos}
-			td.Name, err = p.name(kw)
-			if err == nil {
-				td.Body, err = p.topBlock(kw + " " + td.Name)
-			}
-			others = append(others, td)
-		case "atexit", "teardown":
+			var tds []*ThreadDecl
+			tds, err = p.threadDecl(kind, t.pos)
+			others = append(others, tds...)
+		case "atexit", "teardown", "after_finalize":
 			b := &Block{Pos: t.pos}
 			b.Body, err = p.topBlock(kw)
-			if kw == "atexit" {
+			switch kw {
+			case "atexit":
 				s.Atexit = append(s.Atexit, b)
-			} else {
+			case "teardown":
 				s.Teardown = append(s.Teardown, b)
+			default:
+				s.AfterFinalize = append(s.AfterFinalize, b)
 			}
 		case "expect":
 			var e Expect
@@ -354,7 +214,7 @@ func (p *parser) file() (*Scenario, *Error) {
 			if LookupOp(kw) != OpInvalid {
 				return nil, errorAt(t.pos, "%s statement outside a block", kw)
 			}
-			return nil, errorAt(t.pos, "unknown top-level keyword %q (want scenario, preset, policy, callback, main, thread, daemon, foreign, atexit, teardown, expect or schedule)", kw)
+			return nil, errorAt(t.pos, "unknown top-level keyword %q (want scenario, preset, policy, callback, main, thread, daemon, foreign, atexit, teardown, after_finalize, expect or schedule)", kw)
 		}
 		if err != nil {
 			return nil, err
@@ -365,6 +225,48 @@ func (p *parser) file() (*Scenario, *Error) {
 	}
 	s.Threads = append([]*ThreadDecl{main}, others...)
 	return s, nil
+}
+
+// threadDecl reads "NAME { body }" or "NAME[N] { body }" after a thread,
+// daemon or foreign keyword, and returns the thread, or the N copies of a
+// replicated block (see ThreadDecl).
+func (p *parser) threadDecl(kind ThreadKind, at Pos) ([]*ThreadDecl, *Error) {
+	td := &ThreadDecl{Kind: kind, Pos: at}
+	var err *Error
+	if td.Name, err = p.name(kind.String()); err != nil {
+		return nil, err
+	}
+	if p.peek().kind == tokLBracket {
+		p.next()
+		t := p.peek()
+		if td.Copies, err = p.number(td.Name + "["); err != nil {
+			return nil, err
+		}
+		if td.Copies < 1 || td.Copies > MaxCopies {
+			return nil, errorAt(t.pos, "copy count %d out of range (1..%d)", td.Copies, MaxCopies)
+		}
+		if c := p.next(); c.kind != tokRBracket {
+			return nil, errorAt(c.pos, "expected ] after %s[%d, found %s", td.Name, td.Copies, c.describe())
+		}
+		td.Group = td.Name
+	}
+	head := kind.String() + " " + td.Name
+	if td.Body, err = p.topBlock(head); err != nil {
+		return nil, err
+	}
+	if td.Copies == 0 {
+		return []*ThreadDecl{td}, nil
+	}
+	out := make([]*ThreadDecl, td.Copies)
+	for i := range out {
+		c := *td
+		c.Name = td.Group + strconv.Itoa(i)
+		if i > 0 {
+			c.Body = CloneStmts(td.Body)
+		}
+		out[i] = &c
+	}
+	return out, nil
 }
 
 func itemNoun(kw string) string {
@@ -516,6 +418,9 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 	}
 	op := LookupOp(t.text)
 	if op == OpInvalid {
+		if t.text == "else" {
+			return nil, errorAt(t.pos, "else without if (else follows the } of an if block, on the same line)")
+		}
 		return nil, errorAt(t.pos, "unknown statement %q", t.text)
 	}
 	st := &Stmt{Op: op, Pos: t.pos}
@@ -533,6 +438,14 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
 		OpHold, OpLock, OpUnlock, OpSet, OpWait:
 		st.Name, err = p.name(t.text)
+	case OpUntil:
+		if st.Name, err = p.name(t.text); err == nil {
+			st.Body, err = p.block("until "+st.Name, depth+1)
+		}
+	case OpIf:
+		err = p.ifStmt(st, depth)
+	case OpAtThreadExit:
+		st.Body, err = p.block(t.text, depth+1)
 	case OpWork:
 		st.N, err = p.number(t.text)
 	case OpExit:
@@ -550,19 +463,7 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 		}
 		st.Text = s.text
 	case OpNative:
-		for err == nil && p.peek().kind == tokWord {
-			m := p.next()
-			switch {
-			case m.text == "noexcept" && !st.Noexcept:
-				st.Noexcept = true
-			case m.text == "catchall" && !st.Catchall:
-				st.Catchall = true
-			case m.text == "noexcept" || m.text == "catchall":
-				err = errorAt(m.pos, "duplicate %s", m.text)
-			default:
-				err = errorAt(m.pos, "unknown native modifier %q (want noexcept or catchall)", m.text)
-			}
-		}
+		err = p.nativeModifiers(st)
 		if err == nil {
 			st.Body, err = p.block(t.text, depth+1)
 		}
@@ -571,13 +472,67 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 		if err == nil {
 			st.Body, err = p.block(t.text, depth+1)
 		}
-	case OpCleanup, OpForever:
+	case OpCleanup:
+		if m := p.peek(); m.kind == tokWord {
+			p.next()
+			if m.text != "unwind" {
+				return nil, errorAt(m.pos, "unknown cleanup modifier %q (want unwind)", m.text)
+			}
+			st.OnUnwind = true
+		}
+		st.Body, err = p.block(t.text, depth+1)
+	case OpForever:
 		st.Body, err = p.block(t.text, depth+1)
 	}
 	if err != nil {
 		return nil, err
 	}
 	return st, nil
+}
+
+// nativeModifiers reads native's modifiers: noexcept, catchall and
+// nounwind, in any order, each at most once.
+func (p *parser) nativeModifiers(st *Stmt) *Error {
+	for p.peek().kind == tokWord {
+		m := p.next()
+		var flag *bool
+		switch m.text {
+		case "noexcept":
+			flag = &st.Noexcept
+		case "catchall":
+			flag = &st.Catchall
+		case "nounwind":
+			flag = &st.Nounwind
+		default:
+			return errorAt(m.pos, "unknown native modifier %q (want noexcept, catchall or nounwind)", m.text)
+		}
+		if *flag {
+			return errorAt(m.pos, "duplicate %s", m.text)
+		}
+		*flag = true
+	}
+	return nil
+}
+
+// ifStmt reads "finalizing { ... }" and an optional "else { ... }" after
+// if. The else stands on the line of the } that closes the then block.
+func (p *parser) ifStmt(st *Stmt, depth int) *Error {
+	c := p.next()
+	if c.kind != tokWord || c.text != "finalizing" {
+		return errorAt(c.pos, "expected finalizing after if (the only condition), found %s", c.describe())
+	}
+	var err *Error
+	if st.Body, err = p.block("if finalizing", depth+1); err != nil {
+		return err
+	}
+	if e := p.peek(); e.kind == tokWord && e.text == "else" {
+		p.next()
+		st.Else, err = p.block("else", depth+1)
+		if err == nil && st.Else == nil {
+			st.Else = []*Stmt{}
+		}
+	}
+	return err
 }
 
 func (p *parser) expect(at Pos) (Expect, *Error) {

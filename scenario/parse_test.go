@@ -120,6 +120,58 @@ thread w {
   print flush ""
 }
 `,
+	"v2-statements": `scenario "v2 statements"
+preset cpython-3.13.8 debug
+main {
+  new X
+  publish X
+  spawn w
+  spawn g nowait
+  if finalizing {
+    yield
+  } else {
+    set E
+  }
+  if finalizing {
+    print "late"
+  }
+  until E {
+    work 1
+  }
+  join w
+}
+
+daemon w[3] {
+  atthreadexit {
+    decref X
+  }
+  native nounwind catchall {
+    hold X
+    cleanup unwind {
+      unlock L
+    }
+    cleanup {
+      yield
+    }
+  }
+  park
+}
+
+foreign g {
+  lock L
+  if finalizing {} else {}
+  park
+}
+
+after_finalize {
+  set E
+  unlock L
+}
+
+after_finalize {
+  yield
+}
+`,
 	"empty-replay": "scenario \"e\"\r\nmain {\r\n  yield\r\n}\r\nschedule replay\r\n",
 }
 
@@ -222,7 +274,7 @@ func TestParseErrors(t *testing.T) {
 		{"empty preset", head + "preset\nmain {}\n", `t.scn:2:7: expected a preset name after preset, found end of line`},
 		{"unknown callback", head + "callback unwind\nmain {}\n", `t.scn:2:1: unknown callback "unwind" (want hang, exit, abort, return or terminate-thread)`},
 		{"unknown statement", head + "main {\n  frob X\n}\n", `t.scn:3:3: unknown statement "frob"`},
-		{"unknown top-level keyword", head + "mian {}\n", `t.scn:2:1: unknown top-level keyword "mian" (want scenario, preset, policy, callback, main, thread, daemon, foreign, atexit, teardown, expect or schedule)`},
+		{"unknown top-level keyword", head + "mian {}\n", `t.scn:2:1: unknown top-level keyword "mian" (want scenario, preset, policy, callback, main, thread, daemon, foreign, atexit, teardown, after_finalize, expect or schedule)`},
 		{"statement at top level", head + "work 1\n", `t.scn:2:1: work statement outside a block`},
 		{"spawn of undefined thread", head + "main {\n  spawn t9\n}\nthread t1 {}\n", `t.scn:3:3: spawn of undefined thread "t9"`},
 		{"join main", head + "main {}\nthread t1 { join main }\n", `t.scn:3:13: cannot join main`},
@@ -245,7 +297,7 @@ func TestParseErrors(t *testing.T) {
 		{"two statements on a line", head + "main { work 1 io }\n", `t.scn:2:15: unexpected "io" after work statement`},
 		{"thread named main", head + "main {}\nthread main {}\n", `t.scn:3:1: a thread cannot be named main`},
 		{"duplicate thread", head + "main {}\nthread t {}\ndaemon t {}\n", `t.scn:4:1: duplicate thread name "t" (first at 3:1)`},
-		{"native modifier", head + "main { native nothrow { } }\n", `t.scn:2:15: unknown native modifier "nothrow" (want noexcept or catchall)`},
+		{"native modifier", head + "main { native nothrow { } }\n", `t.scn:2:15: unknown native modifier "nothrow" (want noexcept, catchall or nounwind)`},
 		{"duplicate modifier", head + "main { native noexcept noexcept { } }\n", `t.scn:2:24: duplicate noexcept`},
 		{"trailing junk", head + "policy hang extra\nmain {}\n", `t.scn:2:13: unexpected "extra" after policy line`},
 		{"junk after block", head + "main {} main\n", `t.scn:2:9: unexpected "main" after }`},

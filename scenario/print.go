@@ -24,11 +24,14 @@ func Print(s *Scenario) []byte {
 		b.WriteString("callback " + s.Callback + "\n")
 	}
 	for _, t := range s.Threads {
-		if t == nil {
-			continue
+		if t == nil || t.Group != "" && t.Name != t.Group+"0" {
+			continue // a copy of a replicated block, printed with its first
 		}
 		head := t.Kind.String()
-		if t.Kind != Main {
+		switch {
+		case t.Group != "":
+			head += " " + t.Group + "[" + strconv.Itoa(t.Copies) + "]"
+		case t.Kind != Main:
 			head += " " + t.Name
 		}
 		b.WriteString("\n")
@@ -44,6 +47,12 @@ func Print(s *Scenario) []byte {
 		if blk != nil {
 			b.WriteString("\n")
 			printBlock(&b, "teardown", blk.Body, 0)
+		}
+	}
+	for _, blk := range s.AfterFinalize {
+		if blk != nil {
+			b.WriteString("\n")
+			printBlock(&b, "after_finalize", blk.Body, 0)
 		}
 	}
 	if len(s.Expect) > 0 || s.Schedule != nil {
@@ -79,6 +88,17 @@ func printStmts(b *bytes.Buffer, body []*Stmt, depth int) {
 		if st == nil {
 			continue
 		}
+		if st.Op == OpIf && st.Else != nil {
+			indent(b, depth)
+			b.WriteString(st.String() + " {\n")
+			printStmts(b, st.Body, depth+1)
+			indent(b, depth)
+			b.WriteString("} else {\n")
+			printStmts(b, st.Else, depth+1)
+			indent(b, depth)
+			b.WriteString("}\n")
+			continue
+		}
 		if hasBody(st.Op) {
 			printBlock(b, st.String(), st.Body, depth)
 			continue
@@ -96,12 +116,16 @@ func indent(b *bytes.Buffer, depth int) {
 
 // hasBody reports whether statements with op carry a block.
 func hasBody(op Op) bool {
-	return op == OpNative || op == OpCleanup || op == OpLoop || op == OpForever
+	switch op {
+	case OpNative, OpCleanup, OpLoop, OpForever, OpIf, OpUntil, OpAtThreadExit:
+		return true
+	}
+	return false
 }
 
-// String returns the statement's line in canonical form, without the block
-// of a native, cleanup, loop or forever: "work 3", "print \"hi\"",
-// "native noexcept", "loop 2".
+// String returns the statement's line in canonical form, without its block
+// (or, for an if, its else): "work 3", "print \"hi\"", "native noexcept",
+// "loop 2", "if finalizing", "cleanup unwind".
 func (st *Stmt) String() string {
 	op := st.Op.String()
 	switch st.Op {
@@ -111,8 +135,14 @@ func (st *Stmt) String() string {
 		}
 		return op + " " + st.Name
 	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
-		OpHold, OpLock, OpUnlock, OpSet, OpWait:
+		OpHold, OpLock, OpUnlock, OpSet, OpWait, OpUntil:
 		return op + " " + st.Name
+	case OpIf:
+		return "if finalizing"
+	case OpCleanup:
+		if st.OnUnwind {
+			op += " unwind"
+		}
 	case OpWork, OpLoop, OpExit:
 		return op + " " + strconv.Itoa(st.N)
 	case OpPrint:
@@ -126,6 +156,9 @@ func (st *Stmt) String() string {
 		}
 		if st.Catchall {
 			op += " catchall"
+		}
+		if st.Nounwind {
+			op += " nounwind"
 		}
 	}
 	return op

@@ -90,7 +90,7 @@ func TestValidateModifiers(t *testing.T) {
 func TestDecodeModifiers(t *testing.T) {
 	// presets: 2 of them, 11 (cpython-3.12.1) and 20 (debug); no policy or
 	// callback; one thread; main: spawn with bit 7, print with bit 7.
-	b := []byte{2, 10, 20, 0, 0, 1, 0, 0, 0, 2, 20, 128, 3, 129, 0}
+	b := []byte{2, 10, 20, 0, 0, 1, 0, 0, 0, 0, 2, opByte(OpSpawn), 128, opByte(OpPrint), 129, 0}
 	s := Decode(b)
 	if err := Validate(s); err != nil {
 		t.Fatal(err)
@@ -101,5 +101,218 @@ func TestDecodeModifiers(t *testing.T) {
 	got := string(PrintStmts(s.Threads[0].Body))
 	if got != "spawn t1 nowait\nprint flush \"\"\n" {
 		t.Errorf("main body:\n%s", got)
+	}
+}
+
+func TestParseV2Fields(t *testing.T) {
+	s, err := Parse("v2.scn", []byte(validScenarios["v2-statements"]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Threads) != 5 {
+		t.Fatalf("%d threads, want main, w0, w1, w2, g", len(s.Threads))
+	}
+	for i, want := range []string{"main", "w0", "w1", "w2", "g"} {
+		if s.Threads[i].Name != want {
+			t.Errorf("thread %d is %q, want %q", i, s.Threads[i].Name, want)
+		}
+	}
+	w1 := s.Threads[2]
+	if w1.Group != "w" || w1.Copies != 3 || w1.Kind != Daemon || w1.Pos != (Pos{22, 1}) {
+		t.Errorf("copy w1: %+v", w1)
+	}
+	if &w1.Body[0] == &s.Threads[1].Body[0] || !EqualStmts(w1.Body, s.Threads[1].Body) {
+		t.Error("copies must have equal, separate bodies")
+	}
+	if got := s.Named("w"); len(got) != 3 || got[0] != 1 || got[2] != 3 {
+		t.Errorf("Named(w) = %v", got)
+	}
+	if got := s.Named("g"); len(got) != 1 || got[0] != 4 {
+		t.Errorf("Named(g) = %v", got)
+	}
+	if got := s.Named("x"); got != nil {
+		t.Errorf("Named(x) = %v", got)
+	}
+	main := s.Threads[0].Body
+	if !main[3].Nowait || main[4].Op != OpIf || len(main[4].Else) != 1 || main[5].Else != nil {
+		t.Errorf("main: %s", PrintStmts(main))
+	}
+	if main[6].Op != OpUntil || main[6].Name != "E" {
+		t.Errorf("until: %+v", main[6])
+	}
+	nat := w1.Body[1]
+	if !nat.Nounwind || !nat.Catchall || nat.Noexcept || !nat.Body[1].OnUnwind || nat.Body[2].OnUnwind {
+		t.Errorf("native: %s", PrintStmts([]*Stmt{nat}))
+	}
+	if len(s.AfterFinalize) != 2 || len(s.AfterFinalize[0].Body) != 2 {
+		t.Errorf("after_finalize: %+v", s.AfterFinalize)
+	}
+	n := 0
+	Walk(main, func(*Stmt) { n++ })
+	if n != 12 {
+		t.Errorf("Walk visits %d statements of main, want 12 (else blocks included)", n)
+	}
+}
+
+// v2Bad are bad inputs of the issue-10 statements.
+var v2Bad = []struct{ name, src, want string }{
+	{"park in main", "main {\n  park\n}\n", `t.scn:3:3: park is not allowed in main (it would block the process for ever; park stands in a thread, daemon or foreign block)`},
+	{"park in atexit", "main {}\natexit { park }\n", `t.scn:3:10: park is allowed only in a thread, daemon or foreign block (atexit runs on main)`},
+	{"park in after_finalize", "main {}\nafter_finalize { park }\n", `t.scn:3:18: park is allowed only in a thread, daemon or foreign block (after_finalize runs on main)`},
+	{"park in atthreadexit", "main {}\nthread t { atthreadexit { park } }\n", `t.scn:3:27: park is not allowed inside atthreadexit (it may run on main)`},
+	{"park operand", "main {}\nthread t { park 3 }\n", `t.scn:3:17: unexpected "3" after park statement`},
+	{"cleanup unwind outside native", "main {\n  cleanup unwind { yield }\n}\n", `t.scn:3:3: cleanup must stand directly inside native`},
+	{"cleanup modifier", "main { native { cleanup always { } } }\n", `t.scn:2:25: unknown cleanup modifier "always" (want unwind)`},
+	{"after_finalize inside a thread", "main {}\nthread t {\n  after_finalize { }\n}\n", `t.scn:4:3: unknown statement "after_finalize"`},
+	{"spawn in after_finalize", "main {}\nthread t {}\nafter_finalize { spawn t }\n", `t.scn:4:18: spawn is not allowed in after_finalize (there is no interpreter left to start a thread)`},
+	{"exit in after_finalize", "main {}\nafter_finalize { exit }\n", `t.scn:3:18: exit is allowed only in main`},
+	{"atthreadexit in main", "main {\n  atthreadexit { }\n}\n", `t.scn:3:3: atthreadexit is allowed only in a thread, daemon or foreign block, not in main`},
+	{"atthreadexit in teardown", "main {}\nteardown { atthreadexit { } }\n", `t.scn:3:12: atthreadexit is allowed only in a thread, daemon or foreign block, not in teardown`},
+	{"nested atthreadexit", "main {}\ndaemon d { atthreadexit { atthreadexit { } } }\n", `t.scn:3:27: atthreadexit is not allowed inside atthreadexit`},
+	{"if without finalizing", "main { if E { } }\n", `t.scn:2:11: expected finalizing after if (the only condition), found "E"`},
+	{"if without block", "main { if finalizing yield }\n", `t.scn:2:22: expected { after if finalizing, found "yield"`},
+	{"else alone", "main {\n  else { }\n}\n", `t.scn:3:3: else without if (else follows the } of an if block, on the same line)`},
+	{"else on next line", "main {\n  if finalizing { }\n  else { }\n}\n", `t.scn:4:3: else without if (else follows the } of an if block, on the same line)`},
+	{"else without block", "main { if finalizing { } else yield }\n", `t.scn:2:31: expected { after else, found "yield"`},
+	{"until without event", "main { until { } }\n", `t.scn:2:14: expected a name after until, found {`},
+	{"until without block", "main { until E }\n", `t.scn:2:16: expected { after until E, found }`},
+	{"native nounwind twice", "main { native nounwind nounwind { } }\n", `t.scn:2:24: duplicate nounwind`},
+	{"zero copies", "main {}\ndaemon w[0] {}\n", `t.scn:3:10: copy count 0 out of range (1..64)`},
+	{"too many copies", "main {}\nthread w[65] {}\n", `t.scn:3:10: copy count 65 out of range (1..64)`},
+	{"bad copies", "main {}\nthread w[x] {}\n", `t.scn:3:10: expected a number after w[, found "x"`},
+	{"unclosed copies", "main {}\nthread w[2 {}\n", `t.scn:3:12: expected ] after w[2, found {`},
+	{"main replicated", "main[2] {}\n", `t.scn:2:5: expected { after main, found [`},
+	{"copy name taken", "main {}\ndaemon w[2] {}\nthread w1 {}\n", `t.scn:4:1: duplicate thread name "w1" (first at 3:1)`},
+	{"group name taken", "main {}\nthread w {}\ndaemon w[2] {}\n", `t.scn:4:1: replicated block w[2] has the name of thread "w" (at 3:1)`},
+	{"group twice", "main {}\ndaemon w[1] {}\ndaemon w[1] {}\n", `t.scn:4:1: duplicate thread name "w0" (first at 3:1)`},
+	{"spawn undefined group", "main { spawn w }\ndaemon v[2] {}\n", `t.scn:2:8: spawn of undefined thread "w"`},
+	{"bracket elsewhere", "main { work [1] }\n", `t.scn:2:13: expected a number after work, found [`},
+}
+
+func TestParseErrorsV2Statements(t *testing.T) {
+	for _, tt := range v2Bad {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("t.scn", []byte("scenario \"x\"\n"+tt.src))
+			if err == nil {
+				t.Fatalf("parsed without error:\n%s", Print(s))
+			}
+			if err.Error() != tt.want {
+				t.Errorf("got  %s\nwant %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestValidateBuiltV2(t *testing.T) {
+	th := func(name, group string, copies int, body ...*Stmt) *ThreadDecl {
+		return &ThreadDecl{Kind: Daemon, Name: name, Group: group, Copies: copies, Body: body}
+	}
+	mainT := &ThreadDecl{Kind: Main, Name: "main"}
+	tests := []struct {
+		name    string
+		threads []*ThreadDecl
+		body    *Stmt
+		want    string
+	}{
+		{"missing copy", []*ThreadDecl{mainT, th("w0", "w", 2)}, nil, "copy 1 of w[2] is missing or differs"},
+		{"copy differs", []*ThreadDecl{mainT, th("w0", "w", 2), th("w1", "w", 2, &Stmt{Op: OpYield})}, nil, "copy 1 of w[2] is missing or differs"},
+		{"copy out of place", []*ThreadDecl{mainT, th("w1", "w", 2)}, nil, "thread w1 is a copy of w[2] out of place"},
+		{"copies range", []*ThreadDecl{mainT, th("w0", "w", 99)}, nil, "copy count 99 out of range (1..64)"},
+		{"main replicated", []*ThreadDecl{{Kind: Main, Name: "main", Group: "m", Copies: 1}}, nil, "main cannot be replicated"},
+		{"else on loop", []*ThreadDecl{mainT}, &Stmt{Op: OpLoop, N: 1, Else: []*Stmt{{Op: OpYield}}}, "else on a loop statement (only if has it)"},
+		{"nounwind on cleanup", []*ThreadDecl{mainT}, &Stmt{Op: OpNative, Body: []*Stmt{{Op: OpCleanup, Nounwind: true}}}, "nounwind on a cleanup statement (only native has it)"},
+		{"unwind on native", []*ThreadDecl{mainT}, &Stmt{Op: OpNative, OnUnwind: true}, "unwind on a native statement (only cleanup has it)"},
+		{"else too deep", []*ThreadDecl{mainT}, func() *Stmt {
+			st := &Stmt{Op: OpIf}
+			st.Else = []*Stmt{st}
+			return st
+		}(), "blocks nested deeper than 64"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s := &Scenario{Name: "x", Threads: tt.threads}
+			if tt.body != nil {
+				s.Threads = []*ThreadDecl{{Kind: Main, Name: "main", Body: []*Stmt{tt.body}}}
+			}
+			if err := Validate(s); err == nil || err.Error() != tt.want {
+				t.Fatalf("got %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPrintV2(t *testing.T) {
+	src := "scenario \"p\"\nmain {\n  spawn w\n}\nthread w[2] { if finalizing { yield } else { park } }\n"
+	s, err := Parse("p.scn", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `scenario "p"
+
+main {
+  spawn w
+}
+
+thread w[2] {
+  if finalizing {
+    yield
+  } else {
+    park
+  }
+}
+`
+	if got := string(Print(s)); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+}
+
+// The decoder generates every statement, modifier and block of v2.
+func TestDecodeGeneratesV2(t *testing.T) {
+	seen := map[string]bool{}
+	mark := func(st *Stmt) {
+		seen[st.Op.String()] = true
+		for _, m := range []struct {
+			on   bool
+			name string
+		}{{st.Nowait, "nowait"}, {st.Flush, "flush"}, {st.Nounwind, "nounwind"}, {st.OnUnwind, "cleanup unwind"}, {len(st.Else) > 0, "else"}} {
+			if m.on {
+				seen[m.name] = true
+			}
+		}
+	}
+	state := uint64(1)
+	for range 20000 {
+		data := make([]byte, 200)
+		for i := range data {
+			state = state*6364136223846793005 + 1442695040888963407
+			data[i] = byte(state >> 56)
+		}
+		s := Decode(data)
+		for _, body := range s.Bodies() {
+			Walk(body, mark)
+		}
+		for _, t := range s.Threads {
+			if t.Copies > 0 {
+				seen["NAME[N]"] = true
+			}
+		}
+		if len(s.AfterFinalize) > 0 {
+			seen["after_finalize"] = true
+		}
+		for _, p := range s.Presets {
+			seen["preset "+p] = true
+		}
+	}
+	want := []string{"nowait", "flush", "nounwind", "cleanup unwind", "else", "NAME[N]", "after_finalize"}
+	for op := OpInvalid + 1; op < numOps; op++ {
+		want = append(want, op.String())
+	}
+	for _, p := range fuzzPresets {
+		want = append(want, "preset "+p)
+	}
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("the decoder never generated %s", w)
+		}
 	}
 }

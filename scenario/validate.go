@@ -3,6 +3,7 @@ package scenario
 import (
 	"cmp"
 	"slices"
+	"strconv"
 )
 
 // Validate checks the rules of the language that a syntax tree can break:
@@ -22,7 +23,7 @@ func validate(s *Scenario) *Error {
 	if s == nil {
 		return &Error{Msg: "nil scenario"}
 	}
-	v := &validator{s: s, created: map[string]bool{}, declared: map[string]Pos{}}
+	v := &validator{s: s, created: map[string]bool{}, declared: map[string]Pos{}, groups: map[string]Pos{}}
 	v.scenario()
 	if len(v.errs) == 0 {
 		return nil
@@ -41,6 +42,7 @@ type validator struct {
 	errs     []*Error
 	created  map[string]bool // objects that some new or local creates
 	declared map[string]Pos  // threads other than main, by name
+	groups   map[string]Pos  // replicated blocks NAME[N], by NAME
 	uses     []*Stmt         // statements that need an object to exist
 }
 
@@ -56,7 +58,19 @@ const (
 	ownerThread
 	ownerAtexit
 	ownerTeardown
+	ownerAfterFinalize
 )
+
+// context is where a statement stands: its body's owner, the Op of the
+// enclosing statement (OpInvalid at the top of a body), whether a native
+// frame or an atthreadexit block encloses it, and its depth.
+type context struct {
+	owner    owner
+	parent   Op
+	inNative bool
+	inTLS    bool // inside atthreadexit
+	depth    int
+}
 
 func (v *validator) scenario() {
 	s := v.s
@@ -80,14 +94,21 @@ func (v *validator) scenario() {
 			v.errorf(Pos{}, "nil atexit block")
 			continue
 		}
-		v.body(b.Body, ownerAtexit, OpInvalid, false, 1)
+		v.body(b.Body, context{owner: ownerAtexit, depth: 1})
 	}
 	for _, b := range s.Teardown {
 		if b == nil {
 			v.errorf(Pos{}, "nil teardown block")
 			continue
 		}
-		v.body(b.Body, ownerTeardown, OpInvalid, false, 1)
+		v.body(b.Body, context{owner: ownerTeardown, depth: 1})
+	}
+	for _, b := range s.AfterFinalize {
+		if b == nil {
+			v.errorf(Pos{}, "nil after_finalize block")
+			continue
+		}
+		v.body(b.Body, context{owner: ownerAfterFinalize, depth: 1})
 	}
 	for _, st := range v.uses {
 		if !v.created[st.Name] {
@@ -130,45 +151,87 @@ func (v *validator) threads() {
 			}
 		}
 	}
+	v.replicas()
 	for i, t := range s.Threads {
 		switch {
 		case t == nil || i == 0 && t.Kind != Main:
 		case i == 0:
-			v.body(t.Body, ownerMain, OpInvalid, false, 1)
+			v.body(t.Body, context{owner: ownerMain, depth: 1})
+		case t.Group != "" && t.Name != t.Group+"0":
 		default:
-			v.body(t.Body, ownerThread, OpInvalid, false, 1)
+			v.body(t.Body, context{owner: ownerThread, depth: 1})
 		}
 	}
 }
 
-// body checks the statements of one body. parent is the Op of the enclosing
-// statement (OpInvalid at the top of a body), inNative whether any
-// enclosing statement is a native frame, depth the statements' depth.
-func (v *validator) body(body []*Stmt, own owner, parent Op, inNative bool, depth int) {
+// replicas checks the copies of each replicated block NAME[N]: N in range,
+// consecutive, named NAME0..NAME(N-1), of one kind and with equal bodies,
+// and NAME not the name of a thread.
+func (v *validator) replicas() {
+	ts := v.s.Threads
+	for i := 0; i < len(ts); i++ {
+		t := ts[i]
+		if t == nil || t.Group == "" && t.Copies == 0 {
+			continue
+		}
+		switch {
+		case t.Kind == Main:
+			v.errorf(t.Pos, "main cannot be replicated")
+			continue
+		case !IsName(t.Group):
+			v.errorf(t.Pos, "invalid replicated block name %q", t.Group)
+			continue
+		case t.Copies < 1 || t.Copies > MaxCopies:
+			v.errorf(t.Pos, "copy count %d out of range (1..%d)", t.Copies, MaxCopies)
+			continue
+		case t.Name != t.Group+"0":
+			v.errorf(t.Pos, "thread %s is a copy of %s[%d] out of place", t.Name, t.Group, t.Copies)
+			continue
+		}
+		if at, dup := v.groups[t.Group]; dup {
+			v.errorf(t.Pos, "duplicate replicated block %q (first at %d:%d)", t.Group, at.Line, at.Col)
+		}
+		v.groups[t.Group] = t.Pos
+		if at, dup := v.declared[t.Group]; dup {
+			v.errorf(t.Pos, "replicated block %s[%d] has the name of thread %q (at %d:%d)", t.Group, t.Copies, t.Group, at.Line, at.Col)
+		}
+		for k := 1; k < t.Copies; k++ {
+			c := (*ThreadDecl)(nil)
+			if i+k < len(ts) {
+				c = ts[i+k]
+			}
+			if c == nil || c.Kind != t.Kind || c.Group != t.Group || c.Copies != t.Copies ||
+				c.Name != t.Group+strconv.Itoa(k) || !EqualStmts(c.Body, t.Body) {
+				v.errorf(t.Pos, "copy %d of %s[%d] is missing or differs", k, t.Group, t.Copies)
+				break
+			}
+		}
+		i += t.Copies - 1
+	}
+}
+
+// body checks the statements of one body, standing in c.
+func (v *validator) body(body []*Stmt, c context) {
 	for _, st := range body {
 		if st == nil {
 			v.errorf(Pos{}, "nil statement")
 			continue
 		}
-		v.stmt(st, own, parent, inNative, depth)
+		v.stmt(st, c)
 	}
 }
 
-func (v *validator) stmt(st *Stmt, own owner, parent Op, inNative bool, depth int) {
+func (v *validator) stmt(st *Stmt, c context) {
 	switch st.Op {
 	case OpSpawn, OpJoin:
-		if _, ok := v.declared[st.Name]; st.Name == "main" {
-			v.errorf(st.Pos, "cannot %s main", st.Op)
-		} else if !ok {
-			v.errorf(st.Pos, "%s of undefined thread %q", st.Op, st.Name)
-		}
+		v.threadRef(st)
 	case OpNew, OpLocal:
 		v.name(st)
 		v.created[st.Name] = true
 	case OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
 		v.name(st)
 		v.uses = append(v.uses, st)
-	case OpLock, OpUnlock, OpSet, OpWait:
+	case OpLock, OpUnlock, OpSet, OpWait, OpUntil:
 		v.name(st)
 	case OpWork, OpLoop:
 		if st.N < 1 {
@@ -178,39 +241,97 @@ func (v *validator) stmt(st *Stmt, own owner, parent Op, inNative bool, depth in
 		}
 	case OpExit:
 		switch {
-		case own != ownerMain:
+		case c.owner != ownerMain:
 			v.errorf(st.Pos, "exit is allowed only in main")
-		case inNative:
+		case c.inNative:
 			v.errorf(st.Pos, "exit is not allowed inside native")
 		}
 		if st.N < 0 || st.N > 255 {
 			v.errorf(st.Pos, "exit code %d out of range (0..255)", st.N)
 		}
 	case OpIO, OpPrint, OpAcquire, OpRelease, OpEnsure, OpUnensure, OpNative, OpCleanup,
-		OpForever, OpYield:
+		OpForever, OpYield, OpIf, OpPark, OpAtThreadExit:
 	default:
 		v.errorf(st.Pos, "invalid statement (op %d)", st.Op)
 		return
 	}
-	if st.Nowait && st.Op != OpSpawn {
-		v.errorf(st.Pos, "nowait on a %s statement (only spawn has it)", st.Op)
+	v.placement(st, c)
+	v.modifiers(st)
+	if !hasBody(st.Op) {
+		if len(st.Body) > 0 {
+			v.errorf(st.Pos, "%s statement cannot have a body", st.Op)
+		}
+		return
 	}
-	if st.Flush && st.Op != OpPrint {
-		v.errorf(st.Pos, "flush on a %s statement (only print has it)", st.Op)
+	if c.depth >= MaxDepth && (len(st.Body) > 0 || len(st.Else) > 0) {
+		v.errorf(st.Pos, "blocks nested deeper than %d", MaxDepth)
+		return
 	}
-	if (st.Op == OpHold || st.Op == OpCleanup) && parent != OpNative {
+	inner := c
+	inner.parent, inner.depth = st.Op, c.depth+1
+	inner.inNative = c.inNative || st.Op == OpNative
+	inner.inTLS = c.inTLS || st.Op == OpAtThreadExit
+	v.body(st.Body, inner)
+	v.body(st.Else, inner)
+}
+
+// threadRef checks the thread a spawn or join names: a declared thread, or
+// a replicated block (which addresses all its copies).
+func (v *validator) threadRef(st *Stmt) {
+	_, ok := v.declared[st.Name]
+	_, group := v.groups[st.Name]
+	switch {
+	case st.Name == "main":
+		v.errorf(st.Pos, "cannot %s main", st.Op)
+	case !ok && !group:
+		v.errorf(st.Pos, "%s of undefined thread %q", st.Op, st.Name)
+	}
+}
+
+// placement checks where the statements with a place of their own stand.
+func (v *validator) placement(st *Stmt, c context) {
+	if (st.Op == OpHold || st.Op == OpCleanup) && c.parent != OpNative {
 		v.errorf(st.Pos, "%s must stand directly inside native", st.Op)
 	}
 	switch st.Op {
-	case OpNative, OpCleanup, OpLoop, OpForever:
-		if depth >= MaxDepth && len(st.Body) > 0 {
-			v.errorf(st.Pos, "blocks nested deeper than %d", MaxDepth)
-			return
+	case OpPark:
+		switch {
+		case c.owner == ownerMain:
+			v.errorf(st.Pos, "park is not allowed in main (it would block the process for ever; park stands in a thread, daemon or foreign block)")
+		case c.owner != ownerThread:
+			v.errorf(st.Pos, "park is allowed only in a thread, daemon or foreign block (%s runs on main)", ownerNames[c.owner])
+		case c.inTLS:
+			v.errorf(st.Pos, "park is not allowed inside atthreadexit (it may run on main)")
 		}
-		v.body(st.Body, own, st.Op, inNative || st.Op == OpNative, depth+1)
-	default:
-		if len(st.Body) > 0 {
-			v.errorf(st.Pos, "%s statement cannot have a body", st.Op)
+	case OpAtThreadExit:
+		switch {
+		case c.owner != ownerThread:
+			v.errorf(st.Pos, "atthreadexit is allowed only in a thread, daemon or foreign block, not in %s", ownerNames[c.owner])
+		case c.inTLS:
+			v.errorf(st.Pos, "atthreadexit is not allowed inside atthreadexit")
+		}
+	case OpSpawn:
+		if c.owner == ownerAfterFinalize {
+			v.errorf(st.Pos, "spawn is not allowed in after_finalize (there is no interpreter left to start a thread)")
+		}
+	}
+}
+
+var ownerNames = [...]string{ownerMain: "main", ownerThread: "a thread", ownerAtexit: "atexit", ownerTeardown: "teardown", ownerAfterFinalize: "after_finalize"}
+
+// modifiers checks that each modifier stands on the statement that has it.
+func (v *validator) modifiers(st *Stmt) {
+	for _, m := range []struct {
+		set  bool
+		name string
+		op   Op
+	}{
+		{st.Nowait, "nowait", OpSpawn}, {st.Flush, "flush", OpPrint},
+		{st.Nounwind, "nounwind", OpNative}, {st.OnUnwind, "unwind", OpCleanup},
+		{len(st.Else) > 0, "else", OpIf},
+	} {
+		if m.set && st.Op != m.op {
+			v.errorf(st.Pos, "%s on a %s statement (only %s has it)", m.name, st.Op, m.op)
 		}
 	}
 }
