@@ -288,4 +288,3 @@ func (in *Interp) takeGILWindow(t *thread, site string) {
 		in.halt(t, Corruption, KindTakeGILWindow, fmt.Sprintf("%s passed take_gil's must-exit check at %s before the flag, then read its thread state (tstate->interp) after finalization freed it (cpython#110052)", t.name, site))
 	}
 }
-
