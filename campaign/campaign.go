@@ -12,7 +12,7 @@
 //
 // Each non-clean run has a signature, policy + "|" + Result.Signature().
 // The first time a signature is seen, in this session or an earlier one of
-// the same campaign, its run is minimized with corpus.MakeCrasher and saved
+// the same campaign, its run is minimized with verdict.MakeCrasher and saved
 // in DIR/crashers with corpus.Save. A wild run is minimized through the
 // controlled replay of its recorded schedule. Outcomes outside a
 // scenario's expect lines are recorded as unexpected: regressions.
@@ -48,6 +48,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
 // Modes of a campaign.
@@ -528,7 +529,7 @@ func (c *campaign) crasher(sig *Signature, s *scenario.Scenario, r *runtime.Resu
 	if got := sig.Policy + "|" + r.Signature(); got != sig.Signature {
 		how += "; its controlled replay shows " + got
 	}
-	cr, err := corpus.MakeCrasher(s, sig.Policy, r, how, minimize.Options{MaxRuns: c.cfg.MinimizeRuns})
+	cr, err := verdict.MakeCrasher(s, sig.Policy, r, how, minimize.Options{MaxRuns: c.cfg.MinimizeRuns})
 	if err != nil {
 		return "", err.Error()
 	}

@@ -137,6 +137,9 @@ func LookupPreset(names []string) (Preset, error) {
 // strike applies the thread-exit policy (or the exit callback) to t, which
 // met the must-exit check at site. It does not return.
 func (in *Interp) strike(t *thread, site, when string) {
+	if in.result.Strikes == 0 {
+		in.result.FirstStrike = in.ctl.Steps()
+	}
 	in.result.Strikes++
 	action := in.policy
 	by := "policy " + action
