@@ -109,11 +109,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 		if in.events[st.Name] {
 			return
 		}
-		name := st.Name
-		in.blockingCall(t, "wait "+name, chaos.WaitFunc{
-			ReadyFunc: func() bool { return in.events[name] },
-			Desc:      "event " + name,
-		})
+		in.blockingCall(t, "wait "+st.Name, eventWait{in, t, st.Name})
 	case scenario.OpNative:
 		in.native(t, st)
 	case scenario.OpHold:
@@ -207,6 +203,7 @@ func (in *Interp) join(t *thread, name string) {
 		ReadyFunc:   func() bool { return target.ended },
 		BlockerFunc: func() int { return id },
 		Desc:        "join " + name,
+		OnlyBlocker: true, // only the target's end makes a join return
 	})
 }
 
@@ -243,6 +240,10 @@ func (in *Interp) lock(t *thread, name string) {
 func (l *cLock) Ready() bool    { return l.holder < 0 }
 func (l *cLock) Blocker() int   { return l.holder }
 func (l *cLock) String() string { return "mutex " + l.name }
+
+// BlockerOnly: only the holder unlocks a mutex (another thread's unlock is
+// a bad unlock, which ends the run).
+func (l *cLock) BlockerOnly() bool { return true }
 
 func (in *Interp) print(t *thread, text string) {
 	in.needGIL(t, t.cur)

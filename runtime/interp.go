@@ -115,6 +115,11 @@ type Interp struct {
 
 	result *Result
 	trace  []Event
+	// liveness caches what each thread may still set (liveness.go).
+	liveness struct {
+		anywhere map[int]map[string]bool
+		future   map[*scenario.Stmt]map[string]bool
+	}
 }
 
 type thread struct {
@@ -289,7 +294,7 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		in.result.Mode = "wild"
 		in.result.Strategy = fmt.Sprintf("wild %d", opts.Seed)
 	} else {
-		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog})
+		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName})
 	}
 	for i, d := range s.Threads {
 		in.threads = append(in.threads, &thread{id: i, name: d.Name, decl: d, kind: d.Kind})
@@ -493,6 +498,7 @@ func (in *Interp) finalize(t *thread) {
 			ReadyFunc:   func() bool { return in.aliveNonDaemon() == nil },
 			BlockerFunc: func() int { return in.aliveNonDaemon().id },
 			Desc:        "non-daemon thread " + alive.name + " to end (threading._shutdown)",
+			OnlyBlocker: true, // it must end before the wait can
 		})
 		in.takeGIL(t, "threading._shutdown")
 	}
@@ -571,6 +577,7 @@ func (in *Interp) takeStdout(t *thread) {
 			ReadyFunc:   func() bool { return in.stdout.holder < 0 || (fatal && dead()) },
 			BlockerFunc: func() int { return in.stdout.holder },
 			Desc:        "the stdout lock",
+			OnlyBlocker: true, // only its holder releases it
 		})
 		if in.stdout.holder >= 0 {
 			h := in.threads[in.stdout.holder]
