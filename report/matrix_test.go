@@ -246,3 +246,21 @@ func TestTextGolden(t *testing.T) {
 		t.Error("Text() differs between two builds")
 	}
 }
+
+// A cell with budget runs decided nothing: the matrix is not OK, the cell
+// is marked "?" and listed as inconclusive with its command.
+func TestBudgetCellIsInconclusive(t *testing.T) {
+	s, err := scenario.Parse("loop.scn", []byte("scenario \"loop\"\nmain { forever { yield } }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := BuildWith([]Entry{{File: "loop.scn", Scenario: s}}, []string{"hang"}, BuildOptions{Runs: 2, MaxSteps: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := m.Text()
+	if m.OK() || m.Rows[0].Cells[0].Inconclusive != 2 || !strings.Contains(text, "bu 2?") ||
+		!strings.Contains(text, "1 cell is inconclusive") || !strings.Contains(text, "shutdownfuzz run -policy hang -schedule ") {
+		t.Errorf("OK %v, inconclusive %d:\n%s", m.OK(), m.Rows[0].Cells[0].Inconclusive, text)
+	}
+}

@@ -216,13 +216,13 @@ func StrategyFor(sch *scenario.Schedule, steps int) (chaos.Strategy, string) {
 	case scenario.SchedulePCT:
 		return chaos.PCT(sch.Depth, sch.Seed, steps), fmt.Sprintf("schedule pct %d %d", sch.Depth, sch.Seed)
 	case scenario.ScheduleReplay:
-		return chaos.Replay(sch.Choices), "schedule replay " + chaos.FormatChoices(sch.Choices)
+		return chaos.Replay(sch.Choices), sch.String()
 	case scenario.ScheduleStream:
 		b := make([]byte, len(sch.Choices))
 		for i, c := range sch.Choices {
 			b[i] = byte(c)
 		}
-		return chaos.Stream(b), "schedule stream " + chaos.FormatChoices(sch.Choices)
+		return chaos.Stream(b), sch.String()
 	default:
 		return chaos.Random(sch.Seed), fmt.Sprintf("schedule random %d", sch.Seed)
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // Outcome is the class of a run, exactly as the scenario language names it.
@@ -98,14 +100,10 @@ type Result struct {
 	Events []Event  `json:"events,omitempty"`
 }
 
-// ReplayLine is the schedule line that reproduces this run.
+// ReplayLine is the schedule line that reproduces this run, runs of equal
+// choices written C*N (scenario.FormatChoices).
 func (r *Result) ReplayLine() string {
-	var b strings.Builder
-	b.WriteString("schedule replay")
-	for _, c := range r.Schedule {
-		fmt.Fprintf(&b, " %d", c)
-	}
-	return b.String()
+	return (&scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: r.Schedule}).String()
 }
 
 // Signature identifies a failure: the outcome, the report kind and the

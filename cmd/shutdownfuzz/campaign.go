@@ -130,8 +130,8 @@ func parseShard(v string) (int, int, error) {
 // otherwise prints a one-line status to stderr every 10 seconds.
 func progressReporter(stdout, stderr io.Writer, duration time.Duration) func(campaign.Progress) {
 	line := func(p campaign.Progress) string {
-		s := fmt.Sprintf("%d runs (%.0f/s), %d signatures, %d unexpected, elapsed %s",
-			p.SessionRuns, p.RunsPerSec, p.Signatures, p.Unexpected, p.Elapsed.Round(time.Second))
+		s := fmt.Sprintf("%d runs (%.0f/s), %d signatures, %d unexpected, %d inconclusive, elapsed %s",
+			p.SessionRuns, p.RunsPerSec, p.Signatures, p.Unexpected, p.Inconclusive, p.Elapsed.Round(time.Second))
 		if p.Remaining >= 0 {
 			s += fmt.Sprintf(", %s left", p.Remaining.Round(time.Second))
 		}
@@ -200,6 +200,9 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 		case sig.CrasherError != "":
 			fmt.Fprintf(w, "           no crasher: %s\n", cleanText(sig.CrasherError))
 		}
+	}
+	if s.Inconclusive > 0 {
+		fmt.Fprintf(w, "%d runs inconclusive: their step budget ran out before anything was decided (not a pass)\n", s.Inconclusive)
 	}
 	if len(s.Unexpected) > 0 {
 		fmt.Fprintf(w, "%d outcomes outside their expect lines:\n", len(s.Unexpected))

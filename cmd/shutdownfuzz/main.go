@@ -50,7 +50,7 @@ var commands []command
 func init() {
 	commands = []command{
 		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] FILE.scn", "run a scenario once per policy", cmdRun},
-		{"explore", "[-policy P|all] [-runs N] [-json] [-mode controlled|wild] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
+		{"explore", "[-policy P|all] [-runs N] [-json] [-mode controlled|wild] [-exact] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
 		{"list", "", "list the built-in scenario library", cmdList},
 		{"presets", "", "print the presets and the CPython facts behind them", cmdPresets},
 		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},

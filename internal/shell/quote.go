@@ -9,3 +9,11 @@ import "strings"
 func Quote(s string) string {
 	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
+
+// RunCommand is the complete command that replays a run: shutdownfuzz run
+// under policy with schedule, a schedule line with or without its leading
+// word ("replay 0 1 2*40"), on file. Both are quoted, so that the command
+// pastes into a shell as is.
+func RunCommand(policy, schedule, file string) string {
+	return "shutdownfuzz run -policy " + policy + " -schedule " + Quote(strings.TrimPrefix(schedule, "schedule ")) + " " + Quote(file)
+}
