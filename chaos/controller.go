@@ -94,7 +94,10 @@ type End struct {
 	// 0 can never run again, while other threads could still run.
 	OthersRunnable bool
 	Blocked        []int // for EndDeadlock: the blocked threads
-	Diverged       int   // step at which a replay diverged, or -1
+	// Leaked (wild mode) lists the threads whose goroutines had not
+	// exited within WildOptions.ExitTimeout after the run ended.
+	Leaked   []int
+	Diverged int // step at which a replay diverged, or -1
 }
 
 type thread struct {

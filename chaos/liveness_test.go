@@ -3,6 +3,7 @@ package chaos
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 // owned is a flag only its owner can set (BlockerOnly).
@@ -74,5 +75,27 @@ func TestOpenWaitIsNotDeadlockEarly(t *testing.T) {
 	end := spinAndBlock(t, func(b *bool) Wait { return flag{b, 2, "hand-off"} }, true)
 	if end.Kind == EndDeadlock && end.Steps < 5000 {
 		t.Errorf("deadlock after %d steps on a wait any thread may satisfy", end.Steps)
+	}
+}
+
+// A wild run checks its own goroutines: a thread goroutine that never
+// returns (here it blocks on a channel the scheduler knows nothing of) is
+// reported in End.Leaked once ExitTimeout passes.
+func TestWildReportsItsOwnLeakedThread(t *testing.T) {
+	stuck := make(chan struct{})
+	defer close(stuck)
+	w := NewWild(WildOptions{Seed: 1, ExitTimeout: 20 * time.Millisecond})
+	w.Spawn(0, func() {
+		w.Spawn(1, func() {
+			w.mu.Unlock()
+			<-stuck
+			w.mu.Lock()
+		})
+		w.Yield(0)
+		w.Halt(nil)
+	})
+	end, _ := w.Run(0)
+	if len(end.Leaked) != 1 || end.Leaked[0] != 1 {
+		t.Errorf("leaked %v, want [1]", end.Leaked)
 	}
 }

@@ -41,11 +41,9 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sasha-s/go-deadlock"
-	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -309,9 +307,10 @@ func (in *Interp) run() *Result {
 	in.ctl.Spawn(0, func() { in.runThread(main) })
 	var end chaos.End
 	if in.wild != nil {
-		before := goleak.IgnoreCurrent()
 		end, in.result.Detector = in.wild.Run(0)
-		in.result.Leaked = leakedGoroutines(before)
+		for _, id := range end.Leaked {
+			in.result.Leaked = append(in.result.Leaked, fmt.Sprintf("the goroutine of thread %s did not exit after the run", in.threads[id].name))
+		}
 	} else {
 		end = in.ctl.(*chaos.Controller).Run(0)
 	}
@@ -359,24 +358,6 @@ func (in *Interp) run() *Result {
 		r.Events = in.trace
 	}
 	return r
-}
-
-// leakedGoroutines asks goleak for goroutines of this module that
-// appeared since before was taken and are still alive: a wild run must
-// leave none (hung threads included). Other goroutines (a progress bar, a
-// test's helpers) may come and go meanwhile and are not counted.
-func leakedGoroutines(before goleak.Option) []string {
-	err := goleak.Find(before)
-	if err == nil {
-		return nil
-	}
-	var out []string
-	for _, block := range strings.Split(err.Error(), "\n\n") {
-		if strings.Contains(block, "github.com/shutdownfuzz/shutdownfuzz/") {
-			out = append(out, strings.TrimSpace(block))
-		}
-	}
-	return out
 }
 
 // halt ends the run with a terminal event caused by t. It does not return.
