@@ -308,6 +308,7 @@ func (in *Interp) run() *Result {
 	var end chaos.End
 	if in.wild != nil {
 		end, in.result.Detector = in.wild.Run(0)
+		defer func() { in.result.Detected = in.translateDetector(in.result.Detector) }()
 		for _, id := range end.Leaked {
 			in.result.Leaked = append(in.result.Leaked, fmt.Sprintf("the goroutine of thread %s did not exit after the run", in.threads[id].name))
 		}

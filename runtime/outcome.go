@@ -93,6 +93,9 @@ type Result struct {
 	// Detector holds go-deadlock's reports (wild mode): hangs and
 	// lock-order inversions, as it printed them.
 	Detector []string `json:"detector,omitempty"`
+	// Detected is Detector in scenario terms, one line per report: which
+	// lock was wanted while holding which, at which statement and thread.
+	Detected []string `json:"detected,omitempty"`
 	// Leaked lists the thread goroutines of a wild run that had not
 	// exited when it gave up waiting for them. The run checks only its own
 	// goroutines (the scheduler's per-thread exit flags), never the whole
@@ -153,8 +156,8 @@ func (r *Result) Text() string {
 	for _, l := range r.Leaked {
 		fmt.Fprintf(&b, "leak: %s\n", l)
 	}
-	for _, d := range r.Detector {
-		fmt.Fprintf(&b, "go-deadlock reported:\n%s\n", strings.TrimRight(d, "\n"))
+	for _, d := range r.Detected {
+		fmt.Fprintf(&b, "go-deadlock: %s\n", d)
 	}
 	fmt.Fprintf(&b, "%s\n", r.ReplayLine())
 	return b.String()

@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -57,6 +58,9 @@ teardown { lock L
 			if !strings.Contains(r.Detector[0], "POTENTIAL DEADLOCK") {
 				t.Errorf("go-deadlock report: %s", r.Detector[0])
 			}
+			if len(r.Detected) == 0 || !strings.Contains(r.Detected[0], "mutex L") || strings.Contains(r.Text(), ".go:") {
+				t.Errorf("the hang is not told in scenario terms: %q\n%s", r.Detected, r.Text())
+			}
 			return
 		}
 	}
@@ -78,6 +82,11 @@ thread d { release
 		r := wildRun(t, s, "hang", seed)
 		for _, d := range r.Detector {
 			if strings.Contains(d, "Inconsistent locking") {
+				// In scenario terms: both orders, with statements and threads.
+				want := "lock-order inversion: the GIL wanted while holding mutex L (acquire@8:3 in d); mutex L wanted while holding the GIL (lock@3:3 in main)"
+				if !slices.Contains(r.Detected, want) || strings.Contains(r.Text(), ".go:") {
+					t.Errorf("translated %q, want %q\n%s", r.Detected, want, r.Text())
+				}
 				return
 			}
 		}

@@ -49,7 +49,7 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] FILE.scn", "run a scenario once per policy", cmdRun},
+		{"run", "[-policy P|all] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] [-v] FILE.scn", "run a scenario once per policy", cmdRun},
 		{"explore", "[-policy P|all] [-runs N] [-json] [-mode controlled|wild] [-exact] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
 		{"list", "", "list the built-in scenario library", cmdList},
 		{"presets", "", "print the presets and the CPython facts behind them", cmdPresets},

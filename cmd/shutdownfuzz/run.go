@@ -133,6 +133,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 0, "step budget (scheduling points; default 100000)")
 	trace := fs.Bool("trace", false, "print the event trace (with -json: include it)")
 	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
+	verbose := fs.Bool("v", false, "with -mode wild: also print go-deadlock's raw reports (Go stacks), not only their scenario terms")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -175,6 +176,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		fmt.Fprint(stdout, r.Text())
+		for _, d := range r.Detector {
+			if *verbose {
+				fmt.Fprintf(stdout, "go-deadlock's raw report:\n%s\n", strings.TrimRight(d, "\n"))
+			}
+		}
 		if len(expected) > 0 {
 			verdict := "allowed"
 			if !allowed {
