@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/shutdownfuzz/shutdownfuzz/campaign"
+	"github.com/shutdownfuzz/shutdownfuzz/corpus"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 )
 
@@ -194,7 +195,7 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 		fmt.Fprintf(w, "  %7d  %s  (first: %s, %s)%s\n", sig.Count, cleanText(sig.Signature), cleanText(sig.FirstScenario), sig.FirstStrategy, mark)
 		switch {
 		case sig.Crasher != "":
-			fmt.Fprintf(w, "           crasher %s\n", sig.Crasher)
+			fmt.Fprintf(w, "           crasher %s\n           to re-run: %s\n", sig.Crasher, corpus.RerunCommand(sig.Policy, sig.Crasher))
 		case sig.Pending:
 			fmt.Fprintf(w, "           crasher pending (made by the next session)\n")
 		case sig.CrasherError != "":
@@ -210,7 +211,7 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 			fmt.Fprintf(w, "  %s policy %s: %s (%d runs; expected %s), first at %s\n",
 				cleanText(u.Scenario), u.Policy, u.Outcome, u.Count, strings.Join(u.Expected, ", "), u.FirstStrategy)
 			if u.Crasher != "" {
-				fmt.Fprintf(w, "    crasher %s\n", u.Crasher)
+				fmt.Fprintf(w, "    crasher %s\n    to re-run: %s\n", u.Crasher, corpus.RerunCommand(u.Policy, u.Crasher))
 			}
 		}
 	}

@@ -111,7 +111,7 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s %s: %s under %s, %d threads, %d statements, %d preemptions (%d runs)\n",
 			verb, path, c.Result.Outcome, p, len(c.Scenario.Threads), minimize.Statements(c.Scenario), c.Result.Preemptions, c.Stats.Runs)
-		fmt.Fprintf(stdout, "to re-run: shutdownfuzz run -policy %s %s\n", p, path)
+		fmt.Fprintf(stdout, "to re-run: %s\n", corpus.RerunCommand(p, path))
 		return nil
 	}
 	return &exitError{code: 1, msg: fmt.Sprintf("%s: no failure to minimize under %s", file, strings.Join(policies, ", "))}
@@ -195,7 +195,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 			known[key] = path
 			if created {
 				newCrashers++
-				fmt.Fprintf(stdout, "%s: %s under %s: wrote %s\n", in, r.Signature(), p, path)
+				fmt.Fprintf(stdout, "%s: %s under %s: wrote %s\n  to re-run: %s\n", in, r.Signature(), p, path, corpus.RerunCommand(p, path))
 			}
 		}
 	}
