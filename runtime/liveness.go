@@ -16,8 +16,8 @@ import (
 // eventWait is a wait for an event (the wait statement). It is Hopeless
 // when no thread that is still live can set the event: threads that ended
 // or that the policy hung are out, a thread that has not started counts
-// only while it may still be spawned, and a running thread only if a set
-// of the event lies ahead of where it is (see futureSets).
+// only while a live thread may still spawn it, and a running thread only
+// if a set of the event lies ahead of where it is (see futureOps).
 type eventWait struct {
 	in   *Interp
 	t    *thread
@@ -35,10 +35,7 @@ func (w eventWait) Never() (why, how string, ok bool) {
 	var gone []string
 	how = chaos.ChainNever
 	for _, o := range in.threads {
-		if o == w.t {
-			continue
-		}
-		if !in.setsAnywhere(o)[w.name] {
+		if o == w.t || !in.opsAnywhere(o)["set "+w.name] {
 			continue
 		}
 		switch {
@@ -49,9 +46,9 @@ func (w eventWait) Never() (why, how string, ok bool) {
 			if how == chaos.ChainNever {
 				how = chaos.ChainEnded
 			}
-		case !o.spawned && in.finalizing && !in.preset.SpawnWhileFinalizing:
-			gone = append(gone, o.name+" (never started; spawns are refused once finalizing)")
-		case in.mayStillSet(o, w.name):
+		case !o.spawned && !in.maySpawn(o, w.t):
+			gone = append(gone, o.name+" (never started, and no live thread can still start it)")
+		case !o.spawned || in.mayStill(o, "set "+w.name):
 			return "", "", false
 		default:
 			gone = append(gone, o.name+" (past its last set "+w.name+")")
@@ -63,9 +60,28 @@ func (w eventWait) Never() (why, how string, ok bool) {
 	return "no live thread can still set it; " + strings.Join(gone, ", ") + " would have", how, true
 }
 
-// setsAnywhere returns the events some body of t sets (main: its body,
-// atexit and teardown blocks).
-func (in *Interp) setsAnywhere(t *thread) map[string]bool {
+// maySpawn reports whether thread o, not started, may still be spawned by
+// a live thread other than waiter: spawns are not refused yet, and some
+// such thread has a spawn of o ahead of it (a thread not started itself
+// counts if any of its body spawns o).
+func (in *Interp) maySpawn(o, waiter *thread) bool {
+	if in.finalizing && !in.preset.SpawnWhileFinalizing {
+		return false
+	}
+	for _, u := range in.threads {
+		if u == o || u == waiter || u.hung || u.ended || !in.opsAnywhere(u)["spawn "+o.name] {
+			continue
+		}
+		if !u.spawned || in.mayStill(u, "spawn "+o.name) {
+			return true
+		}
+	}
+	return false
+}
+
+// opsAnywhere returns the "set E" and "spawn T" statements some body of t
+// holds (main: its body, atexit and teardown blocks).
+func (in *Interp) opsAnywhere(t *thread) map[string]bool {
 	if in.liveness.anywhere == nil {
 		in.liveness.anywhere = map[int]map[string]bool{}
 	}
@@ -83,20 +99,28 @@ func (in *Interp) setsAnywhere(t *thread) map[string]bool {
 	}
 	m := map[string]bool{}
 	for _, b := range bodies {
-		scenario.Walk(b, func(st *scenario.Stmt) {
-			if st.Op == scenario.OpSet {
-				m[st.Name] = true
-			}
-		})
+		addOps(m, b)
 	}
 	in.liveness.anywhere[t.id] = m
 	return m
 }
 
-// mayStillSet reports whether t, live, may still set event name: a set
-// lies ahead of its current statement, or t is main (conservatively), or
-// where t is cannot be told.
-func (in *Interp) mayStillSet(t *thread, name string) bool {
+// addOps adds the set and spawn statements of body to m.
+func addOps(m map[string]bool, body []*scenario.Stmt) {
+	scenario.Walk(body, func(st *scenario.Stmt) {
+		switch st.Op {
+		case scenario.OpSet:
+			m["set "+st.Name] = true
+		case scenario.OpSpawn:
+			m["spawn "+st.Name] = true
+		}
+	})
+}
+
+// mayStill reports whether t, live, may still run op ("set E", "spawn
+// T"): it lies ahead of t's current statement, or t is main
+// (conservatively), or where t is cannot be told.
+func (in *Interp) mayStill(t *thread, op string) bool {
 	if t.id == 0 || t.cur == nil {
 		return true
 	}
@@ -105,31 +129,25 @@ func (in *Interp) mayStillSet(t *thread, name string) bool {
 	}
 	m, ok := in.liveness.future[t.cur]
 	if !ok {
-		m = futureSets(t.decl.Body, t.cur)
+		m = futureOps(t.decl.Body, t.cur)
 		in.liveness.future[t.cur] = m
 	}
-	return m == nil || m[name]
+	return m == nil || m[op]
 }
 
-// futureSets returns the events a thread at statement cur of body may
-// still set: those of cur itself and the statements after it, at every
+// futureOps returns the set and spawn statements a thread at statement
+// cur of body may still run: those of cur itself and the statements after it, at every
 // level of nesting; the whole body of an enclosing loop or native frame
 // (a loop runs its body again, a frame's cleanup items run at its end);
 // nothing outside an enclosing forever, which never ends. It returns nil
 // when cur is not in body.
-func futureSets(body []*scenario.Stmt, cur *scenario.Stmt) map[string]bool {
+func futureOps(body []*scenario.Stmt, cur *scenario.Stmt) map[string]bool {
 	path := pathTo(body, cur)
 	if path == nil {
 		return nil
 	}
 	m := map[string]bool{}
-	add := func(b []*scenario.Stmt) {
-		scenario.Walk(b, func(st *scenario.Stmt) {
-			if st.Op == scenario.OpSet {
-				m[st.Name] = true
-			}
-		})
-	}
+	add := func(b []*scenario.Stmt) { addOps(m, b) }
 	for i := len(path) - 1; i >= 0; i-- {
 		lv := path[i]
 		add(lv.body[lv.index:])

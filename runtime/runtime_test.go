@@ -283,6 +283,27 @@ foreign f { forever { yield } }`,
 		want: []string{"deadlock/deadlock"}, never: []string{"budget"},
 	},
 	{
+		name: "an event only a thread main would start later sets, while a foreign thread spins", policy: "hang",
+		src: `scenario "x"
+main { spawn f
+  wait go
+  spawn d }
+daemon d { set go }
+foreign f { forever { yield } }`,
+		want: []string{"deadlock/deadlock"}, never: []string{"budget", "clean"},
+	},
+	{
+		name: "an event set by a thread another live thread starts later is no deadlock", policy: "hang",
+		src: `scenario "x"
+main { spawn s
+  wait go }
+daemon s { loop 20 { yield }
+  spawn d
+  forever { io } }
+daemon d { set go }`,
+		want: []string{"clean"}, never: []string{"deadlock", "budget"},
+	},
+	{
 		name: "an event a thread sets after spinning a while is no deadlock", policy: "hang",
 		src: `scenario "x"
 main { spawn f
