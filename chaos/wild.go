@@ -67,6 +67,8 @@ type WildOptions struct {
 	// goroutine to exit; those still alive then are reported in
 	// End.Leaked. Default 2s.
 	ExitTimeout time.Duration
+	// Name names thread id in wait-for chains; default "thread ID".
+	Name func(id int) string
 }
 
 type wthread struct {
@@ -415,7 +417,7 @@ func (w *Wild) stalled() bool {
 }
 
 func (w *Wild) chainLocked(id int) ([]string, string) {
-	c := &Controller{threads: make([]*thread, len(w.threads))}
+	c := &Controller{threads: make([]*thread, len(w.threads)), opts: Options{Name: w.opts.Name}}
 	for i, t := range w.threads {
 		if t != nil {
 			c.threads[i] = &thread{id: t.id, done: t.done, wait: t.wait}

@@ -284,6 +284,9 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		if opts.MaxSteps == 0 {
 			opts.MaxSteps = cfg.MaxSteps
 		}
+		if opts.Name == nil {
+			opts.Name = in.threadName
+		}
 		in.wild = chaos.NewWild(opts)
 		in.ctl = in.wild
 		in.stdoutReal = new(deadlock.Mutex)
