@@ -12,7 +12,7 @@
 //
 // Each non-clean run has a signature, policy + "|" + Result.Signature().
 // The first time a signature is seen, in this session or an earlier one of
-// the same campaign, its run is minimized with corpus.MakeCrasher and saved
+// the same campaign, its run is minimized with verdict.MakeCrasher and saved
 // in DIR/crashers with corpus.Save. A wild run is minimized through the
 // controlled replay of its recorded schedule. Outcomes outside a
 // scenario's expect lines are recorded as unexpected: regressions.
@@ -48,6 +48,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
 // Modes of a campaign.
@@ -96,15 +97,17 @@ type Config struct {
 
 // Progress is a snapshot of a running campaign.
 type Progress struct {
-	Runs        int           // over all sessions
-	SessionRuns int           // in this session
-	RunsPerSec  float64       // in this session
-	Signatures  int           // distinct failure signatures
-	Unexpected  int           // distinct unexpected (scenario, policy, outcome)
-	Minimizing  int           // minimizations under way
-	Elapsed     time.Duration // of this session
-	Remaining   time.Duration // of Duration; -1 without one
-	Done        bool
+	Runs        int     // over all sessions
+	SessionRuns int     // in this session
+	RunsPerSec  float64 // in this session
+	Signatures  int     // distinct failure signatures
+	Unexpected  int     // distinct unexpected (scenario, policy, outcome)
+	// Inconclusive counts budget runs: nothing decided, never a pass.
+	Inconclusive int
+	Minimizing   int           // minimizations under way
+	Elapsed      time.Duration // of this session
+	Remaining    time.Duration // of Duration; -1 without one
+	Done         bool
 }
 
 // Summary is DIR/summary.json.
@@ -124,12 +127,16 @@ type Summary struct {
 	// Interrupted: the session was stopped by its context (a signal)
 	// before its duration or its runs were done.
 	Interrupted bool `json:"interrupted"`
-	// OK: no outcome fell outside its scenario's expect lines.
-	OK         bool             `json:"ok"`
-	Cells      []CellSummary    `json:"cells"`
-	Signatures []*Signature     `json:"signatures"`
-	Unexpected []*Unexpected    `json:"unexpected"`
-	Resources  []ResourceSample `json:"resources"`
+	// OK: no outcome fell outside its scenario's expect lines, and every
+	// run was decided (Inconclusive is 0).
+	OK bool `json:"ok"`
+	// Inconclusive counts the runs whose step budget ran out before
+	// anything was decided: never a pass.
+	Inconclusive int              `json:"inconclusive"`
+	Cells        []CellSummary    `json:"cells"`
+	Signatures   []*Signature     `json:"signatures"`
+	Unexpected   []*Unexpected    `json:"unexpected"`
+	Resources    []ResourceSample `json:"resources"`
 }
 
 // SummaryConfig is the configuration a summary was made with.
@@ -451,7 +458,9 @@ func (c *campaign) record(cell *CellState, k int, r *runtime.Result) *Signature 
 	unexpected := hasExpect && !set[o]
 	var sigKey string
 	var first *Signature
-	if r.Outcome != runtime.Clean {
+	if r.Outcome == runtime.Budget {
+		c.st.Inconclusive++
+	} else if r.Outcome != runtime.Clean {
 		sigKey = cell.Policy + "|" + r.Signature()
 		sig := c.st.Signatures[sigKey]
 		if sig == nil {
@@ -528,7 +537,7 @@ func (c *campaign) crasher(sig *Signature, s *scenario.Scenario, r *runtime.Resu
 	if got := sig.Policy + "|" + r.Signature(); got != sig.Signature {
 		how += "; its controlled replay shows " + got
 	}
-	cr, err := corpus.MakeCrasher(s, sig.Policy, r, how, minimize.Options{MaxRuns: c.cfg.MinimizeRuns})
+	cr, err := verdict.MakeCrasher(s, sig.Policy, r, how, minimize.Options{MaxRuns: c.cfg.MinimizeRuns})
 	if err != nil {
 		return "", err.Error()
 	}
@@ -589,7 +598,7 @@ func (c *campaign) progress(done bool) Progress {
 	defer c.mu.Unlock()
 	el := time.Since(c.start)
 	p := Progress{Runs: c.st.Runs, SessionRuns: c.sessionRuns, Signatures: len(c.st.Signatures),
-		Unexpected: len(c.st.Unexpected), Minimizing: c.minimizing, Elapsed: el, Remaining: -1, Done: done}
+		Unexpected: len(c.st.Unexpected), Inconclusive: c.st.Inconclusive, Minimizing: c.minimizing, Elapsed: el, Remaining: -1, Done: done}
 	if secs := el.Seconds(); secs > 0 {
 		p.RunsPerSec = float64(c.sessionRuns) / secs
 	}
@@ -642,10 +651,11 @@ func (c *campaign) summary(ctx context.Context) *Summary {
 			Duration: cfg.Duration.String(), RunsPerCell: cfg.RunsPerCell, Workers: cfg.Workers, Dir: cfg.Dir},
 		Start: c.start.UTC(), End: end, ElapsedSeconds: el, TotalElapsedSeconds: c.st.ElapsedSeconds,
 		Runs: c.st.Runs, SessionRuns: c.sessionRuns, Sessions: c.st.Sessions, Resumed: c.resumed,
-		Resources:  append([]ResourceSample(nil), c.samples...),
-		OK:         len(c.st.Unexpected) == 0,
-		Signatures: []*Signature{},
-		Unexpected: []*Unexpected{},
+		Resources:    append([]ResourceSample(nil), c.samples...),
+		OK:           len(c.st.Unexpected) == 0 && c.st.Inconclusive == 0,
+		Inconclusive: c.st.Inconclusive,
+		Signatures:   []*Signature{},
+		Unexpected:   []*Unexpected{},
 	}
 	if el > 0 {
 		sum.RunsPerSecond = float64(c.sessionRuns) / el

@@ -41,6 +41,9 @@ type State struct {
 	// Unexpected maps scenario + "|" + policy + "|" + outcome to the first
 	// run whose outcome the scenario's expect lines did not allow.
 	Unexpected map[string]*Unexpected `json:"unexpected"`
+	// Inconclusive counts runs that ran out of their step budget before
+	// anything was decided: never a pass, and not a failure signature.
+	Inconclusive int `json:"inconclusive"`
 }
 
 // StateConfig is what a state file must agree on with the command line to

@@ -32,6 +32,29 @@ type Wait interface {
 	String() string
 }
 
+// A wait may also say that it can never become ready, so that a thread 0
+// blocked for good ends the run as a deadlock at once, even while other
+// threads spin (the spec's v2 rule "Deadlock includes livelock"). The
+// controller follows the wait-for chain from thread 0 through waits that
+// implement BlockerOnly and stops at one that is Hopeless, Forever, held by
+// an ended thread, or part of a cycle. Anything else may still become
+// ready: the run goes on.
+
+// BlockerOnly is a Wait that only an action of its Blocker can make
+// ready (a lock only its holder releases, a join only its target ends).
+type BlockerOnly interface {
+	BlockerOnly() bool
+}
+
+// Hopeless is a Wait that can tell by itself that it will never be ready,
+// whatever any thread does from now on (an event no live thread can still
+// set). Never returns why, and how the chain ends (ChainForever when the
+// thread that would have made it ready will never run again, ChainEnded
+// when it has ended, ChainNever otherwise), or ok false.
+type Hopeless interface {
+	Never() (why, how string, ok bool)
+}
+
 // EndKind says how a controlled run ended.
 type EndKind uint8
 
@@ -51,6 +74,8 @@ func (k EndKind) String() string {
 type Options struct {
 	MaxSteps int           // scheduling points before EndBudget; default 100000
 	Watchdog time.Duration // wall-clock limit; default 2s
+	// Name names thread id in wait-for chains; default "thread ID".
+	Name func(id int) string
 }
 
 // End is the result of a controlled run.
@@ -69,7 +94,10 @@ type End struct {
 	// 0 can never run again, while other threads could still run.
 	OthersRunnable bool
 	Blocked        []int // for EndDeadlock: the blocked threads
-	Diverged       int   // step at which a replay diverged, or -1
+	// Leaked (wild mode) lists the threads whose goroutines had not
+	// exited within WildOptions.ExitTimeout after the run ended.
+	Leaked   []int
+	Diverged int // step at which a replay diverged, or -1
 }
 
 type thread struct {
@@ -219,6 +247,11 @@ func (c *Controller) pick(cur *thread) *thread {
 		c.finishDeadlock()
 		return nil
 	}
+	if c.runnable[0] != 0 && c.blockedForGood(0) {
+		lines, how := c.neverChain(0)
+		c.finish(End{Kind: EndDeadlock, Cycle: lines, ChainEnd: how, Blocked: []int{0}, OthersRunnable: true})
+		return nil
+	}
 	id := c.strat.Choose(c.runnable, cur.id)
 	if id != cur.id && c.canRun(cur) {
 		c.preemptions++
@@ -271,6 +304,7 @@ func (c *Controller) finishDeadlock() {
 
 // How a wait-for chain ends (End.ChainEnd).
 const (
+	ChainNever    = "never"    // a wait that says it can never become ready (Hopeless)
 	ChainCycle    = "cycle"    // the edges come back to a thread
 	ChainForever  = "forever"  // a wait that is never ready (a hung thread)
 	ChainEnded    = "ended"    // a thread that has ended, holding what is waited for
@@ -294,18 +328,19 @@ func (c *Controller) chain(id int) ([]string, string) {
 		if t == nil {
 			return lines, ChainOpen
 		}
+		name := c.name(id)
 		if t.done {
-			lines = append(lines, fmt.Sprintf("thread %d has ended", id))
+			lines = append(lines, name+" has ended")
 			return lines, ChainEnded
 		}
 		if t.wait == nil || t.wait.Ready() {
-			lines = append(lines, fmt.Sprintf("thread %d can run", id))
+			lines = append(lines, name+" can run")
 			return lines, ChainRunnable
 		}
 		next := t.wait.Blocker()
-		line := fmt.Sprintf("thread %d waits for %s", id, t.wait)
+		line := fmt.Sprintf("%s waits for %s", name, t.wait)
 		if next >= 0 {
-			line += fmt.Sprintf(" (held by thread %d)", next)
+			line += " (held by " + c.name(next) + ")"
 		}
 		lines = append(lines, line)
 		if _, ok := t.wait.(Forever); ok {
@@ -318,12 +353,90 @@ func (c *Controller) chain(id int) ([]string, string) {
 	}
 }
 
+// name names thread id in wait-for chains.
+func (c *Controller) name(id int) string {
+	if c.opts.Name != nil {
+		return c.opts.Name(id)
+	}
+	return fmt.Sprintf("thread %d", id)
+}
+
+// blockedForGood reports whether thread id is blocked and can never run
+// again: its wait-for chain, through BlockerOnly waits, ends at a Hopeless
+// or Forever wait, an ended thread, or a cycle. It allocates nothing; it
+// runs at every scheduling point where thread 0 is blocked.
+func (c *Controller) blockedForGood(id int) bool {
+	for hops := 0; hops <= len(c.threads); hops++ {
+		t := c.threads[id]
+		if t == nil {
+			return false
+		}
+		if t.done {
+			return hops > 0
+		}
+		if t.wait == nil || t.wait.Ready() {
+			return false
+		}
+		if _, ok := t.wait.(Forever); ok {
+			return true
+		}
+		if h, ok := t.wait.(Hopeless); ok {
+			if _, _, never := h.Never(); never {
+				return true
+			}
+		}
+		o, ok := t.wait.(BlockerOnly)
+		if !ok || !o.BlockerOnly() {
+			return false
+		}
+		if id = t.wait.Blocker(); id < 0 {
+			return false
+		}
+	}
+	return true // more hops than threads: a cycle
+}
+
+// neverChain describes the chain blockedForGood found: one line per
+// thread, naming what each waits for and why it can never come.
+func (c *Controller) neverChain(id int) ([]string, string) {
+	var lines []string
+	seen := map[int]bool{}
+	for {
+		t := c.threads[id]
+		name := c.name(id)
+		switch {
+		case seen[id]:
+			lines[len(lines)-1] += " (cycle)"
+			return lines, ChainCycle
+		case t.done:
+			return append(lines, name+" has ended"), ChainEnded
+		}
+		seen[id] = true
+		line := fmt.Sprintf("%s waits for %s", name, t.wait)
+		if _, ok := t.wait.(Forever); ok {
+			return append(lines, line), ChainForever
+		}
+		if h, ok := t.wait.(Hopeless); ok {
+			if why, how, never := h.Never(); never {
+				return append(lines, line+", which can never come: "+why), how
+			}
+		}
+		id = t.wait.Blocker()
+		lines = append(lines, line+" (held by "+c.name(id)+")")
+	}
+}
+
 // WaitFunc adapts functions to a Wait.
 type WaitFunc struct {
 	ReadyFunc   func() bool
 	BlockerFunc func() int
 	Desc        string
+	// OnlyBlocker: only an action of the blocker can make the wait ready
+	// (see BlockerOnly).
+	OnlyBlocker bool
 }
+
+func (w WaitFunc) BlockerOnly() bool { return w.OnlyBlocker && w.BlockerFunc != nil }
 
 func (w WaitFunc) Ready() bool { return w.ReadyFunc() }
 func (w WaitFunc) Blocker() int {

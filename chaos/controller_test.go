@@ -2,6 +2,7 @@ package chaos
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -154,6 +155,33 @@ func TestPCTDistinctPriorities(t *testing.T) {
 	for i := 0; i < 20; i++ {
 		if got := p.Choose([]int{0, 1, 2}, first); got != first {
 			t.Fatalf("pct switched from %d to %d without a change point", first, got)
+		}
+	}
+}
+
+// PCT's priorities are a permutation: distinct at every point, change
+// points included; and forced points (one runnable thread) are not choice
+// points, so they neither move PCT's step nor reach a change point.
+func TestPCTPrioritiesArePermutation(t *testing.T) {
+	for seed := range uint64(200) {
+		p := PCT(4, seed, 30).(*pct)
+		for step := range 200 {
+			runnable := []int{0, 1, 2, 3, 4, 5}[:2+step%5]
+			p.Choose(runnable, step%len(runnable))
+			p.Choose([]int{step % 3}, 0) // forced
+			seen := map[int]int{}
+			for id, v := range p.priorities() {
+				if other, dup := seen[v]; dup {
+					t.Fatalf("seed %d step %d: threads %d and %d share priority %d: %v", seed, step, id, other, v, p.priorities())
+				}
+				seen[v] = id
+			}
+		}
+		if p.step != 200 {
+			t.Fatalf("seed %d: %d choice points counted, want 200 (forced points are not choices)", seed, p.step)
+		}
+		if len(p.change) != 3 || !slices.IsSorted(p.change) || len(slices.Compact(slices.Clone(p.change))) != 3 {
+			t.Fatalf("seed %d: change points %v, want 3 distinct", seed, p.change)
 		}
 	}
 }

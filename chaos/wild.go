@@ -63,12 +63,22 @@ type WildOptions struct {
 	// DeadlockTimeout is how long a real lock wait lasts before go-deadlock
 	// reports it; default 100ms. It is set once per process (see Wild).
 	DeadlockTimeout time.Duration
+	// ExitTimeout bounds the wait, once the run is over, for every thread
+	// goroutine to exit; those still alive then are reported in
+	// End.Leaked. Default 2s.
+	ExitTimeout time.Duration
+	// Name names thread id in wait-for chains; default "thread ID".
+	Name func(id int) string
 }
 
 type wthread struct {
 	id   int
 	done bool
 	wait Wait
+	// exited is set when the thread's goroutine returns: the run checks
+	// its own goroutines, never the whole process (other runs' goroutines
+	// are not its leaks).
+	exited atomic.Bool
 }
 
 var (
@@ -137,6 +147,9 @@ func NewWild(opts WildOptions) *Wild {
 	if opts.DeadlockTimeout <= 0 {
 		opts.DeadlockTimeout = 100 * time.Millisecond
 	}
+	if opts.ExitTimeout <= 0 {
+		opts.ExitTimeout = 2 * time.Second
+	}
 	configureDeadlock(opts.DeadlockTimeout)
 	w := &Wild{opts: opts, start: make(chan struct{}), ended: make(chan struct{}), hang: make(chan struct{}, 1),
 		rng: rand.New(rand.NewPCG(opts.Seed, opts.Seed^0x5851f42d4c957f2d))}
@@ -164,6 +177,7 @@ func (w *Wild) Spawn(id int, fn func()) {
 	first := len(w.schedule) == 0 && id == 0
 	go func() {
 		defer w.wg.Done()
+		defer t.exited.Store(true)
 		<-w.start
 		w.mu.Lock()
 		if w.halted {
@@ -215,6 +229,7 @@ func (w *Wild) Run(first int) (End, []string) {
 	// return; each sees the run halted and exits.
 	done := make(chan struct{})
 	go func() { w.wg.Wait(); close(done) }()
+	giveUp := time.Now().Add(w.opts.ExitTimeout)
 	for {
 		// Under the model lock, so that no thread is between a model
 		// unlock and its real Unlock while the locks are forced.
@@ -234,6 +249,19 @@ func (w *Wild) Run(first int) (End, []string) {
 			defer wildCurrent.Unlock()
 			return w.end, w.reports
 		case <-time.After(200 * time.Microsecond):
+		}
+		if time.Now().After(giveUp) {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			for _, t := range w.threads {
+				if t != nil && !t.exited.Load() {
+					w.end.Leaked = append(w.end.Leaked, t.id)
+				}
+			}
+			w.end.Steps, w.end.Schedule, w.end.Diverged = w.steps, w.schedule, -1
+			wildCurrent.Lock()
+			defer wildCurrent.Unlock()
+			return w.end, w.reports
 		}
 	}
 }
@@ -389,7 +417,7 @@ func (w *Wild) stalled() bool {
 }
 
 func (w *Wild) chainLocked(id int) ([]string, string) {
-	c := &Controller{threads: make([]*thread, len(w.threads))}
+	c := &Controller{threads: make([]*thread, len(w.threads)), opts: Options{Name: w.opts.Name}}
 	for i, t := range w.threads {
 		if t != nil {
 			c.threads[i] = &thread{id: t.id, done: t.done, wait: t.wait}

@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/internal/shell"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -26,6 +27,9 @@ type Entry struct {
 	Path     string
 	Scenario *scenario.Scenario // nil when Err is set
 	Err      error              // a parse error, as path:line:col: message
+	// Signature is the failure the file records in its "# Signature:"
+	// comment (runtime.Result.Signature), or "".
+	Signature string
 }
 
 // Load reads every .scn file of dir, in name order.
@@ -52,7 +56,23 @@ func LoadFile(path string) Entry {
 	if err != nil {
 		return Entry{Path: path, Err: err}
 	}
-	return Entry{Path: path, Scenario: s}
+	return Entry{Path: path, Scenario: s, Signature: recorded(src, "Signature")}
+}
+
+// recorded returns the value of the first "# KEY: value" comment line.
+func recorded(src []byte, key string) string {
+	for _, line := range strings.Split(string(src), "\n") {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "# "+key+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+// RerunCommand is the command that replays a corpus file under policy
+// (its schedule line reproduces the run), with the path quoted.
+func RerunCommand(policy, path string) string {
+	return "shutdownfuzz run -policy " + policy + " " + shell.Quote(path)
 }
 
 // Check is the replay of one corpus entry under one policy.

@@ -46,11 +46,18 @@ type Report struct {
 	Expected   []string                     `json:"expected,omitempty"`   // from the expect lines; empty if none
 	Unexpected []string                     `json:"unexpected,omitempty"` // outcomes seen that the expect lines do not allow
 	Missing    []string                     `json:"missing,omitempty"`    // expected outcomes not seen
+	// Inconclusive counts the runs that decided nothing: their step
+	// budget (or the watchdog) ran out first. They are never a pass.
+	Inconclusive int `json:"inconclusive"`
 }
 
 // OK reports whether every outcome seen is allowed by the expect lines (or
-// there are none for this policy).
-func (r *Report) OK() bool { return len(r.Unexpected) == 0 }
+// there are none for this policy) and every run was decided: a budget run
+// is inconclusive, never a pass.
+func (r *Report) OK() bool { return len(r.Unexpected) == 0 && r.Inconclusive == 0 }
+
+// Exact reports OK, and that every outcome an expect line names was seen.
+func (r *Report) Exact() bool { return r.OK() && len(r.Missing) == 0 }
 
 // Schedule returns the schedule of run i: even runs are random(i), odd runs
 // PCT with depth 1..3.
@@ -85,6 +92,9 @@ func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) 
 			rep.Outcomes[r.Outcome] = w
 		}
 		w.Count++
+		if r.Outcome == runtime.Budget {
+			rep.Inconclusive++
+		}
 		if opts.Stop != nil && opts.Stop(rep.Outcomes) {
 			break
 		}
@@ -145,7 +155,11 @@ func (r *Report) Seen() []runtime.Outcome {
 }
 
 // Text renders the report for people.
-func (r *Report) Text() string {
+func (r *Report) Text() string { return r.TextWith(nil) }
+
+// TextWith renders the report with command(w), the command that
+// reproduces witness w, under each witness's schedule line.
+func (r *Report) TextWith(command func(w *Witness) string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "policy %s: %d runs\n", r.Policy, r.Runs)
 	for _, o := range r.Seen() {
@@ -154,17 +168,26 @@ func (r *Report) Text() string {
 		if contains(r.Unexpected, string(o)) {
 			mark = "  UNEXPECTED"
 		}
+		if o == runtime.Budget {
+			mark += "  INCONCLUSIVE"
+		}
 		fmt.Fprintf(&b, "  %-12s %6d  first at run %d (%s)%s\n", o, w.Count, w.Run, w.Strategy, mark)
 		if o != runtime.Clean {
 			fmt.Fprintf(&b, "    %s\n", w.Result.Report.Message)
 		}
 		fmt.Fprintf(&b, "    %s\n", w.Schedule)
+		if command != nil {
+			fmt.Fprintf(&b, "    %s\n", command(w))
+		}
 	}
 	if len(r.Expected) > 0 {
 		fmt.Fprintf(&b, "  expected: %s\n", strings.Join(r.Expected, ", "))
 	}
 	if len(r.Missing) > 0 {
 		fmt.Fprintf(&b, "  expected but not seen: %s\n", strings.Join(r.Missing, ", "))
+	}
+	if r.Inconclusive > 0 {
+		fmt.Fprintf(&b, "  inconclusive: %d of %d runs ran out of their step budget before anything was decided (not a pass; raise -steps)\n", r.Inconclusive, r.Runs)
 	}
 	return b.String()
 }

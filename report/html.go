@@ -120,7 +120,7 @@ func newPage(m *Matrix) *page {
 				Expected:  strings.Join(cell.Expected, ", "),
 				Missing:   strings.Join(cell.Missing, ", "),
 				Unchecked: len(cell.Expected) == 0,
-				Bad:       len(cell.Unexpected) > 0,
+				Bad:       len(cell.Unexpected) > 0 || cell.Inconclusive > 0,
 			}
 			if pc.Bad {
 				p.Bad++

@@ -41,6 +41,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/shell"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -93,6 +94,9 @@ type Cell struct {
 	Expected   []string `json:"expected,omitempty"`
 	Unexpected []string `json:"unexpected,omitempty"` // seen but outside Expected
 	Missing    []string `json:"missing,omitempty"`    // expected but not seen
+	// Inconclusive counts runs that ran out of their step budget before
+	// anything was decided (outcome budget): never a pass.
+	Inconclusive int `json:"inconclusive,omitempty"`
 	// Witnesses holds, for each outcome seen, the first run that showed it.
 	Witnesses map[string]*Witness `json:"witnesses"`
 }
@@ -125,11 +129,12 @@ const TailEvents = 40
 // lines.
 func (c *Cell) IsUnexpected(o string) bool { return contains(c.Unexpected, o) }
 
-// OK reports whether every cell's outcomes are allowed by its expect lines.
+// OK reports whether every cell's outcomes are allowed by its expect lines
+// and every run was decided (no budget run: inconclusive is never a pass).
 func (m *Matrix) OK() bool {
 	for _, r := range m.Rows {
 		for _, c := range r.Cells {
-			if len(c.Unexpected) > 0 {
+			if len(c.Unexpected) > 0 || c.Inconclusive > 0 {
 				return false
 			}
 		}
@@ -146,6 +151,9 @@ type BuildOptions struct {
 	// for run, but each witness's recorded schedule replays under the
 	// controlled scheduler, and its timeline is drawn from that replay.
 	Wild *chaos.WildOptions
+	// MaxSteps is the step budget per run (and per witness replay); 0 is
+	// the runtime's default.
+	MaxSteps int
 }
 
 // Build explores each entry under each policy (all five if policies is
@@ -205,7 +213,7 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				c, err := buildCell(entries[j.row], policies[j.col], runs, opts.Wild)
+				c, err := buildCell(entries[j.row], policies[j.col], runs, opts)
 				if err != nil {
 					errs[j.row*len(policies)+j.col] = fmt.Errorf("%s: policy %s: %w", entries[j.row].File, policies[j.col], err)
 					continue
@@ -230,8 +238,8 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 	return m, nil
 }
 
-func buildCell(e Entry, policy string, runs int, wild *chaos.WildOptions) (*Cell, error) {
-	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: runs, Wild: wild})
+func buildCell(e Entry, policy string, runs int, opts BuildOptions) (*Cell, error) {
+	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: runs, Wild: opts.Wild, MaxSteps: opts.MaxSteps})
 	if err != nil {
 		return nil, err
 	}
@@ -243,12 +251,14 @@ func buildCell(e Entry, policy string, runs int, wild *chaos.WildOptions) (*Cell
 		Unexpected: rep.Unexpected,
 		Missing:    rep.Missing,
 		Witnesses:  map[string]*Witness{},
+
+		Inconclusive: rep.Inconclusive,
 	}
 	for _, o := range rep.Seen() {
 		w := rep.Outcomes[o]
 		c.Counts[string(o)] = w.Count
 		c.Outcomes = append(c.Outcomes, string(o))
-		wit, err := witness(e, policy, o, w)
+		wit, err := witness(e, policy, o, w, opts.MaxSteps)
 		if err != nil {
 			return nil, err
 		}
@@ -259,9 +269,10 @@ func buildCell(e Entry, policy string, runs int, wild *chaos.WildOptions) (*Cell
 
 // witness replays w's schedule with tracing on and keeps what the report
 // shows of it.
-func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness) (*Witness, error) {
+func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxSteps int) (*Witness, error) {
 	r, err := runtime.Run(e.Scenario, runtime.Config{
 		Policy:   policy,
+		MaxSteps: maxSteps,
 		Schedule: &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: w.Result.Schedule},
 		Trace:    true,
 	})
@@ -298,10 +309,9 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness) (*Wi
 }
 
 // Command is the shell command that reproduces r: shutdownfuzz run with
-// its policy and replay schedule.
+// its policy and replay schedule, the schedule and the path quoted.
 func Command(file, policy string, r *runtime.Result) string {
-	return fmt.Sprintf("shutdownfuzz run -policy %s -schedule %s %s", policy,
-		shellQuote(strings.TrimPrefix(r.ReplayLine(), "schedule ")), shellQuote(file))
+	return shell.RunCommand(policy, r.ReplayLine(), file)
 }
 
 // commandFor is Command for an entry, with its -preset when it has one.
@@ -310,23 +320,7 @@ func commandFor(e Entry, policy string, r *runtime.Result) string {
 	if e.Preset == "" {
 		return cmd
 	}
-	return strings.Replace(cmd, "shutdownfuzz run ", "shutdownfuzz run -preset "+shellQuote(e.Preset)+" ", 1)
-}
-
-// shellQuote quotes s for a POSIX shell when it needs it; the replay line
-// is always quoted, as the CLI's own re-run hints do.
-func shellQuote(s string) string {
-	safe := s != ""
-	for _, c := range s {
-		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.ContainsRune("-_./+:@,=", c)) {
-			safe = false
-			break
-		}
-	}
-	if safe && !strings.HasPrefix(s, "replay") {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return strings.Replace(cmd, "shutdownfuzz run ", "shutdownfuzz run -preset "+shell.Quote(e.Preset)+" ", 1)
 }
 
 // JSON renders the matrix as indented JSON; json.Unmarshal of it gives

@@ -290,7 +290,25 @@ func TestVersionsHTMLAndText(t *testing.T) {
 		t.Errorf("changed flags %v %v %v, want false false true; outcomes %v %v %v", join[0].Changed, join[1].Changed, join[2].Changed,
 			join[0].Outcomes, join[1].Outcomes, join[2].Outcomes)
 	}
-	if text := v.Text(); !strings.Contains(text, "-preset cpython-3.14 -policy hang") || !strings.Contains(text, " ^") {
+	if text := v.Text(); !strings.Contains(text, "-preset 'cpython-3.14' -policy hang") || !strings.Contains(text, " ^") {
 		t.Errorf("text lacks the change and its command:\n%s", text)
+	}
+}
+
+// A cell with budget runs decided nothing: the matrix is not OK, the cell
+// is marked "?" and listed as inconclusive with its command.
+func TestBudgetCellIsInconclusive(t *testing.T) {
+	s, err := scenario.Parse("loop.scn", []byte("scenario \"loop\"\nmain { forever { yield } }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := BuildWith([]Entry{{File: "loop.scn", Scenario: s}}, []string{"hang"}, BuildOptions{Runs: 2, MaxSteps: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := m.Text()
+	if m.OK() || m.Rows[0].Cells[0].Inconclusive != 2 || !strings.Contains(text, "bu 2?") ||
+		!strings.Contains(text, "1 cell is inconclusive") || !strings.Contains(text, "shutdownfuzz run -policy hang -schedule ") {
+		t.Errorf("OK %v, inconclusive %d:\n%s", m.OK(), m.Rows[0].Cells[0].Inconclusive, text)
 	}
 }

@@ -53,6 +53,9 @@ func (m *Matrix) Text() string {
 				if cell.IsUnexpected(o) {
 					s += "!"
 				}
+				if o == string(runtime.Budget) {
+					s += "?"
+				}
 				parts = append(parts, s)
 			}
 			if len(parts) == 0 {
@@ -115,7 +118,7 @@ func (m *Matrix) Text() string {
 			b.WriteString(",")
 		}
 	}
-	b.WriteString("\n        ! outside the expect lines, * no expect line for the policy (unchecked)\n")
+	b.WriteString("\n        ! outside the expect lines, * no expect line for the policy (unchecked), ? inconclusive (not a pass)\n")
 	b.WriteString("        [ ] the default policy of the scenario's preset\n")
 	b.WriteString("\npresets:\n")
 	for _, row := range m.Rows {
@@ -140,6 +143,7 @@ func (m *Matrix) Text() string {
 			}
 		}
 	}
+	b.WriteString(inconclusiveText(m))
 	if cellsBad == 0 {
 		fmt.Fprintf(&b, "\nevery outcome is allowed by the expect lines\n")
 	} else {
@@ -187,4 +191,41 @@ func plural(n int, one, many string) string {
 		return "1 " + one
 	}
 	return fmt.Sprintf("%d %s", n, many)
+}
+
+// inconclusiveText lists the cells with budget runs: nothing was decided
+// in them, which is never a pass.
+func inconclusiveText(m *Matrix) string {
+	var b strings.Builder
+	n := 0
+	for _, row := range m.Rows {
+		for _, cell := range row.Cells {
+			if cell.Inconclusive == 0 {
+				continue
+			}
+			n++
+			if w := cell.Witnesses[string(runtime.Budget)]; w != nil {
+				fmt.Fprintf(&b, "  %s, policy %s: %d of %d runs ran out of their step budget\n    %s\n",
+					clean(row.ID), cell.Policy, cell.Inconclusive, cell.Runs, clean(w.Command))
+			}
+		}
+	}
+	if n == 0 {
+		return ""
+	}
+	return fmt.Sprintf("\n%s inconclusive (budget: nothing decided, not a pass):\n", plural(n, "cell is", "cells are")) + b.String()
+}
+
+// MissingText lists, one line per cell, the outcomes its expect lines name
+// that no run showed; it is empty when there are none.
+func (m *Matrix) MissingText() string {
+	var b strings.Builder
+	for _, row := range m.Rows {
+		for _, cell := range row.Cells {
+			if len(cell.Missing) > 0 {
+				fmt.Fprintf(&b, "  %s, policy %s: %s never appeared in %d runs\n", clean(row.ID), cell.Policy, strings.Join(cell.Missing, ", "), cell.Runs)
+			}
+		}
+	}
+	return b.String()
 }

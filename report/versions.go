@@ -129,7 +129,7 @@ func buildVersionCell(e Entry, release string, runs int) (*VersionCell, error) {
 		w := rep.Outcomes[o]
 		c.Counts[string(o)] = w.Count
 		c.Outcomes = append(c.Outcomes, string(o))
-		wit, err := witness(ve, p.DefaultPolicy, o, w)
+		wit, err := witness(ve, p.DefaultPolicy, o, w, 0)
 		if err != nil {
 			return nil, err
 		}

@@ -112,11 +112,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 		if in.events[st.Name] {
 			return
 		}
-		name := st.Name
-		in.blockingCall(t, "wait "+name, chaos.WaitFunc{
-			ReadyFunc: func() bool { return in.events[name] },
-			Desc:      "event " + name,
-		})
+		in.blockingCall(t, "wait "+st.Name, eventWait{in, t, st.Name})
 	case scenario.OpNative:
 		in.native(t, st)
 	case scenario.OpHold:
@@ -218,6 +214,10 @@ func (in *Interp) lock(t *thread, name string) {
 func (l *cLock) Ready() bool    { return l.holder < 0 }
 func (l *cLock) Blocker() int   { return l.holder }
 func (l *cLock) String() string { return "mutex " + l.name }
+
+// BlockerOnly: only the holder unlocks a mutex (another thread's unlock is
+// a bad unlock, which ends the run).
+func (l *cLock) BlockerOnly() bool { return true }
 
 // print is Python's print(): Python code, so before it appends it honours
 // a drop request like one bytecode step of work (a printing loop never

@@ -28,6 +28,9 @@ const (
 // strike applies the thread-exit policy (or the exit callback) to t, which
 // met the must-exit check at site. It does not return.
 func (in *Interp) strike(t *thread, site, when string) {
+	if in.result.Strikes == 0 {
+		in.result.FirstStrike = in.ctl.Steps()
+	}
 	in.result.Strikes++
 	action := in.policy
 	by := "policy " + action

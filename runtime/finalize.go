@@ -59,6 +59,7 @@ func (in *Interp) waitNonDaemon(t *thread) {
 			ReadyFunc:   func() bool { return in.aliveNonDaemon() == nil },
 			BlockerFunc: func() int { return in.aliveNonDaemon().id },
 			Desc:        "non-daemon thread " + alive.name + " to end (threading._shutdown)",
+			OnlyBlocker: true, // it must end before the wait can
 		})
 		in.takeGIL(t, "threading._shutdown")
 	}
@@ -155,6 +156,7 @@ func (in *Interp) takeStdout(t *thread) {
 			ReadyFunc:   func() bool { return in.stdout.holder < 0 || (fatal && in.threads[in.stdout.holder].stuck()) },
 			BlockerFunc: func() int { return in.stdout.holder },
 			Desc:        "the stdout lock",
+			OnlyBlocker: true, // only its holder releases it
 		})
 		if in.stdout.holder >= 0 {
 			h := in.threads[in.stdout.holder]

@@ -55,6 +55,13 @@ func (w gilWait) Ready() bool {
 func (w gilWait) Blocker() int   { return w.in.gil.holder }
 func (w gilWait) String() string { return "the GIL" }
 
+// BlockerOnly: only the holder can free the GIL, unless the waiter's
+// timed wait can still wake into a must-exit check (the flag is not set
+// yet, and only main, not blocked for good, can set it).
+func (w gilWait) BlockerOnly() bool {
+	return w.t.id == 0 || !w.in.preset.CheckWaiting || w.in.finalizing || w.in.cfg.NoStrike
+}
+
 // mustExit reports whether t, taking the GIL now, meets the policy: it is
 // not the finalizing thread (main), the finalizing flag is set, and the run
 // is not a NoStrike counterfactual. In 3.9-3.13 the test is global

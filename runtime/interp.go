@@ -41,11 +41,9 @@ package runtime
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/sasha-s/go-deadlock"
-	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -118,6 +116,11 @@ type Interp struct {
 
 	result *Result
 	trace  []Event
+	// liveness caches what each thread may still set (liveness.go).
+	liveness struct {
+		anywhere map[int]map[string]bool
+		future   map[*scenario.Stmt]map[string]bool
+	}
 }
 
 type thread struct {
@@ -218,13 +221,13 @@ func StrategyFor(sch *scenario.Schedule, steps int) (chaos.Strategy, string) {
 	case scenario.SchedulePCT:
 		return chaos.PCT(sch.Depth, sch.Seed, steps), fmt.Sprintf("schedule pct %d %d", sch.Depth, sch.Seed)
 	case scenario.ScheduleReplay:
-		return chaos.Replay(sch.Choices), "schedule replay " + chaos.FormatChoices(sch.Choices)
+		return chaos.Replay(sch.Choices), sch.String()
 	case scenario.ScheduleStream:
 		b := make([]byte, len(sch.Choices))
 		for i, c := range sch.Choices {
 			b[i] = byte(c)
 		}
-		return chaos.Stream(b), "schedule stream " + chaos.FormatChoices(sch.Choices)
+		return chaos.Stream(b), sch.String()
 	default:
 		return chaos.Random(sch.Seed), fmt.Sprintf("schedule random %d", sch.Seed)
 	}
@@ -288,6 +291,9 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		if opts.MaxSteps == 0 {
 			opts.MaxSteps = cfg.MaxSteps
 		}
+		if opts.Name == nil {
+			opts.Name = in.threadName
+		}
 		in.wild = chaos.NewWild(opts)
 		in.ctl = in.wild
 		in.stdoutReal = new(deadlock.Mutex)
@@ -296,7 +302,7 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		in.result.Mode = "wild"
 		in.result.Strategy = fmt.Sprintf("wild %d", opts.Seed)
 	} else {
-		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog})
+		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName})
 	}
 	for i, d := range s.Threads {
 		in.threads = append(in.threads, &thread{id: i, name: d.Name, decl: d, kind: d.Kind})
@@ -311,9 +317,11 @@ func (in *Interp) run() *Result {
 	in.ctl.Spawn(0, func() { in.runThread(main) })
 	var end chaos.End
 	if in.wild != nil {
-		before := goleak.IgnoreCurrent()
 		end, in.result.Detector = in.wild.Run(0)
-		in.result.Leaked = leakedGoroutines(before)
+		defer func() { in.result.Detected = in.translateDetector(in.result.Detector) }()
+		for _, id := range end.Leaked {
+			in.result.Leaked = append(in.result.Leaked, fmt.Sprintf("the goroutine of thread %s did not exit after the run", in.threads[id].name))
+		}
 	} else {
 		end = in.ctl.(*chaos.Controller).Run(0)
 	}
@@ -361,24 +369,6 @@ func (in *Interp) run() *Result {
 		r.Events = in.trace
 	}
 	return r
-}
-
-// leakedGoroutines asks goleak for goroutines of this module that
-// appeared since before was taken and are still alive: a wild run must
-// leave none (hung threads included). Other goroutines (a progress bar, a
-// test's helpers) may come and go meanwhile and are not counted.
-func leakedGoroutines(before goleak.Option) []string {
-	err := goleak.Find(before)
-	if err == nil {
-		return nil
-	}
-	var out []string
-	for _, block := range strings.Split(err.Error(), "\n\n") {
-		if strings.Contains(block, "github.com/shutdownfuzz/shutdownfuzz/") {
-			out = append(out, strings.TrimSpace(block))
-		}
-	}
-	return out
 }
 
 // halt ends the run with a terminal event caused by t. It does not return.

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // Outcome is the class of a run, exactly as the scenario language names it.
@@ -78,30 +80,36 @@ type Result struct {
 	Schedule []int   `json:"schedule"` // the thread chosen at each scheduling point
 	// Preemptions counts the context switches the schedule chose (not
 	// those forced by blocking).
-	Preemptions int      `json:"preemptions"`
-	Diverged    int      `json:"diverged"` // step at which a replay diverged, or -1
-	Strikes     int      `json:"strikes"`  // times a thread met the policy
+	Preemptions int `json:"preemptions"`
+	Diverged    int `json:"diverged"` // step at which a replay diverged, or -1
+	Strikes     int `json:"strikes"`  // times a thread met the policy
+	// FirstStrike is the number of scheduling points taken when a thread
+	// first met the policy (meaningful when Strikes > 0): the choices
+	// before it are the part of the schedule the policy had no hand in.
+	FirstStrike int      `json:"first_strike,omitempty"`
 	Hung        []string `json:"hung,omitempty"`
 	Cycle       []string `json:"cycle,omitempty"`
 	Threads     []string `json:"threads"` // names by index
 	// Detector holds go-deadlock's reports (wild mode): hangs and
 	// lock-order inversions, as it printed them.
 	Detector []string `json:"detector,omitempty"`
-	// Leaked lists goroutines of this module that outlived a wild run, as
-	// goleak reports them. It is always empty unless the scheduler has a
-	// bug; controlled runs are covered by the tests' goleak checks.
+	// Detected is Detector in scenario terms, one line per report: which
+	// lock was wanted while holding which, at which statement and thread.
+	Detected []string `json:"detected,omitempty"`
+	// Leaked lists the thread goroutines of a wild run that had not
+	// exited when it gave up waiting for them. The run checks only its own
+	// goroutines (the scheduler's per-thread exit flags), never the whole
+	// process, so runs in parallel do not see each other's goroutines as
+	// leaks. It is always empty unless the scheduler has a bug; goleak
+	// stays in the tests' TestMain.
 	Leaked []string `json:"leaked,omitempty"`
 	Events []Event  `json:"events,omitempty"`
 }
 
-// ReplayLine is the schedule line that reproduces this run.
+// ReplayLine is the schedule line that reproduces this run, runs of equal
+// choices written C*N (scenario.FormatChoices).
 func (r *Result) ReplayLine() string {
-	var b strings.Builder
-	b.WriteString("schedule replay")
-	for _, c := range r.Schedule {
-		fmt.Fprintf(&b, " %d", c)
-	}
-	return b.String()
+	return (&scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: r.Schedule}).String()
 }
 
 // Signature identifies a failure: the outcome, the report kind and the
@@ -146,10 +154,10 @@ func (r *Result) Text() string {
 	}
 	fmt.Fprintf(&b, "started with: %s\n", r.Strategy)
 	for _, l := range r.Leaked {
-		fmt.Fprintf(&b, "goleak: a goroutine outlived the run:\n%s\n", l)
+		fmt.Fprintf(&b, "leak: %s\n", l)
 	}
-	for _, d := range r.Detector {
-		fmt.Fprintf(&b, "go-deadlock reported:\n%s\n", strings.TrimRight(d, "\n"))
+	for _, d := range r.Detected {
+		fmt.Fprintf(&b, "go-deadlock: %s\n", d)
 	}
 	fmt.Fprintf(&b, "%s\n", r.ReplayLine())
 	return b.String()

@@ -49,6 +49,15 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
+const eventWaitHang = `scenario "event-wait hang"
+main { spawn d
+  spawn f }
+daemon d { wait go
+  set done }
+foreign f { forever { yield } }
+teardown { set go
+  wait done }`
+
 // Each case names outcomes (or outcome/kind pairs) that must be reachable
 // and ones that must not be.
 var semantics = []struct {
@@ -226,6 +235,84 @@ daemon d { forever { work 1 } }`,
 		src: `scenario "x"
 main { forever { yield } }`,
 		want: []string{"budget/budget"},
+	},
+	// Liveness in sampled mode (spec v2 "Deadlock includes livelock",
+	// issue 12): main blocked for good is a deadlock at once, whatever
+	// spins elsewhere; budget is never reached.
+	{
+		name: "event-wait hang: teardown waits on an event only a hung daemon would set", policy: "hang",
+		src: eventWaitHang, want: []string{"deadlock/deadlock-on-hung"}, never: []string{"budget", "clean"},
+	},
+	{
+		name: "event-wait hang under unwind", policy: "unwind",
+		src: eventWaitHang, want: []string{"deadlock/deadlock-on-ended"}, never: []string{"budget"},
+	},
+	{
+		name: "event-wait hang under terminate", policy: "terminate",
+		src: eventWaitHang, want: []string{"deadlock/deadlock-on-ended"}, never: []string{"budget"},
+	},
+	{
+		name: "a join that can never return (3.13 joins a hung thread for ever), while a foreign thread spins", policy: "hang",
+		src: `scenario "x"
+preset cpython-3.13
+main { spawn f
+  spawn d }
+daemon d { forever { io } }
+foreign f { forever { yield } }
+teardown { join d }`,
+		want: []string{"deadlock/deadlock-on-hung"}, never: []string{"budget"},
+	},
+	{
+		name: "a lock held by a terminated thread, while a foreign thread spins", policy: "terminate",
+		src: `scenario "x"
+main { spawn f
+  spawn d
+  wait locked }
+daemon d { lock L
+  set locked
+  forever { io } }
+foreign f { forever { yield } }
+teardown { lock L }`,
+		want: []string{"deadlock/deadlock-on-ended"}, never: []string{"budget"},
+	},
+	{
+		name: "an event no thread sets, while a foreign thread spins", policy: "hang",
+		src: `scenario "x"
+main { spawn f
+  wait never }
+foreign f { forever { yield } }`,
+		want: []string{"deadlock/deadlock"}, never: []string{"budget"},
+	},
+	{
+		name: "an event only a thread main would start later sets, while a foreign thread spins", policy: "hang",
+		src: `scenario "x"
+main { spawn f
+  wait go
+  spawn d }
+daemon d { set go }
+foreign f { forever { yield } }`,
+		want: []string{"deadlock/deadlock"}, never: []string{"budget", "clean"},
+	},
+	{
+		name: "an event set by a thread another live thread starts later is no deadlock", policy: "hang",
+		src: `scenario "x"
+main { spawn s
+  wait go }
+daemon s { loop 20 { yield }
+  spawn d
+  forever { io } }
+daemon d { set go }`,
+		want: []string{"clean"}, never: []string{"deadlock", "budget"},
+	},
+	{
+		name: "an event a thread sets after spinning a while is no deadlock", policy: "hang",
+		src: `scenario "x"
+main { spawn f
+  wait go }
+foreign f { loop 30 { yield }
+  set go
+  forever { yield } }`,
+		want: []string{"clean"}, never: []string{"deadlock", "budget"},
 	},
 	{
 		name: "release without the GIL is fatal", policy: "hang",

@@ -171,6 +171,7 @@ func (in *Interp) spawn(t *thread, st *scenario.Stmt) {
 		ReadyFunc:   func() bool { return target.began },
 		BlockerFunc: func() int { return id },
 		Desc:        "Thread.start of " + st.Name + " (self._started.wait())",
+		OnlyBlocker: true, // only the new thread can begin
 	})
 }
 
@@ -210,6 +211,7 @@ func (in *Interp) join(t *thread, name string) {
 			ReadyFunc:   func() bool { return target.ended },
 			BlockerFunc: func() int { return id },
 			Desc:        "join " + name,
+			OnlyBlocker: true, // only the target's end makes it return
 		})
 		return
 	}
@@ -227,5 +229,9 @@ func (in *Interp) join(t *thread, name string) {
 		ReadyFunc:   returns,
 		BlockerFunc: func() int { return id },
 		Desc:        "join " + name,
+		// Only the target's end makes it return: the flag that makes a
+		// 3.9-3.12 join return is set by main, which cannot be blocked here
+		// and set it too.
+		OnlyBlocker: true,
 	})
 }

@@ -40,7 +40,7 @@ type Event struct {
 const maxEvents = 20000
 
 func (in *Interp) event(t *thread, k EventKind, detail string) {
-	if !in.cfg.Trace || len(in.trace) >= maxEvents {
+	if (!in.cfg.Trace && in.wild == nil) || len(in.trace) >= maxEvents { // wild: for translateDetector
 		return
 	}
 	in.trace = append(in.trace, Event{Step: in.ctl.Steps(), Thread: t.id, Kind: k, Stmt: stmtRef(t.cur), Detail: detail})

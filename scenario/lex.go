@@ -64,6 +64,11 @@ func isWordByte(c byte) bool {
 		c == '_' || c == '-' || c == '.'
 }
 
+// isRunStar: src[i] is the * of a run C*N in a schedule line.
+func isRunStar(src []byte, i int) bool {
+	return src[i] == '*' && i > 0 && i+1 < len(src) && isDigits(string(src[i-1:i])) && isDigits(string(src[i+1:i+2]))
+}
+
 func lex(src []byte) ([]token, *Error) {
 	var toks []token
 	line, lineStart := 1, 0
@@ -93,7 +98,7 @@ func lex(src []byte) ([]token, *Error) {
 			i += n
 		case isWordByte(c):
 			j := i
-			for j < len(src) && isWordByte(src[j]) {
+			for j < len(src) && (isWordByte(src[j]) || isRunStar(src, j)) {
 				j++
 			}
 			toks = append(toks, token{kind: tokWord, text: string(src[i:j]), pos: pos(i)})

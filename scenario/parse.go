@@ -579,9 +579,7 @@ func (p *parser) schedule(at Pos) (*Schedule, *Error) {
 			sch.Kind = ScheduleStream
 		}
 		for err == nil && p.peek().kind == tokWord {
-			var c int
-			c, err = p.number(kind)
-			sch.Choices = append(sch.Choices, c)
+			sch.Choices, err = p.choices(kind, sch.Choices) // schedule.go
 		}
 	default:
 		return nil, errorAt(p.toks[p.i-1].pos, "unknown schedule %q (want random, pct, replay or stream)", kind)

@@ -176,8 +176,8 @@ func (sch *Schedule) String() string {
 	case SchedulePCT:
 		b.WriteString(" " + strconv.Itoa(sch.Depth) + " " + strconv.FormatUint(sch.Seed, 10))
 	default:
-		for _, c := range sch.Choices {
-			b.WriteString(" " + strconv.Itoa(c))
+		if len(sch.Choices) > 0 {
+			b.WriteString(" " + FormatChoices(sch.Choices)) // schedule.go
 		}
 	}
 	return b.String()

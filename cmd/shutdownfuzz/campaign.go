@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/shutdownfuzz/shutdownfuzz/campaign"
+	"github.com/shutdownfuzz/shutdownfuzz/corpus"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 )
 
@@ -130,8 +131,8 @@ func parseShard(v string) (int, int, error) {
 // otherwise prints a one-line status to stderr every 10 seconds.
 func progressReporter(stdout, stderr io.Writer, duration time.Duration) func(campaign.Progress) {
 	line := func(p campaign.Progress) string {
-		s := fmt.Sprintf("%d runs (%.0f/s), %d signatures, %d unexpected, elapsed %s",
-			p.SessionRuns, p.RunsPerSec, p.Signatures, p.Unexpected, p.Elapsed.Round(time.Second))
+		s := fmt.Sprintf("%d runs (%.0f/s), %d signatures, %d unexpected, %d inconclusive, elapsed %s",
+			p.SessionRuns, p.RunsPerSec, p.Signatures, p.Unexpected, p.Inconclusive, p.Elapsed.Round(time.Second))
 		if p.Remaining >= 0 {
 			s += fmt.Sprintf(", %s left", p.Remaining.Round(time.Second))
 		}
@@ -194,12 +195,15 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 		fmt.Fprintf(w, "  %7d  %s  (first: %s, %s)%s\n", sig.Count, cleanText(sig.Signature), cleanText(sig.FirstScenario), sig.FirstStrategy, mark)
 		switch {
 		case sig.Crasher != "":
-			fmt.Fprintf(w, "           crasher %s\n", sig.Crasher)
+			fmt.Fprintf(w, "           crasher %s\n           to re-run: %s\n", sig.Crasher, corpus.RerunCommand(sig.Policy, sig.Crasher))
 		case sig.Pending:
 			fmt.Fprintf(w, "           crasher pending (made by the next session)\n")
 		case sig.CrasherError != "":
 			fmt.Fprintf(w, "           no crasher: %s\n", cleanText(sig.CrasherError))
 		}
+	}
+	if s.Inconclusive > 0 {
+		fmt.Fprintf(w, "%d runs inconclusive: their step budget ran out before anything was decided (not a pass)\n", s.Inconclusive)
 	}
 	if len(s.Unexpected) > 0 {
 		fmt.Fprintf(w, "%d outcomes outside their expect lines:\n", len(s.Unexpected))
@@ -207,7 +211,7 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 			fmt.Fprintf(w, "  %s policy %s: %s (%d runs; expected %s), first at %s\n",
 				cleanText(u.Scenario), u.Policy, u.Outcome, u.Count, strings.Join(u.Expected, ", "), u.FirstStrategy)
 			if u.Crasher != "" {
-				fmt.Fprintf(w, "    crasher %s\n", u.Crasher)
+				fmt.Fprintf(w, "    crasher %s\n    to re-run: %s\n", u.Crasher, corpus.RerunCommand(u.Policy, u.Crasher))
 			}
 		}
 	}

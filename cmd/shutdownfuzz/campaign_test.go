@@ -133,6 +133,26 @@ func TestCampaignUnexpectedExit1(t *testing.T) {
 	}
 }
 
+// A campaign whose runs run out of their step budget decided nothing: it
+// counts them as inconclusive, is not ok, exits 1, and makes no crasher
+// of them.
+func TestCampaignBudgetIsInconclusive(t *testing.T) {
+	file := writeScenario(t, t.TempDir(), "loop.scn", "scenario \"loop\"\nmain { loop 200000 { yield } }\n")
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"campaign", "-runs-per-cell", "2", "-duration", "0", "-policy", "hang", "-out", out, file}, &stdout, &stderr)
+	if code != 1 {
+		t.Fatalf("exit status %d, want 1\nstdout:\n%s\nstderr:\n%s", code, &stdout, &stderr)
+	}
+	sum := readJSON[campaign.Summary](t, filepath.Join(out, "summary.json"))
+	if sum.OK || sum.Inconclusive != 2 || len(sum.Signatures) != 0 {
+		t.Fatalf("summary ok %v inconclusive %d signatures %+v", sum.OK, sum.Inconclusive, sum.Signatures)
+	}
+	if !strings.Contains(stdout.String(), "2 runs inconclusive") {
+		t.Errorf("stdout:\n%s", &stdout)
+	}
+}
+
 func TestCampaignResume(t *testing.T) {
 	file := writeScenario(t, t.TempDir(), "lock.scn", lockScenario)
 	out := t.TempDir()

@@ -46,7 +46,7 @@ func TestRunAndExploreExitStatus(t *testing.T) {
 		{[]string{"explore", "-policy", "bogus", ok}, 2, "unknown policy"},
 		{[]string{"run", "-nosuchflag", ok}, 2, "usage: shutdownfuzz run"},
 		{[]string{"run"}, 2, "want exactly one FILE.scn"},
-		{[]string{"run", "-schedule", "replay x", ok}, 2, "not a non-negative integer"},
+		{[]string{"run", "-schedule", "replay x", ok}, 2, "column 8: expected a choice"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
 	} {
 		code, out, errs := cli(tc.args...)

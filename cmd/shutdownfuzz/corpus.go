@@ -15,6 +15,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
 // loadInput reads a .scn file or a fuzz input (a go test fuzz v1 file, or
@@ -84,12 +85,19 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) error {
 		if r.Outcome == runtime.Clean {
 			continue
 		}
+		if verdict.Inconclusive(r) {
+			fmt.Fprintf(stdout, "%s under %s: inconclusive (%s), not minimized: %s\n", file, p, r.Report.Kind, r.Report.Message)
+			continue
+		}
 		if kind != "scenario file" && !*strict {
-			if _, fail := fuzz.Check(s, p, fuzz.Options{}); fail == nil {
+			if _, fail := verdict.Check(s, p, verdict.Options{}); fail == nil {
+				continue
+			} else if fail.Inconclusive {
+				fmt.Fprintf(stdout, "%s under %s: inconclusive, not minimized: %s\n", file, p, fail.Reason)
 				continue
 			}
 		}
-		c, err := corpus.MakeCrasher(s, p, r, how, minimize.Options{MaxRuns: *runs})
+		c, err := verdict.MakeCrasher(s, p, r, how, minimize.Options{MaxRuns: *runs})
 		if err != nil {
 			return err
 		}
@@ -103,7 +111,7 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "%s %s: %s under %s, %d threads, %d statements, %d preemptions (%d runs)\n",
 			verb, path, c.Result.Outcome, p, len(c.Scenario.Threads), minimize.Statements(c.Scenario), c.Result.Preemptions, c.Stats.Runs)
-		fmt.Fprintf(stdout, "to re-run: shutdownfuzz run -policy %s %s\n", p, path)
+		fmt.Fprintf(stdout, "to re-run: %s\n", corpus.RerunCommand(p, path))
 		return nil
 	}
 	return &exitError{code: 1, msg: fmt.Sprintf("%s: no failure to minimize under %s", file, strings.Join(policies, ", "))}
@@ -143,7 +151,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	var newSeeds, failures, newCrashers int
+	var newSeeds, failures, inconclusive, newCrashers int
 	for _, in := range inputs {
 		raw, err := os.ReadFile(in)
 		if err != nil {
@@ -160,8 +168,13 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 		}
 		s := scenario.Decode(data)
 		for _, p := range scenario.Policies {
-			r, fail := fuzz.Check(s, p, fuzz.Options{})
+			r, fail := verdict.Check(s, p, verdict.Options{})
 			if fail == nil {
+				continue
+			}
+			if fail.Inconclusive {
+				inconclusive++
+				fmt.Fprintf(stdout, "%s: under %s: inconclusive: %s\n", in, p, fail.Reason)
 				continue
 			}
 			failures++
@@ -170,7 +183,7 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stdout, "%s: %s under %s: already in %s\n", in, r.Signature(), p, prev)
 				continue
 			}
-			c, err := corpus.MakeCrasher(s, p, r, "shutdownfuzz import of "+in, minimize.Options{MaxRuns: *runs})
+			c, err := verdict.MakeCrasher(s, p, r, "shutdownfuzz import of "+in, minimize.Options{MaxRuns: *runs})
 			if err != nil {
 				fmt.Fprintf(stdout, "%s: %s under %s: %v\n", in, r.Signature(), p, err)
 				continue
@@ -182,10 +195,10 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 			known[key] = path
 			if created {
 				newCrashers++
-				fmt.Fprintf(stdout, "%s: %s under %s: wrote %s\n", in, r.Signature(), p, path)
+				fmt.Fprintf(stdout, "%s: %s under %s: wrote %s\n  to re-run: %s\n", in, r.Signature(), p, path, corpus.RerunCommand(p, path))
 			}
 		}
 	}
-	fmt.Fprintf(stdout, "imported %d inputs: %d new seeds, %d contract failures, %d new crashers\n", len(inputs), newSeeds, failures, newCrashers)
+	fmt.Fprintf(stdout, "imported %d inputs: %d new seeds, %d contract failures, %d inconclusive, %d new crashers\n", len(inputs), newSeeds, failures, inconclusive, newCrashers)
 	return nil
 }

@@ -49,8 +49,8 @@ var commands []command
 
 func init() {
 	commands = []command{
-		{"run", "[-policy P|all] [-preset NAMES] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] FILE.scn", "run a scenario once per policy", cmdRun},
-		{"explore", "[-policy P|all] [-preset NAMES] [-runs N] [-json] [-mode controlled|wild] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
+		{"run", "[-policy P|all] [-preset NAMES] [-seed N | -schedule S] [-json] [-trace] [-mode controlled|wild] [-v] FILE.scn", "run a scenario once per policy", cmdRun},
+		{"explore", "[-policy P|all] [-preset NAMES] [-runs N] [-json] [-mode controlled|wild] [-exact] FILE.scn", "sample schedules and report each policy's outcome set", cmdExplore},
 		{"list", "", "list the built-in scenario library", cmdList},
 		{"presets", "[PRESET...]", "print the release presets and every CPython fact behind them, or describe one preset", cmdPresets},
 		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},

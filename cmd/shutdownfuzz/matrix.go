@@ -18,7 +18,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
 
-const matrixArgs = "[-runs N] [-policy all|P] [-versions[=LIST]] [-out DIR] [-force] [-mode controlled|wild] [DIR|FILE.scn...]"
+const matrixArgs = "[-runs N] [-policy all|P] [-versions[=LIST]] [-out DIR] [-force] [-mode controlled|wild] [-exact] [DIR|FILE.scn...]"
 
 // cmdMatrix explores every scenario under every policy and reports the
 // outcome matrix: as a table on stdout, and as report.json and report.html
@@ -38,6 +38,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	mode := fs.String("mode", "controlled", "how runs are scheduled: controlled (the deterministic scheduler) or wild (Go's real scheduler with injected timing; witnesses replay under the controlled one)")
 	var versions versionsFlag
 	fs.Var(&versions, "versions", "also run each scenario under each release's own default policy (`LIST`: comma-separated releases, default "+strings.Join(runtime.VersionPresets, ",")+") and mark the cells that change from one release to the next")
+	exact := fs.Bool("exact", false, "also exit 1 when an outcome an expect line names never appears in its cell")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -96,7 +97,11 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	for _, p := range paths {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
-	if !m.OK() {
+	missing := m.MissingText()
+	if *exact && missing != "" {
+		fmt.Fprintf(stdout, "-exact: outcomes named by expect lines that never appeared:\n%s", missing)
+	}
+	if !m.OK() || (*exact && missing != "") {
 		return &exitError{code: 1}
 	}
 	return nil

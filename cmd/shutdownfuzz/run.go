@@ -7,11 +7,12 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/shell"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
@@ -137,6 +138,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	trace := fs.Bool("trace", false, "print the event trace (with -json: include it)")
 	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
 	preset := fs.String("preset", "", "replace the file's preset line with these `presets` (\"cpython-3.13.7 glibc\")")
+	verbose := fs.Bool("v", false, "with -mode wild: also print go-deadlock's raw reports (Go stacks), not only their scenario terms")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -179,6 +181,11 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 			continue
 		}
 		fmt.Fprint(stdout, r.Text())
+		for _, d := range r.Detector {
+			if *verbose {
+				fmt.Fprintf(stdout, "go-deadlock's raw report:\n%s\n", strings.TrimRight(d, "\n"))
+			}
+		}
 		if len(expected) > 0 {
 			verdict := "allowed"
 			if !allowed {
@@ -191,9 +198,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 				fmt.Fprintf(stdout, "  %5d %-10s %-12s %-14s %s\n", e.Step, r.Threads[e.Thread], e.Kind, e.Stmt, e.Detail)
 			}
 		}
-		if !allowed {
-			fmt.Fprintf(stdout, "to re-run: %s\n", rerun)
-		}
+		fmt.Fprintf(stdout, "to re-run: %s\n", rerun)
 		fmt.Fprintln(stdout)
 	}
 	if failed {
@@ -218,51 +223,25 @@ func allowedBy(s *scenario.Scenario, policy string, o runtime.Outcome) ([]string
 	return list, set[string(o)]
 }
 
-// rerunCommand is the one command that reproduces r.
+// rerunCommand is the one command that reproduces r, its schedule and
+// path quoted.
 func rerunCommand(file, policy string, r *runtime.Result) string {
-	return fmt.Sprintf("shutdownfuzz run -policy %s -schedule '%s' %s", policy, strings.TrimPrefix(r.ReplayLine(), "schedule "), file)
+	return shell.RunCommand(policy, r.ReplayLine(), file)
 }
 
-// parseScheduleFlag parses the -schedule flag: the text of a schedule line
-// without the keyword ("random 7", "pct 3 7", "replay 0 1 1 0").
+// parseScheduleFlag parses the -schedule flag: a schedule line exactly as
+// explore, matrix and corpus files print it, with or without the word
+// schedule ("replay 0 1 1 0 2*40", "schedule pct 3 7", "random 7").
 func parseScheduleFlag(v string) (*scenario.Schedule, error) {
-	f := strings.Fields(v)
-	if len(f) == 0 {
-		return nil, usageError("-schedule: empty (want random SEED, pct DEPTH SEED, replay C... or stream B...)")
+	sch, err := scenario.ParseSchedule(v)
+	if err != nil {
+		return nil, usageError("-schedule: column %v (want random SEED, pct DEPTH SEED, replay C... or stream B..., a run of equal choices as C*N)", err)
 	}
-	nums := make([]uint64, 0, len(f)-1)
-	for _, x := range f[1:] {
-		n, err := strconv.ParseUint(x, 10, 64)
-		if err != nil {
-			return nil, usageError("-schedule: %q is not a non-negative integer", x)
-		}
-		nums = append(nums, n)
-	}
-	sch := &scenario.Schedule{}
-	switch f[0] {
-	case "random":
-		if len(nums) != 1 {
-			return nil, usageError("-schedule: random takes one SEED")
-		}
-		sch.Kind, sch.Seed = scenario.ScheduleRandom, nums[0]
-	case "pct":
-		if len(nums) != 2 || nums[0] < 1 || nums[0] > 1000 {
-			return nil, usageError("-schedule: pct takes DEPTH (1..1000) and SEED")
-		}
-		sch.Kind, sch.Depth, sch.Seed = scenario.SchedulePCT, int(nums[0]), nums[1]
-	case "replay", "stream":
-		sch.Kind = scenario.ScheduleReplay
-		if f[0] == "stream" {
-			sch.Kind = scenario.ScheduleStream
-		}
-		for _, n := range nums {
-			if n > 1<<20 || (f[0] == "stream" && n > 255) {
-				return nil, usageError("-schedule: choice %d out of range", n)
-			}
-			sch.Choices = append(sch.Choices, int(n))
-		}
-	default:
-		return nil, usageError("-schedule: unknown kind %q (want random, pct, replay or stream)", f[0])
+	switch {
+	case sch.Kind == scenario.SchedulePCT && (sch.Depth < 1 || sch.Depth > 1000):
+		return nil, usageError("-schedule: pct takes DEPTH (1..1000) and SEED")
+	case sch.Kind == scenario.ScheduleStream && slices.ContainsFunc(sch.Choices, func(c int) bool { return c > 255 }):
+		return nil, usageError("-schedule: a stream choice is a byte (0..255)")
 	}
 	return sch, nil
 }
@@ -280,6 +259,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	steps := fs.Int("steps", 0, "step budget per run (default 100000)")
 	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
 	preset := fs.String("preset", "", "replace the file's preset line with these `presets` (\"cpython-3.13.7 glibc\")")
+	exact := fs.Bool("exact", false, "also exit 1 when an outcome an expect line names never appears")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -307,19 +287,19 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 		if err != nil {
 			return usageError("%v", err)
 		}
-		if !rep.OK() {
+		ok := rep.OK() && (!*exact || rep.Exact())
+		if !ok {
 			failed = true
 		}
 		if *asJSON {
-			if err := enc.Encode(exploreJSON{Report: rep, OK: rep.OK()}); err != nil {
+			if err := enc.Encode(exploreJSON{Report: rep, OK: ok}); err != nil {
 				return err
 			}
 			continue
 		}
-		fmt.Fprint(stdout, rep.Text())
-		for _, o := range rep.Unexpected {
-			w := rep.Outcomes[runtime.Outcome(o)]
-			fmt.Fprintf(stdout, "  to re-run: %s\n", rerunCommand(name, p, w.Result))
+		fmt.Fprint(stdout, rep.TextWith(func(w *explore.Witness) string { return rerunCommand(name, p, w.Result) }))
+		if *exact && len(rep.Missing) > 0 {
+			fmt.Fprintf(stdout, "  -exact: %s named by the expect lines never appeared\n", strings.Join(rep.Missing, ", "))
 		}
 	}
 	if failed {

@@ -51,7 +51,7 @@ func TestMatrixVersions(t *testing.T) {
 		for _, want := range []string{
 			"1 scenario × 4 releases", "3.8", "unwind", "hang",
 			"3 cells change",
-			"new deadlock: shutdownfuzz run -preset cpython-3.13 -policy hang -schedule 'replay",
+			"new deadlock: shutdownfuzz run -preset 'cpython-3.13' -policy hang -schedule 'replay",
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("%v: stdout lacks %q:\n%s", args, want, text)

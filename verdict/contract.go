@@ -1,5 +1,7 @@
-// Package fuzz holds the fuzz targets (in its tests) and the per-policy
-// contracts they check.
+// Package verdict is the fuzz oracle: it says whether a run of a scenario
+// under a thread-exit policy broke the policy's contract, whether the
+// policy caused the failure, and turns a failing run into a minimized
+// corpus file.
 //
 // A contract says which outcomes a thread-exit policy may cause, as the
 // bpo-42969 discussion documents each policy's risks:
@@ -11,16 +13,18 @@
 //	terminate  clean, corruption, deadlock
 //
 // contract is allowed only when the scenario sets a bad exit callback
-// (return or terminate-thread), and budget never is. A callback hang, exit
-// or abort is held to the contract of the policy of that name.
+// (return or terminate-thread). A callback hang, exit or abort is held to
+// the contract of the policy of that name.
 //
-// Only failures the policy caused count. A run failed through the
-// scenario's own bug when no thread met the policy, when the failure is one
-// a thread brings on itself (API misuse, a refcount bug, an endless loop)
-// outside a policy unwind, or when a NoStrike counterfactual run (the same
-// schedule, with must-exit checks switched off) fails with the same
-// signature. Two known, cited exceptions are
-// allowed everywhere, so that fuzzing reports only new breaks:
+// A verdict has three values: pass, fail, and inconclusive. A run that ran
+// out of its step budget or hit the watchdog decided nothing: it is
+// inconclusive, reported as such and never passed (the spec's v2 rule
+// "Deadlock includes livelock" leaves budget for exactly that case).
+//
+// Only failures the policy caused count, and attribution is three-valued
+// too (see Attribute): caused by the policy, not caused (the scenario's
+// own bug), or unknown, which is inconclusive. Two known, cited exceptions
+// are allowed everywhere, so that fuzzing reports only new breaks:
 //
 //   - gh-124619: a foreign thread's outermost ensure builds a thread state
 //     after finalization freed them: corruption, under every policy (still
@@ -28,7 +32,7 @@
 //   - bpo-23309: a thread the policy stopped (hung, unwound, terminated)
 //     while it held the stdout lock turns main's flush into a fatal error:
 //     abort. CPython bounds the wait to turn this deadlock into a crash.
-package fuzz
+package verdict
 
 import (
 	"fmt"
@@ -79,18 +83,30 @@ func KnownException(r *runtime.Result) string {
 	return ""
 }
 
-// Failure is a broken contract or harness invariant.
+// Inconclusive reports whether r decided nothing: its step budget or the
+// watchdog ran out first.
+func Inconclusive(r *runtime.Result) bool { return r.Outcome == runtime.Budget }
+
+// Failure is a broken contract or harness invariant, or (Inconclusive) a
+// run the oracle could not decide.
 type Failure struct {
-	Policy   string
-	Reason   string
-	Scenario *scenario.Scenario // with the recorded schedule as its schedule line
-	Result   *runtime.Result
+	Policy string
+	Reason string
+	// Inconclusive: nothing was decided (budget, or unknown attribution).
+	// It is reported, never passed; the fuzz target skips such an input
+	// with this report instead of failing it.
+	Inconclusive bool
+	Scenario     *scenario.Scenario // with the recorded schedule as its schedule line
+	Result       *runtime.Result
 }
 
 // Error renders the failure: the reason, the outcome and its report, and
 // the scenario as .scn text with its schedule replay line.
 func (f *Failure) Error() string {
 	var b strings.Builder
+	if f.Inconclusive {
+		b.WriteString("INCONCLUSIVE ")
+	}
 	fmt.Fprintf(&b, "policy %s: %s\n", f.Policy, f.Reason)
 	if f.Result != nil {
 		fmt.Fprintf(&b, "outcome: %s (%s) at %s in %s\nreport: %s\n", f.Result.Outcome, f.Result.Report.Kind, f.Result.Report.Stmt, f.Result.Report.Thread, f.Result.Report.Message)
@@ -112,48 +128,70 @@ type Options struct {
 	MaxSteps int // per run; 0 is the runtime's default
 }
 
+// run is runtime.Run; the known-positive tests swap it for a broken
+// runtime (a policy that corrupts, a replay that diverges) to show that
+// Check fails on them.
+var run = runtime.Run
+
 // Check runs s (with its own schedule line) under policy and checks the
-// harness invariants (the recorded schedule replays to the same result)
-// and the policy's contract. It returns the result and a failure, or nil.
+// harness invariant (the recorded schedule replays exactly: the same
+// result, every choice followed) and the policy's contract. It returns the
+// result and a failure, or nil when the run passes.
 func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, *Failure) {
-	r, err := runtime.Run(s, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
+	r, err := run(s, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
 	if err != nil {
 		return nil, &Failure{Policy: policy, Reason: err.Error(), Scenario: s}
 	}
 	withReplay := WithSchedule(s, r.Schedule)
-	fail := func(reason string) *Failure {
-		return &Failure{Policy: policy, Reason: reason, Scenario: withReplay, Result: r}
+	fail := func(inconclusive bool, format string, args ...any) *Failure {
+		return &Failure{Policy: policy, Reason: fmt.Sprintf(format, args...), Inconclusive: inconclusive, Scenario: withReplay, Result: r}
 	}
-	again, _ := runtime.Run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
-	if !r.Replays(again) {
-		return r, fail(fmt.Sprintf("replaying the recorded schedule gave %s (%s), not %s", again.Signature(), again.Report.Message, r.Signature()))
+	again, err := run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
+	if err != nil || !r.Replays(again) {
+		return r, fail(false, "replaying the recorded schedule %s", divergence(r, again, err))
 	}
 	if r.Outcome == runtime.Clean {
 		return r, nil
 	}
+	if Inconclusive(r) {
+		return r, fail(true, "inconclusive: %s", r.Report.Message)
+	}
 	if opts.Strict {
 		if opts.Want == "" {
-			return r, fail(fmt.Sprintf("strict: outcome %s", r.Outcome))
+			return r, fail(false, "strict: outcome %s", r.Outcome)
 		}
-		if Wanted(r, opts.Want) && CausedByPolicy(withReplay, policy, r, opts.MaxSteps) {
-			return r, fail(fmt.Sprintf("strict: the policy caused %s (%s)", r.Outcome, r.Report.Kind))
+		if !Wanted(r, opts.Want) {
+			return r, nil
+		}
+		switch a := Attribute(withReplay, policy, r, opts.MaxSteps); a.Cause {
+		case Caused:
+			return r, fail(false, "strict: the policy caused %s (%s): %s", r.Outcome, r.Report.Kind, a.Why)
+		case Unknown:
+			return r, fail(true, "strict: a wanted %s (%s), but who caused it is unknown: %s", r.Outcome, r.Report.Kind, a.Why)
 		}
 		return r, nil
 	}
-	if Allowed(s, policy)[r.Outcome] || KnownException(r) != "" || !CausedByPolicy(withReplay, policy, r, opts.MaxSteps) {
+	if Allowed(s, policy)[r.Outcome] || KnownException(r) != "" {
 		return r, nil
 	}
-	return r, fail(fmt.Sprintf("contract broken: policy %s caused %s, which it does not allow (allowed: %s)", policy, r.Outcome, allowedList(s, policy)))
+	switch a := Attribute(withReplay, policy, r, opts.MaxSteps); a.Cause {
+	case Caused:
+		return r, fail(false, "contract broken: policy %s caused %s, which it does not allow (allowed: %s): %s", policy, r.Outcome, allowedList(s, policy), a.Why)
+	case Unknown:
+		return r, fail(true, "policy %s may have caused %s, which it does not allow (allowed: %s), but who caused it is unknown: %s", policy, r.Outcome, allowedList(s, policy), a.Why)
+	}
+	return r, nil
 }
 
-// ownKinds are failures a thread brings on itself by what it runs (API
-// misuse, refcount bugs, endless loops), whatever other threads do. A
-// policy can only let control reach them; it causes them only when the
-// failing thread is the one being unwound.
-var ownKinds = map[string]bool{
-	runtime.KindFatalRelease: true, runtime.KindFatalUnensure: true, runtime.KindBadUnlock: true,
-	runtime.KindNoGIL: true, runtime.KindUAFObject: true, runtime.KindUnderflow: true,
-	runtime.KindBudget: true, runtime.KindWatchdog: true,
+// divergence describes how a replay failed to reproduce r.
+func divergence(r, again *runtime.Result, err error) string {
+	switch {
+	case err != nil:
+		return "failed: " + err.Error()
+	case again.Diverged >= 0:
+		return fmt.Sprintf("diverged at step %d (it gave %s, not %s)", again.Diverged, again.Signature(), r.Signature())
+	}
+	return fmt.Sprintf("gave %s (%s), not %s (%s)", again.Signature(), again.Report.Message, r.Signature(), r.Report.Message)
 }
 
 // Wanted reports whether r matches a -sfz.want pattern: OUTCOME or KIND,
@@ -161,18 +199,6 @@ var ownKinds = map[string]bool{
 func Wanted(r *runtime.Result, want string) bool {
 	kind, op, _ := strings.Cut(want, "/")
 	return (string(r.Outcome) == kind || r.Report.Kind == kind) && strings.HasPrefix(r.Report.Op, op)
-}
-
-// CausedByPolicy reports whether r's failure is the policy's doing: some
-// thread met the policy, the failure is not one a thread brings on itself
-// outside an unwind, and the NoStrike counterfactual on the same schedule
-// does not fail the same way.
-func CausedByPolicy(s *scenario.Scenario, policy string, r *runtime.Result, maxSteps int) bool {
-	if r.Strikes == 0 || (ownKinds[r.Report.Kind] && !r.Report.DuringUnwind) {
-		return false
-	}
-	cf, err := runtime.Run(s, runtime.Config{Policy: policy, NoStrike: true, MaxSteps: maxSteps})
-	return err != nil || cf.Signature() != r.Signature()
 }
 
 func allowedList(s *scenario.Scenario, policy string) string {

@@ -1,0 +1,19 @@
+// Package shell quotes words for the commands shutdownfuzz prints, so that
+// every printed re-run command can be pasted into a POSIX shell as is.
+package shell
+
+import "strings"
+
+// Quote returns s as one single-quoted shell word; a single quote inside
+// becomes '\”.
+func Quote(s string) string {
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+// RunCommand is the complete command that replays a run: shutdownfuzz run
+// under policy with schedule, a schedule line with or without its leading
+// word ("replay 0 1 2*40"), on file. Both are quoted, so that the command
+// pastes into a shell as is.
+func RunCommand(policy, schedule, file string) string {
+	return "shutdownfuzz run -policy " + policy + " -schedule " + Quote(strings.TrimPrefix(schedule, "schedule ")) + " " + Quote(file)
+}

@@ -1,0 +1,232 @@
+package verdict
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// The known positives below are the oracle's own tests: each makes Check
+// fail on purpose. A Check that never fails breaks all three.
+
+func parse(t *testing.T, src string) *scenario.Scenario {
+	t.Helper()
+	s, err := scenario.Parse("x.scn", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// withRun swaps the runtime Check and Attribute use for the test.
+func withRun(t *testing.T, fn func(*scenario.Scenario, runtime.Config) (*runtime.Result, error)) {
+	old := run
+	run = fn
+	t.Cleanup(func() { run = old })
+}
+
+// A daemon that keeps taking the GIL meets the policy once main finalizes.
+const striking = `scenario "striking"
+main { spawn d
+  work 2 }
+daemon d { forever { work 1
+    io } }
+`
+
+// strikingRun returns the scenario with a schedule line under which a
+// thread meets policy.
+func strikingRun(t *testing.T, policy string) *scenario.Scenario {
+	t.Helper()
+	s := parse(t, striking)
+	for seed := range uint64(100) {
+		s.Schedule = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}
+		if r, err := runtime.Run(s, runtime.Config{Policy: policy}); err == nil && r.Strikes > 0 {
+			return s
+		}
+	}
+	t.Fatalf("no schedule in 100 meets the %s policy", policy)
+	return nil
+}
+
+// Known positive 1: a policy that corrupts (a test-only hook turns every
+// run in which a thread met the policy into a stack use after free)
+// breaks the abort policy's contract, and Check must say so.
+func TestCheckFailsWhenAPolicyCorrupts(t *testing.T) {
+	s := strikingRun(t, "abort")
+	if r, fail := Check(s, "abort", Options{}); fail != nil || r.Outcome != runtime.Abort {
+		t.Fatalf("the real abort policy: %v, %v; want a passing abort", r.Outcome, fail)
+	}
+	withRun(t, func(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, error) {
+		r, err := runtime.Run(s, cfg)
+		if err == nil && r.Strikes > 0 {
+			r.Outcome = runtime.Corruption
+			r.Report = runtime.Report{Kind: runtime.KindUAFStack, Thread: "d", Op: "work", Phase: r.Report.Phase,
+				Message: "test hook: the policy freed a stack still in use"}
+		}
+		return r, err
+	})
+	_, fail := Check(s, "abort", Options{})
+	if fail == nil || fail.Inconclusive || !strings.Contains(fail.Reason, "contract broken") {
+		t.Fatalf("a corrupting abort policy: %v, want a broken contract", fail)
+	}
+}
+
+// The event-wait hang of issue 12: a teardown waits on an event only a
+// daemon would set, while an unrelated foreign thread spins.
+const eventWaitHang = `scenario "event-wait hang"
+main { spawn d
+  spawn f }
+daemon d { wait go
+  set done }
+foreign f { forever { yield } }
+teardown { set go
+  wait done }
+`
+
+// Known positive 2: hunting the event-wait hang with -sfz.strict
+// -sfz.want=deadlock must fail under hang, unwind and terminate: the
+// policy stopped the only thread that could set the event.
+func TestStrictWantDeadlockFailsOnEventWaitHang(t *testing.T) {
+	s := parse(t, eventWaitHang)
+	for _, p := range []string{"hang", "unwind", "terminate"} {
+		found := false
+		for seed := range uint64(50) {
+			s.Schedule = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}
+			r, fail := Check(s, p, Options{Strict: true, Want: "deadlock"})
+			if r != nil && r.Outcome == runtime.Budget {
+				t.Fatalf("%s, seed %d: budget; the hang must be a deadlock at once", p, seed)
+			}
+			if fail != nil {
+				if fail.Inconclusive || r.Outcome != runtime.Deadlock {
+					t.Fatalf("%s: %v", p, fail)
+				}
+				found = true
+				break
+			}
+		}
+		if !found {
+			t.Errorf("%s: strict want=deadlock never failed in 50 schedules", p)
+		}
+	}
+}
+
+// Known positive 3: a replay that diverges (a test-only hook drops the
+// last recorded choice, as a nondeterministic runtime would lose it) is a
+// harness failure.
+func TestCheckFailsOnReplayDivergence(t *testing.T) {
+	s := strikingRun(t, "hang")
+	if _, fail := Check(s, "hang", Options{}); fail != nil {
+		t.Fatalf("the real runtime: %v", fail)
+	}
+	withRun(t, func(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, error) {
+		if sch := s.Schedule; sch != nil && sch.Kind == scenario.ScheduleReplay && len(sch.Choices) > 0 {
+			s = WithSchedule(s, sch.Choices[:len(sch.Choices)-1])
+		}
+		return runtime.Run(s, cfg)
+	})
+	_, fail := Check(s, "hang", Options{})
+	if fail == nil || fail.Inconclusive || !strings.Contains(fail.Reason, "diverged") {
+		t.Fatalf("a diverging replay: %v, want a replay failure", fail)
+	}
+}
+
+// A budget run decides nothing: Check reports it as inconclusive, under
+// every mode, never as a pass.
+func TestBudgetIsInconclusiveNeverAPass(t *testing.T) {
+	s := parse(t, `scenario "loop"
+main { forever { work 1 } }`)
+	for _, opts := range []Options{{}, {Strict: true}, {Strict: true, Want: "deadlock"}} {
+		r, fail := Check(s, "hang", Options{Strict: opts.Strict, Want: opts.Want, MaxSteps: 300})
+		if r == nil || r.Outcome != runtime.Budget || fail == nil || !fail.Inconclusive {
+			t.Errorf("%+v: %v, %v; want an inconclusive budget", opts, r, fail)
+		}
+	}
+}
+
+// Strict mode fails on the failures the contracts allow.
+func TestStrictFailsOnWitness(t *testing.T) {
+	s := parse(t, `scenario "x"
+main { spawn d
+  wait started }
+daemon d { lock L
+  set started
+  io
+  unlock L }
+teardown { lock L }`)
+	rep, _ := explore.Policy(s, "hang", explore.Options{Runs: 200})
+	w := rep.Outcomes["deadlock"]
+	if w == nil {
+		t.Fatal("no deadlock witness")
+	}
+	ws := WithSchedule(s, w.Result.Schedule)
+	if _, fail := Check(ws, "hang", Options{}); fail != nil {
+		t.Errorf("default contract: %v", fail)
+	}
+	if _, fail := Check(ws, "hang", Options{Strict: true}); fail == nil {
+		t.Errorf("strict: no failure on a deadlock")
+	}
+	if _, fail := Check(ws, "hang", Options{Strict: true, Want: "deadlock"}); fail == nil || fail.Inconclusive {
+		t.Errorf("strict want=deadlock: %v, want a failure the policy caused", fail)
+	}
+}
+
+// The counterfactual is fair: after the first strike it does not replay
+// the original choices (forced ones among them), so no fair counterfactual
+// starves main into the budget. Every run Attribute makes is recorded.
+func TestCounterfactualIsFair(t *testing.T) {
+	s := parse(t, eventWaitHang)
+	var r *runtime.Result
+	for seed := range uint64(50) {
+		s.Schedule = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}
+		if rr, _ := runtime.Run(s, runtime.Config{Policy: "hang"}); rr.Strikes > 0 {
+			r = rr
+			break
+		}
+	}
+	if r == nil {
+		t.Fatal("no schedule meets the policy")
+	}
+	var cfs []*runtime.Result
+	withRun(t, func(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, error) {
+		cf, err := runtime.Run(s, cfg)
+		if cfg.NoStrike && cfg.Strategy != nil {
+			cfs = append(cfs, cf)
+		}
+		return cf, err
+	})
+	a := Attribute(WithSchedule(s, r.Schedule), "hang", r, 0)
+	if a.Cause != Caused {
+		t.Errorf("attribution %v (%s), want caused by the policy", a.Cause, a.Why)
+	}
+	if len(cfs) != fairTails {
+		t.Fatalf("%d fair counterfactuals, want %d", len(cfs), fairTails)
+	}
+	for _, cf := range cfs {
+		if cf.Outcome == runtime.Budget || cf.Strikes != 0 {
+			t.Errorf("counterfactual %s: %s with %d strikes", cf.Strategy, cf.Outcome, cf.Strikes)
+		}
+	}
+}
+
+// An attribution whose counterfactuals all run out of budget is unknown,
+// and Check reports it as inconclusive, not as a pass.
+func TestUnknownAttributionIsInconclusive(t *testing.T) {
+	s := strikingRun(t, "abort")
+	withRun(t, func(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, error) {
+		r, err := runtime.Run(s, cfg)
+		if err == nil && cfg.NoStrike {
+			r.Outcome, r.Report = runtime.Budget, runtime.Report{Kind: runtime.KindBudget, Message: "test hook: out of steps"}
+		} else if err == nil && r.Strikes > 0 {
+			r.Outcome = runtime.Corruption
+			r.Report = runtime.Report{Kind: runtime.KindUAFStack, Thread: "d", Op: "work", Message: "test hook"}
+		}
+		return r, err
+	})
+	_, fail := Check(s, "abort", Options{})
+	if fail == nil || !fail.Inconclusive {
+		t.Fatalf("%v, want inconclusive", fail)
+	}
+}
