@@ -19,8 +19,10 @@ func (in *Interp) exec(t *thread, body []*scenario.Stmt) {
 func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
 	prev := t.cur
 	t.cur = st
+	t.enter(st)
 	in.point(t)
 	in.do(t, st)
+	t.leave()
 	t.cur = prev
 }
 
@@ -34,6 +36,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	case scenario.OpWork:
 		for i := 0; i < st.N; i++ {
 			if i > 0 {
+				t.setIter(i)
 				in.point(t)
 			}
 			in.needGIL(t, st)
@@ -127,6 +130,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	case scenario.OpLoop:
 		for i := 0; i < st.N; i++ {
 			if i > 0 {
+				t.setIter(i)
 				in.point(t)
 			}
 			in.exec(t, st.Body)
@@ -163,6 +167,7 @@ func (in *Interp) needGIL(t *thread, st *scenario.Stmt) {
 // Without the GIL, the call simply blocks.
 func (in *Interp) blockingCall(t *thread, site string, w chaos.Wait) {
 	had := t.hasGIL
+	t.noteRetake(had)
 	if had {
 		in.releaseGIL(t)
 	}

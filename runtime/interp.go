@@ -137,6 +137,8 @@ type thread struct {
 	inCleanup   int
 	unwinding   bool
 	cur         *scenario.Stmt // statement being executed
+	pos         []posEntry     // statement path with loop counters (state.go)
+	posHad      bool           // noteRetake with an empty pos (state.go)
 }
 
 type frame struct {
@@ -467,7 +469,7 @@ func (in *Interp) runMain(t *thread) {
 		}()
 		in.exec(t, t.decl.Body)
 	}()
-	t.cur = nil
+	t.cur, t.pos = nil, t.pos[:0] // exit leaves its statements' entries
 	if !t.hasGIL {
 		in.halt(t, Corruption, KindNoGIL, "main finished its body without the GIL")
 	}
@@ -562,6 +564,7 @@ func (in *Interp) takeStdout(t *thread) {
 		return h.hung || h.ended
 	}
 	had := t.hasGIL
+	t.noteRetake(had)
 	if had {
 		in.releaseGIL(t)
 	}
