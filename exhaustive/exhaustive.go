@@ -117,6 +117,7 @@ type node struct {
 	via      int32 // the thread chosen at parent
 	depth    int32
 	runnable []int32
+	stacks   []uint32 // goroutine positions (runtime.Point.Stacks)
 	edges    []edge
 }
 
@@ -136,7 +137,6 @@ type search struct {
 	// the current run
 	path      []int
 	pathState []int32
-	need      []bool
 	prev      int32
 	prevVia   int32
 	stopped   bool
@@ -197,7 +197,6 @@ func (x *search) run(p *pending) error {
 		slices.Reverse(x.pathState)
 		x.path = append(x.path, int(p.thread))
 		x.pathState = append(x.pathState, p.state)
-		x.markLastPoints()
 	}
 	r, err := runtime.RunChooser(x.sc, x.config(), x.tab, x)
 	if err != nil {
@@ -226,26 +225,6 @@ func (x *search) run(p *pending) error {
 	return nil
 }
 
-// markLastPoints marks, on the replayed path, each thread's last point:
-// where it parks for the last time before the new part of the run, the
-// only place its position must be captured. The thread at point k is the
-// one chosen at k-1 (main at 0).
-func (x *search) markLastPoints() {
-	x.need = x.need[:0]
-	last := map[int]int{}
-	for k := range x.path {
-		cur := 0
-		if k > 0 {
-			cur = x.path[k-1]
-		}
-		last[cur] = k
-		x.need = append(x.need, false)
-	}
-	for _, k := range last {
-		x.need[k] = true
-	}
-}
-
 // Choose is called at every scheduling point of a run.
 func (x *search) Choose(p *runtime.Point) (int, bool) {
 	k := p.Step
@@ -257,11 +236,10 @@ func (x *search) Choose(p *runtime.Point) (int, bool) {
 				x.stopped = true
 				return 0, true
 			}
-		} else if x.need[k] {
-			p.Capture()
 		}
 		if k == len(x.path)-1 {
 			x.prev, x.prevVia = x.pathState[k], int32(x.path[k])
+			p.SetStacks(x.nodes[x.prev].stacks)
 		}
 		return x.path[k], false
 	}
@@ -276,7 +254,7 @@ func (x *search) Choose(p *runtime.Point) (int, bool) {
 		return 0, true
 	}
 	id := int32(len(x.nodes))
-	n := node{parent: x.prev, via: x.prevVia, runnable: make([]int32, len(p.Runnable))}
+	n := node{parent: x.prev, via: x.prevVia, runnable: make([]int32, len(p.Runnable)), stacks: p.Stacks(nil)}
 	for i, r := range p.Runnable {
 		n.runnable[i] = int32(r)
 	}

@@ -154,6 +154,14 @@ func chooseFrame(pcs []uintptr) int {
 	panic("runtime: Point.Capture called outside a chooser")
 }
 
+// Stacks appends the goroutine positions the point knows (one per thread)
+// to b. A chooser that replays a prefix to a state can restore them there
+// with SetStacks instead of capturing each thread's last point.
+func (p *Point) Stacks(b []uint32) []uint32 { return append(b, p.stack...) }
+
+// SetStacks restores positions saved by Stacks at the same state.
+func (p *Point) SetStacks(s []uint32) { copy(p.stack, s) }
+
 // Waiting describes what thread id waits for, or "" when it can run (or
 // has not been spawned).
 func (p *Point) Waiting(id int) string {
