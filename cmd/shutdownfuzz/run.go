@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -274,6 +275,8 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	asJSON := fs.Bool("json", false, "print one JSON object per policy")
 	steps := fs.Int("steps", 0, "step budget per run (default 100000)")
 	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
+	exh := fs.Bool("exhaustive", false, "visit every reachable state instead of sampling: the exact outcome set (-runs and -mode are ignored)")
+	maxStates := fs.Int("max-states", exhaustive.DefaultMaxStates, "with -exhaustive: states per policy before the search gives up as inconclusive")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -285,6 +288,12 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
+	if *maxStates < 1 {
+		return usageError("-max-states must be at least 1")
+	}
+	if *exh && wild != nil {
+		return usageError("-exhaustive explores the controlled model; it does not combine with -mode wild")
+	}
 	s, name, policies, err := scenarioArg(pos, *policy)
 	if err != nil {
 		return err
@@ -292,15 +301,19 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	failed := false
 	enc := json.NewEncoder(stdout)
 	if !*asJSON {
-		fmt.Fprintf(stdout, "scenario %q (%s), %d schedules per policy\n", s.Name, name, *runs)
+		if *exh {
+			fmt.Fprintf(stdout, "scenario %q (%s), exhaustive, at most %d states per policy\n", s.Name, name, *maxStates)
+		} else {
+			fmt.Fprintf(stdout, "scenario %q (%s), %d schedules per policy\n", s.Name, name, *runs)
+		}
 	}
 	for _, p := range policies {
-		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild})
+		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild, Exhaustive: *exh, MaxStates: *maxStates})
 		if err != nil {
 			return usageError("%v", err)
 		}
-		if !rep.OK() {
-			failed = true
+		if !rep.OK() || (*exh && !rep.Complete) {
+			failed = true // an incomplete search is inconclusive, never a pass
 		}
 		if *asJSON {
 			if err := enc.Encode(exploreJSON{Report: rep, OK: rep.OK()}); err != nil {
