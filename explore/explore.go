@@ -37,9 +37,10 @@ type Options struct {
 // Witness is the first run that showed an outcome.
 type Witness struct {
 	Count    int             `json:"count"`
-	Schedule string          `json:"schedule"` // a "schedule replay ..." line that reproduces it
-	Strategy string          `json:"strategy"` // the strategy that found it
-	Run      int             `json:"run"`      // the index of the run that found it
+	Schedule string          `json:"schedule"`        // a "schedule replay ..." line that reproduces it
+	Strategy string          `json:"strategy"`        // the strategy that found it
+	Run      int             `json:"run"`             // the index of the run that found it
+	Cycle    []int           `json:"cycle,omitempty"` // exhaustive: the turn that repeats for ever (a deadlock or budget found as a cycle)
 	Result   *runtime.Result `json:"-"`
 }
 

@@ -11,13 +11,14 @@ import (
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
 
-const matrixArgs = "[-runs N] [-policy all|P] [-out DIR] [-force] [-mode controlled|wild] [DIR|FILE.scn...]"
+const matrixArgs = "[-runs N] [-policy all|P] [-out DIR] [-force] [-mode controlled|wild] [-exhaustive [-max-states N]] [DIR|FILE.scn...]"
 
 // cmdMatrix explores every scenario under every policy and reports the
 // outcome matrix: as a table on stdout, and as report.json and report.html
@@ -35,6 +36,8 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	out := fs.String("out", ".", "write report.json and report.html to `DIR`")
 	force := fs.Bool("force", false, "overwrite report.json and report.html in -out instead of numbering new ones")
 	mode := fs.String("mode", "controlled", "how runs are scheduled: controlled (the deterministic scheduler) or wild (Go's real scheduler with injected timing; witnesses replay under the controlled one)")
+	exh := fs.Bool("exhaustive", false, "prove each cell's outcome set by visiting every state instead of sampling (-runs is ignored)")
+	maxStates := fs.Int("max-states", exhaustive.DefaultMaxStates, "with -exhaustive: states per cell before the search gives up (the cell is then not proved)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -42,10 +45,16 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
-	opts := report.BuildOptions{Runs: *runs}
+	if *maxStates < 1 {
+		return usageError("-max-states must be at least 1")
+	}
+	opts := report.BuildOptions{Runs: *runs, Exhaustive: *exh, MaxStates: *maxStates}
 	switch *mode {
 	case "controlled":
 	case "wild":
+		if *exh {
+			return usageError("-exhaustive explores the controlled model; it does not combine with -mode wild")
+		}
 		opts.Wild = &chaos.WildOptions{}
 	default:
 		return usageError("-mode %q: want controlled or wild", *mode)
@@ -83,10 +92,26 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	for _, p := range paths {
 		fmt.Fprintf(stdout, "wrote %s\n", p)
 	}
-	if !m.OK() {
+	if n := unproved(m); n > 0 {
+		fmt.Fprintf(stdout, "%d cell(s) not proved: the search bound was hit, so their outcome sets are inconclusive (raise -max-states)\n", n)
+	}
+	if !m.OK() || unproved(m) > 0 {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// unproved counts the exhaustive cells whose search did not complete.
+func unproved(m *report.Matrix) int {
+	n := 0
+	for _, r := range m.Rows {
+		for _, c := range r.Cells {
+			if c.Search == "exhaustive" && !c.Proved {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // matrixEntries loads the scenarios named on the command line: the whole
