@@ -61,10 +61,18 @@ import (
 // DefaultMaxStates bounds a search when Options.MaxStates is 0.
 const DefaultMaxStates = 1_000_000
 
+// DefaultMaxKeyBytes bounds the memory the visited states' keys take when
+// Options.MaxKeyBytes is 0. States whose keys keep growing (a heap that
+// grows in a forever loop) hit it long before MaxStates.
+const DefaultMaxKeyBytes = 128 << 20
+
 // Options bound a search.
 type Options struct {
 	Policy    string // "" keeps the scenario's
 	MaxStates int    // states before the search gives up (Complete false); default DefaultMaxStates
+	// MaxKeyBytes bounds the total size of the visited states' keys
+	// (Complete false when reached); default DefaultMaxKeyBytes.
+	MaxKeyBytes int
 	// Verify recomputes the key at every replayed point and checks it
 	// against the state recorded there: a replay that does not reach the
 	// same states means the key misses something (tests use it).
@@ -125,15 +133,16 @@ type pending struct{ state, thread int32 }
 
 // search is one exploration; it is the Chooser of its runs.
 type search struct {
-	sc      *scenario.Scenario
-	opts    Options
-	tab     *runtime.StateTable
-	visited map[string]int32
-	nodes   []node
-	todo    []pending
-	res     *Result
-	key     []byte
-	full    bool
+	sc       *scenario.Scenario
+	opts     Options
+	tab      *runtime.StateTable
+	visited  map[string]int32
+	nodes    []node
+	todo     []pending
+	res      *Result
+	key      []byte
+	keyBytes int // total size of the keys in visited
+	full     bool
 	// the current run
 	path      []int
 	pathState []int32
@@ -147,6 +156,9 @@ type search struct {
 func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 	if opts.MaxStates <= 0 {
 		opts.MaxStates = DefaultMaxStates
+	}
+	if opts.MaxKeyBytes <= 0 {
+		opts.MaxKeyBytes = DefaultMaxKeyBytes
 	}
 	policy, _, err := runtime.ResolvePolicy(s, opts.Policy)
 	if err != nil {
@@ -251,6 +263,11 @@ func (x *search) Choose(p *runtime.Point) (int, bool) {
 	}
 	if len(x.nodes) >= x.opts.MaxStates {
 		x.full, x.stopped = true, true
+		return 0, true
+	}
+	if x.keyBytes += len(x.key); x.keyBytes > x.opts.MaxKeyBytes {
+		x.full, x.stopped = true, true
+		x.res.Reason = fmt.Sprintf("the states' keys outgrew %d MiB after %d states (does the heap grow for ever?)", x.opts.MaxKeyBytes>>20, len(x.nodes))
 		return 0, true
 	}
 	id := int32(len(x.nodes))

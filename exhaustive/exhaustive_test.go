@@ -252,3 +252,22 @@ teardown {
 	}
 	_ = fmt.Sprint
 }
+
+// A heap that grows for ever gives ever larger states; the key-size bound
+// stops the search long before MaxStates, as incomplete.
+func TestGrowingHeapIsIncomplete(t *testing.T) {
+	s := parse(t, `scenario "grows"
+main {
+  forever {
+    new X
+    publish X
+  }
+}`)
+	r, err := exhaustive.Explore(s, exhaustive.Options{Policy: "hang", MaxKeyBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Complete || !strings.Contains(r.Reason, "outgrew 1 MiB") {
+		t.Errorf("complete %v after %d states (%s): want the key bound", r.Complete, r.States, r.Reason)
+	}
+}

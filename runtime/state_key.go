@@ -53,6 +53,7 @@ type keyEnc struct {
 	b    []byte
 	tab  *StateTable
 	objs []*object
+	ids  map[*object]int // past 16 objects, a map replaces the linear search
 }
 
 func (e *keyEnc) int(v int) { e.b = binary.AppendVarint(e.b, int64(v)) }
@@ -75,10 +76,25 @@ func (e *keyEnc) obj(o *object) {
 		e.int(0)
 		return
 	}
-	for i, x := range e.objs {
-		if x == o {
+	if e.ids != nil {
+		if i, ok := e.ids[o]; ok {
 			e.int(i + 1)
 			return
+		}
+		e.ids[o] = len(e.objs)
+	} else {
+		for i, x := range e.objs {
+			if x == o {
+				e.int(i + 1)
+				return
+			}
+		}
+		if len(e.objs) == 16 {
+			e.ids = make(map[*object]int, 32)
+			for i, x := range e.objs {
+				e.ids[x] = i
+			}
+			e.ids[o] = len(e.objs)
 		}
 	}
 	e.objs = append(e.objs, o)
