@@ -102,71 +102,85 @@ func (x *search) fairComponents(set []int32) []component {
 
 // sccs is Tarjan's algorithm, iterative, over the subgraph induced by set.
 func (x *search) sccs(set []int32) [][]int32 {
-	index := make(map[int32]int32, len(set))
-	low := make(map[int32]int32, len(set))
-	member := make(map[int32]bool, len(set))
+	tj := &tarjan{nodes: x.nodes, index: map[int32]int32{}, low: map[int32]int32{}, member: map[int32]bool{}, onStack: map[int32]bool{}}
 	for _, s := range set {
-		member[s] = true
-	}
-	onStack := map[int32]bool{}
-	var stack []int32
-	var out [][]int32
-	next := int32(0)
-	type frame struct {
-		s int32
-		e int
+		tj.member[s] = true
 	}
 	for _, root := range set {
-		if _, seen := index[root]; seen {
-			continue
-		}
-		call := []frame{{s: root}}
-		index[root], low[root] = next, next
-		next++
-		stack = append(stack, root)
-		onStack[root] = true
-		for len(call) > 0 {
-			f := &call[len(call)-1]
-			edges := x.nodes[f.s].edges
-			if f.e < len(edges) {
-				t := edges[f.e].to
-				f.e++
-				if t < 0 || !member[t] {
-					continue
-				}
-				if _, seen := index[t]; !seen {
-					index[t], low[t] = next, next
-					next++
-					stack = append(stack, t)
-					onStack[t] = true
-					call = append(call, frame{s: t})
-				} else if onStack[t] {
-					low[f.s] = min(low[f.s], index[t])
-				}
-				continue
-			}
-			s := f.s
-			call = call[:len(call)-1]
-			if len(call) > 0 {
-				p := call[len(call)-1].s
-				low[p] = min(low[p], low[s])
-			}
-			if low[s] == index[s] {
-				var comp []int32
-				for {
-					t := stack[len(stack)-1]
-					stack = stack[:len(stack)-1]
-					onStack[t] = false
-					comp = append(comp, t)
-					if t == s {
-						break
-					}
-				}
-				out = append(out, comp)
-			}
+		if _, seen := tj.index[root]; !seen {
+			tj.visit(root)
 		}
 	}
-	return out
+	return tj.out
+}
+
+type tarjan struct {
+	nodes      []node
+	index, low map[int32]int32
+	member     map[int32]bool
+	onStack    map[int32]bool
+	stack      []int32
+	out        [][]int32
+	next       int32
+	frames     []tarjanFrame
+}
+
+type tarjanFrame struct {
+	s int32
+	e int // next edge to look at
+}
+
+func (tj *tarjan) push(s int32) {
+	tj.index[s], tj.low[s] = tj.next, tj.next
+	tj.next++
+	tj.stack = append(tj.stack, s)
+	tj.onStack[s] = true
+	tj.frames = append(tj.frames, tarjanFrame{s: s})
+}
+
+// visit runs the depth-first search from root with an explicit stack.
+func (tj *tarjan) visit(root int32) {
+	tj.push(root)
+	for len(tj.frames) > 0 {
+		f := &tj.frames[len(tj.frames)-1]
+		if edges := tj.nodes[f.s].edges; f.e < len(edges) {
+			t := edges[f.e].to
+			f.e++
+			if t < 0 || !tj.member[t] {
+				continue
+			}
+			if _, seen := tj.index[t]; !seen {
+				tj.push(t)
+			} else if tj.onStack[t] {
+				tj.low[f.s] = min(tj.low[f.s], tj.index[t])
+			}
+			continue
+		}
+		s := f.s
+		tj.frames = tj.frames[:len(tj.frames)-1]
+		if len(tj.frames) > 0 {
+			p := tj.frames[len(tj.frames)-1].s
+			tj.low[p] = min(tj.low[p], tj.low[s])
+		}
+		if tj.low[s] == tj.index[s] {
+			tj.pop(s)
+		}
+	}
+}
+
+// pop takes the component rooted at s off the stack.
+func (tj *tarjan) pop(s int32) {
+	var comp []int32
+	for {
+		t := tj.stack[len(tj.stack)-1]
+		tj.stack = tj.stack[:len(tj.stack)-1]
+		tj.onStack[t] = false
+		comp = append(comp, t)
+		if t == s {
+			break
+		}
+	}
+	tj.out = append(tj.out, comp)
 }
 
 // pathTo is the schedule from the initial state to s.
