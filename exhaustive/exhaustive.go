@@ -27,7 +27,12 @@
 // model to keep each thread's position as data everywhere (a second
 // implementation of exec.go as a step function); replay needs four small
 // hooks in exec.go and interp.go and shares every rule with the sampled
-// and wild modes. Its cost is the prefix: about depth × 0.6 µs per branch.
+// and wild modes. Its cost is the prefix: a branch replays the depth of
+// its state, at a few hundred ns per step. Measured on a loaded 2-core
+// machine: the whole library (13,756 states over all five policies) in
+// about 0.3 s, about 50,000 states/s; BenchmarkExhaustive (117,674 states,
+// paths of 100+ steps, 46 replayed steps per state) 12,000-16,000
+// states/s. Going past that needs the cloneable state.
 //
 // # Liveness
 //
@@ -123,7 +128,6 @@ type edge struct {
 type node struct {
 	parent   int32
 	via      int32 // the thread chosen at parent
-	depth    int32
 	runnable []int32
 	stacks   []uint32 // goroutine positions (runtime.Point.Stacks)
 	edges    []edge
@@ -274,9 +278,6 @@ func (x *search) Choose(p *runtime.Point) (int, bool) {
 	n := node{parent: x.prev, via: x.prevVia, runnable: make([]int32, len(p.Runnable)), stacks: p.Stacks(nil)}
 	for i, r := range p.Runnable {
 		n.runnable[i] = int32(r)
-	}
-	if x.prev >= 0 {
-		n.depth = x.nodes[x.prev].depth + 1
 	}
 	x.nodes = append(x.nodes, n)
 	x.visited[string(x.key)] = id
