@@ -22,6 +22,7 @@ fmt-check:
 
 bench:
 	$(GO) test -run=NONE -bench=. -benchtime=2s ./chaos ./runtime
+	$(GO) test -run=NONE -bench=. -benchtime=1x -count=3 ./exhaustive
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time).
 # CI runs `make test`, which replays the corpus and the seeds; `make fuzz`

@@ -83,6 +83,11 @@ type Config struct {
 	// Workers run cells in parallel in controlled mode (default
 	// GOMAXPROCS). Wild runs are serialized, so wild mode uses one.
 	Workers int
+	// Exhaustive first proves each cell's outcome set (package
+	// exhaustive, at most MaxStates states per cell); proved cells are not
+	// sampled. See exhaustive.go.
+	Exhaustive bool
+	MaxStates  int
 	// MinimizeRuns bounds each minimization (default 2000).
 	MinimizeRuns int
 	// Checkpoint is how often state.json is written (default 5s),
@@ -160,6 +165,11 @@ type CellSummary struct {
 	Counts       map[string]int `json:"counts"`
 	Expected     []string       `json:"expected,omitempty"`
 	Unexpected   []string       `json:"unexpected,omitempty"`
+	// With -exhaustive: Proved says the search visited all States, and
+	// Outcomes is the outcome set it found (exact when Proved).
+	Proved   bool     `json:"proved,omitempty"`
+	States   int      `json:"states,omitempty"`
+	Outcomes []string `json:"outcomes,omitempty"`
 }
 
 // ResourceSample is the process's resident set and goroutine count at one
@@ -225,7 +235,12 @@ func Run(ctx context.Context, cfg Config) (*Summary, error) {
 		return nil, err
 	}
 
-	// Crashers an earlier session had no time to make.
+	if cfg.Exhaustive {
+		if err := c.prove(ctx); err != nil {
+			return nil, err
+		}
+	}
+	// Crashers an earlier session (or the proofs) had no time to make.
 	c.finishPending(ctx)
 
 	var wg sync.WaitGroup
@@ -297,7 +312,7 @@ func (cfg *Config) defaults() error {
 }
 
 func (cfg *Config) stateConfig() StateConfig {
-	sc := StateConfig{Mode: cfg.Mode, Shard: fmt.Sprintf("%d/%d", cfg.Shard, cfg.Shards), Policies: cfg.Policies}
+	sc := StateConfig{Mode: cfg.Mode, Shard: fmt.Sprintf("%d/%d", cfg.Shard, cfg.Shards), Policies: cfg.Policies, Exhaustive: cfg.Exhaustive}
 	for _, s := range cfg.Scenarios {
 		sc.Scenarios = append(sc.Scenarios, ScenarioID{Name: s.Name, Hash: scenarioHash(s.Scenario)})
 	}
@@ -398,9 +413,9 @@ func (c *campaign) worker(ctx context.Context, w int) {
 				return
 			}
 			c.mu.Lock()
-			k, runs := cell.Next, cell.Runs
+			k, runs, proved := cell.Next, cell.Runs, cell.Proved
 			c.mu.Unlock()
-			if c.cfg.RunsPerCell > 0 && runs >= c.cfg.RunsPerCell {
+			if proved || (c.cfg.RunsPerCell > 0 && runs >= c.cfg.RunsPerCell) {
 				continue
 			}
 			progressed = true
@@ -667,7 +682,7 @@ func (c *campaign) summary(ctx context.Context) *Summary {
 		if cfg.RunsPerCell > 0 {
 			all := true
 			for _, cell := range c.st.Cells {
-				all = all && cell.Runs >= cfg.RunsPerCell
+				all = all && (cell.Proved || cell.Runs >= cfg.RunsPerCell)
 			}
 			sum.Interrupted = sum.Interrupted && !all
 		}
@@ -676,11 +691,12 @@ func (c *campaign) summary(ctx context.Context) *Summary {
 		sum.Config.Scenarios = append(sum.Config.Scenarios, s.Name)
 	}
 	for _, cell := range c.st.Cells {
-		cs := CellSummary{Scenario: cell.Scenario, Policy: cell.Policy, Runs: cell.Runs, NextSchedule: cell.Next, Counts: cell.Counts}
+		cs := CellSummary{Scenario: cell.Scenario, Policy: cell.Policy, Runs: cell.Runs, NextSchedule: cell.Next, Counts: cell.Counts,
+			Proved: cell.Proved, States: cell.States, Outcomes: cell.Outcomes}
 		if set, ok := c.byName[cell.Scenario].Expected(cell.Policy); ok {
 			cs.Expected = expectedList(set)
 			for _, o := range scenario.Outcomes {
-				if cell.Counts[o] > 0 && !set[o] {
+				if (cell.Counts[o] > 0 || slices.Contains(cell.Outcomes, o)) && !set[o] {
 					cs.Unexpected = append(cs.Unexpected, o)
 				}
 			}

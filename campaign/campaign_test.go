@@ -55,6 +55,7 @@ func TestStateConfigMatch(t *testing.T) {
 		{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"b", "1"}}},
 		{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"a", "2"}}},
 		{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}},
+		{Mode: Controlled, Shard: "0/1", Policies: []string{"hang"}, Scenarios: []ScenarioID{{"a", "1"}}, Exhaustive: true},
 	} {
 		if base.match(other) == "" {
 			t.Errorf("%+v matches %+v", other, base)

@@ -53,6 +53,8 @@ type StateConfig struct {
 	Shard     string       `json:"shard"` // "i/n"
 	Policies  []string     `json:"policies"`
 	Scenarios []ScenarioID `json:"scenarios"`
+	// Exhaustive: cells are proved before they are sampled.
+	Exhaustive bool `json:"exhaustive,omitempty"`
 }
 
 // ScenarioID names a scenario and the hash of its canonical text, so that a
@@ -72,6 +74,13 @@ type CellState struct {
 	Next   int            `json:"next"`
 	Runs   int            `json:"runs"`
 	Counts map[string]int `json:"counts"`
+	// Exhaustive campaigns: the search's result. A proved cell is done;
+	// an unproved one (its bound was hit) is sampled, and Outcomes holds
+	// what the search found all the same.
+	Searched bool     `json:"searched,omitempty"`
+	Proved   bool     `json:"proved,omitempty"`
+	States   int      `json:"states,omitempty"`
+	Outcomes []string `json:"outcomes,omitempty"`
 }
 
 // Signature is a distinct failure.
@@ -137,6 +146,8 @@ func (c StateConfig) match(want StateConfig) string {
 		return fmt.Sprintf("mode %s, not %s", c.Mode, want.Mode)
 	case c.Shard != want.Shard:
 		return fmt.Sprintf("shard %s, not %s", c.Shard, want.Shard)
+	case c.Exhaustive != want.Exhaustive:
+		return fmt.Sprintf("exhaustive %v, not %v", c.Exhaustive, want.Exhaustive)
 	case !slices.Equal(c.Policies, want.Policies):
 		return fmt.Sprintf("policies %s, not %s", strings.Join(c.Policies, ","), strings.Join(want.Policies, ","))
 	case len(c.Scenarios) != len(want.Scenarios):

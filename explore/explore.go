@@ -26,14 +26,21 @@ type Options struct {
 	// reproducible run for run, but each witness's recorded schedule
 	// replays under the controlled scheduler.
 	Wild *chaos.WildOptions
+	// Exhaustive visits every reachable state instead of sampling (package
+	// exhaustive); Runs, Stop and Wild are then ignored. MaxStates bounds
+	// it (0: exhaustive.DefaultMaxStates); a search that hits the bound
+	// reports Complete false.
+	Exhaustive bool
+	MaxStates  int
 }
 
 // Witness is the first run that showed an outcome.
 type Witness struct {
 	Count    int             `json:"count"`
-	Schedule string          `json:"schedule"` // a "schedule replay ..." line that reproduces it
-	Strategy string          `json:"strategy"` // the strategy that found it
-	Run      int             `json:"run"`      // the index of the run that found it
+	Schedule string          `json:"schedule"`        // a "schedule replay ..." line that reproduces it
+	Strategy string          `json:"strategy"`        // the strategy that found it
+	Run      int             `json:"run"`             // the index of the run that found it
+	Cycle    []int           `json:"cycle,omitempty"` // exhaustive: the turn that repeats for ever (a deadlock or budget found as a cycle)
 	Result   *runtime.Result `json:"-"`
 }
 
@@ -42,6 +49,10 @@ type Report struct {
 	Scenario   string                       `json:"scenario"`
 	Policy     string                       `json:"policy"`
 	Runs       int                          `json:"runs"`
+	Mode       string                       `json:"mode"`             // "sampled" or "exhaustive"
+	Complete   bool                         `json:"complete"`         // exhaustive and every state visited: the set is proved
+	States     int                          `json:"states,omitempty"` // exhaustive: distinct states visited
+	Incomplete string                       `json:"incomplete,omitempty"`
 	Outcomes   map[runtime.Outcome]*Witness `json:"outcomes"`
 	Expected   []string                     `json:"expected,omitempty"`   // from the expect lines; empty if none
 	Unexpected []string                     `json:"unexpected,omitempty"` // outcomes seen that the expect lines do not allow
@@ -70,10 +81,13 @@ func Schedule(i int) *scenario.Schedule {
 
 // Policy explores s under one policy.
 func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) {
+	if opts.Exhaustive {
+		return exhaustivePolicy(s, policy, opts)
+	}
 	if opts.Runs <= 0 {
 		opts.Runs = 1000
 	}
-	rep := &Report{Scenario: s.Name, Policy: policy, Outcomes: map[runtime.Outcome]*Witness{}}
+	rep := &Report{Scenario: s.Name, Policy: policy, Mode: "sampled", Outcomes: map[runtime.Outcome]*Witness{}}
 	for i := 0; i < opts.Runs; i++ {
 		cfg := runtime.Config{Policy: policy, Schedule: Schedule(i), MaxSteps: opts.MaxSteps}
 		if opts.Wild != nil {
@@ -99,7 +113,13 @@ func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) 
 			break
 		}
 	}
-	if set, ok := s.Expected(policy); ok {
+	rep.compare(s)
+	return rep, nil
+}
+
+// compare fills Expected, Missing and Unexpected from the expect lines.
+func (rep *Report) compare(s *scenario.Scenario) {
+	if set, ok := s.Expected(rep.Policy); ok {
 		for o := range set {
 			rep.Expected = append(rep.Expected, o)
 			if rep.Outcomes[runtime.Outcome(o)] == nil {
@@ -115,7 +135,6 @@ func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) 
 		sortOutcomes(rep.Missing)
 		sortOutcomes(rep.Unexpected)
 	}
-	return rep, nil
 }
 
 // Policies expands "all" (or "") to every policy; any other name must be a
@@ -161,7 +180,7 @@ func (r *Report) Text() string { return r.TextWith(nil) }
 // reproduces witness w, under each witness's schedule line.
 func (r *Report) TextWith(command func(w *Witness) string) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "policy %s: %d runs\n", r.Policy, r.Runs)
+	b.WriteString(r.header())
 	for _, o := range r.Seen() {
 		w := r.Outcomes[o]
 		mark := ""
@@ -171,7 +190,11 @@ func (r *Report) TextWith(command func(w *Witness) string) string {
 		if o == runtime.Budget {
 			mark += "  INCONCLUSIVE"
 		}
-		fmt.Fprintf(&b, "  %-12s %6d  first at run %d (%s)%s\n", o, w.Count, w.Run, w.Strategy, mark)
+		if r.Mode == "exhaustive" {
+			fmt.Fprintf(&b, "  %-12s %6d  %s%s\n", o, w.Count, w.Strategy, mark)
+		} else {
+			fmt.Fprintf(&b, "  %-12s %6d  first at run %d (%s)%s\n", o, w.Count, w.Run, w.Strategy, mark)
+		}
 		if o != runtime.Clean {
 			fmt.Fprintf(&b, "    %s\n", w.Result.Report.Message)
 		}

@@ -71,6 +71,8 @@ type pageCell struct {
 	Missing   string
 	Unchecked bool
 	Bad       bool
+	Search    string // "" for a sampled matrix, else "proved" or "not proved"
+	States    int
 }
 
 type chip struct {
@@ -121,6 +123,10 @@ func newPage(m *Matrix) *page {
 				Missing:   strings.Join(cell.Missing, ", "),
 				Unchecked: len(cell.Expected) == 0,
 				Bad:       len(cell.Unexpected) > 0 || cell.Inconclusive > 0,
+				States:    cell.States,
+			}
+			if m.Search == "exhaustive" {
+				pc.Search = map[bool]string{true: "proved", false: "not proved"}[cell.Proved]
 			}
 			if pc.Bad {
 				p.Bad++
@@ -130,7 +136,7 @@ func newPage(m *Matrix) *page {
 				w := cell.Witnesses[o]
 				panel := fmt.Sprintf("w%d", len(p.Witnesses))
 				ch := chip{Outcome: o, Count: cell.Counts[o], Unexpected: cell.IsUnexpected(o), RowID: row.ID, Policy: cell.Policy, Panel: panel}
-				if cell.Runs > 0 {
+				if cell.Runs > 0 && cell.Search != "exhaustive" {
 					ch.Percent = percent(cell.Counts[o], cell.Runs)
 				}
 				pc.Chips = append(pc.Chips, ch)

@@ -60,6 +60,7 @@ type Entry struct {
 // Matrix is the report: scenarios (rows) × policies (columns).
 type Matrix struct {
 	Mode     string   `json:"mode"`     // how runs were scheduled: "controlled" or "wild"
+	Search   string   `json:"search"`   // "sampled", or "exhaustive" (see Cell.Proved)
 	Runs     int      `json:"runs"`     // schedules per cell
 	Policies []string `json:"policies"` // the columns, in order
 	Rows     []Row    `json:"rows"`
@@ -99,6 +100,12 @@ type Cell struct {
 	Inconclusive int `json:"inconclusive,omitempty"`
 	// Witnesses holds, for each outcome seen, the first run that showed it.
 	Witnesses map[string]*Witness `json:"witnesses"`
+	// Search is "sampled" or "exhaustive". Proved: an exhaustive search
+	// visited all States, so Outcomes is the exact set; an exhaustive cell
+	// that is not proved hit its bound, and its set is only a lower bound.
+	Search string `json:"search"`
+	Proved bool   `json:"proved"`
+	States int    `json:"states,omitempty"`
 }
 
 // Witness is the first run of a cell that ended in an outcome.
@@ -154,6 +161,11 @@ type BuildOptions struct {
 	// MaxSteps is the step budget per run (and per witness replay); 0 is
 	// the runtime's default.
 	MaxSteps int
+	// Exhaustive proves each cell's outcome set by visiting every state
+	// (explore.Options.Exhaustive), with at most MaxStates states per cell
+	// (0: the exhaustive package's default); Runs is then unused.
+	Exhaustive bool
+	MaxStates  int
 }
 
 // Build explores each entry under each policy (all five if policies is
@@ -180,7 +192,10 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 	if runs <= 0 {
 		return nil, fmt.Errorf("runs must be at least 1, got %d", runs)
 	}
-	m := &Matrix{Mode: "controlled", Runs: runs, Policies: append([]string(nil), policies...)}
+	m := &Matrix{Mode: "controlled", Search: "sampled", Runs: runs, Policies: append([]string(nil), policies...)}
+	if opts.Exhaustive {
+		m.Search = "exhaustive"
+	}
 	if opts.Wild != nil {
 		m.Mode = "wild"
 	}
@@ -213,7 +228,7 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 		go func() {
 			defer wg.Done()
 			for j := range jobs {
-				c, err := buildCell(entries[j.row], policies[j.col], runs, opts)
+				c, err := buildCell(entries[j.row], policies[j.col], opts)
 				if err != nil {
 					errs[j.row*len(policies)+j.col] = fmt.Errorf("%s: policy %s: %w", entries[j.row].File, policies[j.col], err)
 					continue
@@ -238,12 +253,15 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 	return m, nil
 }
 
-func buildCell(e Entry, policy string, runs int, opts BuildOptions) (*Cell, error) {
-	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: runs, Wild: opts.Wild, MaxSteps: opts.MaxSteps})
+func buildCell(e Entry, policy string, opts BuildOptions) (*Cell, error) {
+	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: opts.Runs, Wild: opts.Wild, MaxSteps: opts.MaxSteps, Exhaustive: opts.Exhaustive, MaxStates: opts.MaxStates})
 	if err != nil {
 		return nil, err
 	}
 	c := &Cell{
+		Search:     rep.Mode,
+		Proved:     rep.Mode == "exhaustive" && rep.Complete,
+		States:     rep.States,
 		Policy:     policy,
 		Runs:       rep.Runs,
 		Counts:     map[string]int{},
@@ -280,7 +298,10 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 		return nil, err
 	}
 	note := ""
-	if r.Outcome != o {
+	switch {
+	case len(w.Cycle) > 0:
+		note = fmt.Sprintf("a fair cycle: the last %d steps repeat for ever; the timeline shows one turn, then the replay goes on at random", len(w.Cycle))
+	case r.Outcome != o:
 		// A replay reproduces its run exactly; if it does not (the runtime
 		// changed under the schedule), draw the replay but say so.
 		note = fmt.Sprintf("replaying this schedule gave %s, not %s; the timeline shows the replay", r.Outcome, o)

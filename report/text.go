@@ -33,7 +33,11 @@ const (
 // follow the table. The output is deterministic.
 func (m *Matrix) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s × %s, %d runs per cell (%s)\n\n", plural(len(m.Rows), "scenario", "scenarios"), plural(len(m.Policies), "policy", "policies"), m.Runs, m.Mode)
+	if m.Search == "exhaustive" {
+		fmt.Fprintf(&b, "%s × %s, exhaustive: counts are transitions into each outcome (%s)\n\n", plural(len(m.Rows), "scenario", "scenarios"), plural(len(m.Policies), "policy", "policies"), m.Mode)
+	} else {
+		fmt.Fprintf(&b, "%s × %s, %d runs per cell (%s)\n\n", plural(len(m.Rows), "scenario", "scenarios"), plural(len(m.Policies), "policy", "policies"), m.Runs, m.Mode)
+	}
 
 	// Lay out each cell as lines of at most outcomesPerLine outcomes.
 	cells := make([][][]string, len(m.Rows))
@@ -67,6 +71,9 @@ func (m *Matrix) Text() string {
 			if cell.Default {
 				parts[0] = "[" + parts[0]
 				parts[len(parts)-1] += "]"
+			}
+			if m.Search == "exhaustive" {
+				parts[len(parts)-1] += map[bool]string{true: " =", false: " ~"}[cell.Proved]
 			}
 			var lines []string
 			for len(parts) > 0 {
@@ -120,6 +127,9 @@ func (m *Matrix) Text() string {
 	}
 	b.WriteString("\n        ! outside the expect lines, * no expect line for the policy (unchecked), ? inconclusive (not a pass)\n")
 	b.WriteString("        [ ] the default policy of the scenario's preset\n")
+	if m.Search == "exhaustive" {
+		b.WriteString("        = proved: every state visited, ~ search bound hit: a lower bound, not proved\n")
+	}
 	b.WriteString("\npresets:\n")
 	for _, row := range m.Rows {
 		fmt.Fprintf(&b, "  %s: %s\n", clean(row.ID), clean(row.Preset))

@@ -19,8 +19,10 @@ func (in *Interp) exec(t *thread, body []*scenario.Stmt) {
 func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
 	prev := t.cur
 	t.cur = st
+	t.enter(st)
 	in.point(t)
 	in.do(t, st)
+	t.leave()
 	t.cur = prev
 }
 
@@ -37,6 +39,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	case scenario.OpWork:
 		for i := 0; i < st.N; i++ {
 			if i > 0 {
+				t.setIter(i)
 				in.point(t)
 			}
 			in.needGIL(t, st)
@@ -126,6 +129,7 @@ func (in *Interp) do(t *thread, st *scenario.Stmt) {
 	case scenario.OpLoop:
 		for i := 0; i < st.N; i++ {
 			if i > 0 {
+				t.setIter(i)
 				in.point(t)
 			}
 			in.exec(t, st.Body)
@@ -162,6 +166,7 @@ func (in *Interp) needGIL(t *thread, st *scenario.Stmt) {
 // Without the GIL, the call simply blocks.
 func (in *Interp) blockingCall(t *thread, site string, w chaos.Wait) {
 	had := t.hasGIL
+	t.noteRetake(had)
 	if had {
 		in.releaseGIL(t)
 	}
@@ -278,9 +283,13 @@ func (in *Interp) native(t *thread, st *scenario.Stmt) {
 	f := &frame{stmt: st}
 	t.frames = append(t.frames, f)
 	raised := catchRaise(func() { in.exec(t, st.Body) })
+	if raised != nil {
+		t.raising++ // thread data: the items below may be scheduling points
+	}
 	in.runFrameItems(t, f)
 	t.frames = t.frames[:len(t.frames)-1]
 	if raised != nil {
+		t.raising--
 		// An exception leaves the frame normally: its items ran, and it
 		// goes on to the enclosing Python-level block (spec v2).
 		panic(*raised)
@@ -314,9 +323,11 @@ func (in *Interp) runFrameItems(t *thread, f *frame) {
 		t.inCleanup--
 		if e != nil && raised == nil {
 			raised = e
+			t.raising++ // thread data, as in native
 		}
 	}
 	if raised != nil {
+		t.raising--
 		panic(*raised)
 	}
 }

@@ -147,13 +147,16 @@ func (in *Interp) takeStdout(t *thread) {
 		return
 	}
 	had := t.hasGIL
+	t.noteRetake(had)
 	if had {
 		in.releaseGIL(t)
 	}
-	fatal := in.finalizing && in.preset.StdoutFatal
+	// Whether the wait began after the flag is thread data, not a Go
+	// local: it decides the future, so the exhaustive state key needs it.
+	t.stdoutFatal = in.finalizing && in.preset.StdoutFatal
 	for in.stdout.holder >= 0 {
 		in.ctl.Block(t.id, chaos.WaitFunc{
-			ReadyFunc:   func() bool { return in.stdout.holder < 0 || (fatal && in.threads[in.stdout.holder].stuck()) },
+			ReadyFunc:   func() bool { return in.stdout.holder < 0 || (t.stdoutFatal && in.threads[in.stdout.holder].stuck()) },
 			BlockerFunc: func() int { return in.stdout.holder },
 			Desc:        "the stdout lock",
 			OnlyBlocker: true, // only its holder releases it
@@ -163,6 +166,7 @@ func (in *Interp) takeStdout(t *thread) {
 			in.halt(t, Abort, KindFatalStdout, fmt.Sprintf("Fatal Python error: _enter_buffered_busy: could not acquire lock for <stdout> at interpreter shutdown, possibly due to daemon threads (held by %s, %s)", h.name, h.state()))
 		}
 	}
+	t.stdoutFatal = false
 	in.setStdout(t.id)
 	if had {
 		in.takeGIL(t, "stdout lock")

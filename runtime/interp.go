@@ -137,6 +137,9 @@ type thread struct {
 	inCall  bool // in a blocking call (io, wait, lock, join)
 	marked  bool // 3.14: had a thread state when the flag was set
 
+	stdoutFatal bool // its wait for the stdout lock began after the flag
+	raising     int  // native frames left normally by an exception, items running
+
 	hasGIL      bool
 	sinceTake   int  // bytecode steps since the GIL was taken
 	tstate      bool // has a thread state
@@ -147,6 +150,8 @@ type thread struct {
 	inCleanup   int
 	unwinding   bool
 	cur         *scenario.Stmt // statement being executed
+	pos         []posEntry     // statement path with loop counters (state.go)
+	posHad      bool           // noteRetake with an empty pos (state.go)
 }
 
 type frame struct {

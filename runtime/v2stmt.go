@@ -140,6 +140,7 @@ func (in *Interp) group(t *thread, st *scenario.Stmt) bool {
 	}
 	for i, id := range ids {
 		if i > 0 {
+			t.setIter(i) // which copy is next is position (state.go)
 			in.point(t)
 		}
 		c := *st

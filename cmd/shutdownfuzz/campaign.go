@@ -17,10 +17,11 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/campaign"
 	"github.com/shutdownfuzz/shutdownfuzz/corpus"
+	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 )
 
-const campaignArgs = "[-duration D] [-policy all|P] [-mode controlled|wild] [-shard i/n] [-out DIR] [-runs-per-cell N] [-fresh] [-workers N] [DIR|FILE.scn...]"
+const campaignArgs = "[-duration D] [-policy all|P] [-mode controlled|wild] [-shard i/n] [-out DIR] [-runs-per-cell N] [-fresh] [-workers N] [-exhaustive [-max-states N]] [DIR|FILE.scn...]"
 
 // cmdCampaign runs a long exploration campaign (see package campaign). It
 // stops at the end of -duration, once every cell has had -runs-per-cell
@@ -48,9 +49,17 @@ func campaignMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	runsPerCell := fs.Int("runs-per-cell", 0, "stop once every scenario × policy cell has had `N` runs over all sessions (0: no limit)")
 	fresh := fs.Bool("fresh", false, "start over even if -out holds the state of another campaign (kept as state.json.old)")
 	workers := fs.Int("workers", 0, "cells run in parallel in controlled mode (default GOMAXPROCS; wild mode uses 1)")
+	exh := fs.Bool("exhaustive", false, "first prove each cell's outcome set by visiting every state; proved cells are not sampled")
+	maxStates := fs.Int("max-states", exhaustive.DefaultMaxStates, "with -exhaustive: states per cell before the search gives up and the cell is sampled")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
+	}
+	if *maxStates < 1 {
+		return usageError("-max-states must be at least 1")
+	}
+	if *exh && *mode == campaign.Wild {
+		return usageError("-exhaustive explores the controlled model; it does not combine with -mode wild")
 	}
 	if *duration < 0 {
 		return usageError("-duration must not be negative")
@@ -79,6 +88,7 @@ func campaignMain(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	cfg := campaign.Config{
 		Dir: *out, Mode: *mode, Shard: si, Shards: sn, Policies: policies,
 		Duration: *duration, RunsPerCell: *runsPerCell, Fresh: *fresh, Workers: *workers,
+		Exhaustive: *exh, MaxStates: *maxStates,
 	}
 	seen := map[string]bool{}
 	for _, e := range entries {
@@ -186,6 +196,7 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 	fmt.Fprintf(w, "campaign %s (%s mode, shard %s, %d scenarios × %d policies): %d runs in %.1fs (%.0f/s); %d runs over %d session(s)\n",
 		how, s.Config.Mode, s.Config.Shard, len(s.Config.Scenarios), len(s.Config.Policies),
 		s.SessionRuns, s.ElapsedSeconds, s.RunsPerSecond, s.Runs, s.Sessions)
+	printProofs(w, s)
 	fmt.Fprintf(w, "%d distinct failure signatures:\n", len(s.Signatures))
 	for _, sig := range s.Signatures {
 		mark := ""
@@ -220,6 +231,35 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 		fmt.Fprintf(w, "resources: RSS %d KiB -> %d KiB, goroutines %d -> %d (%d samples)\n", a.RSSKiB, b.RSSKiB, a.Goroutines, b.Goroutines, n)
 	}
 	fmt.Fprintf(w, "wrote %s/summary.json and %s/state.json\n", dir, dir)
+}
+
+// printProofs lists the cells of an exhaustive campaign: proved, or
+// sampled because the search hit its bound.
+func printProofs(w io.Writer, s *campaign.Summary) {
+	proved, searched := 0, 0
+	for _, c := range s.Cells {
+		if c.States > 0 {
+			searched++
+		}
+		if c.Proved {
+			proved++
+		}
+	}
+	if searched == 0 {
+		return
+	}
+	fmt.Fprintf(w, "exhaustive: %d of %d cells proved", proved, len(s.Cells))
+	if proved < len(s.Cells) {
+		fmt.Fprint(w, "; the others are sampled (their searches hit -max-states)")
+	}
+	fmt.Fprintln(w, ":")
+	for _, c := range s.Cells {
+		how := "proved"
+		if !c.Proved {
+			how = "NOT proved (sampled)"
+		}
+		fmt.Fprintf(w, "  %s policy %s: %s, %d states: %s\n", cleanText(c.Scenario), c.Policy, how, c.States, strings.Join(c.Outcomes, ", "))
+	}
 }
 
 // cleanText drops control characters from text that came from scenario

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -18,7 +19,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
 
-const matrixArgs = "[-runs N] [-policy all|P] [-versions[=LIST]] [-out DIR] [-force] [-mode controlled|wild] [-exact] [DIR|FILE.scn...]"
+const matrixArgs = "[-runs N] [-policy all|P] [-versions[=LIST]] [-out DIR] [-force] [-mode controlled|wild] [-exact] [-exhaustive [-max-states N]] [DIR|FILE.scn...]"
 
 // cmdMatrix explores every scenario under every policy and reports the
 // outcome matrix: as a table on stdout, and as report.json and report.html
@@ -39,6 +40,8 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	var versions versionsFlag
 	fs.Var(&versions, "versions", "also run each scenario under each release's own default policy (`LIST`: comma-separated releases, default "+strings.Join(runtime.VersionPresets, ",")+") and mark the cells that change from one release to the next")
 	exact := fs.Bool("exact", false, "also exit 1 when an outcome an expect line names never appears in its cell")
+	exh := fs.Bool("exhaustive", false, "prove each cell's outcome set by visiting every state instead of sampling (-runs is ignored)")
+	maxStates := fs.Int("max-states", exhaustive.DefaultMaxStates, "with -exhaustive: states per cell before the search gives up (the cell is then not proved)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -47,10 +50,16 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
-	opts := report.BuildOptions{Runs: *runs}
+	if *maxStates < 1 {
+		return usageError("-max-states must be at least 1")
+	}
+	opts := report.BuildOptions{Runs: *runs, Exhaustive: *exh, MaxStates: *maxStates}
 	switch *mode {
 	case "controlled":
 	case "wild":
+		if *exh {
+			return usageError("-exhaustive explores the controlled model; it does not combine with -mode wild")
+		}
 		opts.Wild = &chaos.WildOptions{}
 	default:
 		return usageError("-mode %q: want controlled or wild", *mode)
@@ -101,10 +110,26 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *exact && missing != "" {
 		fmt.Fprintf(stdout, "-exact: outcomes named by expect lines that never appeared:\n%s", missing)
 	}
-	if !m.OK() || (*exact && missing != "") {
+	if n := unproved(m); n > 0 {
+		fmt.Fprintf(stdout, "%d cell(s) not proved: the search bound was hit, so their outcome sets are inconclusive (raise -max-states)\n", n)
+	}
+	if !m.OK() || (*exact && missing != "") || unproved(m) > 0 {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// unproved counts the exhaustive cells whose search did not complete.
+func unproved(m *report.Matrix) int {
+	n := 0
+	for _, r := range m.Rows {
+		for _, c := range r.Cells {
+			if c.Search == "exhaustive" && !c.Proved {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // matrixEntries loads the scenarios named on the command line: the whole

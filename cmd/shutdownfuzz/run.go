@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/shell"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -260,6 +261,8 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	mode := fs.String("mode", "controlled", "controlled, or wild: Go's scheduler with injected timing and go-deadlock")
 	preset := fs.String("preset", "", "replace the file's preset line with these `presets` (\"cpython-3.13.7 glibc\")")
 	exact := fs.Bool("exact", false, "also exit 1 when an outcome an expect line names never appears")
+	exh := fs.Bool("exhaustive", false, "visit every reachable state instead of sampling: the exact outcome set (-runs and -mode are ignored)")
+	maxStates := fs.Int("max-states", exhaustive.DefaultMaxStates, "with -exhaustive: states per policy before the search gives up as inconclusive")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -271,6 +274,12 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	if *runs < 1 {
 		return usageError("-runs must be at least 1")
 	}
+	if *maxStates < 1 {
+		return usageError("-max-states must be at least 1")
+	}
+	if *exh && wild != nil {
+		return usageError("-exhaustive explores the controlled model; it does not combine with -mode wild")
+	}
 	s, name, policies, err := scenarioArg(pos, *policy, *preset)
 	if err != nil {
 		return err
@@ -278,18 +287,22 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	failed := false
 	enc := json.NewEncoder(stdout)
 	if !*asJSON {
-		fmt.Fprintf(stdout, "scenario %q (%s), %d schedules per policy\n", s.Name, name, *runs)
+		if *exh {
+			fmt.Fprintf(stdout, "scenario %q (%s), exhaustive, at most %d states per policy\n", s.Name, name, *maxStates)
+		} else {
+			fmt.Fprintf(stdout, "scenario %q (%s), %d schedules per policy\n", s.Name, name, *runs)
+		}
 		p, _ := runtime.LookupPreset(s.Presets)
 		fmt.Fprintf(stdout, "preset %s\n", p.Describe())
 	}
 	for _, p := range policies {
-		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild})
+		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild, Exhaustive: *exh, MaxStates: *maxStates})
 		if err != nil {
 			return usageError("%v", err)
 		}
-		ok := rep.OK() && (!*exact || rep.Exact())
+		ok := rep.OK() && (!*exact || rep.Exact()) && (!*exh || rep.Complete)
 		if !ok {
-			failed = true
+			failed = true // an incomplete search is inconclusive, never a pass
 		}
 		if *asJSON {
 			if err := enc.Encode(exploreJSON{Report: rep, OK: ok}); err != nil {

@@ -1,0 +1,53 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+// explore -exhaustive proves the outcome set; its JSON says mode,
+// complete and states; a search stopped by -max-states is inconclusive and
+// exits 1 even when every outcome it saw is expected.
+func TestExploreExhaustive(t *testing.T) {
+	dir := t.TempDir()
+	ok := writeScenario(t, dir, "ok.scn", lockScn+"expect hang: clean, deadlock\n")
+	bad := writeScenario(t, dir, "bad.scn", lockScn+"expect hang: clean\n")
+	for _, tc := range []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"explore", "-exhaustive", "-policy", "hang", ok}, 0, "the outcome set is proved"},
+		{[]string{"explore", "-exhaustive", "-policy", "hang", bad}, 1, "UNEXPECTED"},
+		{[]string{"explore", "-exhaustive", "-max-states", "3", "-policy", "hang", ok}, 1, "INCOMPLETE after 3 states"},
+		{[]string{"explore", "-exhaustive", "-max-states", "0", ok}, 2, "-max-states must be at least 1"},
+		{[]string{"explore", "-exhaustive", "-mode", "wild", ok}, 2, "does not combine"},
+		{[]string{"matrix", "-exhaustive", "-policy", "hang", "-out", dir, ok}, 0, "[cl 1 dl 5] ="},
+		{[]string{"matrix", "-exhaustive", "-max-states", "3", "-policy", "hang", "-out", dir, ok}, 1, "1 cell(s) not proved"},
+	} {
+		code, out, errs := cli(tc.args...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q\nstdout: %s\nstderr: %s", tc.args, code, tc.code, tc.want, out, errs)
+		}
+	}
+	code, out, _ := cli("explore", "-exhaustive", "-json", "-policy", "hang", ok)
+	var rep struct {
+		Mode     string `json:"mode"`
+		Complete bool   `json:"complete"`
+		States   int    `json:"states"`
+		Outcomes map[string]struct {
+			Schedule string `json:"schedule"`
+		} `json:"outcomes"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+		t.Fatalf("exit %d, %v: %s", code, err, out)
+	}
+	if rep.Mode != "exhaustive" || !rep.Complete || rep.States == 0 || len(rep.Outcomes) != 2 {
+		t.Errorf("JSON %+v: want mode exhaustive, complete, states and two outcomes", rep)
+	}
+	code, out, _ = cli("run", "-policy", "hang", "-schedule", strings.TrimPrefix(rep.Outcomes["deadlock"].Schedule, "schedule "), ok)
+	if code != 0 || !strings.Contains(out, "outcome: deadlock") {
+		t.Errorf("the deadlock witness does not replay through run: exit %d\n%s", code, out)
+	}
+}

@@ -1,0 +1,303 @@
+package exhaustive
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+)
+
+// Report kinds of outcomes found as cycles.
+const (
+	// KindLivelock: a fair cycle in which main never runs: it is blocked
+	// for good while other threads may go on running (deadlock).
+	KindLivelock = "livelock"
+	// KindMainLoops: a fair cycle in which main itself runs: an endless
+	// loop on main's path (budget).
+	KindMainLoops = "endless-loop"
+)
+
+// component is a fair strongly connected component of the state graph.
+type component struct {
+	states  []int32 // increasing
+	stepped []bool  // by thread: steps inside the component
+}
+
+// liveness finds the fair components and turns each into a deadlock or
+// budget outcome with a lasso witness.
+func (x *search) liveness() error {
+	all := make([]int32, len(x.nodes))
+	for i := range all {
+		all[i] = int32(i)
+	}
+	comps := x.fairComponents(all)
+	slices.SortFunc(comps, func(a, b component) int { return int(a.states[0] - b.states[0]) })
+	for _, c := range comps {
+		o, kind := runtime.Deadlock, KindLivelock
+		if c.stepped[0] {
+			o, kind = runtime.Budget, KindMainLoops
+		}
+		if w := x.res.Outcomes[o]; w != nil {
+			w.Count++
+			continue
+		}
+		w, err := x.lasso(c, o, kind)
+		if err != nil {
+			return err
+		}
+		x.res.Outcomes[o] = w
+	}
+	return nil
+}
+
+// fairComponents returns the fair components among set (strong fairness:
+// every thread enabled in a component steps inside it). An unfair
+// component loses the states where a thread that never steps is enabled,
+// and what is left is split again.
+func (x *search) fairComponents(set []int32) []component {
+	var out []component
+	for _, comp := range x.sccs(set) {
+		in := make(map[int32]bool, len(comp))
+		for _, s := range comp {
+			in[s] = true
+		}
+		nthreads := len(x.sc.Threads)
+		stepped, enabled := make([]bool, nthreads), make([]bool, nthreads)
+		internal := false
+		for _, s := range comp {
+			for _, r := range x.nodes[s].runnable {
+				enabled[r] = true
+			}
+			for _, e := range x.nodes[s].edges {
+				if e.to >= 0 && in[e.to] {
+					stepped[e.thread], internal = true, true
+				}
+			}
+		}
+		if !internal {
+			continue
+		}
+		var keep []int32
+		for _, s := range comp {
+			ok := true
+			for _, r := range x.nodes[s].runnable {
+				if !stepped[r] {
+					ok = false
+				}
+			}
+			if ok {
+				keep = append(keep, s)
+			}
+		}
+		if len(keep) == len(comp) {
+			slices.Sort(comp)
+			out = append(out, component{states: comp, stepped: stepped})
+		} else if len(keep) > 0 {
+			out = append(out, x.fairComponents(keep)...)
+		}
+	}
+	return out
+}
+
+// sccs is Tarjan's algorithm, iterative, over the subgraph induced by set.
+func (x *search) sccs(set []int32) [][]int32 {
+	tj := &tarjan{nodes: x.nodes, index: map[int32]int32{}, low: map[int32]int32{}, member: map[int32]bool{}, onStack: map[int32]bool{}}
+	for _, s := range set {
+		tj.member[s] = true
+	}
+	for _, root := range set {
+		if _, seen := tj.index[root]; !seen {
+			tj.visit(root)
+		}
+	}
+	return tj.out
+}
+
+type tarjan struct {
+	nodes      []node
+	index, low map[int32]int32
+	member     map[int32]bool
+	onStack    map[int32]bool
+	stack      []int32
+	out        [][]int32
+	next       int32
+	frames     []tarjanFrame
+}
+
+type tarjanFrame struct {
+	s int32
+	e int // next edge to look at
+}
+
+func (tj *tarjan) push(s int32) {
+	tj.index[s], tj.low[s] = tj.next, tj.next
+	tj.next++
+	tj.stack = append(tj.stack, s)
+	tj.onStack[s] = true
+	tj.frames = append(tj.frames, tarjanFrame{s: s})
+}
+
+// visit runs the depth-first search from root with an explicit stack.
+func (tj *tarjan) visit(root int32) {
+	tj.push(root)
+	for len(tj.frames) > 0 {
+		f := &tj.frames[len(tj.frames)-1]
+		if edges := tj.nodes[f.s].edges; f.e < len(edges) {
+			t := edges[f.e].to
+			f.e++
+			if t < 0 || !tj.member[t] {
+				continue
+			}
+			if _, seen := tj.index[t]; !seen {
+				tj.push(t)
+			} else if tj.onStack[t] {
+				tj.low[f.s] = min(tj.low[f.s], tj.index[t])
+			}
+			continue
+		}
+		s := f.s
+		tj.frames = tj.frames[:len(tj.frames)-1]
+		if len(tj.frames) > 0 {
+			p := tj.frames[len(tj.frames)-1].s
+			tj.low[p] = min(tj.low[p], tj.low[s])
+		}
+		if tj.low[s] == tj.index[s] {
+			tj.pop(s)
+		}
+	}
+}
+
+// pop takes the component rooted at s off the stack.
+func (tj *tarjan) pop(s int32) {
+	var comp []int32
+	for {
+		t := tj.stack[len(tj.stack)-1]
+		tj.stack = tj.stack[:len(tj.stack)-1]
+		tj.onStack[t] = false
+		comp = append(comp, t)
+		if t == s {
+			break
+		}
+	}
+	tj.out = append(tj.out, comp)
+}
+
+// pathTo is the schedule from the initial state to s.
+func (x *search) pathTo(s int32) []int {
+	var path []int
+	for ; s > 0; s = x.nodes[s].parent {
+		path = append(path, int(x.nodes[s].via))
+	}
+	slices.Reverse(path)
+	return path
+}
+
+// cycle is a closed walk from c.states[0] inside c that takes a step of
+// every thread that steps in c.
+func (x *search) cycle(c component) []int {
+	in := map[int32]bool{}
+	for _, s := range c.states {
+		in[s] = true
+	}
+	at := c.states[0]
+	var walk []int
+	for t, ok := range c.stepped {
+		if !ok {
+			continue
+		}
+		steps, end := x.bfs(in, at, func(s int32) bool { return x.stepsInside(in, s, t) >= 0 })
+		walk = append(walk, steps...)
+		e := x.stepsInside(in, end, t)
+		walk = append(walk, t)
+		at = x.nodes[end].edges[e].to
+	}
+	steps, _ := x.bfs(in, at, func(s int32) bool { return s == c.states[0] })
+	return append(walk, steps...)
+}
+
+// stepsInside returns the index of an edge of s by thread t that stays in
+// the component, or -1.
+func (x *search) stepsInside(in map[int32]bool, s int32, t int) int {
+	for i, e := range x.nodes[s].edges {
+		if int(e.thread) == t && e.to >= 0 && in[e.to] {
+			return i
+		}
+	}
+	return -1
+}
+
+// bfs finds the shortest walk inside the component from s to a state
+// where goal holds, and returns its choices and that state.
+func (x *search) bfs(in map[int32]bool, s int32, goal func(int32) bool) ([]int, int32) {
+	type back struct{ from, thread int32 }
+	prev := map[int32]back{s: {-1, -1}}
+	queue := []int32{s}
+	for len(queue) > 0 {
+		u := queue[0]
+		queue = queue[1:]
+		if goal(u) {
+			var steps []int
+			for v := u; v != s; v = prev[v].from {
+				steps = append(steps, int(prev[v].thread))
+			}
+			slices.Reverse(steps)
+			return steps, u
+		}
+		for _, e := range x.nodes[u].edges {
+			if _, seen := prev[e.to]; e.to >= 0 && in[e.to] && !seen {
+				prev[e.to] = back{u, e.thread}
+				queue = append(queue, e.to)
+			}
+		}
+	}
+	panic("exhaustive: a strongly connected component is not connected")
+}
+
+// lasso builds the witness of a fair component: the way in, one turn of
+// the cycle, and a report of what main waits for, read from a replay.
+func (x *search) lasso(c component, o runtime.Outcome, kind string) (*Witness, error) {
+	prefix := x.pathTo(c.states[0])
+	cyc := x.cycle(c)
+	rd := &reader{path: prefix}
+	if _, err := runtime.RunChooser(x.sc, x.config(), x.tab, rd); err != nil {
+		return nil, err
+	}
+	var running []string
+	for t, ok := range c.stepped {
+		if ok {
+			running = append(running, x.sc.Threads[t].Name)
+		}
+	}
+	msg := fmt.Sprintf("main waits for %s for ever: in a fair cycle of %d state(s) only %s run(s), and none of them can let main go on; the process never exits",
+		rd.wait, len(c.states), strings.Join(running, ", "))
+	if o == runtime.Budget {
+		msg = fmt.Sprintf("main loops for ever: a fair cycle of %d state(s) in which %s run(s) never leads to the process exiting", len(c.states), strings.Join(running, ", "))
+	}
+	sched := append(slices.Clone(prefix), cyc...)
+	res := &runtime.Result{Scenario: x.sc.Name, Policy: x.opts.Policy, Strategy: "exhaustive", Mode: "controlled",
+		Outcome: o, Schedule: sched, Steps: len(sched), Diverged: -1,
+		Report: runtime.Report{Kind: kind, Thread: "main", Phase: rd.phase, Message: msg}}
+	for _, t := range x.sc.Threads {
+		res.Threads = append(res.Threads, t.Name)
+	}
+	return &Witness{Outcome: o, Schedule: sched, Cycle: cyc, Count: 1, Result: res}, nil
+}
+
+// reader replays a path and reads main's wait and phase at its end.
+type reader struct {
+	path  []int
+	wait  string
+	phase string
+}
+
+func (r *reader) Choose(p *runtime.Point) (int, bool) {
+	if p.Step < len(r.path) {
+		return r.path[p.Step], false
+	}
+	r.wait, r.phase = p.Waiting(0), p.Phase()
+	if r.wait == "" {
+		r.wait = "its turn (it can run but a fair schedule never lets it leave)"
+	}
+	return 0, true
+}

@@ -1,0 +1,214 @@
+package runtime
+
+import (
+	"encoding/binary"
+	goruntime "runtime"
+	"slices"
+	"sort"
+	"strings"
+	"sync/atomic"
+
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// This file gives the exhaustive explorer (package exhaustive) what it
+// needs of a run: at every scheduling point, a key that holds everything
+// that can influence the rest of the run, so that two points with the same
+// key have the same futures.
+//
+// A thread's position is the Go stack of its goroutine, which is not data.
+// The key captures it in two parts: the return addresses of the goroutine
+// at the point where it parked (runtime.Callers: which helper, which call
+// site, how deep in native frames and cleanup bodies), and the thread's
+// pos stack, which stmt keeps: the statement at each level, the iteration
+// of a work or loop statement, and whether a blocking call there dropped
+// the GIL it will take back. Counters of forever loops are not kept: their
+// iterations are one state. The rule for anyone editing the model: a Go
+// local that lives across a scheduling point and changes what happens
+// after it must be in the pos stack (or in Interp or thread data).
+
+// posEntry is one level of a thread's position.
+type posEntry struct {
+	st   *scenario.Stmt
+	iter int32 // iteration of a work or loop statement
+	had  bool  // a blocking call here dropped the GIL and will retake it
+}
+
+func (t *thread) enter(st *scenario.Stmt) { t.pos = append(t.pos, posEntry{st: st}) }
+func (t *thread) leave()                  { t.pos = t.pos[:len(t.pos)-1] }
+func (t *thread) setIter(i int)           { t.pos[len(t.pos)-1].iter = int32(i) }
+
+// noteRetake records a blocking call's "had the GIL" in the position.
+func (t *thread) noteRetake(had bool) {
+	if len(t.pos) == 0 {
+		t.posHad = had
+		return
+	}
+	t.pos[len(t.pos)-1].had = had
+}
+
+// A Chooser drives a run from the model's state: at every scheduling
+// point it picks the next thread (one of p.Runnable) or stops the run.
+type Chooser interface {
+	Choose(p *Point) (id int, stop bool)
+}
+
+// StateTable numbers statements and interns goroutine positions for state
+// keys. Keys made with one table compare across runs of one scenario.
+type StateTable struct {
+	stmts   map[*scenario.Stmt]uint32
+	objects []string // object names, sorted
+	locks   []string
+	events  []string
+	stacks  map[string]uint32
+	pcs     []uintptr
+	pcbuf   []byte
+}
+
+// NewStateTable prepares keys for runs of s.
+func NewStateTable(s *scenario.Scenario) *StateTable {
+	tab := &StateTable{stmts: map[*scenario.Stmt]uint32{}, stacks: map[string]uint32{}, pcs: make([]uintptr, 64)}
+	objs, locks, events := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, b := range s.Bodies() {
+		scenario.Walk(b, func(st *scenario.Stmt) {
+			tab.stmts[st] = uint32(len(tab.stmts) + 1)
+			switch st.Op {
+			case scenario.OpNew, scenario.OpLocal:
+				objs[st.Name] = true
+			case scenario.OpLock, scenario.OpUnlock:
+				locks[st.Name] = true
+			case scenario.OpSet, scenario.OpWait:
+				events[st.Name] = true
+			}
+		})
+	}
+	tab.objects, tab.locks, tab.events = sortedKeys(objs), sortedKeys(locks), sortedKeys(events)
+	return tab
+}
+
+func sortedKeys(m map[string]bool) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// Stacks reports how many distinct goroutine positions the table has seen.
+func (tab *StateTable) Stacks() int { return len(tab.stacks) }
+
+// Point is one scheduling point of a run driven by a Chooser.
+type Point struct {
+	Step     int   // 0-based index of the choice
+	Runnable []int // threads that can run, increasing
+	Cur      int   // the thread that reached the point
+	in       *Interp
+	tab      *StateTable
+	stack    []uint32 // per thread: interned goroutine position, 0 = not started
+}
+
+// Capture records where the current thread's goroutine is parked. Key
+// calls it; a chooser that skips keys on a replayed prefix must call it at
+// each thread's last point there. Only the frames from the strategy's
+// Choose down count, so the chooser's own call path does not matter.
+func (p *Point) Capture() {
+	tab := p.tab
+	n := goruntime.Callers(1, tab.pcs)
+	for n == len(tab.pcs) {
+		tab.pcs = make([]uintptr, 2*len(tab.pcs))
+		n = goruntime.Callers(1, tab.pcs)
+	}
+	pcs := tab.pcs[:n]
+	pcs = pcs[chooseFrame(pcs):]
+	tab.pcbuf = tab.pcbuf[:0]
+	for _, pc := range pcs {
+		tab.pcbuf = binary.LittleEndian.AppendUint64(tab.pcbuf, uint64(pc))
+	}
+	id, ok := tab.stacks[string(tab.pcbuf)]
+	if !ok {
+		id = uint32(len(tab.stacks) + 1)
+		tab.stacks[string(tab.pcbuf)] = id
+	}
+	p.stack[p.Cur] = id
+}
+
+// chooseRet is the return address inside chooserStrategy.Choose of its
+// call to the chooser (one call site, so one address), found once.
+var chooseRet atomic.Uintptr
+
+// chooseFrame returns the index of chooserStrategy.Choose's frame in pcs.
+func chooseFrame(pcs []uintptr) int {
+	if ret := chooseRet.Load(); ret != 0 {
+		if i := slices.Index(pcs, ret); i >= 0 {
+			return i
+		}
+	}
+	for i, pc := range pcs {
+		if f := goruntime.FuncForPC(pc - 1); f != nil && strings.HasSuffix(f.Name(), ".(*chooserStrategy).Choose") {
+			chooseRet.Store(pc)
+			return i
+		}
+	}
+	panic("runtime: Point.Capture called outside a chooser")
+}
+
+// Stacks appends the goroutine positions the point knows (one per thread)
+// to b. A chooser that replays a prefix to a state can restore them there
+// with SetStacks instead of capturing each thread's last point.
+func (p *Point) Stacks(b []uint32) []uint32 { return append(b, p.stack...) }
+
+// SetStacks restores positions saved by Stacks at the same state.
+func (p *Point) SetStacks(s []uint32) { copy(p.stack, s) }
+
+// Waiting describes what thread id waits for, or "" when it can run (or
+// has not been spawned).
+func (p *Point) Waiting(id int) string {
+	if c, ok := p.in.ctl.(*chaos.Controller); ok {
+		if w := c.Waiting(id); w != nil && !w.Ready() {
+			return w.String()
+		}
+	}
+	return ""
+}
+
+// Phase is where main is in finalization ("body", "atexit", ...).
+func (p *Point) Phase() string { return p.in.phase }
+
+// Thread names thread id.
+func (p *Point) Thread(id int) string { return p.in.threads[id].name }
+
+// RunChooser runs s once under cfg (its Schedule and Strategy are ignored)
+// with ch picking at every scheduling point. A run that ch stops returns a
+// Result with an empty Outcome.
+func RunChooser(s *scenario.Scenario, cfg Config, tab *StateTable, ch Chooser) (*Result, error) {
+	ad := &chooserStrategy{ch: ch, pt: Point{tab: tab}}
+	cfg.Strategy, cfg.StrategyName, cfg.Wild = ad, "exhaustive", nil
+	in, err := newInterp(s, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ad.pt.in = in
+	ad.pt.stack = make([]uint32, len(in.threads))
+	return in.run(), nil
+}
+
+type chooserStrategy struct {
+	ch   Chooser
+	pt   Point
+	step int
+}
+
+func (c *chooserStrategy) Choose(runnable []int, cur int) int {
+	c.pt.Step, c.pt.Runnable, c.pt.Cur = c.step, runnable, cur
+	c.step++
+	id, stop := c.ch.Choose(&c.pt)
+	if stop {
+		c.pt.in.ctl.Halt(nil) // runs on the current thread's goroutine: it exits here
+	}
+	if !slices.Contains(runnable, id) {
+		panic("runtime: a chooser picked a thread that cannot run")
+	}
+	return id
+}
