@@ -580,6 +580,11 @@ func (in *Interp) takeStdout(t *thread) {
 func (in *Interp) setStdout(id int) {
 	if in.stdoutReal != nil {
 		if id >= 0 {
+			in.event(in.threads[id], EvStdout, "take")
+		} else if in.stdout.holder >= 0 {
+			in.event(in.threads[in.stdout.holder], EvStdout, "release")
+		}
+		if id >= 0 {
 			if !in.stdoutReal.TryLock() {
 				panic("runtime: the stdout lock is free in the model but held for real")
 			}
