@@ -102,17 +102,18 @@ type Config struct {
 
 // Progress is a snapshot of a running campaign.
 type Progress struct {
-	Runs        int     // over all sessions
-	SessionRuns int     // in this session
-	RunsPerSec  float64 // in this session
-	Signatures  int     // distinct failure signatures
-	Unexpected  int     // distinct unexpected (scenario, policy, outcome)
+	Runs        int           // over all sessions
+	SessionRuns int           // in this session
+	RunsPerSec  float64       // in this session
+	Signatures  int           // distinct failure signatures
+	Unexpected  int           // distinct unexpected (scenario, policy, outcome)
+	Minimizing  int           // minimizations under way
+	Elapsed     time.Duration // of this session
+	Remaining   time.Duration // of Duration; -1 without one
+	Done        bool
+
 	// Inconclusive counts budget runs: nothing decided, never a pass.
 	Inconclusive int
-	Minimizing   int           // minimizations under way
-	Elapsed      time.Duration // of this session
-	Remaining    time.Duration // of Duration; -1 without one
-	Done         bool
 }
 
 // Summary is DIR/summary.json.
@@ -134,14 +135,15 @@ type Summary struct {
 	Interrupted bool `json:"interrupted"`
 	// OK: no outcome fell outside its scenario's expect lines, and every
 	// run was decided (Inconclusive is 0).
-	OK bool `json:"ok"`
+	OK         bool             `json:"ok"`
+	Cells      []CellSummary    `json:"cells"`
+	Signatures []*Signature     `json:"signatures"`
+	Unexpected []*Unexpected    `json:"unexpected"`
+	Resources  []ResourceSample `json:"resources"`
+
 	// Inconclusive counts the runs whose step budget ran out before
 	// anything was decided: never a pass.
-	Inconclusive int              `json:"inconclusive"`
-	Cells        []CellSummary    `json:"cells"`
-	Signatures   []*Signature     `json:"signatures"`
-	Unexpected   []*Unexpected    `json:"unexpected"`
-	Resources    []ResourceSample `json:"resources"`
+	Inconclusive int `json:"inconclusive"`
 }
 
 // SummaryConfig is the configuration a summary was made with.

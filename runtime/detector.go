@@ -56,6 +56,13 @@ func (in *Interp) lockOrder() (map[lockEdge]string, []lockEdge) {
 			held[ev.Thread] = append(held[ev.Thread], "mutex "+ev.Detail)
 		case EvUnlock:
 			drop(ev.Thread, "mutex "+ev.Detail)
+		case EvStdout:
+			if ev.Detail == "take" {
+				want(ev, "the stdout lock")
+				held[ev.Thread] = append(held[ev.Thread], "the stdout lock")
+			} else {
+				drop(ev.Thread, "the stdout lock")
+			}
 		}
 	}
 	return where, order

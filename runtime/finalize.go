@@ -183,6 +183,11 @@ func (t *thread) stuck() bool { return t.hung || t.ended || t.inCall }
 func (in *Interp) setStdout(id int) {
 	if in.stdoutReal != nil {
 		if id >= 0 {
+			in.event(in.threads[id], EvStdout, "take")
+		} else if in.stdout.holder >= 0 {
+			in.event(in.threads[in.stdout.holder], EvStdout, "release")
+		}
+		if id >= 0 {
 			if !in.stdoutReal.TryLock() {
 				panic("runtime: the stdout lock is free in the model but held for real")
 			}

@@ -80,13 +80,9 @@ type Result struct {
 	Schedule []int   `json:"schedule"` // the thread chosen at each scheduling point
 	// Preemptions counts the context switches the schedule chose (not
 	// those forced by blocking).
-	Preemptions int `json:"preemptions"`
-	Diverged    int `json:"diverged"` // step at which a replay diverged, or -1
-	Strikes     int `json:"strikes"`  // times a thread met the policy
-	// FirstStrike is the number of scheduling points taken when a thread
-	// first met the policy (meaningful when Strikes > 0): the choices
-	// before it are the part of the schedule the policy had no hand in.
-	FirstStrike int      `json:"first_strike,omitempty"`
+	Preemptions int      `json:"preemptions"`
+	Diverged    int      `json:"diverged"` // step at which a replay diverged, or -1
+	Strikes     int      `json:"strikes"`  // times a thread met the policy
 	Hung        []string `json:"hung,omitempty"`
 	Cycle       []string `json:"cycle,omitempty"`
 	Threads     []string `json:"threads"` // names by index
@@ -104,6 +100,10 @@ type Result struct {
 	// stays in the tests' TestMain.
 	Leaked []string `json:"leaked,omitempty"`
 	Events []Event  `json:"events,omitempty"`
+	// FirstStrike is the number of scheduling points taken when a thread
+	// first met the policy (meaningful when Strikes > 0): the choices
+	// before it are the part of the schedule the policy had no hand in.
+	FirstStrike int `json:"first_strike,omitempty"`
 }
 
 // ReplayLine is the schedule line that reproduces this run, runs of equal

@@ -23,6 +23,9 @@ const (
 	EvUnwind      EventKind = "unwind"
 	EvRaise       EventKind = "raise"
 	EvNote        EventKind = "note"
+	// EvStdout: the stdout lock taken ("take") or released ("release");
+	// recorded in wild mode only, for translateDetector.
+	EvStdout EventKind = "stdout"
 )
 
 // Event is one entry of a run's trace: at scheduling step Step, thread

@@ -58,7 +58,7 @@ teardown { lock L
 			if !strings.Contains(r.Detector[0], "POTENTIAL DEADLOCK") {
 				t.Errorf("go-deadlock report: %s", r.Detector[0])
 			}
-			if len(r.Detected) == 0 || !strings.Contains(r.Detected[0], "mutex L") || strings.Contains(r.Text(), ".go:") {
+			if !strings.Contains(strings.Join(r.Detected, "\n"), "main waits for mutex L") || strings.Contains(r.Text(), ".go:") {
 				t.Errorf("the hang is not told in scenario terms: %q\n%s", r.Detected, r.Text())
 			}
 			return
