@@ -7,6 +7,75 @@ import (
 	"testing"
 )
 
+// The v2 scenarios join validScenarios, so that the round trips through
+// the printer and the fuzz encoder, and the fuzzers' seeds, cover them.
+func init() {
+	validScenarios["v2-part1"] = `scenario "v2 spawn nowait, print flush, release presets"
+preset cpython-3.12.3 debug
+main {
+  spawn w nowait
+  spawn w
+  print flush "x"
+  print "flush"
+}
+thread w {
+  print flush ""
+}
+`
+	validScenarios["v2-statements"] = `scenario "v2 statements"
+preset cpython-3.13.8 debug
+main {
+  new X
+  publish X
+  spawn w
+  spawn g nowait
+  if finalizing {
+    yield
+  } else {
+    set E
+  }
+  if finalizing {
+    print "late"
+  }
+  until E {
+    work 1
+  }
+  join w
+}
+
+daemon w[3] {
+  atthreadexit {
+    decref X
+  }
+  native nounwind catchall {
+    hold X
+    cleanup unwind {
+      unlock L
+    }
+    cleanup {
+      yield
+    }
+  }
+  park
+}
+
+foreign g {
+  lock L
+  if finalizing {} else {}
+  park
+}
+
+after_finalize {
+  set E
+  unlock L
+}
+
+after_finalize {
+  yield
+}
+`
+}
+
 func TestPresetVersion(t *testing.T) {
 	tests := []struct {
 		name         string
