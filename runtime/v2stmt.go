@@ -220,6 +220,9 @@ func (in *Interp) afterFinalize(t *thread) {
 	// The GIL is destroyed with the interpreter: its lock stays taken (by
 	// main, as the model records it) and main runs as a plain OS thread.
 	in.v2.afterFinalize = true
+	if t.hasGIL {
+		in.event(t, EvDropGIL, "destroyed with the interpreter (_PyEval_FiniGIL)")
+	}
 	t.hasGIL, t.tstate, t.kind = false, false, scenario.Foreign
 	for _, b := range in.sc.AfterFinalize {
 		in.exec(t, b.Body)
