@@ -58,10 +58,12 @@ package runtime
 //     thread that passed the check before the flag and reads its state
 //     after finalization freed it is corruption (cpython#110052: plain
 //     daemon threads crash at random at exit, interp=0xdddd... in debug
-//     builds). 3.8 has its own read after acquiring (bpo-39877, gil.go); 3.13
-//     and 3.14 take no such read (3.14 keeps a hung thread's own state). The
-//     window point exists only under 3.9-3.12 and for threads other than
-//     main, so that other presets keep their schedules.
+//     builds). 3.8 has its own read after acquiring (bpo-39877, gil.go);
+//     3.14 refcounts thread states (gh-124878), so the read is safe. 3.13 is
+//     given no window, as the issue reads cpython#110052 (3.9-3.12); whether
+//     3.13's take_gil still reads the state there is unchecked (see docs).
+//     The window point exists only under 3.9-3.12 and for threads other
+//     than main, so that other presets keep their schedules.
 
 import (
 	"fmt"
@@ -221,6 +223,9 @@ func (in *Interp) afterFinalize(t *thread) {
 	// The GIL is destroyed with the interpreter: its lock stays taken (by
 	// main, as the model records it) and main runs as a plain OS thread.
 	in.v2.afterFinalize = true
+	if t.hasGIL {
+		in.event(t, EvDropGIL, "destroyed with the interpreter (_PyEval_FiniGIL)")
+	}
 	t.hasGIL, t.tstate, t.kind = false, false, scenario.Foreign
 	for _, b := range in.sc.AfterFinalize {
 		in.exec(t, b.Body)

@@ -6,6 +6,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // kinds runs s under policy on schedules 0..runs-1 and returns every
@@ -380,4 +381,31 @@ daemon d { forever { io } }`
 		{name: "3.13", policy: "hang", runs: 600, src: src("cpython-3.13"), want: []string{"clean"}, never: []string{"corruption"}},
 		{name: "3.14", policy: "hang", runs: 600, src: src("cpython-3.14"), want: []string{"clean"}, never: []string{"corruption"}},
 	})
+}
+
+// Decoded scenarios, which use every v2 statement, run to an outcome under
+// every policy without a panic, and replay exactly.
+func TestDecodedV2ScenariosRun(t *testing.T) {
+	state := uint64(7)
+	for i := range 150 {
+		data := make([]byte, 160)
+		for j := range data {
+			state = state*6364136223846793005 + 1442695040888963407
+			data[j] = byte(state >> 56)
+		}
+		s := scenario.Decode(data)
+		for _, policy := range scenario.Policies {
+			r, err := runtime.Run(s, runtime.Config{Policy: policy, MaxSteps: 3000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !scenario.IsOutcome(string(r.Outcome)) {
+				t.Fatalf("input %d %s: outcome %q", i, policy, r.Outcome)
+			}
+			again, _ := runtime.Run(s, runtime.Config{Policy: policy, MaxSteps: 3000, Schedule: &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: r.Schedule}})
+			if !r.Replays(again) {
+				t.Fatalf("input %d %s: replay gave %s (%s), recorded %s (%s)\n%s", i, policy, again.Outcome, again.Report.Message, r.Outcome, r.Report.Message, scenario.Print(s))
+			}
+		}
+	}
 }

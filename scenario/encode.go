@@ -158,11 +158,7 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 		if !ok {
 			return outOfBounds("%s %s names one copy of a replicated block", st.Op, st.Name)
 		}
-		b := byte(i)
-		if st.Nowait {
-			b |= 128
-		}
-		e.put(b)
+		e.put(byte(i) | bit(st.Nowait, 128))
 	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
 		err = e.name(&e.objects, fuzzObjects, "objects", st.Name)
 	case OpLock, OpUnlock:
@@ -173,9 +169,8 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
 			return outOfBounds("print text %q is longer than %d bytes or not printable", st.Text, fuzzTextLen)
 		}
-		err = e.slot(&e.texts, fuzzTexts, "print texts", st.Text)
-		if err == nil && st.Flush {
-			e.buf[len(e.buf)-1] |= 128
+		if err = e.slot(&e.texts, fuzzTexts, "print texts", st.Text); err == nil {
+			e.buf[len(e.buf)-1] |= bit(st.Flush, 128)
 		}
 	case OpWork, OpLoop:
 		if st.N > fuzzCount {
@@ -185,19 +180,9 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 	case OpExit:
 		e.put(byte(st.N))
 	case OpNative:
-		var flags byte
-		if st.Noexcept {
-			flags |= 1
-		}
-		if st.Catchall {
-			flags |= 2
-		}
-		if st.Nounwind {
-			flags |= 4
-		}
-		e.put(flags)
+		e.put(bit(st.Noexcept, 1) | bit(st.Catchall, 2) | bit(st.Nounwind, 4))
 	case OpCleanup:
-		e.put(map[bool]byte{false: 0, true: 1}[st.OnUnwind])
+		e.put(bit(st.OnUnwind, 1))
 	}
 	if err != nil || !hasBody(st.Op) {
 		return err
@@ -212,6 +197,14 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 		return outOfBounds("more than %d nested blocks", fuzzDepth-1)
 	}
 	return nil
+}
+
+// bit returns b if on, else 0.
+func bit(on bool, b byte) byte {
+	if on {
+		return b
+	}
+	return 0
 }
 
 // name writes the slot of an object, lock or event name.

@@ -131,14 +131,18 @@ func (p *parser) scenarioLine() (Pos, bool) {
 	return Pos{}, false
 }
 
+// fileItems collects the top-level items of a file as the parser meets them.
+type fileItems struct {
+	s           *Scenario
+	main        *ThreadDecl
+	others      []*ThreadDecl
+	scenarioPos Pos
+}
+
 func (p *parser) file() (*Scenario, *Error) {
-	s := &Scenario{}
-	var main *ThreadDecl
-	var others []*ThreadDecl
+	f := &fileItems{s: &Scenario{}}
 	seen := map[string]Pos{} // items allowed once, by keyword
-	first := true
-	var scenarioPos Pos
-	for {
+	for first := true; ; first = false {
 		p.skipNewlines()
 		t := p.next()
 		if t.kind == tokEOF {
@@ -147,84 +151,95 @@ func (p *parser) file() (*Scenario, *Error) {
 			}
 			break
 		}
-		if t.kind != tokWord {
-			return nil, errorAt(t.pos, "unexpected %s at top level", t.describe())
+		if err := p.checkItem(t, first, seen); err != nil {
+			return nil, err
 		}
-		kw := t.text
-		if first && kw != "scenario" {
-			if at, ok := p.scenarioLine(); ok {
-				return nil, errorAt(t.pos, "scenario line must come first (found %s; scenario is at %d:%d)", kw, at.Line, at.Col)
-			}
-			return nil, errorAt(t.pos, "missing scenario line: the file must start with scenario \"name\"")
-		}
-		first = false
-		switch kw {
-		case "scenario", "preset", "policy", "callback", "main", "schedule":
-			if at, dup := seen[kw]; dup {
-				return nil, errorAt(t.pos, "duplicate %s %s (first at %d:%d)", kw, itemNoun(kw), at.Line, at.Col)
-			}
-			seen[kw] = t.pos
-		}
-		var err *Error
-		switch kw {
-		case "scenario":
-			scenarioPos = t.pos
-			s.Name, err = p.scenarioName()
-		case "preset":
-			s.PresetPos = t.pos
-			s.Presets, err = p.presets()
-		case "policy":
-			s.PolicyPos = t.pos
-			s.Policy, err = p.word("a policy name after policy")
-			if err == nil {
-				err = p.endLine("policy line")
-			}
-		case "callback":
-			s.CallbackPos = t.pos
-			s.Callback, err = p.word("a callback name after callback")
-			if err == nil {
-				err = p.endLine("callback line")
-			}
-		case "main":
-			main = &ThreadDecl{Kind: Main, Name: "main", Pos: t.pos}
-			main.Body, err = p.topBlock("main")
-		case "thread", "daemon", "foreign":
-			kind := map[string]ThreadKind{"thread": Thread, "daemon": Daemon, "foreign": Foreign}[kw]
-			var tds []*ThreadDecl
-			tds, err = p.threadDecl(kind, t.pos)
-			others = append(others, tds...)
-		case "atexit", "teardown", "after_finalize":
-			b := &Block{Pos: t.pos}
-			b.Body, err = p.topBlock(kw)
-			switch kw {
-			case "atexit":
-				s.Atexit = append(s.Atexit, b)
-			case "teardown":
-				s.Teardown = append(s.Teardown, b)
-			default:
-				s.AfterFinalize = append(s.AfterFinalize, b)
-			}
-		case "expect":
-			var e Expect
-			e, err = p.expect(t.pos)
-			s.Expect = append(s.Expect, e)
-		case "schedule":
-			s.Schedule, err = p.schedule(t.pos)
-		default:
-			if LookupOp(kw) != OpInvalid {
-				return nil, errorAt(t.pos, "%s statement outside a block", kw)
-			}
-			return nil, errorAt(t.pos, "unknown top-level keyword %q (want scenario, preset, policy, callback, main, thread, daemon, foreign, atexit, teardown, after_finalize, expect or schedule)", kw)
-		}
-		if err != nil {
+		if err := p.item(f, t); err != nil {
 			return nil, err
 		}
 	}
-	if main == nil {
-		return nil, errorAt(scenarioPos, "missing main block")
+	if f.main == nil {
+		return nil, errorAt(f.scenarioPos, "missing main block")
 	}
-	s.Threads = append([]*ThreadDecl{main}, others...)
-	return s, nil
+	f.s.Threads = append([]*ThreadDecl{f.main}, f.others...)
+	return f.s, nil
+}
+
+// checkItem checks the keyword t that starts a top-level item: a word, the
+// scenario line first, and items allowed once not repeated.
+func (p *parser) checkItem(t token, first bool, seen map[string]Pos) *Error {
+	if t.kind != tokWord {
+		return errorAt(t.pos, "unexpected %s at top level", t.describe())
+	}
+	kw := t.text
+	if first && kw != "scenario" {
+		if at, ok := p.scenarioLine(); ok {
+			return errorAt(t.pos, "scenario line must come first (found %s; scenario is at %d:%d)", kw, at.Line, at.Col)
+		}
+		return errorAt(t.pos, "missing scenario line: the file must start with scenario \"name\"")
+	}
+	switch kw {
+	case "scenario", "preset", "policy", "callback", "main", "schedule":
+		if at, dup := seen[kw]; dup {
+			return errorAt(t.pos, "duplicate %s %s (first at %d:%d)", kw, itemNoun(kw), at.Line, at.Col)
+		}
+		seen[kw] = t.pos
+	}
+	return nil
+}
+
+// item reads the top-level item that keyword t starts into f.
+func (p *parser) item(f *fileItems, t token) *Error {
+	s, kw := f.s, t.text
+	var err *Error
+	switch kw {
+	case "scenario":
+		f.scenarioPos = t.pos
+		s.Name, err = p.scenarioName()
+	case "preset":
+		s.PresetPos = t.pos
+		s.Presets, err = p.presets()
+	case "policy":
+		s.PolicyPos = t.pos
+		s.Policy, err = p.nameLine("policy")
+	case "callback":
+		s.CallbackPos = t.pos
+		s.Callback, err = p.nameLine("callback")
+	case "main":
+		f.main = &ThreadDecl{Kind: Main, Name: "main", Pos: t.pos}
+		f.main.Body, err = p.topBlock("main")
+	case "thread", "daemon", "foreign":
+		kind := map[string]ThreadKind{"thread": Thread, "daemon": Daemon, "foreign": Foreign}[kw]
+		var tds []*ThreadDecl
+		tds, err = p.threadDecl(kind, t.pos)
+		f.others = append(f.others, tds...)
+	case "atexit", "teardown", "after_finalize":
+		b := &Block{Pos: t.pos}
+		b.Body, err = p.topBlock(kw)
+		list := map[string]*[]*Block{"atexit": &s.Atexit, "teardown": &s.Teardown, "after_finalize": &s.AfterFinalize}[kw]
+		*list = append(*list, b)
+	case "expect":
+		var e Expect
+		e, err = p.expect(t.pos)
+		s.Expect = append(s.Expect, e)
+	case "schedule":
+		s.Schedule, err = p.schedule(t.pos)
+	default:
+		if LookupOp(kw) != OpInvalid {
+			return errorAt(t.pos, "%s statement outside a block", kw)
+		}
+		return errorAt(t.pos, "unknown top-level keyword %q (want scenario, preset, policy, callback, main, thread, daemon, foreign, atexit, teardown, after_finalize, expect or schedule)", kw)
+	}
+	return err
+}
+
+// nameLine reads the name and the end of a policy or callback line.
+func (p *parser) nameLine(kw string) (string, *Error) {
+	name, err := p.word("a " + kw + " name after " + kw)
+	if err == nil {
+		err = p.endLine(kw + " line")
+	}
+	return name, err
 }
 
 // threadDecl reads "NAME { body }" or "NAME[N] { body }" after a thread,
@@ -367,172 +382,6 @@ func (p *parser) seed() (uint64, *Error) {
 		return 0, errorAt(t.pos, "seed %s out of range (max %d)", t.text, uint64(1<<64-1))
 	}
 	return n, nil
-}
-
-// topBlock reads "{ body }" and the end of the line.
-func (p *parser) topBlock(what string) ([]*Stmt, *Error) {
-	body, err := p.block(what, 1)
-	if err != nil {
-		return nil, err
-	}
-	return body, p.endLine("}")
-}
-
-// block reads "{ statements }"; the statements sit at depth.
-func (p *parser) block(what string, depth int) ([]*Stmt, *Error) {
-	open := p.next()
-	if open.kind != tokLBrace {
-		return nil, errorAt(open.pos, "expected { after %s, found %s", what, open.describe())
-	}
-	var body []*Stmt
-	for {
-		p.skipNewlines()
-		t := p.peek()
-		switch t.kind {
-		case tokRBrace:
-			p.next()
-			return body, nil
-		case tokEOF:
-			return nil, errorAt(open.pos, "unclosed {: missing }")
-		}
-		if depth > MaxDepth {
-			return nil, errorAt(t.pos, "blocks nested deeper than %d", MaxDepth)
-		}
-		st, err := p.stmt(depth)
-		if err != nil {
-			return nil, err
-		}
-		body = append(body, st)
-		switch t := p.peek(); t.kind {
-		case tokNewline, tokRBrace, tokEOF:
-		default:
-			return nil, errorAt(t.pos, "unexpected %s after %s statement", t.describe(), st.Op)
-		}
-	}
-}
-
-func (p *parser) stmt(depth int) (*Stmt, *Error) {
-	t := p.next()
-	if t.kind != tokWord {
-		return nil, errorAt(t.pos, "expected a statement, found %s", t.describe())
-	}
-	op := LookupOp(t.text)
-	if op == OpInvalid {
-		if t.text == "else" {
-			return nil, errorAt(t.pos, "else without if (else follows the } of an if block, on the same line)")
-		}
-		return nil, errorAt(t.pos, "unknown statement %q", t.text)
-	}
-	st := &Stmt{Op: op, Pos: t.pos}
-	var err *Error
-	switch op {
-	case OpSpawn:
-		st.Name, err = p.name(t.text)
-		if err == nil && p.peek().kind == tokWord {
-			m := p.next()
-			if m.text != "nowait" {
-				return nil, errorAt(m.pos, "unknown spawn modifier %q (want nowait)", m.text)
-			}
-			st.Nowait = true
-		}
-	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
-		OpHold, OpLock, OpUnlock, OpSet, OpWait:
-		st.Name, err = p.name(t.text)
-	case OpUntil:
-		if st.Name, err = p.name(t.text); err == nil {
-			st.Body, err = p.block("until "+st.Name, depth+1)
-		}
-	case OpIf:
-		err = p.ifStmt(st, depth)
-	case OpAtThreadExit:
-		st.Body, err = p.block(t.text, depth+1)
-	case OpWork:
-		st.N, err = p.number(t.text)
-	case OpExit:
-		if p.peek().kind == tokWord {
-			st.N, err = p.number(t.text)
-		}
-	case OpPrint:
-		s := p.next()
-		if s.kind == tokWord && s.text == "flush" {
-			st.Flush = true
-			s = p.next()
-		}
-		if s.kind != tokString {
-			return nil, errorAt(s.pos, "expected a quoted string after print, found %s", s.describe())
-		}
-		st.Text = s.text
-	case OpNative:
-		err = p.nativeModifiers(st)
-		if err == nil {
-			st.Body, err = p.block(t.text, depth+1)
-		}
-	case OpLoop:
-		st.N, err = p.number(t.text)
-		if err == nil {
-			st.Body, err = p.block(t.text, depth+1)
-		}
-	case OpCleanup:
-		if m := p.peek(); m.kind == tokWord {
-			p.next()
-			if m.text != "unwind" {
-				return nil, errorAt(m.pos, "unknown cleanup modifier %q (want unwind)", m.text)
-			}
-			st.OnUnwind = true
-		}
-		st.Body, err = p.block(t.text, depth+1)
-	case OpForever:
-		st.Body, err = p.block(t.text, depth+1)
-	}
-	if err != nil {
-		return nil, err
-	}
-	return st, nil
-}
-
-// nativeModifiers reads native's modifiers: noexcept, catchall and
-// nounwind, in any order, each at most once.
-func (p *parser) nativeModifiers(st *Stmt) *Error {
-	for p.peek().kind == tokWord {
-		m := p.next()
-		var flag *bool
-		switch m.text {
-		case "noexcept":
-			flag = &st.Noexcept
-		case "catchall":
-			flag = &st.Catchall
-		case "nounwind":
-			flag = &st.Nounwind
-		default:
-			return errorAt(m.pos, "unknown native modifier %q (want noexcept, catchall or nounwind)", m.text)
-		}
-		if *flag {
-			return errorAt(m.pos, "duplicate %s", m.text)
-		}
-		*flag = true
-	}
-	return nil
-}
-
-// ifStmt reads "finalizing { ... }" and an optional "else { ... }" after
-// if. The else stands on the line of the } that closes the then block.
-func (p *parser) ifStmt(st *Stmt, depth int) *Error {
-	c := p.next()
-	if c.kind != tokWord || c.text != "finalizing" {
-		return errorAt(c.pos, "expected finalizing after if (the only condition), found %s", c.describe())
-	}
-	var err *Error
-	if st.Body, err = p.block("if finalizing", depth+1); err != nil {
-		return err
-	}
-	if e := p.peek(); e.kind == tokWord && e.text == "else" {
-		p.next()
-		st.Else, err = p.block("else", depth+1)
-		if err == nil && st.Else == nil {
-			st.Else = []*Stmt{}
-		}
-	}
-	return err
 }
 
 func (p *parser) expect(at Pos) (Expect, *Error) {

@@ -1,9 +1,80 @@
 package scenario
 
 import (
+	"bytes"
+	"errors"
 	"strings"
 	"testing"
 )
+
+// The v2 scenarios join validScenarios, so that the round trips through
+// the printer and the fuzz encoder, and the fuzzers' seeds, cover them.
+func init() {
+	validScenarios["v2-part1"] = `scenario "v2 spawn nowait, print flush, release presets"
+preset cpython-3.12.3 debug
+main {
+  spawn w nowait
+  spawn w
+  print flush "x"
+  print "flush"
+}
+thread w {
+  print flush ""
+}
+`
+	validScenarios["v2-statements"] = `scenario "v2 statements"
+preset cpython-3.13.8 debug
+main {
+  new X
+  publish X
+  spawn w
+  spawn g nowait
+  if finalizing {
+    yield
+  } else {
+    set E
+  }
+  if finalizing {
+    print "late"
+  }
+  until E {
+    work 1
+  }
+  join w
+}
+
+daemon w[3] {
+  atthreadexit {
+    decref X
+  }
+  native nounwind catchall {
+    hold X
+    cleanup unwind {
+      unlock L
+    }
+    cleanup {
+      yield
+    }
+  }
+  park
+}
+
+foreign g {
+  lock L
+  if finalizing {} else {}
+  park
+}
+
+after_finalize {
+  set E
+  unlock L
+}
+
+after_finalize {
+  yield
+}
+`
+}
 
 func TestPresetVersion(t *testing.T) {
 	tests := []struct {
@@ -314,5 +385,63 @@ func TestDecodeGeneratesV2(t *testing.T) {
 		if !seen[w] {
 			t.Errorf("the decoder never generated %s", w)
 		}
+	}
+}
+
+func TestEncodeOutOfBoundsV2(t *testing.T) {
+	head := "scenario \"x\"\n"
+	tests := []struct{ name, src, want string }{
+		{"copies", head + "main {}\ndaemon w[4] {}\n", "w[4] (max 3 copies)"},
+		{"one copy", head + "main { spawn w1 }\ndaemon w[2] {}\n", "spawn w1 names one copy of a replicated block"},
+		{"preset", head + "preset cpython-3.12.5\nmain {}\n", "preset cpython-3.12.5 is not one the decoder draws"},
+		{"after_finalize", head + "main {}\nafter_finalize {}\nafter_finalize {}\nafter_finalize {}\n", "0 atexit, 0 teardown and 3 after_finalize blocks (max 2 each)"},
+		{"else depth", head + "main { loop 1 { loop 1 { loop 1 { if finalizing { } else { if finalizing {} else { yield } } } } } }\n", "more than 4 nested blocks"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			s, err := Parse("x.scn", []byte(tt.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err = Encode(s); !errors.Is(err, ErrOutOfBounds) || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an ErrOutOfBounds with %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// A replicated block's copies take names that no other thread has: the
+// decoder moves the block to a default name when they clash.
+func TestDecodeGroupNames(t *testing.T) {
+	s := &Scenario{
+		Name: "g",
+		Threads: []*ThreadDecl{
+			{Kind: Main, Name: "main"},
+			{Kind: Thread, Name: "w1"},
+			{Kind: Daemon, Name: "v0", Group: "v", Copies: 2},
+			{Kind: Daemon, Name: "v1", Group: "v", Copies: 2},
+		},
+	}
+	b, err := Encode(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Rename the group v to w: its copies w0, w1 would clash with w1.
+	i := bytes.Index(b, []byte("\x01v"))
+	if i < 0 {
+		t.Fatalf("group name not in the encoding %q", b)
+	}
+	b = bytes.Clone(b)
+	b[i+1] = 'w'
+	d := Decode(b)
+	if err := Validate(d); err != nil {
+		t.Fatalf("%v\n%s", err, Print(d))
+	}
+	var names []string
+	for _, th := range d.Threads {
+		names = append(names, th.Name)
+	}
+	if got := strings.Join(names, " "); got != "main w1 t20 t21" {
+		t.Fatalf("threads %s", got)
 	}
 }
