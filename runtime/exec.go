@@ -20,9 +20,9 @@ func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
 	prev := t.cur
 	t.cur = st
 	t.enter(st)
+	defer t.leave() // also when a panic (an exit, a raise) leaves the statement
 	in.point(t)
 	in.do(t, st)
-	t.leave()
 	t.cur = prev
 }
 
