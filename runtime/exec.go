@@ -20,10 +20,11 @@ func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
 	prev := t.cur
 	t.cur = st
 	t.enter(st)
+	// Also when a panic (an exit, a raise) leaves the statement: a raise
+	// goes on in the enclosing Python-level block.
+	defer func() { t.leave(); t.cur = prev }()
 	in.point(t)
 	in.do(t, st)
-	t.leave()
-	t.cur = prev
 }
 
 func (in *Interp) do(t *thread, st *scenario.Stmt) {

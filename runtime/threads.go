@@ -122,7 +122,7 @@ func (in *Interp) runMain(t *thread) {
 		}()
 		in.pyBlock(t, t.decl.Body)
 	}()
-	t.cur, t.pos = nil, t.pos[:0] // exit leaves its statements' entries
+	t.cur = nil
 	if !t.hasGIL {
 		in.halt(t, Corruption, KindNoGIL, "main finished its body without the GIL")
 	}
