@@ -21,10 +21,12 @@ func (in *Interp) stmt(t *thread, st *scenario.Stmt) {
 	t.cur = st
 	t.enter(st)
 	// Also when a panic (an exit, a raise) leaves the statement: a raise
-	// goes on in the enclosing Python-level block.
-	defer func() { t.leave(); t.cur = prev }()
+	// goes on in the enclosing Python-level block (catchRaise restores
+	// t.cur). The end of a run leaves t.cur alone, for the report.
+	defer t.leave()
 	in.point(t)
 	in.do(t, st)
+	t.cur = prev
 }
 
 func (in *Interp) do(t *thread, st *scenario.Stmt) {
@@ -283,7 +285,7 @@ func (in *Interp) unensure(t *thread) {
 func (in *Interp) native(t *thread, st *scenario.Stmt) {
 	f := &frame{stmt: st}
 	t.frames = append(t.frames, f)
-	raised := catchRaise(func() { in.exec(t, st.Body) })
+	raised := in.catchRaise(t, st.Body)
 	if raised != nil {
 		t.raising++ // thread data: the items below may be scheduling points
 	}
@@ -320,7 +322,7 @@ func (in *Interp) runFrameItems(t *thread, f *frame) {
 			continue // cleanup unwind: only on the forced unwind (v2stmt.go)
 		}
 		t.inCleanup++
-		e := catchRaise(func() { in.exec(t, it.stmt.Body) })
+		e := in.catchRaise(t, it.stmt.Body)
 		t.inCleanup--
 		if e != nil && raised == nil {
 			raised = e

@@ -23,26 +23,28 @@ func (in *Interp) raise(t *thread, msg string) {
 	panic(pyRaise{msg})
 }
 
-// catchRaise runs fn and returns the exception it raised, if any. Other
-// panics (the end of a thread) and Goexit (the end of the run) pass on.
-func catchRaise(fn func()) (raised *pyRaise) {
+// catchRaise runs body for t and returns the exception it raised, if any;
+// t's current statement is then the one it was before. Other panics (the
+// end of a thread) and Goexit (the end of the run) pass on.
+func (in *Interp) catchRaise(t *thread, body []*scenario.Stmt) (raised *pyRaise) {
+	cur := t.cur
 	defer func() {
 		if r := recover(); r != nil {
 			if e, ok := r.(pyRaise); ok {
-				raised = &e
+				raised, t.cur = &e, cur
 				return
 			}
 			panic(r)
 		}
 	}()
-	fn()
+	in.exec(t, body)
 	return nil
 }
 
 // pyBlock runs a Python-level block: an exception raised inside it ends the
 // block and is printed ("Exception ignored in ..."), and t goes on after it.
 func (in *Interp) pyBlock(t *thread, body []*scenario.Stmt) {
-	if e := catchRaise(func() { in.exec(t, body) }); e != nil {
+	if e := in.catchRaise(t, body); e != nil {
 		in.event(t, EvNote, "exception ended the block: "+e.msg)
 	}
 }

@@ -205,7 +205,7 @@ func (in *Interp) runTLS(runner, owner *thread) {
 		runner.cur = st
 		in.event(runner, EvNote, tlsNote+owner.name)
 		runner.inCleanup++
-		if e := catchRaise(func() { in.exec(runner, st.Body) }); e != nil {
+		if e := in.catchRaise(runner, st.Body); e != nil {
 			in.event(runner, EvNote, "exception ignored in a thread-local destructor: "+e.msg)
 		}
 		runner.inCleanup--
