@@ -132,8 +132,12 @@ var Facts = []Fact{
 		func(p Preset) bool { return p.Release.Minor == 12 && p.Release.Patch >= 0 && p.Release.Patch <= 2 }},
 	{"QuietBootstrap", "a thread whose bootstrap finds the flag set returns without taking the GIL", "3.11.6, 3.12.1, 3.13+", "gh-108987 (PR #109272, #110342)",
 		func(p Preset) bool { return p.Release.from(rel(11, 6), rel(12, 1)) }},
-	{"Join", "join after the flag: blocks on a stopped target (3.8, 3.13), returns at once (3.9-3.12), raises PythonFinalizationError (3.14)", "3.8 / 3.9-3.12 / 3.13 / 3.14", "bpo-19466 (_PyThreadState_DeleteExcept), gh-123940 (PR #130402)",
-		func(Preset) bool { return true }},
+	{"JoinBlocksOnStopped", "join after the flag blocks for ever on a target the policy stopped (3.8: zapthreads releases the join lock; 3.13: thread_is_exiting is set only at the end of thread_run)", "3.8, 3.13", "research note item 1",
+		func(p Preset) bool { return p.Release.Minor == 8 || p.Release.Minor == 13 }},
+	{"JoinReturns", "join after the flag returns at once: deleting the thread states released every join lock", "3.9-3.12", "bpo-19466 (_PyThreadState_DeleteExcept)",
+		func(p Preset) bool { return p.Release.minors(9, 12) }},
+	{"JoinRaises", "join after the flag raises PythonFinalizationError unless the target is exiting", "3.14", "gh-123940 (PR #130402, _threadmodule.c ThreadHandle_join)",
+		func(p Preset) bool { return p.Release.Minor >= 14 }},
 	{"PerThreadMustExit", "must-exit is per thread state: a thread state built after the flag runs alongside finalization", "3.14", "PR #130649 (gh-124878), gh-132948",
 		func(p Preset) bool { return p.Release.Minor >= 14 }},
 	{"TstatesFreedAtFlag", "other threads' thread states are deleted right after the flag (3.8 and 3.14: at step 7)", "3.9-3.13", "bpo-19466 (pylifecycle.c _PyThreadState_DeleteExcept)",
@@ -201,9 +205,9 @@ func LookupPreset(names []string) (Preset, error) {
 	p.CatchallAborts = fact(p, "CatchallAborts")
 	p.Debug = fact(p, "Debug")
 	switch {
-	case r.Minor >= 14:
+	case fact(p, "JoinRaises"):
 		p.Join = JoinRaises
-	case r.minors(9, 12):
+	case fact(p, "JoinReturns"):
 		p.Join = JoinReturns
 	default:
 		p.Join = JoinBlocksOnStopped
