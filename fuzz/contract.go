@@ -34,6 +34,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -113,8 +114,8 @@ type Options struct {
 }
 
 // Check runs s (with its own schedule line) under policy and checks the
-// harness invariants (the recorded schedule replays to the same result)
-// and the policy's contract. It returns the result and a failure, or nil.
+// harness invariant (the recorded schedule of a non-clean run replays to
+// the same result) and the policy's contract. It returns the result and a failure, or nil.
 func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, *Failure) {
 	r, err := runtime.Run(s, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
 	if err != nil {
@@ -124,12 +125,14 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 	fail := func(reason string) *Failure {
 		return &Failure{Policy: policy, Reason: reason, Scenario: withReplay, Result: r}
 	}
-	again, _ := runtime.Run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
+	if r.Outcome == runtime.Clean {
+		return r, nil // nothing is reported from a clean run, so it is not replayed
+	}
+	// The replay runs the recorded choices directly (no schedule line to
+	// format): the replay check costs one run, on non-clean outcomes only.
+	again, _ := runtime.Run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps, Strategy: chaos.Replay(r.Schedule), StrategyName: "schedule replay (recorded)"})
 	if !r.Replays(again) {
 		return r, fail(fmt.Sprintf("replaying the recorded schedule gave %s (%s), not %s", again.Signature(), again.Report.Message, r.Signature()))
-	}
-	if r.Outcome == runtime.Clean {
-		return r, nil
 	}
 	if opts.Strict {
 		if opts.Want == "" {

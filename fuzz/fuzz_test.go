@@ -5,12 +5,14 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -22,7 +24,30 @@ var (
 	freshFlag  = flag.Bool("sfz.fresh", false, "skip inputs equal to a seed file, so that only inputs the fuzzer made can fail (to time how fast mutation finds a witness)")
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	capMinimization()
+	goleak.VerifyTestMain(m)
+}
+
+// minimizeCap bounds how long Go's fuzzer minimizes each new interesting
+// input (and a crasher) when -fuzzminimizetime is not given. Go's default
+// is 60s per input, and the coordinator counts no execs while both workers
+// minimize: with an exec costing a few hundred microseconds, removing
+// byte ranges from a 200-byte input took up to 12s, seen as 0 execs/s.
+// Crashers are minimized for good by `shutdownfuzz minimize`, which keeps
+// the failure's signature; -fuzzminimizetime=60s restores Go's default.
+const minimizeCap = "1s"
+
+func capMinimization() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.fuzzminimizetime" })
+	if !given && flag.Lookup("test.fuzzminimizetime") != nil {
+		if err := flag.Set("test.fuzzminimizetime", minimizeCap); err != nil {
+			panic(err) // a constant the testing package accepts
+		}
+	}
+}
 
 // FuzzShutdown decodes its input into a scenario and a schedule, runs it
 // under each policy and fails when a policy contract or a harness invariant
@@ -49,16 +74,32 @@ func FuzzShutdown(f *testing.F) {
 			return
 		}
 		s := scenario.Decode(data)
-		for _, p := range policies {
-			if _, fail := Check(s, p, opts); fail != nil {
-				name := t.Name()
-				if !strings.Contains(name, "/") {
-					name += "/<the failing input file named below>"
-				}
-				t.Fatalf("%v\nto re-run: go test ./fuzz -run='%s' -sfz.policy=%s%s", fail, name, p, strictArg())
+		if fail := checkPolicies(s, policies, opts); fail != nil {
+			name := t.Name()
+			if !strings.Contains(name, "/") {
+				name += "/<the failing input file named below>"
 			}
+			t.Fatalf("%v\nto re-run: go test ./fuzz -run='%s' -sfz.policy=%s%s", fail, name, fail.Policy, strictArg())
 		}
 	})
+}
+
+// checkPolicies is one exec of FuzzShutdown: Check under each policy in
+// turn, up to the first failure. A run in which no thread met the policy
+// ends the loop: the runtime reads the policy only there, so every other
+// policy gives this same run and the same verdict
+// (TestStrikeFreeRunsIgnorePolicy).
+func checkPolicies(s *scenario.Scenario, policies []string, opts Options) *Failure {
+	for _, p := range policies {
+		r, fail := Check(s, p, opts)
+		if fail != nil {
+			return fail
+		}
+		if r.Strikes == 0 {
+			break
+		}
+	}
+	return nil
 }
 
 func strictArg() string {
@@ -167,4 +208,59 @@ teardown { lock L }`))
 		// deadlock it reaches here is the scenario's own.
 		t.Logf("abort: %v", fail)
 	}
+}
+
+// Without -fuzzminimizetime, Go's minimization of each new input is capped
+// (the cause of the fuzz loop's zero-exec stretches).
+func TestMinimizationCapped(t *testing.T) {
+	for _, arg := range os.Args[1:] {
+		if strings.Contains(arg, "fuzzminimizetime") {
+			t.Skipf("%s given", arg)
+		}
+	}
+	if got := flag.Lookup("test.fuzzminimizetime").Value.String(); got != minimizeCap {
+		t.Errorf("-fuzzminimizetime is %s, want the cap %s", got, minimizeCap)
+	}
+}
+
+// A run in which no thread meets the policy is the same run under every
+// policy: the runtime reads the policy only in strike (runtime/exit.go).
+// FuzzShutdown relies on it to check such an input under one policy only.
+// The inputs are the seeds and their one-byte mutations.
+func TestStrikeFreeRunsIgnorePolicy(t *testing.T) {
+	seeds, _ := Seeds()
+	checked := 0
+	for _, content := range seeds {
+		data, err := UnmarshalCorpusFile(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i <= len(data); i++ {
+			mutated := append([]byte(nil), data...)
+			if i < len(data) {
+				mutated[i] ^= 0x55
+			}
+			checked += sameUnderEveryPolicy(t, scenario.Decode(mutated))
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d strike-free runs checked", checked)
+	}
+}
+
+// sameUnderEveryPolicy returns 1 when s's run under the first policy met
+// no policy, after checking that every policy gives the same run.
+func sameUnderEveryPolicy(t *testing.T, s *scenario.Scenario) int {
+	t.Helper()
+	first, err := runtime.Run(s, runtime.Config{Policy: scenario.Policies[0], MaxSteps: 2000})
+	if err != nil || first.Strikes != 0 {
+		return 0
+	}
+	for _, p := range scenario.Policies[1:] {
+		r, _ := runtime.Run(s, runtime.Config{Policy: p, MaxSteps: 2000})
+		if r.Strikes != 0 || r.Signature() != first.Signature() || !slices.Equal(r.Schedule, first.Schedule) {
+			t.Errorf("%s: strike-free under %s (%s) but under %s: %s, %d strikes", s.Name, scenario.Policies[0], first.Signature(), p, r.Signature(), r.Strikes)
+		}
+	}
+	return 1
 }
