@@ -28,8 +28,6 @@
 package campaign
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,14 +35,14 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/corpus"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/resources"
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -157,13 +155,7 @@ type CellSummary struct {
 
 // ResourceSample is the process's resident set and goroutine count at one
 // moment: at the start, every SampleEvery, and at the end.
-type ResourceSample struct {
-	Label          string    `json:"label"` // start, periodic, end
-	Time           time.Time `json:"time"`
-	ElapsedSeconds float64   `json:"elapsed_seconds"`
-	RSSKiB         int64     `json:"rss_kib"` // VmRSS from /proc/self/status; -1 where unavailable
-	Goroutines     int       `json:"goroutines"`
-}
+type ResourceSample = resources.Sample
 
 // campaign is one session of a campaign.
 type campaign struct {
@@ -609,7 +601,7 @@ func (c *campaign) writeState() error {
 	if err != nil {
 		return err
 	}
-	return WriteFileAtomic(c.statePath(), data)
+	return atomicfile.Replace(c.statePath(), data) // the campaign's own file
 }
 
 // finish writes the final state and the summary.
@@ -625,7 +617,7 @@ func (c *campaign) finish(ctx context.Context) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := WriteFileAtomic(c.summaryPath(), data); err != nil {
+	if err := atomicfile.Replace(c.summaryPath(), data); err != nil {
 		return nil, err
 	}
 	return sum, nil
@@ -703,34 +695,8 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // sample records the resident set size and the goroutine count.
 func (c *campaign) sample(label string) {
-	now := time.Now()
-	s := ResourceSample{Label: label, Time: now.UTC(), RSSKiB: RSSKiB(), Goroutines: goruntime.NumGoroutine()}
-	if !c.start.IsZero() {
-		s.ElapsedSeconds = now.Sub(c.start).Seconds()
-	}
+	s := resources.Take(label, c.start)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.samples = append(c.samples, s)
-}
-
-// RSSKiB returns VmRSS from /proc/self/status in KiB, or -1 where there
-// is none.
-func RSSKiB() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return n
-				}
-			}
-		}
-	}
-	return -1
 }
