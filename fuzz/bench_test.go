@@ -7,7 +7,7 @@ import (
 )
 
 // BenchmarkExec measures one FuzzShutdown exec (decode, then
-// checkPolicies) over the seed corpus, cycling through the seeds. Its
+// CheckPolicies) over the seed corpus, cycling through the seeds. Its
 // inverse bounds the execs/s a fuzz worker can reach; compare it with the
 // "execs" rate `go test -fuzz=FuzzShutdown ./fuzz` prints.
 func BenchmarkExec(b *testing.B) {
@@ -27,7 +27,7 @@ func BenchmarkExec(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s := scenario.Decode(inputs[i%len(inputs)])
-		if fail := checkPolicies(s, scenario.Policies, Options{MaxSteps: 5000}); fail != nil {
+		if fail := CheckPolicies(s, scenario.Policies, Options{MaxSteps: 5000}); fail != nil {
 			b.Fatal(fail)
 		}
 	}

@@ -19,7 +19,7 @@ import (
 var (
 	policyFlag = flag.String("sfz.policy", "all", "policy to check each input under: all, abort, exit, hang, unwind or terminate")
 	strictFlag = flag.Bool("sfz.strict", false, "fail on any non-clean outcome (hunting witnesses)")
-	stepsFlag  = flag.Int("sfz.steps", 5000, "step budget per run")
+	stepsFlag  = flag.Int("sfz.steps", DefaultSteps, "step budget per run")
 	wantFlag   = flag.String("sfz.want", "", "with -sfz.strict: fail only on policy-caused failures of this outcome or report kind, optionally /OP (a prefix of the failing statement: no-gil/hold)")
 	freshFlag  = flag.Bool("sfz.fresh", false, "skip inputs equal to a seed file, so that only inputs the fuzzer made can fail (to time how fast mutation finds a witness)")
 )
@@ -74,7 +74,7 @@ func FuzzShutdown(f *testing.F) {
 			return
 		}
 		s := scenario.Decode(data)
-		if fail := checkPolicies(s, policies, opts); fail != nil {
+		if fail := CheckPolicies(s, policies, opts); fail != nil {
 			name := t.Name()
 			if !strings.Contains(name, "/") {
 				name += "/<the failing input file named below>"
@@ -82,24 +82,6 @@ func FuzzShutdown(f *testing.F) {
 			t.Fatalf("%v\nto re-run: go test ./fuzz -run='%s' -sfz.policy=%s%s", fail, name, fail.Policy, strictArg())
 		}
 	})
-}
-
-// checkPolicies is one exec of FuzzShutdown: Check under each policy in
-// turn, up to the first failure. A run in which no thread met the policy
-// ends the loop: the runtime reads the policy only there, so every other
-// policy gives this same run and the same verdict
-// (TestStrikeFreeRunsIgnorePolicy).
-func checkPolicies(s *scenario.Scenario, policies []string, opts Options) *Failure {
-	for _, p := range policies {
-		r, fail := Check(s, p, opts)
-		if fail != nil {
-			return fail
-		}
-		if r.Strikes == 0 {
-			break
-		}
-	}
-	return nil
 }
 
 func strictArg() string {
@@ -225,7 +207,7 @@ func TestMinimizationCapped(t *testing.T) {
 
 // A run in which no thread meets the policy is the same run under every
 // policy: the runtime reads the policy only in strike (runtime/exit.go).
-// FuzzShutdown relies on it to check such an input under one policy only.
+// CheckPolicies relies on it to check such an input under one policy only.
 // The inputs are the seeds and their one-byte mutations.
 func TestStrikeFreeRunsIgnorePolicy(t *testing.T) {
 	seeds, _ := Seeds()

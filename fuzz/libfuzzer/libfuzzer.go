@@ -1,0 +1,31 @@
+// Package libfuzzer holds FuzzShutdown in the form go-118-fuzz-build
+// (github.com/AdamKorcz/go-118-fuzz-build) turns into a libFuzzer target,
+// for ClusterFuzzLite and OSS-Fuzz (.clusterfuzzlite/build.sh runs
+// compile_native_go_fuzzer on this package) and for `make libfuzzer`.
+//
+// The tool reads no _test.go files and needs the target alone in its
+// package, so the target lives here, in a non-test file, and calls the
+// same fuzz.CheckPolicies as `go test -fuzz=FuzzShutdown ./fuzz`, with the
+// default options (every policy, the contracts, DefaultSteps). A broken
+// contract fails the test case, which libFuzzer saves as a crash file;
+// `shutdownfuzz import -libfuzzer CRASH` turns it into a corpus crasher.
+//
+// Nothing in the shutdownfuzz binary imports this package.
+package libfuzzer
+
+import (
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// FuzzShutdown checks one fuzz input under every policy's contract.
+func FuzzShutdown(f *testing.F) { f.Fuzz(target) }
+
+func target(t *testing.T, data []byte) {
+	s := scenario.Decode(data)
+	if fail := fuzz.CheckPolicies(s, scenario.Policies, fuzz.Options{MaxSteps: fuzz.DefaultSteps}); fail != nil {
+		t.Fatalf("%v\nto re-run: shutdownfuzz import -libfuzzer -corpus DIR CRASH-FILE, then shutdownfuzz run -policy %s on the crasher it writes", fail, fail.Policy)
+	}
+}
