@@ -125,8 +125,11 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 	fail := func(reason string) *Failure {
 		return &Failure{Policy: policy, Reason: reason, Scenario: withReplay, Result: r}
 	}
-	if r.Outcome == runtime.Clean {
-		return r, nil // nothing is reported from a clean run, so it is not replayed
+	if r.Outcome == runtime.Clean || (r.Outcome == runtime.Budget && !opts.Strict) {
+		// Nothing is reported from a clean run, nor from an inconclusive
+		// one outside strict mode (a budget is the scenario's own), so
+		// neither is replayed: a budget replay is the costliest run there is.
+		return r, nil
 	}
 	// The replay runs the recorded choices directly (no schedule line to
 	// format): the replay check costs one run, on non-clean outcomes only.
