@@ -114,8 +114,9 @@ type Options struct {
 }
 
 // Check runs s (with its own schedule line) under policy and checks the
-// harness invariant (the recorded schedule of a non-clean run replays to
-// the same result) and the policy's contract. It returns the result and a failure, or nil.
+// harness invariant (the recorded schedule of a run that could be reported
+// replays to the same result) and the policy's contract. It returns the
+// result and a failure, or nil.
 func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, *Failure) {
 	r, err := runtime.Run(s, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
 	if err != nil {
@@ -132,7 +133,7 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 		return r, nil
 	}
 	// The replay runs the recorded choices directly (no schedule line to
-	// format): the replay check costs one run, on non-clean outcomes only.
+	// format).
 	again, _ := runtime.Run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps, Strategy: chaos.Replay(r.Schedule), StrategyName: "schedule replay (recorded)"})
 	if !r.Replays(again) {
 		return r, fail(fmt.Sprintf("replaying the recorded schedule gave %s (%s), not %s", again.Signature(), again.Report.Message, r.Signature()))
