@@ -9,11 +9,15 @@
 // default options (every policy, the contracts, DefaultSteps). A broken
 // contract fails the test case, which libFuzzer saves as a crash file;
 // `shutdownfuzz import -libfuzzer CRASH` turns it into a corpus crasher.
+// A libFuzzer binary has no go test flags: SFZ_STRICT=1 and
+// SFZ_WANT=KIND[/OP] in the environment stand for -sfz.strict and
+// -sfz.want, to hunt witnesses (import those crashes with -strict).
 //
 // Nothing in the shutdownfuzz binary imports this package.
 package libfuzzer
 
 import (
+	"os"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
@@ -23,9 +27,16 @@ import (
 // FuzzShutdown checks one fuzz input under every policy's contract.
 func FuzzShutdown(f *testing.F) { f.Fuzz(target) }
 
+var opts = optionsFrom(os.Getenv)
+
+// optionsFrom reads SFZ_STRICT and SFZ_WANT.
+func optionsFrom(getenv func(string) string) fuzz.Options {
+	return fuzz.Options{Strict: getenv("SFZ_STRICT") == "1", Want: getenv("SFZ_WANT"), MaxSteps: fuzz.DefaultSteps}
+}
+
 func target(t *testing.T, data []byte) {
 	s := scenario.Decode(data)
-	if fail := fuzz.CheckPolicies(s, scenario.Policies, fuzz.Options{MaxSteps: fuzz.DefaultSteps}); fail != nil {
+	if fail := fuzz.CheckPolicies(s, scenario.Policies, opts); fail != nil {
 		t.Fatalf("%v\nto re-run: shutdownfuzz import -libfuzzer -corpus DIR CRASH-FILE, then shutdownfuzz run -policy %s on the crasher it writes", fail, fail.Policy)
 	}
 }

@@ -26,3 +26,14 @@ func TestTargetOnSeeds(t *testing.T) {
 		t.Run(name, func(t *testing.T) { target(t, data) })
 	}
 }
+
+func TestOptionsFromEnvironment(t *testing.T) {
+	env := map[string]string{"SFZ_STRICT": "1", "SFZ_WANT": "deadlock/lock"}
+	o := optionsFrom(func(k string) string { return env[k] })
+	if !o.Strict || o.Want != "deadlock/lock" || o.MaxSteps != fuzz.DefaultSteps {
+		t.Errorf("%+v", o)
+	}
+	if o := optionsFrom(func(string) string { return "" }); o.Strict || o.Want != "" {
+		t.Errorf("empty environment: %+v", o)
+	}
+}
