@@ -36,3 +36,27 @@ fuzz:
 # A two-minute exploration campaign over the whole library and all policies.
 chaos:
 	$(GO) run ./cmd/shutdownfuzz campaign -duration $(CHAOS) -policy all -out out/campaign
+
+# ---- CI at scale: workflow lint, libFuzzer build (issue 11) ----
+# Tools go into .tools/, one directory per pinned version, so that
+# installing is idempotent and a version bump installs afresh.
+ACTIONLINT_VERSION ?= v1.7.12
+ACTIONLINT := $(CURDIR)/.tools/actionlint-$(ACTIONLINT_VERSION)/actionlint
+WORKFLOWS := .github/workflows/ci.yml .github/workflows/nightly.yml
+
+.PHONY: lint actionlint libfuzzer
+
+# actionlint on both workflows, and go vet.
+lint: actionlint vet
+
+actionlint: $(ACTIONLINT)
+	$(ACTIONLINT) $(WORKFLOWS)
+
+$(ACTIONLINT):
+	GOBIN=$(dir $(ACTIONLINT)) $(GO) install github.com/rhysd/actionlint/cmd/actionlint@$(ACTIONLINT_VERSION)
+
+# Build FuzzShutdown as a libFuzzer binary (go-118-fuzz-build + clang, as
+# ClusterFuzzLite does) and run it LIBFUZZER_TIME seconds (default 30) on
+# the seed corpus. See .ci/libfuzzer.
+libfuzzer:
+	./.ci/libfuzzer

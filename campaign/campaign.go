@@ -23,13 +23,10 @@
 // the end. Both are written atomically; temporary files a killed session
 // left behind are removed at the start of the next.
 //
-// Bench measures the time to a first witness of each expected failure for
-// controlled PCT, controlled random and the wild random-sleep baseline.
+// The time-to-first-witness benchmark is package bench.
 package campaign
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -37,8 +34,6 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
-	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -114,74 +109,6 @@ type Progress struct {
 
 	// Inconclusive counts budget runs: nothing decided, never a pass.
 	Inconclusive int
-}
-
-// Summary is DIR/summary.json.
-type Summary struct {
-	Config         SummaryConfig `json:"config"`
-	Start          time.Time     `json:"start"`
-	End            time.Time     `json:"end"`
-	ElapsedSeconds float64       `json:"elapsed_seconds"` // this session
-	// TotalElapsedSeconds and Runs count every session of the campaign;
-	// SessionRuns and RunsPerSecond this one.
-	TotalElapsedSeconds float64 `json:"total_elapsed_seconds"`
-	Runs                int     `json:"runs"`
-	SessionRuns         int     `json:"session_runs"`
-	RunsPerSecond       float64 `json:"runs_per_second"`
-	Sessions            int     `json:"sessions"`
-	Resumed             bool    `json:"resumed"`
-	// Interrupted: the session was stopped by its context (a signal)
-	// before its duration or its runs were done.
-	Interrupted bool `json:"interrupted"`
-	// OK: no outcome fell outside its scenario's expect lines, and every
-	// run was decided (Inconclusive is 0).
-	OK         bool             `json:"ok"`
-	Cells      []CellSummary    `json:"cells"`
-	Signatures []*Signature     `json:"signatures"`
-	Unexpected []*Unexpected    `json:"unexpected"`
-	Resources  []ResourceSample `json:"resources"`
-
-	// Inconclusive counts the runs whose step budget ran out before
-	// anything was decided: never a pass.
-	Inconclusive int `json:"inconclusive"`
-}
-
-// SummaryConfig is the configuration a summary was made with.
-type SummaryConfig struct {
-	Mode        string   `json:"mode"`
-	Shard       string   `json:"shard"`
-	Policies    []string `json:"policies"`
-	Scenarios   []string `json:"scenarios"`
-	Duration    string   `json:"duration"`
-	RunsPerCell int      `json:"runs_per_cell,omitempty"`
-	Workers     int      `json:"workers"`
-	Dir         string   `json:"dir"`
-}
-
-// CellSummary is one scenario under one policy.
-type CellSummary struct {
-	Scenario     string         `json:"scenario"`
-	Policy       string         `json:"policy"`
-	Runs         int            `json:"runs"`
-	NextSchedule int            `json:"next_schedule"`
-	Counts       map[string]int `json:"counts"`
-	Expected     []string       `json:"expected,omitempty"`
-	Unexpected   []string       `json:"unexpected,omitempty"`
-	// With -exhaustive: Proved says the search visited all States, and
-	// Outcomes is the outcome set it found (exact when Proved).
-	Proved   bool     `json:"proved,omitempty"`
-	States   int      `json:"states,omitempty"`
-	Outcomes []string `json:"outcomes,omitempty"`
-}
-
-// ResourceSample is the process's resident set and goroutine count at one
-// moment: at the start, every SampleEvery, and at the end.
-type ResourceSample struct {
-	Label          string    `json:"label"` // start, periodic, end
-	Time           time.Time `json:"time"`
-	ElapsedSeconds float64   `json:"elapsed_seconds"`
-	RSSKiB         int64     `json:"rss_kib"` // VmRSS from /proc/self/status; -1 where unavailable
-	Goroutines     int       `json:"goroutines"`
 }
 
 // campaign is one session of a campaign.
@@ -323,67 +250,6 @@ func (cfg *Config) stateConfig() StateConfig {
 
 func (c *campaign) statePath() string   { return filepath.Join(c.cfg.Dir, "state.json") }
 func (c *campaign) summaryPath() string { return filepath.Join(c.cfg.Dir, "summary.json") }
-
-// open loads Dir/state.json and continues it if its configuration matches,
-// or starts a new state.
-func (c *campaign) open() error {
-	want := c.cfg.stateConfig()
-	st, err := loadState(c.statePath())
-	var mm *MismatchError
-	switch {
-	case err != nil && !errors.As(err, &mm):
-		if !c.cfg.Fresh {
-			return fmt.Errorf("%v (use -fresh to start over; the old file is kept as state.json.old)", err)
-		}
-		st = nil
-	case err != nil:
-		if !c.cfg.Fresh {
-			return err
-		}
-		st = nil
-	case st != nil:
-		if what := st.Config.match(want); what != "" {
-			if !c.cfg.Fresh {
-				return &MismatchError{Path: c.statePath(), What: what}
-			}
-			st = nil
-		}
-	}
-	if st == nil && c.cfg.Fresh {
-		if _, err := os.Stat(c.statePath()); err == nil {
-			if err := os.Rename(c.statePath(), c.statePath()+".old"); err != nil {
-				return err
-			}
-		}
-	}
-	if st != nil {
-		c.resumed = true
-	} else {
-		st = &State{Version: StateVersion, Config: want, Started: time.Now().UTC(),
-			Signatures: map[string]*Signature{}, Unexpected: map[string]*Unexpected{}}
-		for _, s := range c.cfg.Scenarios {
-			for _, p := range c.cfg.Policies {
-				st.Cells = append(st.Cells, &CellState{Scenario: s.Name, Policy: p, Next: c.cfg.Shard, Counts: map[string]int{}})
-			}
-		}
-	}
-	if len(st.Cells) != len(c.cfg.Scenarios)*len(c.cfg.Policies) {
-		return &MismatchError{Path: c.statePath(), What: "its cells do not match its scenarios and policies"}
-	}
-	for _, cell := range st.Cells {
-		if c.byName[cell.Scenario] == nil || !slices.Contains(c.cfg.Policies, cell.Policy) ||
-			cell.Next < 0 || cell.Next%c.cfg.Shards != c.cfg.Shard {
-			return &MismatchError{Path: c.statePath(), What: fmt.Sprintf("cell %s/%s does not belong to this campaign", cell.Scenario, cell.Policy)}
-		}
-		if cell.Counts == nil {
-			cell.Counts = map[string]int{}
-		}
-	}
-	st.Sessions++
-	c.st = st
-	c.priorSecs = st.ElapsedSeconds
-	return nil
-}
 
 // stopped reports whether the session should start no new run.
 func (c *campaign) stopped(ctx context.Context) bool {
@@ -565,24 +431,6 @@ func (c *campaign) crasher(sig *Signature, s *scenario.Scenario, r *runtime.Resu
 	return p, ""
 }
 
-// finishPending makes the crashers an earlier session left pending.
-func (c *campaign) finishPending(ctx context.Context) {
-	c.mu.Lock()
-	var pending []*Signature
-	for _, k := range sortedKeys(c.st.Signatures) {
-		if sig := c.st.Signatures[k]; sig.Pending {
-			pending = append(pending, sig)
-		}
-	}
-	c.mu.Unlock()
-	for _, sig := range pending {
-		if c.stopped(ctx) {
-			return
-		}
-		c.makeCrasher(ctx, sig, c.byName[sig.FirstScenario], nil)
-	}
-}
-
 // monitor writes the state, samples resources and reports progress until
 // done is closed.
 func (c *campaign) monitor(done <-chan struct{}) {
@@ -623,142 +471,4 @@ func (c *campaign) progress(done bool) Progress {
 		p.Remaining = max(0, time.Until(c.deadline))
 	}
 	return p
-}
-
-// writeState writes Dir/state.json atomically.
-func (c *campaign) writeState() error {
-	c.mu.Lock()
-	c.st.Updated = time.Now().UTC()
-	c.st.ElapsedSeconds = c.priorSecs + time.Since(c.start).Seconds()
-	data, err := marshal(c.st)
-	c.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	return WriteFileAtomic(c.statePath(), data)
-}
-
-// finish writes the final state and the summary.
-func (c *campaign) finish(ctx context.Context) (*Summary, error) {
-	if err := c.writeState(); err != nil {
-		return nil, err
-	}
-	if c.cfg.Progress != nil {
-		c.cfg.Progress(c.progress(true))
-	}
-	sum := c.summary(ctx)
-	data, err := marshal(sum)
-	if err != nil {
-		return nil, err
-	}
-	if err := WriteFileAtomic(c.summaryPath(), data); err != nil {
-		return nil, err
-	}
-	return sum, nil
-}
-
-func (c *campaign) summary(ctx context.Context) *Summary {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	end := time.Now().UTC()
-	el := end.Sub(c.start).Seconds()
-	cfg := c.cfg
-	sum := &Summary{
-		Config: SummaryConfig{Mode: cfg.Mode, Shard: c.st.Config.Shard, Policies: cfg.Policies,
-			Duration: cfg.Duration.String(), RunsPerCell: cfg.RunsPerCell, Workers: cfg.Workers, Dir: cfg.Dir},
-		Start: c.start.UTC(), End: end, ElapsedSeconds: el, TotalElapsedSeconds: c.st.ElapsedSeconds,
-		Runs: c.st.Runs, SessionRuns: c.sessionRuns, Sessions: c.st.Sessions, Resumed: c.resumed,
-		Resources:    append([]ResourceSample(nil), c.samples...),
-		OK:           len(c.st.Unexpected) == 0 && c.st.Inconclusive == 0,
-		Inconclusive: c.st.Inconclusive,
-		Signatures:   []*Signature{},
-		Unexpected:   []*Unexpected{},
-	}
-	if el > 0 {
-		sum.RunsPerSecond = float64(c.sessionRuns) / el
-	}
-	if ctx.Err() != nil {
-		// Stopped by the context: interrupted unless the work was
-		// done anyway.
-		sum.Interrupted = c.deadline.IsZero() || end.Before(c.deadline)
-		if cfg.RunsPerCell > 0 {
-			all := true
-			for _, cell := range c.st.Cells {
-				all = all && (cell.Proved || cell.Runs >= cfg.RunsPerCell)
-			}
-			sum.Interrupted = sum.Interrupted && !all
-		}
-	}
-	for _, s := range cfg.Scenarios {
-		sum.Config.Scenarios = append(sum.Config.Scenarios, s.Name)
-	}
-	for _, cell := range c.st.Cells {
-		cs := CellSummary{Scenario: cell.Scenario, Policy: cell.Policy, Runs: cell.Runs, NextSchedule: cell.Next, Counts: cell.Counts,
-			Proved: cell.Proved, States: cell.States, Outcomes: cell.Outcomes}
-		if set, ok := c.byName[cell.Scenario].Expected(cell.Policy); ok {
-			cs.Expected = expectedList(set)
-			for _, o := range scenario.Outcomes {
-				if (cell.Counts[o] > 0 || slices.Contains(cell.Outcomes, o)) && !set[o] {
-					cs.Unexpected = append(cs.Unexpected, o)
-				}
-			}
-		}
-		sum.Cells = append(sum.Cells, cs)
-	}
-	for _, k := range sortedKeys(c.st.Signatures) {
-		sig := *c.st.Signatures[k]
-		sig.Choices = nil
-		sum.Signatures = append(sum.Signatures, &sig)
-	}
-	for _, k := range sortedKeys(c.st.Unexpected) {
-		u := *c.st.Unexpected[k]
-		if sig := c.st.Signatures[u.Signature]; sig != nil {
-			u.Crasher = sig.Crasher
-		}
-		sum.Unexpected = append(sum.Unexpected, &u)
-	}
-	return sum
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
-
-// sample records the resident set size and the goroutine count.
-func (c *campaign) sample(label string) {
-	now := time.Now()
-	s := ResourceSample{Label: label, Time: now.UTC(), RSSKiB: RSSKiB(), Goroutines: goruntime.NumGoroutine()}
-	if !c.start.IsZero() {
-		s.ElapsedSeconds = now.Sub(c.start).Seconds()
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.samples = append(c.samples, s)
-}
-
-// RSSKiB returns VmRSS from /proc/self/status in KiB, or -1 where there
-// is none.
-func RSSKiB() int64 {
-	data, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return -1
-	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
-		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) >= 1 {
-				if n, err := strconv.ParseInt(f[0], 10, 64); err == nil {
-					return n
-				}
-			}
-		}
-	}
-	return -1
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -190,50 +191,12 @@ func loadState(path string) (*State, error) {
 	return &st, nil
 }
 
-// WriteFileAtomic writes data to a temporary file next to path and renames
-// it into place, so that path is always either absent, the old file or the
-// new one, never a partial file. The temporary file is removed on failure.
-func WriteFileAtomic(path string, data []byte) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if err != nil {
-			os.Remove(tmp)
-		}
-	}()
-	if _, err = f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err = f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
-}
-
-// removeTemps deletes temporary files a killed session left in dir: those
-// of WriteFileAtomic and of corpus.Save.
+// removeTemps deletes temporary files a killed session left in dir (of
+// state.json, summary.json and the crashers), as internal/atomicfile names
+// them.
 func removeTemps(dir string) {
-	for _, pat := range []string{
-		filepath.Join(dir, ".*.tmp-*"),
-		filepath.Join(dir, "crashers", ".tmp-*"),
-	} {
-		matches, _ := filepath.Glob(pat)
-		for _, m := range matches {
-			os.Remove(m)
-		}
-	}
+	atomicfile.RemoveTemps(dir, "*.json")
+	atomicfile.RemoveTemps(filepath.Join(dir, "crashers"), "*.scn")
 }
 
 func marshal(v any) ([]byte, error) {

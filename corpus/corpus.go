@@ -12,11 +12,13 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/shell"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -134,34 +136,20 @@ func Format(comments []string, s *scenario.Scenario) []byte {
 // Save writes content into dir under name. It never overwrites: if the
 // file exists with the same content, Save does nothing and reports
 // created false; if it exists with other content, Save fails. The write is
-// atomic: a temporary file is linked into place.
+// atomic (internal/atomicfile's Create).
 func Save(dir, name string, content []byte) (path string, created bool, err error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return "", false, err
 	}
 	path = filepath.Join(dir, name)
-	if old, err := os.ReadFile(path); err == nil {
-		if bytes.Equal(old, content) {
+	err = atomicfile.Create(path, content)
+	if errors.Is(err, fs.ErrExist) {
+		if old, rerr := os.ReadFile(path); rerr == nil && bytes.Equal(old, content) {
 			return path, false, nil
 		}
 		return path, false, fmt.Errorf("%s exists with other content; not overwriting it", path)
 	}
-	tmp, err := os.CreateTemp(dir, ".tmp-*")
 	if err != nil {
-		return "", false, err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(content); err != nil {
-		tmp.Close()
-		return "", false, err
-	}
-	if err := tmp.Close(); err != nil {
-		return "", false, err
-	}
-	if err := os.Link(tmp.Name(), path); err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return Save(dir, name, content)
-		}
 		return "", false, err
 	}
 	return path, true, nil

@@ -94,7 +94,7 @@ func TestSaveNeverOverwrites(t *testing.T) {
 	if b, _ := os.ReadFile(p); string(b) != "one" {
 		t.Errorf("file changed to %q", b)
 	}
-	if left, _ := filepath.Glob(filepath.Join(dir, ".tmp-*")); len(left) != 0 {
+	if left, _ := filepath.Glob(filepath.Join(dir, ".*")); len(left) != 0 {
 		t.Errorf("temporary files left: %v", left)
 	}
 }

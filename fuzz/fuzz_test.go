@@ -6,12 +6,14 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
@@ -19,12 +21,35 @@ import (
 var (
 	policyFlag = flag.String("sfz.policy", "all", "policy to check each input under: all, abort, exit, hang, unwind or terminate")
 	strictFlag = flag.Bool("sfz.strict", false, "fail on any non-clean outcome (hunting witnesses)")
-	stepsFlag  = flag.Int("sfz.steps", 5000, "step budget per run")
+	stepsFlag  = flag.Int("sfz.steps", DefaultSteps, "step budget per run")
 	wantFlag   = flag.String("sfz.want", "", "with -sfz.strict: fail only on policy-caused failures of this outcome or report kind, optionally /OP (a prefix of the failing statement: no-gil/hold)")
 	freshFlag  = flag.Bool("sfz.fresh", false, "skip inputs equal to a seed file, so that only inputs the fuzzer made can fail (to time how fast mutation finds a witness)")
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	capMinimization()
+	goleak.VerifyTestMain(m)
+}
+
+// minimizeCap bounds how long Go's fuzzer minimizes each new interesting
+// input (and a crasher) when -fuzzminimizetime is not given. Go's default
+// is 60s per input, and the coordinator counts no execs while both workers
+// minimize: with an exec costing a few hundred microseconds, removing
+// byte ranges from a 200-byte input took up to 12s, seen as 0 execs/s.
+// Crashers are minimized for good by `shutdownfuzz minimize`, which keeps
+// the failure's signature; -fuzzminimizetime=60s restores Go's default.
+const minimizeCap = "1s"
+
+func capMinimization() {
+	given := false
+	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.fuzzminimizetime" })
+	if !given && flag.Lookup("test.fuzzminimizetime") != nil {
+		if err := flag.Set("test.fuzzminimizetime", minimizeCap); err != nil {
+			panic(err) // a constant the testing package accepts
+		}
+	}
+}
 
 // FuzzShutdown decodes its input into a scenario and a schedule, runs it
 // under each policy and fails when a policy contract or a harness invariant
@@ -69,19 +94,17 @@ func FuzzShutdown(f *testing.F) {
 // checkInput is FuzzShutdown's check of one input: the first failure (or
 // ""), and the inconclusive reports, each with its re-run command.
 func checkInput(data []byte, policies []string, opts verdict.Options, name string) (failure string, inconclusive []string) {
-	s := scenario.Decode(data)
-	for _, p := range policies {
-		_, fail := verdict.Check(s, p, opts)
-		if fail == nil {
-			continue
-		}
-		rerun := fmt.Sprintf("to re-run: go test ./fuzz -run='%s' -sfz.policy=%s%s", name, p, strictArg())
-		if !fail.Inconclusive {
-			return fmt.Sprintf("%v\n%s", fail, rerun), inconclusive
-		}
-		inconclusive = append(inconclusive, fmt.Sprintf("%v\n%s", fail, rerun))
+	rerun := func(p string) string {
+		return fmt.Sprintf("to re-run: go test ./fuzz -run='%s' -sfz.policy=%s%s", name, p, strictArg())
 	}
-	return "", inconclusive
+	fail, unknown := CheckPolicies(scenario.Decode(data), policies, opts)
+	for _, f := range unknown {
+		inconclusive = append(inconclusive, fmt.Sprintf("%v\n%s", f, rerun(f.Policy)))
+	}
+	if fail != nil {
+		failure = fmt.Sprintf("%v\n%s", fail, rerun(fail.Policy))
+	}
+	return failure, inconclusive
 }
 
 func strictArg() string {
@@ -187,4 +210,59 @@ teardown { wait done }`))
 	if failure, inconclusive := checkInput(data, policies, verdict.Options{MaxSteps: 5000}, t.Name()); failure != "" || len(inconclusive) > 0 {
 		t.Errorf("default contracts: %q %q, want a pass", failure, inconclusive)
 	}
+}
+
+// Without -fuzzminimizetime, Go's minimization of each new input is capped
+// (the cause of the fuzz loop's zero-exec stretches).
+func TestMinimizationCapped(t *testing.T) {
+	for _, arg := range os.Args[1:] {
+		if strings.Contains(arg, "fuzzminimizetime") {
+			t.Skipf("%s given", arg)
+		}
+	}
+	if got := flag.Lookup("test.fuzzminimizetime").Value.String(); got != minimizeCap {
+		t.Errorf("-fuzzminimizetime is %s, want the cap %s", got, minimizeCap)
+	}
+}
+
+// A run in which no thread meets the policy is the same run under every
+// policy: the runtime reads the policy only in strike (runtime/exit.go).
+// CheckPolicies relies on it to check such an input under one policy only.
+// The inputs are the seeds and their one-byte mutations.
+func TestStrikeFreeRunsIgnorePolicy(t *testing.T) {
+	seeds, _ := Seeds()
+	checked := 0
+	for _, content := range seeds {
+		data, err := UnmarshalCorpusFile(content)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i <= len(data); i++ {
+			mutated := append([]byte(nil), data...)
+			if i < len(data) {
+				mutated[i] ^= 0x55
+			}
+			checked += sameUnderEveryPolicy(t, scenario.Decode(mutated))
+		}
+	}
+	if checked < 100 {
+		t.Errorf("only %d strike-free runs checked", checked)
+	}
+}
+
+// sameUnderEveryPolicy returns 1 when s's run under the first policy met
+// no policy, after checking that every policy gives the same run.
+func sameUnderEveryPolicy(t *testing.T, s *scenario.Scenario) int {
+	t.Helper()
+	first, err := runtime.Run(s, runtime.Config{Policy: scenario.Policies[0], MaxSteps: 2000})
+	if err != nil || first.Strikes != 0 {
+		return 0
+	}
+	for _, p := range scenario.Policies[1:] {
+		r, _ := runtime.Run(s, runtime.Config{Policy: p, MaxSteps: 2000})
+		if r.Strikes != 0 || r.Signature() != first.Signature() || !slices.Equal(r.Schedule, first.Schedule) {
+			t.Errorf("%s: strike-free under %s (%s) but under %s: %s, %d strikes", s.Name, scenario.Policies[0], first.Signature(), p, r.Signature(), r.Strikes)
+		}
+	}
+	return 1
 }

@@ -134,9 +134,12 @@ type Options struct {
 var run = runtime.Run
 
 // Check runs s (with its own schedule line) under policy and checks the
-// harness invariant (the recorded schedule replays exactly: the same
-// result, every choice followed) and the policy's contract. It returns the
-// result and a failure, or nil when the run passes.
+// harness invariant (the recorded schedule of a run that could be reported
+// replays exactly: the same result, every choice followed) and the
+// policy's contract. It returns the result and a failure, or nil when the
+// run passes. A clean run reports nothing and an inconclusive one is
+// reported as such, so neither is replayed (a budget replay is the
+// costliest run there is).
 func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, *Failure) {
 	r, err := run(s, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
 	if err != nil {
@@ -146,15 +149,15 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 	fail := func(inconclusive bool, format string, args ...any) *Failure {
 		return &Failure{Policy: policy, Reason: fmt.Sprintf(format, args...), Inconclusive: inconclusive, Scenario: withReplay, Result: r}
 	}
-	again, err := run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
-	if err != nil || !r.Replays(again) {
-		return r, fail(false, "replaying the recorded schedule %s", divergence(r, again, err))
-	}
 	if r.Outcome == runtime.Clean {
 		return r, nil
 	}
 	if Inconclusive(r) {
 		return r, fail(true, "inconclusive: %s", r.Report.Message)
+	}
+	again, err := run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
+	if err != nil || !r.Replays(again) {
+		return r, fail(false, "replaying the recorded schedule %s", divergence(r, again, err))
 	}
 	if opts.Strict {
 		if opts.Want == "" {

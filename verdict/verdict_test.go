@@ -116,9 +116,11 @@ func TestStrictWantDeadlockFailsOnEventWaitHang(t *testing.T) {
 // Known positive 3: a replay that diverges (a test-only hook drops the
 // last recorded choice, as a nondeterministic runtime would lose it) is a
 // harness failure.
+// (A clean run reports nothing and is not replayed, issue 11; an abort
+// is.)
 func TestCheckFailsOnReplayDivergence(t *testing.T) {
-	s := strikingRun(t, "hang")
-	if _, fail := Check(s, "hang", Options{}); fail != nil {
+	s := strikingRun(t, "abort")
+	if _, fail := Check(s, "abort", Options{}); fail != nil {
 		t.Fatalf("the real runtime: %v", fail)
 	}
 	withRun(t, func(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, error) {
@@ -127,7 +129,7 @@ func TestCheckFailsOnReplayDivergence(t *testing.T) {
 		}
 		return runtime.Run(s, cfg)
 	})
-	_, fail := Check(s, "hang", Options{})
+	_, fail := Check(s, "abort", Options{})
 	if fail == nil || fail.Inconclusive || !strings.Contains(fail.Reason, "diverged") {
 		t.Fatalf("a diverging replay: %v, want a replay failure", fail)
 	}

@@ -11,14 +11,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shutdownfuzz/shutdownfuzz/campaign"
+	"github.com/shutdownfuzz/shutdownfuzz/bench"
 )
 
 const benchArgs = "[-seeds N] [-max N] [-timeout D] [-filter REGEXP] [-json] [DIR|FILE.scn...]"
 
 // cmdBench measures the time to a first witness of every non-clean outcome
 // the expect lines list, for controlled PCT, controlled random and the wild
-// random-sleep baseline (see campaign.Bench). SIGINT ends it early with the
+// random-sleep baseline (see bench.Run). SIGINT ends it early with the
 // rows measured so far.
 func cmdBench(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -57,21 +57,21 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
-	var scs []campaign.Scenario
+	var scs []bench.Scenario
 	for _, e := range entries {
 		if re != nil && !re.MatchString(e.File) && !re.MatchString(e.Scenario.Name) {
 			continue
 		}
-		scs = append(scs, campaign.Scenario{Name: e.File, Scenario: e.Scenario})
+		scs = append(scs, bench.Scenario{Name: e.File, Scenario: e.Scenario})
 	}
 	if len(scs) == 0 {
 		return usageError("no scenarios to measure (check -filter)")
 	}
-	opts := campaign.BenchOptions{Seeds: *seeds, Max: *maxRuns, Timeout: *timeout}
+	opts := bench.Options{Seeds: *seeds, Max: *maxRuns, Timeout: *timeout}
 	if *verbose {
 		opts.Progress = func(s string) { fmt.Fprintln(stderr, "bench: "+cleanText(s)) }
 	}
-	rep, err := campaign.Bench(ctx, scs, opts)
+	rep, err := bench.Run(ctx, scs, opts)
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
 	}

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/shutdownfuzz/shutdownfuzz/campaign"
+	"github.com/shutdownfuzz/shutdownfuzz/bench"
 )
 
 // benchScenario: under abort the daemon aborts the process once it meets
@@ -35,7 +35,7 @@ func TestBenchCommand(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d\n%s%s", code, &stdout, &stderr)
 	}
-	var rep campaign.BenchReport
+	var rep bench.Report
 	if err := json.Unmarshal(stdout.Bytes(), &rep); err != nil {
 		t.Fatalf("%v\n%s", err, &stdout)
 	}
@@ -47,7 +47,7 @@ func TestBenchCommand(t *testing.T) {
 		if r.Policy+"/"+r.Outcome != want[i] {
 			t.Errorf("row %d is %s/%s, want %s", i, r.Policy, r.Outcome, want[i])
 		}
-		for _, s := range []*campaign.StrategyResult{r.PCT, r.Random, r.Wild} {
+		for _, s := range []*bench.StrategyResult{r.PCT, r.Random, r.Wild} {
 			if s == nil || len(s.Samples) != 2 {
 				t.Fatalf("row %d: %+v", i, s)
 			}
@@ -55,7 +55,7 @@ func TestBenchCommand(t *testing.T) {
 				if x.Schedules < 1 || x.WallMS <= 0 {
 					t.Errorf("row %d %s: sample %+v", i, s.Strategy, x)
 				}
-				if s.Strategy != campaign.StrategyWild && x.Schedules > 500 {
+				if s.Strategy != bench.StrategyWild && x.Schedules > 500 {
 					t.Errorf("row %d %s: %d schedules beyond -max", i, s.Strategy, x.Schedules)
 				}
 			}

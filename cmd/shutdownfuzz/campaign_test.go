@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/campaign"
 	"github.com/shutdownfuzz/shutdownfuzz/corpus"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
 
@@ -57,7 +57,7 @@ func readJSON[T any](t *testing.T, path string) *T {
 func noTemps(t *testing.T, dir string) {
 	t.Helper()
 	filepath.Walk(dir, func(p string, info os.FileInfo, err error) error {
-		if err == nil && strings.Contains(filepath.Base(p), ".tmp-") {
+		if _, temp := atomicfile.TempTarget(filepath.Base(p)); err == nil && temp {
 			t.Errorf("temporary file left behind: %s", p)
 		}
 		return nil
@@ -263,7 +263,7 @@ func TestCampaignTempFilesCleaned(t *testing.T) {
 	out := t.TempDir()
 	// What a killed session may leave behind.
 	os.MkdirAll(filepath.Join(out, "crashers"), 0o755)
-	for _, p := range []string{".state.json.tmp-123", ".summary.json.tmp-9", "crashers/.tmp-77"} {
+	for _, p := range []string{".state.json123", ".summary.json9", "crashers/.x.scn77"} {
 		if err := os.WriteFile(filepath.Join(out, p), []byte("{"), 0o644); err != nil {
 			t.Fatal(err)
 		}
@@ -365,22 +365,4 @@ func TestMatrixWildMode(t *testing.T) {
 	if code := Main([]string{"matrix", "-mode", "tame", "-out", out, file}, &stdout, &stderr); code != 2 {
 		t.Errorf("-mode tame: exit %d, want 2", code)
 	}
-}
-
-func TestWriteFileAtomic(t *testing.T) {
-	dir := t.TempDir()
-	p := filepath.Join(dir, "x.json")
-	if err := campaign.WriteFileAtomic(p, []byte("1")); err != nil {
-		t.Fatal(err)
-	}
-	if err := campaign.WriteFileAtomic(p, []byte("2")); err != nil {
-		t.Fatal(err)
-	}
-	if b, _ := os.ReadFile(p); string(b) != "2" {
-		t.Errorf("content %q", b)
-	}
-	if err := campaign.WriteFileAtomic(filepath.Join(dir, "missing", "y"), nil); err == nil || !errors.Is(err, os.ErrNotExist) {
-		t.Errorf("write into a missing directory: %v", err)
-	}
-	noTemps(t, dir)
 }

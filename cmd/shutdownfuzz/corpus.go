@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -117,11 +118,26 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) error {
 	return &exitError{code: 1, msg: fmt.Sprintf("%s: no failure to minimize under %s", file, strings.Join(policies, ", "))}
 }
 
+// importer holds an import's settings and counts.
+type importer struct {
+	dir, seeds string
+	runs       int
+	libFuzzer  bool // every input is a libFuzzer test case
+	strict     bool // any non-clean outcome is a crasher, not only contract breaks
+	known      map[string]string
+	stdout     io.Writer
+
+	newSeeds, failures, inconclusive, newCrashers int
+}
+
 func cmdImport(args []string, stdout, stderr io.Writer) error {
 	flags := newFlags("import", stderr)
-	dir := flags.String("corpus", "corpus", "directory for minimized crashers")
-	seeds := flags.String("seeds", filepath.Join("fuzz", "testdata", "fuzz", "FuzzShutdown"), "directory for go test fuzz v1 seeds (empty: do not write seeds)")
-	runs := flags.Int("runs", 4000, "candidate runs the minimizer may spend per crasher")
+	im := &importer{stdout: stdout}
+	flags.StringVar(&im.dir, "corpus", "corpus", "directory for minimized crashers")
+	flags.StringVar(&im.seeds, "seeds", filepath.Join("fuzz", "testdata", "fuzz", "FuzzShutdown"), "directory for go test fuzz v1 seeds (empty: do not write seeds)")
+	flags.IntVar(&im.runs, "runs", 4000, "candidate runs the minimizer may spend per crasher")
+	flags.BoolVar(&im.libFuzzer, "libfuzzer", false, "inputs are test cases of the libFuzzer build (make libfuzzer, ClusterFuzzLite): unwrap go-fuzz-headers' length framing (files named crash-HEX, leak-, oom-, timeout-, slow-unit- are unwrapped anyway)")
+	flags.BoolVar(&im.strict, "strict", false, "make a crasher of any non-clean outcome, not only of contract breaks")
 	pos, err := parseArgs(flags, args)
 	if err != nil {
 		return err
@@ -130,8 +146,27 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	inputs, err := collectInputs(src)
+	if err != nil {
+		return usageError("%v", err)
+	}
+	if im.known, err = corpus.Signatures(im.dir); err != nil {
+		return err
+	}
+	for _, in := range inputs {
+		if err := im.input(in); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "imported %d inputs: %d new seeds, %d contract failures, %d inconclusive, %d new crashers\n", len(inputs), im.newSeeds, im.failures, im.inconclusive, im.newCrashers)
+	return nil
+}
+
+// collectInputs lists src (a file, or the files under a directory, hidden
+// ones skipped) in order.
+func collectInputs(src string) ([]string, error) {
 	var inputs []string
-	err = filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+	err := filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
@@ -143,62 +178,77 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 		}
 		return nil
 	})
-	if err != nil {
-		return usageError("%v", err)
-	}
 	sort.Strings(inputs)
-	known, err := corpus.Signatures(*dir)
+	return inputs, err
+}
+
+// libFuzzerArtifact matches the names libFuzzer gives the inputs it saves.
+var libFuzzerArtifact = regexp.MustCompile(`^(crash|leak|oom|timeout|slow-unit)-[0-9a-f]{40}$`)
+
+// input imports one file: a seed, and a minimized crasher per policy
+// whose contract (or, with -strict, any expectation of cleanliness) it
+// breaks.
+func (im *importer) input(in string) error {
+	raw, err := os.ReadFile(in)
 	if err != nil {
 		return err
 	}
-	var newSeeds, failures, inconclusive, newCrashers int
-	for _, in := range inputs {
-		raw, err := os.ReadFile(in)
-		if err != nil {
-			return err
-		}
-		data, _ := fuzzInput(raw)
-		if *seeds != "" {
-			content := fuzz.MarshalCorpusFile(data)
-			if _, created, err := corpus.Save(*seeds, fuzz.CorpusFileName(content), content); err != nil {
-				return err
-			} else if created {
-				newSeeds++
-			}
-		}
-		s := scenario.Decode(data)
-		for _, p := range scenario.Policies {
-			r, fail := verdict.Check(s, p, verdict.Options{})
-			if fail == nil {
-				continue
-			}
-			if fail.Inconclusive {
-				inconclusive++
-				fmt.Fprintf(stdout, "%s: under %s: inconclusive: %s\n", in, p, fail.Reason)
-				continue
-			}
-			failures++
-			key := p + "|" + r.Signature()
-			if prev, ok := known[key]; ok {
-				fmt.Fprintf(stdout, "%s: %s under %s: already in %s\n", in, r.Signature(), p, prev)
-				continue
-			}
-			c, err := verdict.MakeCrasher(s, p, r, "shutdownfuzz import of "+in, minimize.Options{MaxRuns: *runs})
-			if err != nil {
-				fmt.Fprintf(stdout, "%s: %s under %s: %v\n", in, r.Signature(), p, err)
-				continue
-			}
-			path, created, err := corpus.Save(*dir, c.Name, c.Content)
-			if err != nil {
-				return err
-			}
-			known[key] = path
-			if created {
-				newCrashers++
-				fmt.Fprintf(stdout, "%s: %s under %s: wrote %s\n  to re-run: %s\n", in, r.Signature(), p, path, corpus.RerunCommand(p, path))
-			}
+	data, _ := fuzzInput(raw)
+	if im.libFuzzer || libFuzzerArtifact.MatchString(filepath.Base(in)) {
+		var ok bool
+		if data, ok = fuzz.FromLibFuzzer(raw); !ok {
+			fmt.Fprintf(im.stdout, "%s: under 5 bytes: the libFuzzer harness does not run it\n", in)
+			return nil
 		}
 	}
-	fmt.Fprintf(stdout, "imported %d inputs: %d new seeds, %d contract failures, %d inconclusive, %d new crashers\n", len(inputs), newSeeds, failures, inconclusive, newCrashers)
+	if im.seeds != "" {
+		content := fuzz.MarshalCorpusFile(data)
+		if _, created, err := corpus.Save(im.seeds, fuzz.CorpusFileName(content), content); err != nil {
+			return err
+		} else if created {
+			im.newSeeds++
+		}
+	}
+	s := scenario.Decode(data)
+	for _, p := range scenario.Policies {
+		r, fail := verdict.Check(s, p, verdict.Options{Strict: im.strict})
+		if fail == nil {
+			continue
+		}
+		if fail.Inconclusive {
+			im.inconclusive++
+			fmt.Fprintf(im.stdout, "%s: under %s: inconclusive: %s\n", in, p, fail.Reason)
+			continue
+		}
+		im.failures++
+		if err := im.crasher(in, s, p, r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// crasher minimizes s's failure r under policy p into the corpus, unless
+// the corpus has its signature already.
+func (im *importer) crasher(in string, s *scenario.Scenario, p string, r *runtime.Result) error {
+	key := p + "|" + r.Signature()
+	if prev, ok := im.known[key]; ok {
+		fmt.Fprintf(im.stdout, "%s: %s under %s: already in %s\n", in, r.Signature(), p, prev)
+		return nil
+	}
+	c, err := verdict.MakeCrasher(s, p, r, "shutdownfuzz import of "+in, minimize.Options{MaxRuns: im.runs})
+	if err != nil {
+		fmt.Fprintf(im.stdout, "%s: %s under %s: %v\n", in, r.Signature(), p, err)
+		return nil
+	}
+	path, created, err := corpus.Save(im.dir, c.Name, c.Content)
+	if err != nil {
+		return err
+	}
+	im.known[key] = path
+	if created {
+		im.newCrashers++
+		fmt.Fprintf(im.stdout, "%s: %s under %s: wrote %s\n  to re-run: %s\n", in, r.Signature(), p, path, corpus.RerunCommand(p, path))
+	}
 	return nil
 }

@@ -7,7 +7,7 @@
 //	shutdownfuzz presets  [PRESET...]
 //	shutdownfuzz matrix   [-runs N] [-policy all|P] [-versions[=LIST]] [-out DIR] [-mode M] [DIR|FILES...]
 //	shutdownfuzz minimize [-policy P] [-corpus DIR] FILE.scn|FUZZ-INPUT
-//	shutdownfuzz import   [-corpus DIR] [-seeds DIR] DIR
+//	shutdownfuzz import   [-corpus DIR] [-seeds DIR] [-libfuzzer] [-strict] DIR|FILE
 //	shutdownfuzz campaign [-duration D] [-policy all|P] [-mode M] [-shard i/n] [-out DIR]
 //	shutdownfuzz bench    [-seeds N] [-filter RE] [-json] [FILES...]
 //
@@ -55,7 +55,7 @@ func init() {
 		{"presets", "[PRESET...]", "print the release presets and every CPython fact behind them, or describe one preset", cmdPresets},
 		{"matrix", matrixArgs, "explore scenarios × policies; print the outcome matrix, write report.json and report.html", cmdMatrix},
 		{"minimize", "[-policy P] [-corpus DIR] [-found TEXT] [-strict] FILE.scn|FUZZ-INPUT", "minimize a failing run into a corpus .scn file", cmdMinimize},
-		{"import", "[-corpus DIR] [-seeds DIR] DIR", "import go test fuzz v1 or raw go-fuzz inputs: seeds, and minimized crashers for contract breaks", cmdImport},
+		{"import", "[-corpus DIR] [-seeds DIR] [-libfuzzer] [-strict] DIR|FILE", "import go test fuzz v1, raw go-fuzz or libFuzzer inputs: seeds, and minimized crashers for contract breaks", cmdImport},
 		{"campaign", campaignArgs, "explore for a long time (nightly CI): resumable, sharded; minimized crashers, state.json and summary.json in -out", cmdCampaign},
 		{"bench", benchArgs, "time to first witness of each expected failure: controlled PCT and random vs the wild random-sleep baseline", cmdBench},
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -188,9 +189,9 @@ func writeReports(dir string, force bool, js, html []byte) ([]string, error) {
 		if !force && (exists(jsPath) || exists(htmlPath)) {
 			continue
 		}
-		err := writeAtomic(jsPath, js, force)
+		err := atomicfile.Write(jsPath, js, force)
 		if err == nil {
-			err = writeAtomic(htmlPath, html, force)
+			err = atomicfile.Write(htmlPath, html, force)
 			if err != nil && errors.Is(err, fs.ErrExist) {
 				// Someone took the name between our check and our link:
 				// take back our half of the pair and try the next number.
@@ -212,46 +213,4 @@ func writeReports(dir string, force bool, js, html []byte) ([]string, error) {
 func exists(path string) bool {
 	_, err := os.Lstat(path)
 	return err == nil
-}
-
-// writeAtomic writes data to a temporary file in path's directory and moves
-// it into place: with a rename when overwriting is allowed, otherwise with a
-// hard link, which fails if path exists (fs.ErrExist), falling back to
-// check-then-rename on file systems without hard links.
-func writeAtomic(path string, data []byte, overwrite bool) (err error) {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer func() {
-		if rmErr := os.Remove(tmp); err == nil && rmErr != nil && !errors.Is(rmErr, fs.ErrNotExist) {
-			err = rmErr
-		}
-	}()
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Chmod(0o644); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	if overwrite {
-		return os.Rename(tmp, path)
-	}
-	if err := os.Link(tmp, path); err == nil || errors.Is(err, fs.ErrExist) {
-		return err
-	}
-	if exists(path) {
-		return &fs.PathError{Op: "write", Path: path, Err: fs.ErrExist}
-	}
-	return os.Rename(tmp, path)
 }

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"go.uber.org/goleak"
+
+	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -114,7 +116,7 @@ func TestMatrixCommand(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(out)
 	for _, e := range entries {
-		if strings.Contains(e.Name(), ".tmp-") {
+		if _, temp := atomicfile.TempTarget(e.Name()); temp {
 			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}

@@ -1,4 +1,12 @@
-package campaign
+// Package bench measures time to a first witness: for each scenario and
+// each non-clean outcome its expect lines list under a policy, how many
+// schedules and how much wall time controlled PCT (depth 1, 2, 3 in
+// turn), controlled random and the wild random-sleep baseline need to
+// first show the outcome. It answers whether the controlled scheduler
+// finds shutdown races faster than injected timing on a real scheduler,
+// the question of the PCT paper (Burckhardt et al., ASPLOS 2010) asked of
+// the bpo-42969 / gh-87135 scenarios.
+package bench
 
 import (
 	"context"
@@ -12,6 +20,13 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
+// Scenario is one scenario to measure. Name is how the command line named
+// it (a library name or a path).
+type Scenario struct {
+	Name     string
+	Scenario *scenario.Scenario
+}
+
 // Bench strategies.
 const (
 	StrategyPCT    = "pct"    // controlled PCT, depth 1, 2, 3 in turn
@@ -22,8 +37,8 @@ const (
 // Strategies lists the bench strategies in table order.
 var Strategies = []string{StrategyPCT, StrategyRandom, StrategyWild}
 
-// BenchOptions bound a benchmark.
-type BenchOptions struct {
+// Options bound a benchmark.
+type Options struct {
 	Seeds int // seeds per strategy; default 5
 	// Max caps the schedules of a controlled (strategy, seed); default
 	// 20000.
@@ -36,19 +51,19 @@ type BenchOptions struct {
 	Progress func(string)
 }
 
-// BenchReport is the result of Bench: one row per (scenario, policy,
+// Report is the result of Run: one row per (scenario, policy,
 // outcome) where the outcome is a non-clean one the scenario's expect lines
 // list for the policy.
-type BenchReport struct {
-	Seeds     int        `json:"seeds"`
-	Max       int        `json:"max"`
-	TimeoutMS float64    `json:"timeout_ms"`
-	MaxSleep  string     `json:"max_sleep"`
-	Rows      []BenchRow `json:"rows"`
+type Report struct {
+	Seeds     int     `json:"seeds"`
+	Max       int     `json:"max"`
+	TimeoutMS float64 `json:"timeout_ms"`
+	MaxSleep  string  `json:"max_sleep"`
+	Rows      []Row   `json:"rows"`
 }
 
-// BenchRow is the time to a first witness of one outcome.
-type BenchRow struct {
+// Row is the time to a first witness of one outcome.
+type Row struct {
 	Scenario string `json:"scenario"`
 	Policy   string `json:"policy"`
 	Outcome  string `json:"outcome"`
@@ -106,13 +121,13 @@ func (r Ratio) String() string {
 	return fmt.Sprintf("%s%.2fx", r.Bound, r.Value)
 }
 
-// Bench measures, for each scenario and each (policy, non-clean outcome)
+// Run measures, for each scenario and each (policy, non-clean outcome)
 // its expect lines list, how many schedules and how much wall time each
 // strategy needs to first show the outcome, over opts.Seeds seeds. Each
 // (scenario, policy, strategy, seed) is one sequence of runs that stops
 // once it has seen every target outcome of the policy or reaches its cap.
 // A cancelled ctx ends the benchmark early with what it has.
-func Bench(ctx context.Context, scenarios []Scenario, opts BenchOptions) (*BenchReport, error) {
+func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Report, error) {
 	if opts.Seeds <= 0 {
 		opts.Seeds = 5
 	}
@@ -125,7 +140,7 @@ func Bench(ctx context.Context, scenarios []Scenario, opts BenchOptions) (*Bench
 	if opts.MaxSleep <= 0 {
 		opts.MaxSleep = 200 * time.Microsecond
 	}
-	rep := &BenchReport{Seeds: opts.Seeds, Max: opts.Max, TimeoutMS: ms(opts.Timeout), MaxSleep: opts.MaxSleep.String()}
+	rep := &Report{Seeds: opts.Seeds, Max: opts.Max, TimeoutMS: ms(opts.Timeout), MaxSleep: opts.MaxSleep.String()}
 	for _, sc := range scenarios {
 		for _, policy := range scenario.Policies {
 			set, ok := sc.Scenario.Expected(policy)
@@ -141,9 +156,9 @@ func Bench(ctx context.Context, scenarios []Scenario, opts BenchOptions) (*Bench
 			if len(targets) == 0 {
 				continue
 			}
-			rows := make([]BenchRow, len(targets))
+			rows := make([]Row, len(targets))
 			for i, o := range targets {
-				rows[i] = BenchRow{Scenario: sc.Name, Policy: policy, Outcome: o}
+				rows[i] = Row{Scenario: sc.Name, Policy: policy, Outcome: o}
 			}
 			for _, strat := range Strategies {
 				per := make([]*StrategyResult, len(targets))
@@ -189,7 +204,7 @@ func Bench(ctx context.Context, scenarios []Scenario, opts BenchOptions) (*Bench
 
 // firstWitness runs one sequence of schedules of strategy strat and seed,
 // and returns a sample per target outcome.
-func firstWitness(ctx context.Context, s *scenario.Scenario, policy, strat string, seed int, targets []string, opts BenchOptions) ([]Sample, error) {
+func firstWitness(ctx context.Context, s *scenario.Scenario, policy, strat string, seed int, targets []string, opts Options) ([]Sample, error) {
 	out := make([]Sample, len(targets))
 	left := len(targets)
 	start := time.Now()
@@ -297,7 +312,7 @@ func ratio(num, den *StrategyResult) Ratio {
 }
 
 // Text renders the report as a table.
-func (b *BenchReport) Text() string {
+func (b *Report) Text() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "time to first witness: median over %d seeds (schedules, wall time); caps: %d schedules (controlled), %s per seed (wild, sleep-only, max sleep %s)\n",
 		b.Seeds, b.Max, time.Duration(b.TimeoutMS*float64(time.Millisecond)), b.MaxSleep)
