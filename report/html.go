@@ -265,6 +265,7 @@ type svgView struct {
 	PhaseLegend    bool
 	Strike, Hang   bool
 	Unwind, EndMrk bool
+	Raise, Park    bool
 }
 
 type svgTick struct {
@@ -437,6 +438,12 @@ func newSVG(tl *Timeline) svgView {
 			case MarkEnd:
 				m.Path = fmt.Sprintf("M%.1f %.1fv14h3v-14z", mx-1.5, my-7)
 				v.EndMrk = true
+			case MarkRaise:
+				m.Path = fmt.Sprintf("M%.1f %.1fl5 6 -5 6 -5 -6z", mx, my-6)
+				v.Raise = true
+			case MarkPark:
+				m.Path = fmt.Sprintf("M%.1f %.1fh10v10h-10z", mx-5, my-5)
+				v.Park = true
 			}
 			lane.Marks = append(lane.Marks, m)
 		}

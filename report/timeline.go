@@ -23,6 +23,8 @@ const (
 	MarkHang   = "hang"   // the policy parked the thread for ever
 	MarkUnwind = "unwind" // a forced unwind began
 	MarkEnd    = "end"    // the thread ended: returned, unwound or terminated
+	MarkRaise  = "raise"  // a statement raised (a join or spawn refused at shutdown)
+	MarkPark   = "park"   // the thread parked itself for ever (park), keeping what it holds
 )
 
 // Span is an interval [From, To] of scheduling steps. Open spans were still
@@ -212,6 +214,12 @@ func NewTimeline(r *runtime.Result) Timeline {
 			closeLock(i, e.Detail, SpanLock, e.Step)
 		case runtime.EvPhase:
 			phase(e.Detail, e.Step)
+		case runtime.EvRaise:
+			mark(MarkRaise)
+		case runtime.EvPark:
+			// It keeps what it holds: the GIL span stays open.
+			closeWait(i, e.Step)
+			mark(MarkPark)
 		case runtime.EvStrike, runtime.EvHang, runtime.EvUnwind:
 			closeWait(i, e.Step)
 			closeGIL(i, e.Step)

@@ -264,3 +264,35 @@ func TestTimelineInvariants(t *testing.T) {
 		}
 	}
 }
+
+// The v2 statements on the timeline: a raising join (3.14's
+// PythonFinalizationError in a __del__) is a raise mark, and park keeps
+// the parked thread's GIL span open (here p parks without it).
+func TestTimelineRaiseAndPark(t *testing.T) {
+	s, err := scenario.Parse("v2.scn", []byte(`scenario "v2"
+preset cpython-3.14
+main { spawn z
+  spawn p nowait
+  work 2 }
+daemon z { forever { io } }
+daemon p { release
+  park }
+teardown { join z }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := runtime.Run(s, runtime.Config{Policy: "hang", Trace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := NewTimeline(r)
+	kinds := map[string]bool{}
+	for _, l := range tl.Lanes {
+		for _, m := range l.Marks {
+			kinds[l.Name+"/"+m.Kind] = true
+		}
+	}
+	if r.Outcome != runtime.Clean || !kinds["main/"+MarkRaise] || !kinds["p/"+MarkPark] {
+		t.Errorf("%s: marks %v, want a raise on main and a park on p\n%s", r.Outcome, kinds, r.Text())
+	}
+}

@@ -22,6 +22,7 @@ const (
 	EvHang        EventKind = "hang"
 	EvUnwind      EventKind = "unwind"
 	EvRaise       EventKind = "raise"
+	EvPark        EventKind = "park"
 	EvNote        EventKind = "note"
 	// EvStdout: the stdout lock taken ("take") or released ("release");
 	// recorded in wild mode only, for translateDetector.

@@ -155,7 +155,7 @@ func (in *Interp) group(t *thread, st *scenario.Stmt) bool {
 // park blocks t for ever, keeping everything it holds. It does not return.
 func (in *Interp) park(t *thread) {
 	t.hung = true
-	in.event(t, EvHang, "park: blocks for ever, keeping its stack and its locks")
+	in.event(t, EvPark, "blocks for ever, keeping its stack, its locks and the GIL if it holds it")
 	in.ctl.Block(t.id, chaos.Forever("nothing: "+t.name+" is parked"))
 	panic("unreachable: a parked thread ran again")
 }
