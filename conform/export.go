@@ -86,6 +86,7 @@ func Export(s *scenario.Scenario, opts Options) (*Program, error) {
 	p.Files["sfz_scenario.cpp"] = e.cpp()
 	p.Prints = e.prints
 	p.Files["driver.py"] = e.driver()
+	p.Files["sfz_helpers.py"] = helpers
 	p.Files["build.sh"] = buildScript(s, opts.Version)
 	return p, nil
 }
