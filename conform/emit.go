@@ -9,11 +9,12 @@ import (
 
 // emitter writes the C++ extension and the driver of one scenario.
 type emitter struct {
-	s     *scenario.Scenario
-	steer map[string]SteerPoint // "thread@line:col"
-	b     strings.Builder
-	depth int
-	n     int // counter for unique C++ names
+	s         *scenario.Scenario
+	steer     map[string]SteerPoint // "thread@line:col"
+	steerList []SteerPoint          // by index
+	b         strings.Builder
+	depth     int
+	n         int // counter for unique C++ names
 
 	objects, locks, events []string
 	prints                 []string // main-side print texts by id
@@ -31,6 +32,7 @@ func newEmitter(s *scenario.Scenario, steer []SteerPoint) *emitter {
 	for k, p := range steer {
 		p.Index = k
 		e.steer[p.key()] = p
+		e.steerList = append(e.steerList, p)
 	}
 	seen := map[string]bool{}
 	add := func(list *[]string, kind, name string) {

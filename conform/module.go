@@ -15,7 +15,10 @@ func (e *emitter) module() {
 	e.line("\tif (!PyArg_ParseTuple(args, \"OOOOii\", &sfz::py_spawn, &sfz::py_join, &sfz::py_work, &sfz::py_print, &steer, &pause)) return nullptr;")
 	e.line("\tPy_INCREF(sfz::py_spawn); Py_INCREF(sfz::py_join); Py_INCREF(sfz::py_work); Py_INCREF(sfz::py_print);")
 	e.line("\tsfz::steer_on.store(steer != 0);")
-	e.line("\tsfz::nsteer = %d;", len(e.steer))
+	e.line("\tsfz::nsteer = %d;", len(e.steerList))
+	for _, p := range e.steerList {
+		e.line("\tsfz::gated[%d] = %t;", p.Index, p.Gate)
+	}
 	e.line("\tsfz::pause_us = pause;")
 	e.line("\tPy_AtExit(sfz::finalized);")
 	e.line("\tsfz::mark(\"python %%s\", Py_GetVersion());")

@@ -83,7 +83,7 @@ func ended(raw *Raw) (Observation, bool) {
 	if o, ok := fatal(runtime.KindNoexcept, "terminate called"); ok {
 		return o, true
 	}
-	if o, ok := fatal(runtime.KindFatalStdout, "Fatal Python error: could not acquire lock"); ok {
+	if o, ok := fatal(runtime.KindFatalStdout, "could not acquire lock for"); ok {
 		return o, true
 	}
 	if o, ok := fatal("fatal-error", "Fatal Python error"); ok {

@@ -89,7 +89,7 @@ func strikes(s *scenario.Scenario, policy string, w *runtime.Result) ([]SteerPoi
 			if !ok || ev.Thread <= 0 || ev.Thread >= len(again.Threads) {
 				continue
 			}
-			out = append(out, SteerPoint{Thread: again.Threads[ev.Thread], Line: line, Col: col, Stmt: ev.Stmt, Phase: phase})
+			out = append(out, SteerPoint{Thread: again.Threads[ev.Thread], Line: line, Col: col, Stmt: ev.Stmt, Phase: phase, Gate: true})
 		}
 	}
 	// A failure that no strike caused (an ensure after step 7, gh-124619)

@@ -11,7 +11,12 @@ type SteerPoint struct {
 	Line, Col int    `json:"-"`
 	Stmt      string `json:"stmt"`  // "op@line:col"
 	Phase     string `json:"phase"` // the model's phase: finalizing, flush, teardown, collect, free-tstates
-	Index     int    `json:"-"`
+	// Gate: the atexit gate waits for this point before the flag. True for
+	// strikes (the thread was in its blocking call when the flag was set);
+	// false for a failure the thread reaches only later (after an event
+	// that finalization sets).
+	Gate  bool `json:"gate"`
+	Index int  `json:"-"`
 }
 
 func (p SteerPoint) key() string { return fmt.Sprintf("%s@%d:%d", p.Thread, p.Line, p.Col) }

@@ -75,6 +75,7 @@ inline std::atomic<int> phase{0}; // 0 body, 1 atexit done, 2 teardown began, 3 
 enum { PhaseBody = 0, PhaseAtexitDone = 1, PhaseTeardown = 2, PhaseCollected = 3, PhaseFinalized = 4 };
 constexpr int MaxSteer = 16;
 inline std::atomic<bool> reached[MaxSteer];
+inline bool gated[MaxSteer]; // the gate waits for these points
 inline int nsteer = 0;
 inline long pause_us = 200000; // the Py_AtExit pause
 
@@ -103,7 +104,7 @@ inline void gate() {
 	Py_BEGIN_ALLOW_THREADS
 	for (int i = 0; i < 20000; i++) {
 		bool all = true;
-		for (int k = 0; k < nsteer; k++) all = all && reached[k].load();
+		for (int k = 0; k < nsteer; k++) all = all && (!gated[k] || reached[k].load());
 		if (all) break;
 		sleep_us(100);
 	}
