@@ -29,8 +29,11 @@ type emitter struct {
 
 func newEmitter(s *scenario.Scenario, steer []SteerPoint) *emitter {
 	e := &emitter{s: s, steer: map[string]SteerPoint{}}
-	for k, p := range steer {
-		p.Index = k
+	for _, p := range steer {
+		if _, dup := e.steer[p.key()]; dup {
+			continue
+		}
+		p.Index = len(e.steerList)
 		e.steer[p.key()] = p
 		e.steerList = append(e.steerList, p)
 	}
@@ -191,7 +194,11 @@ func (e *emitter) steerArgs(st *scenario.Stmt) string {
 	if !ok || e.mainish {
 		return ""
 	}
-	e.line("sfz::reach(%d); // the witness met the must-exit check here (%s)", p.Index, p.Phase)
+	what := "met the must-exit check"
+	if !p.Gate {
+		what = "failed"
+	}
+	e.line("sfz::reach(%d); // the witness %s here (phase %s)", p.Index, what, p.Phase)
 	return fmt.Sprintf("%d, %s", p.Index, phaseConst(p.Phase))
 }
 
