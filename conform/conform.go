@@ -138,6 +138,8 @@ func Check(ctx context.Context, s *scenario.Scenario, file string, in *Interpret
 	}
 	if !cfg.Keep {
 		defer os.RemoveAll(host)
+	} else if cfg.Log != nil {
+		fmt.Fprintf(cfg.Log, "  %s on %s: build directory kept at %s\n", s.Name, in.Version, host)
 	}
 	if err := prog.Write(host, false); err != nil {
 		return fail(err)
