@@ -47,6 +47,11 @@ func Observe(p *Program, nAtexit int, raw *Raw) Observation {
 	}
 	if o, ok := ended(raw); ok {
 		o.Notes = ob.Notes
+		if o.Outcome == runtime.Deadlock {
+			if u := unfinished(markers); len(u) > 0 {
+				o.Evidence += "; unfinished: " + strings.Join(u, ", ")
+			}
+		}
 		return o
 	}
 	ob.Outcome, ob.Kind = runtime.LostCleanup, "process-exit"
@@ -169,4 +174,32 @@ func lostOutput(p *Program, markers []string, stdout string) string {
 		}
 	}
 	return ""
+}
+
+// unfinished lists the threads and blocks that started and never ended
+// (where a deadlocked run was stuck), main last.
+func unfinished(markers []string) []string {
+	var started []string
+	ended := map[string]bool{}
+	for _, m := range markers {
+		f := strings.Fields(m)
+		if len(f) != 2 {
+			continue
+		}
+		switch f[0] {
+		case "start":
+			if !slices.Contains(started, f[1]) {
+				started = append(started, f[1])
+			}
+		case "end":
+			ended[f[1]] = true
+		}
+	}
+	var out []string
+	for _, n := range started {
+		if !ended[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }

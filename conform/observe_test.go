@@ -1,6 +1,7 @@
 package conform
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -32,6 +33,7 @@ func TestObserve(t *testing.T) {
 		{"other fatal error", Raw{Signal: "SIGABRT", ExitCode: -1, Stderr: "Fatal Python error: PyEval_SaveThread: the function must be called with the GIL held\n"}, runtime.Abort, "fatal-error"},
 		{"plain SIGABRT", Raw{Signal: "SIGABRT", ExitCode: -1}, runtime.Abort, "sigabrt"},
 		{"watchdog", Raw{TimedOut: true, ExitCode: -1, Stderr: head}, runtime.Deadlock, runtime.KindWatchdog},
+		{"watchdog in a teardown", Raw{TimedOut: true, ExitCode: -1, Stderr: head + "SFZ start d\nSFZ end main\nSFZ start teardown0\n"}, runtime.Deadlock, runtime.KindWatchdog},
 		{"wrong exit status", Raw{ExitCode: 0, Stderr: ok}, runtime.LostCleanup, "process-exit"},
 		{"finalization never finished", Raw{ExitCode: 3, Stderr: head + "SFZ start atexit0\n"}, runtime.LostCleanup, "process-exit"},
 		{"atexit never ran", Raw{ExitCode: 3, Stderr: head + "SFZ finalized\n"}, runtime.LostCleanup, "process-exit"},
@@ -67,5 +69,12 @@ func TestObserveNotes(t *testing.T) {
 	}
 	if v := pythonVersion(raw.Stderr); v != "3.14.10" {
 		t.Errorf("pythonVersion = %q", v)
+	}
+}
+
+func TestUnfinished(t *testing.T) {
+	ob := Observe(&Program{}, 0, &Raw{TimedOut: true, Stderr: "SFZ start main\nSFZ start d\nSFZ end main\nSFZ start teardown0\n"})
+	if !strings.HasSuffix(ob.Evidence, "unfinished: d, teardown0") {
+		t.Errorf("evidence %q does not name the unfinished blocks", ob.Evidence)
 	}
 }
