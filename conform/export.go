@@ -63,7 +63,30 @@ func Exportable(s *scenario.Scenario) *NotExportable {
 	if slices.Contains(s.Presets, "windows") {
 		return &NotExportable{s.Name, "its preset is windows (_endthreadex): conformance runs on Linux with glibc"}
 	}
+	var unknown string
+	for _, body := range s.Bodies() {
+		scenario.Walk(body, func(st *scenario.Stmt) {
+			if !supported[st.Op] && unknown == "" {
+				unknown = fmt.Sprintf("statement `%s` at line %d has no real counterpart in export yet", st.Op, st.Pos.Line)
+			}
+		})
+	}
+	if unknown != "" {
+		return &NotExportable{s.Name, unknown}
+	}
 	return nil
+}
+
+// supported are the statements the emitter maps to real code; a statement
+// added to the language later is refused until it has a mapping.
+var supported = map[scenario.Op]bool{
+	scenario.OpSpawn: true, scenario.OpJoin: true, scenario.OpWork: true, scenario.OpIO: true,
+	scenario.OpPrint: true, scenario.OpAcquire: true, scenario.OpRelease: true, scenario.OpEnsure: true,
+	scenario.OpUnensure: true, scenario.OpNew: true, scenario.OpLocal: true, scenario.OpPublish: true,
+	scenario.OpIncref: true, scenario.OpDecref: true, scenario.OpUse: true, scenario.OpGuard: true,
+	scenario.OpLock: true, scenario.OpUnlock: true, scenario.OpSet: true, scenario.OpWait: true,
+	scenario.OpNative: true, scenario.OpHold: true, scenario.OpCleanup: true, scenario.OpLoop: true,
+	scenario.OpForever: true, scenario.OpYield: true, scenario.OpExit: true,
 }
 
 // Export turns s into a C++ extension, a Python driver and a build script.

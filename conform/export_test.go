@@ -101,6 +101,11 @@ func TestNotExportable(t *testing.T) {
 	if Exportable(s) == nil {
 		t.Error("a windows preset was exported")
 	}
+	u := library(t, "daemon-sleep-loop")
+	u.Threads[1].Body = append(u.Threads[1].Body, &scenario.Stmt{Op: scenario.OpInvalid, Pos: scenario.Pos{Line: 9, Col: 1}})
+	if ne := Exportable(u); ne == nil || !strings.Contains(ne.Reason, "line 9") {
+		t.Errorf("a statement without a mapping was exported: %v", ne)
+	}
 	if _, err := Export(library(t, "daemon-sleep-loop"), Options{Version: "2.7"}); err == nil {
 		t.Error("an unknown python version was accepted")
 	}
