@@ -50,7 +50,7 @@ conform-env:
 	bash scripts/conform-env.sh
 
 conform: conform-env
-	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.13,3.14 -runs $(CONFORM_RUNS) -markdown -o docs/conformance.md -force
+	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.13,3.14 -runs $(CONFORM_RUNS) -compare -markdown -o docs/conformance.md -force
 
 conform-quick: conform-env
 	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.14 -runs 3 -timeout 5s $(CONFORM_QUICK)

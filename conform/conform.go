@@ -21,7 +21,10 @@ type Config struct {
 	Steer     bool          // steer runs into the witness's interleaving
 	PauseUS   int           // the Py_AtExit pause (default 200000)
 	Keep      bool          // keep the build directories
-	Log       io.Writer     // progress lines; nil for none
+	// Compare runs the same number of unsteered runs after the steered
+	// ones, to show what steering changes; their outcomes are judged too.
+	Compare bool
+	Log     io.Writer // progress lines; nil for none
 }
 
 func (c *Config) defaults() {
@@ -63,10 +66,14 @@ type Row struct {
 	Notes      map[string]int          `json:"notes,omitempty"`
 	Evidence   map[string]string       `json:"evidence,omitempty"` // outcome/kind -> first evidence line
 	Reproduced int                     `json:"witness_reproduced"`
-	Unexpected []string                `json:"unexpected,omitempty"`
-	Verdict    string                  `json:"verdict"`
-	Reason     string                  `json:"reason,omitempty"` // why not exportable, or the error
-	Rerun      string                  `json:"rerun"`
+	// Unsteered counts the outcomes of the -compare runs (no steering).
+	Unsteered           map[runtime.Outcome]int `json:"unsteered,omitempty"`
+	UnsteeredRuns       int                     `json:"unsteered_runs,omitempty"`
+	UnsteeredReproduced int                     `json:"unsteered_witness_reproduced,omitempty"`
+	Unexpected          []string                `json:"unexpected,omitempty"`
+	Verdict             string                  `json:"verdict"`
+	Reason              string                  `json:"reason,omitempty"` // why not exportable, or the error
+	Rerun               string                  `json:"rerun"`
 
 	last string // the latest run's outcome/kind, for progress lines
 }
@@ -86,11 +93,12 @@ func (r *Row) Judge() {
 		return
 	}
 	for _, o := range runtime.Outcomes {
-		if r.Observed[o] > 0 && r.Prediction.Outcomes[o] == 0 {
+		if (r.Observed[o] > 0 || r.Unsteered[o] > 0) && r.Prediction.Outcomes[o] == 0 {
 			r.Unexpected = append(r.Unexpected, string(o))
 		}
 	}
 	r.Reproduced = r.Observed[r.Prediction.Witness]
+	r.UnsteeredReproduced = r.Unsteered[r.Prediction.Witness]
 	switch {
 	case len(r.Unexpected) > 0:
 		r.Verdict = Disagree
@@ -147,24 +155,50 @@ func Check(ctx context.Context, s *scenario.Scenario, file string, in *Interpret
 	if err := in.Build(ctx, inside); err != nil {
 		return fail(err)
 	}
-	for i := 0; i < cfg.Runs && ctx.Err() == nil; i++ {
-		raw, err := in.Run(ctx, inside, RunOptions{Timeout: cfg.Timeout, Steer: cfg.Steer, PauseUS: cfg.PauseUS})
-		if err != nil {
+	if err := row.runs(ctx, in, inside, prog, len(s.Atexit), cfg, cfg.Steer); err != nil {
+		return fail(err)
+	}
+	if cfg.Compare && cfg.Steer {
+		row.Unsteered = map[runtime.Outcome]int{}
+		if err := row.runs(ctx, in, inside, prog, len(s.Atexit), cfg, false); err != nil {
 			return fail(err)
-		}
-		row.add(prog, len(s.Atexit), raw)
-		if cfg.Log != nil {
-			fmt.Fprintf(cfg.Log, "  %s on %s run %d: %s (%.1fs)\n", s.Name, in.Version, i+1, row.last, raw.Elapsed.Seconds())
 		}
 	}
 	row.Judge()
 	return row
 }
 
-func (r *Row) add(p *Program, nAtexit int, raw *Raw) {
+// runs runs the program cfg.Runs times; unsteered runs of a -compare check
+// count in Unsteered, the others in Observed.
+func (r *Row) runs(ctx context.Context, in *Interpreter, inside string, prog *Program, nAtexit int, cfg Config, steer bool) error {
+	label := "run"
+	if !steer && cfg.Steer {
+		label = "unsteered run"
+	}
+	for i := 0; i < cfg.Runs && ctx.Err() == nil; i++ {
+		raw, err := in.Run(ctx, inside, RunOptions{Timeout: cfg.Timeout, Steer: steer, PauseUS: cfg.PauseUS})
+		if err != nil {
+			return err
+		}
+		o := r.add(prog, nAtexit, raw)
+		if label == "run" {
+			r.Runs++
+			r.Observed[o]++
+		} else {
+			r.UnsteeredRuns++
+			r.Unsteered[o]++
+		}
+		if cfg.Log != nil {
+			fmt.Fprintf(cfg.Log, "  %s on %s %s %d: %s (%.1fs)\n", r.Scenario, in.Version, label, i+1, r.last, raw.Elapsed.Seconds())
+		}
+	}
+	return nil
+}
+
+// add records one run's evidence, notes and release, and returns its
+// outcome for the caller to count.
+func (r *Row) add(p *Program, nAtexit int, raw *Raw) runtime.Outcome {
 	ob := Observe(p, nAtexit, raw)
-	r.Runs++
-	r.Observed[ob.Outcome]++
 	k := string(ob.Outcome) + "/" + ob.Kind
 	r.Kinds[k]++
 	if _, ok := r.Evidence[k]; !ok {
@@ -177,6 +211,7 @@ func (r *Row) add(p *Program, nAtexit int, raw *Raw) {
 		r.Python = pythonVersion(raw.Stderr)
 	}
 	r.last = k
+	return ob.Outcome
 }
 
 // pythonVersion reads the "SFZ python X.Y.Z ..." marker.

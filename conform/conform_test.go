@@ -34,6 +34,13 @@ func TestJudge(t *testing.T) {
 		{"model ran out of steps", pred(runtime.Clean, runtime.Clean, runtime.Budget), map[runtime.Outcome]int{runtime.Clean: 3}, Inconclusive, 3},
 		{"no runs", pred(runtime.Clean, runtime.Clean), map[runtime.Outcome]int{}, Inconclusive, 0},
 	}
+	// Unsteered runs are judged too: a disagreement only they show is one.
+	r := &Row{Prediction: pred(runtime.Abort, runtime.Abort, runtime.Clean), Runs: 2, Observed: map[runtime.Outcome]int{runtime.Abort: 2},
+		UnsteeredRuns: 2, Unsteered: map[runtime.Outcome]int{runtime.Abort: 1, runtime.Deadlock: 1}}
+	r.Judge()
+	if r.Verdict != Disagree || r.UnsteeredReproduced != 1 {
+		t.Errorf("unsteered deadlock: verdict %q unsteered reproduced %d, want %q 1", r.Verdict, r.UnsteeredReproduced, Disagree)
+	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			r := &Row{Prediction: c.pred, Observed: c.observed}

@@ -64,7 +64,11 @@ func (row *Row) witness() string {
 	if row.Prediction == nil || row.Runs == 0 {
 		return "-"
 	}
-	return fmt.Sprintf("%s %d/%d", row.Prediction.Witness, row.Reproduced, row.Runs)
+	w := fmt.Sprintf("%s %d/%d", row.Prediction.Witness, row.Reproduced, row.Runs)
+	if row.UnsteeredRuns > 0 {
+		w += fmt.Sprintf(" (unsteered %d/%d)", row.UnsteeredReproduced, row.UnsteeredRuns)
+	}
+	return w
 }
 
 func (row *Row) python() string {

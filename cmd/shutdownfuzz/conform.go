@@ -61,7 +61,7 @@ func joinNames(names []string) string {
 	return s
 }
 
-const conformArgs = "[-python 3.11,3.13,3.14] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-model-runs N] [-keep] [FILES...]"
+const conformArgs = "[-python 3.11,3.13,3.14] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-model-runs N] [-keep] [FILES...]"
 
 // cmdConform runs scenarios on real CPython and compares the outcomes with
 // the model's predictions (docs/conformance.md).
@@ -77,6 +77,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 	steer := fs.Bool("steer", true, "steer real runs into the model witness's interleaving")
 	modelRuns := fs.Int("model-runs", 300, "model schedules per prediction")
 	keep := fs.Bool("keep", false, "keep the build directories")
+	compare := fs.Bool("compare", false, "also run -runs unsteered runs, and show how often they reproduce the witness")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -106,7 +107,7 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cfg := conform.Config{Runs: *runs, ModelRuns: *modelRuns, Timeout: *timeout, Steer: *steer, Keep: *keep, Log: stderr}
+	cfg := conform.Config{Runs: *runs, ModelRuns: *modelRuns, Timeout: *timeout, Steer: *steer, Keep: *keep, Compare: *compare, Log: stderr}
 	rep := &conform.Report{Runs: *runs, Steer: *steer}
 	for _, in := range interps {
 		rep.Versions = append(rep.Versions, in.Version)
