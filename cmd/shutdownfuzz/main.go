@@ -10,6 +10,8 @@
 //	shutdownfuzz import   [-corpus DIR] [-seeds DIR] [-libfuzzer] [-strict] DIR|FILE
 //	shutdownfuzz campaign [-duration D] [-policy all|P] [-mode M] [-shard i/n] [-out DIR]
 //	shutdownfuzz bench    [-seeds N] [-filter RE] [-json] [FILES...]
+//	shutdownfuzz export   -o DIR [-python VERSION] [-force] FILE.scn
+//	shutdownfuzz conform  [-python 3.11,3.13,3.14] [-runs N] [-json|-markdown] [FILES...]
 //
 // M is controlled (the deterministic scheduler, the default) or wild (Go's
 // scheduler with injected timing, go-deadlock and goleak).
@@ -57,6 +59,8 @@ func init() {
 		{"minimize", "[-policy P] [-corpus DIR] [-found TEXT] [-strict] FILE.scn|FUZZ-INPUT", "minimize a failing run into a corpus .scn file", cmdMinimize},
 		{"import", "[-corpus DIR] [-seeds DIR] [-libfuzzer] [-strict] DIR|FILE", "import go test fuzz v1, raw go-fuzz or libFuzzer inputs: seeds, and minimized crashers for contract breaks", cmdImport},
 		{"campaign", campaignArgs, "explore for a long time (nightly CI): resumable, sharded; minimized crashers, state.json and summary.json in -out", cmdCampaign},
+		{"export", exportArgs, "write a scenario as a real program: C++ extension, Python driver, build script", cmdExport},
+		{"conform", conformArgs, "run scenarios on real CPython 3.11/3.13/3.14 and compare with the model's predictions", cmdConform},
 		{"bench", benchArgs, "time to first witness of each expected failure: controlled PCT and random vs the wild random-sleep baseline", cmdBench},
 	}
 }

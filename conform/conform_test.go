@@ -1,0 +1,167 @@
+package conform
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+)
+
+func pred(witness runtime.Outcome, outcomes ...runtime.Outcome) *Prediction {
+	p := &Prediction{Policy: "unwind", Preset: "cpython-3.11 glibc", Witness: witness, Outcomes: map[runtime.Outcome]int{}}
+	for _, o := range outcomes {
+		p.Outcomes[o] = 10
+	}
+	return p
+}
+
+// TestJudge: the verdict logic, with a known positive for each verdict.
+func TestJudge(t *testing.T) {
+	cases := []struct {
+		name     string
+		pred     *Prediction
+		observed map[runtime.Outcome]int
+		want     string
+		repro    int
+	}{
+		{"within and reproduced", pred(runtime.Corruption, runtime.Clean, runtime.Corruption), map[runtime.Outcome]int{runtime.Corruption: 2, runtime.Clean: 1}, Agree, 2},
+		{"within, witness not seen", pred(runtime.Abort, runtime.Clean, runtime.Abort), map[runtime.Outcome]int{runtime.Clean: 3}, AgreeNoWitness, 0},
+		{"outside the prediction", pred(runtime.Deadlock, runtime.Deadlock), map[runtime.Outcome]int{runtime.Clean: 3}, Disagree, 0},
+		{"model ran out of steps", pred(runtime.Clean, runtime.Clean, runtime.Budget), map[runtime.Outcome]int{runtime.Clean: 3}, Inconclusive, 3},
+		{"no runs", pred(runtime.Clean, runtime.Clean), map[runtime.Outcome]int{}, Inconclusive, 0},
+	}
+	// Unsteered runs are judged too: a disagreement only they show is one.
+	r := &Row{Prediction: pred(runtime.Abort, runtime.Abort, runtime.Clean), Runs: 2, Observed: map[runtime.Outcome]int{runtime.Abort: 2},
+		UnsteeredRuns: 2, Unsteered: map[runtime.Outcome]int{runtime.Abort: 1, runtime.Deadlock: 1}}
+	r.Judge()
+	if r.Verdict != Disagree || r.UnsteeredReproduced != 1 {
+		t.Errorf("unsteered deadlock: verdict %q unsteered reproduced %d, want %q 1", r.Verdict, r.UnsteeredReproduced, Disagree)
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := &Row{Prediction: c.pred, Observed: c.observed}
+			for _, n := range c.observed {
+				r.Runs += n
+			}
+			r.Judge()
+			if r.Verdict != c.want || r.Reproduced != c.repro {
+				t.Errorf("verdict %q reproduced %d, want %q %d", r.Verdict, r.Reproduced, c.want, c.repro)
+			}
+			if (c.want == Agree || c.want == AgreeNoWitness) != r.OK() {
+				t.Errorf("OK() = %v for %q", r.OK(), r.Verdict)
+			}
+			if c.want == Disagree && (len(r.Unexpected) != 1 || r.Unexpected[0] != "clean") {
+				t.Errorf("unexpected = %v, want [clean]", r.Unexpected)
+			}
+		})
+	}
+}
+
+// TestPredict checks that predictions come from the model under the
+// release's preset and default policy, and that a witness's strikes become
+// steering points on statements of the scenario.
+func TestPredict(t *testing.T) {
+	s := library(t, "raii-decref-unwind")
+	presets := slices.Clone(s.Presets)
+	for _, v := range Versions {
+		p, err := Predict(s, v, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := ForRelease(s, v)
+		policy, preset, _ := runtime.ResolvePolicy(r, "")
+		if p.Policy != policy || p.Preset != preset.Name || !strings.Contains(p.Preset, "cpython-"+v) {
+			t.Errorf("%s: preset %q policy %q, want %q %q", v, p.Preset, p.Policy, preset.Name, policy)
+		}
+		if p.Outcomes[p.Witness] == 0 {
+			t.Errorf("%s: witness %s is not in the prediction %v", v, p.Witness, p.Outcomes)
+		}
+		for _, sp := range p.Steer {
+			if sp.Thread != "w" || sp.Line == 0 {
+				t.Errorf("%s: steering point %+v is not a statement of thread w", v, sp)
+			}
+		}
+	}
+	if !slices.Equal(s.Presets, presets) || len(s.Expect) == 0 {
+		t.Error("ForRelease changed the scenario it was given")
+	}
+	if _, _, ok := stmtPos("io"); ok {
+		t.Error("stmtPos accepted a reference without a position")
+	}
+}
+
+func TestRender(t *testing.T) {
+	row := &Row{Scenario: "raii", File: "raii-decref-unwind", Version: "3.11", Python: "3.11.2", Runs: 3,
+		Prediction: pred(runtime.Corruption, runtime.Clean, runtime.Corruption),
+		Observed:   map[runtime.Outcome]int{runtime.Clean: 3}, Kinds: map[string]int{"clean/exit": 3},
+		Evidence: map[string]string{"clean/exit": "exit status 0"}, Notes: map[string]int{"join z returned": 3},
+		Rerun: "shutdownfuzz conform -python 3.11 -runs 3 raii-decref-unwind"}
+	row.Judge()
+	bad := &Row{Scenario: "j", File: "gh-123940-join-hung-daemon", Version: "3.14", Runs: 1, Prediction: pred(runtime.Deadlock, runtime.Deadlock),
+		Observed: map[runtime.Outcome]int{runtime.Clean: 1}, Kinds: map[string]int{"clean/exit": 1}, Evidence: map[string]string{"clean/exit": "exit status 0"},
+		Rerun: "shutdownfuzz conform -python 3.14 -runs 1 gh-123940-join-hung-daemon"}
+	bad.Judge()
+	ne := &Row{File: "callback-returns", Version: "3.11", Verdict: NotExported, Reason: "it sets an exit callback"}
+	rep := &Report{Runs: 3, Steer: true, Versions: []string{"3.11"}, Rows: []*Row{row, bad, ne}}
+	if rep.OK() {
+		t.Error("a report with a disagreement is OK")
+	}
+	var text, md, js bytes.Buffer
+	if err := rep.Text(&text); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.Markdown(&md); err != nil {
+		t.Fatal(err)
+	}
+	if err := rep.JSON(&js); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"DISAGREE", "re-run: shutdownfuzz conform -python 3.14", "corruption 0/3"} {
+		if !strings.Contains(text.String(), want) {
+			t.Errorf("text lacks %q:\n%s", want, text.String())
+		}
+	}
+	for _, want := range []string{"| raii-decref-unwind | 3.11.2 | unwind | clean, corruption | clean 3 | corruption 0/3 | agree, witness not reproduced |",
+		"- callback-returns: it sets an exit callback", "join z returned ×3", "re-run: `shutdownfuzz conform -python 3.14"} {
+		if !strings.Contains(md.String(), want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md.String())
+		}
+	}
+	if !strings.Contains(js.String(), `"verdict": "DISAGREE"`) {
+		t.Errorf("json lacks the verdict:\n%s", js.String())
+	}
+}
+
+// TestRealInterpreter builds and runs a scenario whose outcome does not
+// depend on timing (an atexit handler stops and joins the daemon before
+// the flag) on every installed interpreter. It skips, saying why, where an
+// interpreter is absent; `make conform-quick` fails instead.
+func TestRealInterpreter(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: no real interpreter runs")
+	}
+	s := library(t, "atexit-stops-daemons")
+	for _, v := range Versions {
+		t.Run(v, func(t *testing.T) {
+			in, err := Find(v)
+			if errors.Is(err, ErrMissing) {
+				t.Skipf("python %s is not installed (%v); run `make conform-env`", v, err)
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			row := Check(context.Background(), s, "atexit-stops-daemons", in, Config{Runs: 1, ModelRuns: 50, Timeout: 20 * time.Second, Steer: true})
+			if row.Verdict != Agree || row.Observed[runtime.Clean] != 1 || row.Notes["join r returned"] != 1 {
+				t.Errorf("verdict %q observed %v notes %v (%s)", row.Verdict, row.Observed, row.Notes, row.Reason)
+			}
+			if !strings.HasPrefix(row.Python, v+".") {
+				t.Errorf("python %q ran, want %s.x", row.Python, v)
+			}
+		})
+	}
+}

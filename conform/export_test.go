@@ -1,0 +1,138 @@
+package conform
+
+import (
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+func library(t *testing.T, name string) *scenario.Scenario {
+	t.Helper()
+	src, file, ok := scenarios.Source(name)
+	if !ok {
+		t.Fatalf("no library scenario %s", name)
+	}
+	s, err := scenario.Parse(file, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// golden compares got with testdata/NAME, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test ./conform -update)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the generated text (run go test ./conform -update and review the diff)", path)
+	}
+}
+
+// TestExportGolden pins the generated C++ and Python of scenarios that use
+// every construct class: native/hold/release (raii), noexcept, catchall,
+// cleanup with a lock, stack locals, foreign threads, teardown and atexit,
+// with a fixed steering point so that reach/window calls are covered.
+func TestExportGolden(t *testing.T) {
+	steer := map[string][]SteerPoint{
+		"raii-decref-unwind":    {{Thread: "w", Line: 26, Col: 7, Stmt: "acquire@26:7", Phase: "flush", Gate: true}},
+		"gh-124619-late-ensure": {{Thread: "lib", Line: 23, Col: 3, Stmt: "ensure@23:3", Phase: "exited"}},
+	}
+	for _, name := range []string{"raii-decref-unwind", "catchall-glibc", "noexcept-unwind-abort", "cleanup-unlocks",
+		"stack-waiter-terminate", "gh-124619-late-ensure", "atexit-stops-daemons", "gh-104690-thread-in-del-311"} {
+		t.Run(name, func(t *testing.T) {
+			p, err := Export(library(t, name), Options{Version: "3.11", Steer: steer[name]})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".cpp", p.Files["sfz_scenario.cpp"])
+			golden(t, name+".py", p.Files["driver.py"])
+		})
+	}
+}
+
+func TestExportIsDeterministic(t *testing.T) {
+	s := library(t, "stack-waiter-terminate")
+	opts := Options{Version: "3.14", Steer: []SteerPoint{{Thread: "w", Line: 27, Col: 5, Phase: "flush", Gate: true}, {Thread: "w", Line: 27, Col: 5, Phase: "teardown"}}}
+	a, err := Export(s, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		b, _ := Export(s, opts)
+		for _, n := range a.Names() {
+			if a.Files[n] != b.Files[n] {
+				t.Fatalf("%s differs between two exports", n)
+			}
+		}
+	}
+	// A duplicate steering point is emitted once.
+	if n := strings.Count(a.Files["sfz_scenario.cpp"], "sfz::reach("); n != 1 {
+		t.Errorf("reach calls = %d, want 1", n)
+	}
+}
+
+// TestNotExportable is the known positive of the refusal: a callback and a
+// windows preset have no real counterpart here.
+func TestNotExportable(t *testing.T) {
+	_, err := Export(library(t, "callback-returns"), Options{})
+	ne, ok := err.(*NotExportable)
+	if !ok || !strings.Contains(ne.Reason, "Py_SetThreadExitCallback") {
+		t.Fatalf("callback-returns: err = %v, want a NotExportable naming the callback", err)
+	}
+	s := library(t, "daemon-sleep-loop")
+	s.Presets = []string{"cpython-3.12", "windows"}
+	if Exportable(s) == nil {
+		t.Error("a windows preset was exported")
+	}
+	u := library(t, "daemon-sleep-loop")
+	u.Threads[1].Body = append(u.Threads[1].Body, &scenario.Stmt{Op: scenario.OpInvalid, Pos: scenario.Pos{Line: 9, Col: 1}})
+	if ne := Exportable(u); ne == nil || !strings.Contains(ne.Reason, "line 9") {
+		t.Errorf("a statement without a mapping was exported: %v", ne)
+	}
+	if _, err := Export(library(t, "daemon-sleep-loop"), Options{Version: "2.7"}); err == nil {
+		t.Error("an unknown python version was accepted")
+	}
+}
+
+func TestWriteRefusesToOverwrite(t *testing.T) {
+	p, err := Export(library(t, "daemon-sleep-loop"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := p.Write(dir, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Write(dir, false); err == nil || !strings.Contains(err.Error(), "exists") {
+		t.Errorf("second Write: err = %v, want an 'exists' error", err)
+	}
+	if err := p.Write(dir, true); err != nil {
+		t.Errorf("Write with overwrite: %v", err)
+	}
+	if st, err := os.Stat(filepath.Join(dir, "build.sh")); err != nil || st.Mode()&0o100 == 0 {
+		t.Errorf("build.sh is not executable: %v", err)
+	}
+}
+
+func TestCString(t *testing.T) {
+	if got := cString("a\"b\\c\n"); got != `"a\"b\\c\012"` {
+		t.Errorf("cString = %s", got)
+	}
+}

@@ -1,0 +1,166 @@
+package conform
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// DefaultRoot is where scripts/conform-env.sh builds the Debian sid root
+// that holds CPython 3.13 and 3.14; SFZ_CONFORM_ROOT overrides it.
+const DefaultRoot = "/var/cache/shutdownfuzz/sid"
+
+// Interpreter is one real CPython: on the host (Root "") or inside a
+// chroot (Root is its directory).
+type Interpreter struct {
+	Version string // "3.11"
+	Root    string // "" for the host
+	Python  string // the interpreter's path inside Root (or on the host)
+}
+
+// ErrMissing marks an interpreter that is not installed.
+var ErrMissing = errors.New("interpreter not installed")
+
+// Find locates the interpreter for version: 3.11 is the host's Debian
+// python3.11 (not a pyenv shim on PATH), 3.13 and 3.14 live in the sid root.
+func Find(version string) (*Interpreter, error) {
+	root := os.Getenv("SFZ_CONFORM_ROOT")
+	if root == "" {
+		root = DefaultRoot
+	}
+	var in *Interpreter
+	switch version {
+	case "3.11":
+		in = &Interpreter{Version: version, Python: "/usr/bin/python3.11"}
+	case "3.13", "3.14":
+		in = &Interpreter{Version: version, Root: root, Python: "/usr/bin/python" + version}
+		if _, err := os.Stat(filepath.Join(root, ".sfz-complete")); err != nil {
+			return nil, fmt.Errorf("python %s: %w: no finished sid root at %s (run `make conform-env`)", version, ErrMissing, root)
+		}
+	default:
+		return nil, fmt.Errorf("unknown python version %q (want %s)", version, strings.Join(Versions, ", "))
+	}
+	for _, p := range []string{in.Python, in.Python + "-config", "/usr/bin/g++"} {
+		if _, err := os.Stat(filepath.Join(in.Root, p)); err != nil {
+			return nil, fmt.Errorf("python %s: %w: %s is missing (run `make conform-env`)", version, ErrMissing, filepath.Join(in.Root, p))
+		}
+	}
+	return in, nil
+}
+
+// WorkDir makes a fresh directory the interpreter can see, and returns its
+// host path and its path as the interpreter sees it.
+func (in *Interpreter) WorkDir() (host, inside string, err error) {
+	base := os.TempDir()
+	if in.Root != "" {
+		base = filepath.Join(in.Root, "tmp")
+	}
+	host, err = os.MkdirTemp(base, "sfz-conform-")
+	if err != nil {
+		return "", "", err
+	}
+	inside = host
+	if in.Root != "" {
+		inside = "/" + strings.TrimPrefix(strings.TrimPrefix(host, in.Root), "/")
+	}
+	return host, inside, nil
+}
+
+// command builds argv to run inside the interpreter's root.
+func (in *Interpreter) command(ctx context.Context, env []string, argv ...string) *exec.Cmd {
+	if in.Root != "" {
+		argv = append([]string{"chroot", in.Root}, argv...)
+	}
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"}, env...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// The watchdog kills the whole process group.
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = 2 * time.Second
+	return cmd
+}
+
+// Build compiles the program in dir (as the interpreter sees it).
+func (in *Interpreter) Build(ctx context.Context, inside string) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	cmd := in.command(ctx, []string{"PYTHON=" + in.Python}, "sh", inside+"/build.sh")
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("build for python %s failed: %v\n%s", in.Version, err, out)
+	}
+	return nil
+}
+
+// Raw is what one real run left behind.
+type Raw struct {
+	ExitCode int    `json:"exit_code"` // -1 when killed by a signal
+	Signal   string `json:"signal,omitempty"`
+	TimedOut bool   `json:"timed_out,omitempty"`
+	Stdout   string `json:"-"`
+	Stderr   string `json:"-"`
+	Elapsed  time.Duration
+}
+
+// RunOptions bound one real run.
+type RunOptions struct {
+	Timeout time.Duration // the watchdog: a run still alive then is a deadlock
+	Steer   bool
+	PauseUS int // the Py_AtExit pause
+}
+
+// Run runs the driver once under a watchdog.
+func (in *Interpreter) Run(ctx context.Context, inside string, o RunOptions) (*Raw, error) {
+	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
+	defer cancel()
+	steer := "0"
+	if o.Steer {
+		steer = "1"
+	}
+	env := []string{"SFZ_STEER=" + steer, fmt.Sprintf("SFZ_PAUSE_US=%d", o.PauseUS)}
+	cmd := in.command(ctx, env, in.Python, inside+"/driver.py")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err := cmd.Run()
+	raw := &Raw{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}
+	if ctx.Err() == context.DeadlineExceeded {
+		raw.TimedOut, raw.ExitCode = true, -1
+		return raw, nil
+	}
+	var ee *exec.ExitError
+	switch {
+	case err == nil:
+	case errors.As(err, &ee):
+		raw.ExitCode = ee.ExitCode()
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			raw.Signal = unixSignalName(ws.Signal())
+		}
+	default:
+		return nil, err
+	}
+	return raw, nil
+}
+
+func unixSignalName(s syscall.Signal) string {
+	switch s {
+	case syscall.SIGABRT:
+		return "SIGABRT"
+	case syscall.SIGSEGV:
+		return "SIGSEGV"
+	case syscall.SIGBUS:
+		return "SIGBUS"
+	case syscall.SIGILL:
+		return "SIGILL"
+	case syscall.SIGKILL:
+		return "SIGKILL"
+	}
+	return fmt.Sprintf("signal %d", int(s))
+}

@@ -1,0 +1,205 @@
+package conform
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+)
+
+// Observation is the outcome class of one real run, with the evidence.
+type Observation struct {
+	Outcome runtime.Outcome `json:"outcome"`
+	Kind    string          `json:"kind"`
+	// Evidence is the line that decided the class (a marker, a message
+	// of the C++ runtime or CPython, the signal).
+	Evidence string `json:"evidence"`
+	// Notes are facts worth counting across runs: a join that returned, a
+	// block that raised, a destructor that ran.
+	Notes []string `json:"notes,omitempty"`
+}
+
+// corruptionMarkers are the markers of sfz_rt.h that a sanitizer would
+// report, with the model's report kind for each.
+var corruptionMarkers = map[string]string{
+	"nogil":                  runtime.KindNoGIL,
+	"use-after-free":         runtime.KindUAFObject,
+	"stack-use-after-free":   runtime.KindUAFStack,
+	"bad-unlock":             runtime.KindBadUnlock,
+	"returned-after-swallow": runtime.KindSwallowedUnwind,
+}
+
+// Observe classifies one run of p. The first terminal event wins, as in
+// the model: a corruption marker, then how the process ended (a signal or
+// a fatal error, the watchdog), then what a clean exit must show (the exit
+// code main asked for, every atexit handler, the Py_AtExit function, and
+// stdout holding every line main's side printed).
+func Observe(p *Program, nAtexit int, raw *Raw) Observation {
+	var ob Observation
+	markers := markerLines(raw.Stderr)
+	ob.Notes = notes(markers)
+	for _, m := range markers {
+		if kind, ok := corruptionMarkers[strings.Fields(m)[0]]; ok {
+			ob.Outcome, ob.Kind, ob.Evidence = runtime.Corruption, kind, "SFZ "+m
+			return ob
+		}
+	}
+	if o, ok := ended(raw); ok {
+		o.Notes = ob.Notes
+		if o.Outcome == runtime.Deadlock {
+			if u := unfinished(markers); len(u) > 0 {
+				o.Evidence += "; unfinished: " + strings.Join(u, ", ")
+			}
+		}
+		return o
+	}
+	ob.Outcome, ob.Kind = runtime.LostCleanup, "process-exit"
+	switch {
+	case raw.ExitCode != p.ExitCode:
+		ob.Evidence = "exit status " + strconv.Itoa(raw.ExitCode) + ", main asked for " + strconv.Itoa(p.ExitCode)
+	case !slices.Contains(markers, "finalized"):
+		ob.Evidence = "the Py_AtExit function never ran: finalization did not finish"
+	case missingAtexit(markers, nAtexit) != "":
+		ob.Evidence = missingAtexit(markers, nAtexit) + " never ran"
+	case lostOutput(p, markers, raw.Stdout) != "":
+		ob.Evidence = "stdout lost " + strconv.Quote(lostOutput(p, markers, raw.Stdout))
+	default:
+		ob.Outcome, ob.Kind, ob.Evidence = runtime.Clean, runtime.KindExit, "exit status "+strconv.Itoa(raw.ExitCode)+" after finalization"
+	}
+	return ob
+}
+
+// ended classifies a run that did not exit normally.
+func ended(raw *Raw) (Observation, bool) {
+	fatal := func(kind, needle string) (Observation, bool) {
+		if i := strings.Index(raw.Stderr, needle); i >= 0 {
+			line := raw.Stderr[i:]
+			if j := strings.IndexByte(line, '\n'); j >= 0 {
+				line = line[:j]
+			}
+			return Observation{Outcome: runtime.Abort, Kind: kind, Evidence: line}, true
+		}
+		return Observation{}, false
+	}
+	if o, ok := fatal(runtime.KindNotRethrown, "FATAL: exception not rethrown"); ok {
+		return o, true
+	}
+	if o, ok := fatal(runtime.KindNoexcept, "terminate called"); ok {
+		return o, true
+	}
+	if o, ok := fatal(runtime.KindFatalStdout, "could not acquire lock for"); ok {
+		return o, true
+	}
+	if o, ok := fatal("fatal-error", "Fatal Python error"); ok {
+		return o, true
+	}
+	switch {
+	case raw.TimedOut:
+		return Observation{Outcome: runtime.Deadlock, Kind: runtime.KindWatchdog, Evidence: "still running when the watchdog fired"}, true
+	case raw.Signal == "SIGABRT" || raw.ExitCode == 134:
+		return Observation{Outcome: runtime.Abort, Kind: "sigabrt", Evidence: "killed by SIGABRT"}, true
+	case raw.Signal != "":
+		return Observation{Outcome: runtime.Corruption, Kind: "signal", Evidence: "killed by " + raw.Signal}, true
+	}
+	return Observation{}, false
+}
+
+// markerLines returns the text after "SFZ " of every marker line.
+func markerLines(stderr string) []string {
+	var out []string
+	for _, l := range strings.Split(stderr, "\n") {
+		if m, ok := strings.CutPrefix(l, "SFZ "); ok && strings.TrimSpace(m) != "" {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// notes keeps the markers worth counting, without thread-varying detail.
+func notes(markers []string) []string {
+	var out []string
+	add := func(n string) {
+		if !slices.Contains(out, n) {
+			out = append(out, n)
+		}
+	}
+	for _, m := range markers {
+		f := strings.Fields(m)
+		switch f[0] {
+		case "join-returned":
+			add("join " + f[1] + " returned")
+		case "raised":
+			if len(f) >= 3 {
+				add(f[1] + " raised " + strings.TrimSuffix(f[2], ":"))
+			}
+		case "dtor":
+			if len(f) >= 3 {
+				add(f[1] + " " + f[2] + " destructor ran")
+			}
+		case "swallowed":
+			add("catch(...) swallowed the unwind")
+		}
+	}
+	return out
+}
+
+func missingAtexit(markers []string, n int) string {
+	for i := 0; i < n; i++ {
+		if !slices.Contains(markers, "start atexit"+strconv.Itoa(i)) {
+			return "atexit" + strconv.Itoa(i)
+		}
+	}
+	return ""
+}
+
+// lostOutput returns a main-side line that was printed (its marker is
+// there) but is missing from stdout, or "".
+func lostOutput(p *Program, markers []string, stdout string) string {
+	printed := map[string]int{}
+	for _, m := range markers {
+		if id, ok := strings.CutPrefix(m, "printed "); ok {
+			if i, err := strconv.Atoi(id); err == nil && i >= 0 && i < len(p.Prints) {
+				printed[p.Prints[i]]++
+			}
+		}
+	}
+	lines := map[string]int{}
+	for _, l := range strings.Split(stdout, "\n") {
+		lines[l]++
+	}
+	for _, text := range p.Prints {
+		if lines[text] < printed[text] {
+			return text
+		}
+	}
+	return ""
+}
+
+// unfinished lists the threads and blocks that started and never ended
+// (where a deadlocked run was stuck), main last.
+func unfinished(markers []string) []string {
+	var started []string
+	ended := map[string]bool{}
+	for _, m := range markers {
+		f := strings.Fields(m)
+		if len(f) != 2 {
+			continue
+		}
+		switch f[0] {
+		case "start":
+			if !slices.Contains(started, f[1]) {
+				started = append(started, f[1])
+			}
+		case "end":
+			ended[f[1]] = true
+		}
+	}
+	var out []string
+	for _, n := range started {
+		if !ended[n] {
+			out = append(out, n)
+		}
+	}
+	return out
+}

@@ -1,0 +1,114 @@
+package conform
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// Prediction is the model's outcome set for a scenario on one release: the
+// scenario's presets replaced by the release's and glibc's, under the
+// release's default policy. Nothing here is hard-coded: it is computed by
+// exploring the model as it stands.
+type Prediction struct {
+	Preset   string                  `json:"preset"`
+	Policy   string                  `json:"policy"`
+	Runs     int                     `json:"runs"`
+	Outcomes map[runtime.Outcome]int `json:"outcomes"`
+	// Witness is the outcome conformance steers real runs into: the most
+	// severe one predicted (corruption, abort, deadlock, lost-cleanup,
+	// clean). Schedule replays it in the model; Steer are its strikes.
+	Witness  runtime.Outcome `json:"witness"`
+	Kind     string          `json:"witness_kind"`
+	Schedule string          `json:"witness_schedule"`
+	Steer    []SteerPoint    `json:"steer,omitempty"`
+}
+
+// Inconclusive reports a prediction that includes budget: the model ran
+// out of steps, so it predicts nothing about those runs.
+func (p *Prediction) Inconclusive() bool { return p.Outcomes[runtime.Budget] > 0 }
+
+// severity orders the outcomes conformance prefers to steer into.
+var severity = []runtime.Outcome{runtime.Corruption, runtime.Abort, runtime.Deadlock, runtime.LostCleanup, runtime.Contract, runtime.Budget, runtime.Clean}
+
+// ForRelease returns a copy of s with its presets replaced by the
+// release's (cpython-X.Y glibc) and no policy, schedule or expect lines, so
+// that the model runs the release's default policy.
+func ForRelease(s *scenario.Scenario, version string) *scenario.Scenario {
+	c := *s
+	c.Presets = []string{"cpython-" + version, "glibc"}
+	c.Policy, c.Schedule, c.Expect = "", nil, nil
+	return &c
+}
+
+// Predict explores the model for s on version with runs schedules.
+func Predict(s *scenario.Scenario, version string, runs int) (*Prediction, error) {
+	r := ForRelease(s, version)
+	policy, preset, err := runtime.ResolvePolicy(r, "")
+	if err != nil {
+		return nil, err
+	}
+	rep, err := explore.Policy(r, policy, explore.Options{Runs: runs})
+	if err != nil {
+		return nil, err
+	}
+	p := &Prediction{Preset: preset.Name, Policy: policy, Runs: rep.Runs, Outcomes: map[runtime.Outcome]int{}}
+	for o, w := range rep.Outcomes {
+		p.Outcomes[o] = w.Count
+	}
+	for _, o := range severity {
+		if w := rep.Outcomes[o]; w != nil {
+			p.Witness, p.Kind, p.Schedule = o, w.Result.Report.Kind, w.Schedule
+			p.Steer, err = strikes(r, policy, w.Result)
+			return p, err
+		}
+	}
+	return nil, fmt.Errorf("%s: the model produced no outcome", s.Name)
+}
+
+// strikes replays a witness with its trace and returns where threads met
+// the must-exit check, with main's finalization phase at that moment.
+func strikes(s *scenario.Scenario, policy string, w *runtime.Result) ([]SteerPoint, error) {
+	again, err := runtime.Run(s, runtime.Config{Policy: policy, Trace: true,
+		Schedule: &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: w.Schedule}})
+	if err != nil {
+		return nil, err
+	}
+	var out []SteerPoint
+	phase := "body"
+	for _, ev := range again.Events {
+		switch ev.Kind {
+		case runtime.EvPhase:
+			phase = ev.Detail
+		case runtime.EvStrike:
+			line, col, ok := stmtPos(ev.Stmt)
+			if !ok || ev.Thread <= 0 || ev.Thread >= len(again.Threads) {
+				continue
+			}
+			out = append(out, SteerPoint{Thread: again.Threads[ev.Thread], Line: line, Col: col, Stmt: ev.Stmt, Phase: phase, Gate: true})
+		}
+	}
+	// A failure that no strike caused (an ensure after step 7, gh-124619)
+	// is steered at its own statement, in the phase the run ended in.
+	rep := again.Report
+	if line, col, ok := stmtPos(rep.Stmt); ok && rep.Thread != "" && rep.Thread != "main" && len(out) == 0 {
+		out = append(out, SteerPoint{Thread: rep.Thread, Line: line, Col: col, Stmt: rep.Stmt, Phase: rep.Phase})
+	}
+	return out, nil
+}
+
+// stmtPos parses the position of "op@line:col".
+func stmtPos(ref string) (int, int, bool) {
+	_, pos, ok := strings.Cut(ref, "@")
+	if !ok {
+		return 0, 0, false
+	}
+	l, c, ok := strings.Cut(pos, ":")
+	line, err1 := strconv.Atoi(l)
+	col, err2 := strconv.Atoi(c)
+	return line, col, ok && err1 == nil && err2 == nil
+}
