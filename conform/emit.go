@@ -215,7 +215,11 @@ func (e *emitter) stmt(st *scenario.Stmt) {
 		if i := e.s.Thread(st.Name); i > 0 && e.s.Threads[i].Kind == scenario.Foreign {
 			fb = "foreign_" + st.Name
 		}
-		e.line("sfz::spawn(g::T_%s, %s);", st.Name, fb)
+		if st.Nowait {
+			e.line("sfz::spawn(g::T_%s, %s, true); // _thread.start_new_thread", st.Name, fb)
+		} else {
+			e.line("sfz::spawn(g::T_%s, %s);", st.Name, fb)
+		}
 	case scenario.OpJoin:
 		e.line("sfz::join(g::T_%s);", st.Name)
 	case scenario.OpWork:
@@ -295,13 +299,21 @@ func (e *emitter) simple(st *scenario.Stmt) {
 
 func (e *emitter) print(st *scenario.Stmt) {
 	if !e.mainish {
-		e.line("sfz::print(%s);", cString(st.Text))
+		e.line("sfz::print(%s%s);", cString(st.Text), flushArg(st))
 		return
 	}
 	id := len(e.prints)
 	e.prints = append(e.prints, st.Text)
-	e.line("sfz::print(%s);", cString(st.Text))
+	e.line("sfz::print(%s%s);", cString(st.Text), flushArg(st))
 	e.line("sfz::mark(\"printed %d\");", id)
+}
+
+// flushArg is print flush's extra argument: print(text, flush=True).
+func flushArg(st *scenario.Stmt) string {
+	if st.Flush {
+		return ", true"
+	}
+	return ""
 }
 
 // nativeFrame is a real C++ frame: a lambda, noexcept where the scenario

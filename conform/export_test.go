@@ -136,3 +136,23 @@ func TestCString(t *testing.T) {
 		t.Errorf("cString = %s", got)
 	}
 }
+
+// spawn NAME nowait is _thread.start_new_thread and print flush is
+// print(..., flush=True) in the exported program (spec v2).
+func TestExportNowaitAndFlush(t *testing.T) {
+	s, err := scenario.Parse("v2.scn", []byte(`scenario "v2"
+main { spawn d nowait
+  print flush "x" }
+daemon d { print "y" }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Export(s, Options{Version: "3.11"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpp := p.Files["sfz_scenario.cpp"]
+	if !strings.Contains(cpp, "sfz::spawn(g::T_d, nullptr, true);") || !strings.Contains(cpp, `sfz::print("x", true);`) || !strings.Contains(cpp, `sfz::print("y");`) {
+		t.Errorf("export lacks the nowait spawn or the flushed print:\n%s", cpp)
+	}
+}

@@ -100,16 +100,34 @@ import threading
 _threads = {}
 
 
-def spawn(name, daemon):
+def spawn(name, daemon, nowait=0):
     import sfz_scenario
-    t = threading.Thread(target=getattr(sfz_scenario, "thread_" + name), name=name, daemon=bool(daemon))
+    target = getattr(sfz_scenario, "thread_" + name)
+    if nowait:
+        # spawn NAME nowait: _thread.start_new_thread returns at once; an
+        # event stands for the join (such a thread is never joined at
+        # shutdown, whatever the scenario says of daemon).
+        import _thread
+        done = threading.Event()
+        _threads[name] = done
+
+        def run():
+            try:
+                target()
+            finally:
+                done.set()
+        _thread.start_new_thread(run, ())
+        return
+    t = threading.Thread(target=target, name=name, daemon=bool(daemon))
     _threads[name] = t
-    t.start()
+    t.start()  # waits until the thread has started (self._started.wait())
 
 
 def join(name):
     t = _threads.get(name)
-    if t is not None:
+    if isinstance(t, threading.Event):
+        t.wait()
+    elif t is not None:
         t.join()
 
 
@@ -119,8 +137,8 @@ def work(n):
         pass
 
 
-def print_(text):
-    print(text)
+def print_(text, flush=0):
+    print(text, flush=bool(flush))
 
 
 class Teardown:

@@ -334,21 +334,21 @@ inline void work(int n) {
 	call(py_work, Py_BuildValue("(i)", n));
 }
 
-inline void print(const char *text) {
+inline void print(const char *text, bool flush = false) {
 	if (!need("print", "")) return;
-	call(py_print, Py_BuildValue("(s)", text));
+	call(py_print, Py_BuildValue("(si)", text, flush ? 1 : 0));
 }
 
 inline void foreign_run(Thread *t, void (*body)());
 
-inline void spawn(Thread &t, void (*foreign_body)()) {
+inline void spawn(Thread &t, void (*foreign_body)(), bool nowait = false) {
 	if (t.started.exchange(true)) return;
 	if (t.foreign) {
 		std::thread(foreign_run, &t, foreign_body).detach();
 		return;
 	}
 	if (!need("spawn", t.name)) return;
-	call(py_spawn, Py_BuildValue("(si)", t.name, t.daemon ? 1 : 0));
+	call(py_spawn, Py_BuildValue("(sii)", t.name, t.daemon ? 1 : 0, nowait ? 1 : 0));
 }
 
 inline void join(Thread &t) {
