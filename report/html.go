@@ -17,7 +17,7 @@ var htmlTemplate string
 // The template gets only plain strings and numbers: html/template escapes
 // every one of them for its context. Nothing is ever wrapped in
 // template.HTML, template.JS, template.URL or template.CSS.
-var pageTemplate = template.Must(template.New("report").Parse(htmlTemplate))
+var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"inc": func(n int) int { return n + 1 }}).Parse(htmlTemplate))
 
 // HTML renders the matrix as one self-contained HTML page: the matrix table,
 // and for every outcome seen a witness panel (its timeline as inline SVG,
@@ -45,6 +45,7 @@ type page struct {
 
 type pageRow struct {
 	ID, Scenario, File string
+	GroupHead          string // set on the first row of a group: its title
 	Preset             string
 	Bad                bool
 	Cells              []pageCell
@@ -115,6 +116,9 @@ func newPage(m *Matrix) *page {
 	}
 	for _, row := range m.Rows {
 		pr := pageRow{ID: row.ID, Scenario: row.Scenario, File: row.File, Preset: row.Preset}
+		if row.Group != "" && (len(p.Rows) == 0 || m.Rows[len(p.Rows)-1].Group != row.Group) {
+			pr.GroupHead = GroupTitle(row.Group)
+		}
 		for _, cell := range row.Cells {
 			pc := pageCell{
 				Policy:    cell.Policy,

@@ -78,6 +78,9 @@ type Row struct {
 	// default policy. DefaultPolicy is that policy; its cell is marked.
 	Preset        string `json:"preset"`
 	DefaultPolicy string `json:"default_policy"`
+	// Group is "patterns" for the library's cited extension patterns
+	// (File "patterns/NAME"), empty otherwise; renderings head the group.
+	Group string `json:"group,omitempty"`
 	Cells         []Cell `json:"cells"` // one per policy, in Matrix.Policies order
 }
 
@@ -214,7 +217,7 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", e.File, err)
 		}
-		m.Rows = append(m.Rows, Row{ID: id, Scenario: e.Scenario.Name, File: e.File, Preset: preset.Describe(),
+		m.Rows = append(m.Rows, Row{ID: id, Scenario: e.Scenario.Name, File: e.File, Preset: preset.Describe(), Group: groupOf(e.File),
 			DefaultPolicy: preset.DefaultPolicy, Cells: make([]Cell, len(policies))})
 	}
 
@@ -333,6 +336,22 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 // its policy and replay schedule, the schedule and the path quoted.
 func Command(file, policy string, r *runtime.Result) string {
 	return shell.RunCommand(policy, r.ReplayLine(), file)
+}
+
+// groupOf is a row's group: "patterns" for a library pattern.
+func groupOf(file string) string {
+	if strings.HasPrefix(file, "patterns/") {
+		return "patterns"
+	}
+	return ""
+}
+
+// GroupTitle heads a group of rows.
+func GroupTitle(group string) string {
+	if group == "patterns" {
+		return "patterns: cited shutdown bugs of extension projects (docs/patterns.md)"
+	}
+	return group
 }
 
 // commandFor is Command for an entry, with its -preset when it has one.

@@ -312,3 +312,27 @@ func TestBudgetCellIsInconclusive(t *testing.T) {
 		t.Errorf("OK %v, inconclusive %d:\n%s", m.OK(), m.Rows[0].Cells[0].Inconclusive, text)
 	}
 }
+
+// The library's patterns are a group of their own: headed in the text and
+// in the HTML table, where #patterns links to them.
+func TestPatternsGroup(t *testing.T) {
+	entries := loadEntries(t)
+	entries[1].File = "patterns/" + entries[1].File
+	m, err := Build(entries, []string{"hang"}, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Rows[0].Group != "" || m.Rows[1].Group != "patterns" {
+		t.Fatalf("groups %q %q", m.Rows[0].Group, m.Rows[1].Group)
+	}
+	if !strings.Contains(m.Text(), "-- patterns: cited shutdown bugs") {
+		t.Errorf("text has no patterns heading:\n%s", m.Text())
+	}
+	var buf bytes.Buffer
+	if err := m.HTML(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `<tr class="group"><th colspan="2" id="patterns">patterns: cited shutdown bugs`) {
+		t.Error("HTML has no patterns heading row")
+	}
+}

@@ -99,6 +99,9 @@ func (m *Matrix) Text() string {
 	}
 	line("scenario", m.Policies)
 	for r, row := range m.Rows {
+		if row.Group != "" && (r == 0 || m.Rows[r-1].Group != row.Group) {
+			b.WriteString("-- " + GroupTitle(row.Group) + "\n")
+		}
 		height := 1
 		for _, c := range cells[r] {
 			height = max(height, len(c))
