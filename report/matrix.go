@@ -81,7 +81,7 @@ type Row struct {
 	// Group is "patterns" for the library's cited extension patterns
 	// (File "patterns/NAME"), empty otherwise; renderings head the group.
 	Group string `json:"group,omitempty"`
-	Cells         []Cell `json:"cells"` // one per policy, in Matrix.Policies order
+	Cells []Cell `json:"cells"` // one per policy, in Matrix.Policies order
 }
 
 // Cell is one scenario under one policy.
