@@ -2,7 +2,9 @@ package fuzz
 
 import (
 	"fmt"
+	"slices"
 
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
@@ -20,7 +22,7 @@ func Seeds() (map[string][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		data, err := scenario.Encode(s)
+		data, err := scenario.Encode(seedable(s))
 		if err != nil {
 			return nil, fmt.Errorf("%s: %v", file, err)
 		}
@@ -28,4 +30,55 @@ func Seeds() (map[string][]byte, error) {
 		out[CorpusFileName(content)] = content
 	}
 	return out, nil
+}
+
+// maxSeedName is the fuzz decoder's bound on a scenario name.
+const maxSeedName = 64
+
+// seedable fits a library scenario into the fuzz encoding, which bounds
+// the name and draws only the releases where a fact changes: a longer name
+// is cut, and a release the decoder does not draw (a pattern's exact
+// cpython-3.12.13, say) becomes a drawn release of the same branch with
+// the same facts (runtime.Facts), else the branch's latest. A seed is only
+// where fuzzing starts; the library file itself is unchanged.
+func seedable(s *scenario.Scenario) *scenario.Scenario {
+	c := scenario.Clone(s)
+	if len(c.Name) > maxSeedName {
+		c.Name = c.Name[:maxSeedName]
+	}
+	drawn := scenario.FuzzPresets()
+	for i, p := range c.Presets {
+		if slices.Contains(drawn, p) {
+			continue
+		}
+		c.Presets[i] = sameFacts(p, drawn)
+	}
+	return c
+}
+
+// sameFacts returns a drawn release preset with the facts of release p.
+func sameFacts(p string, drawn []string) string {
+	want, ok := runtime.ParseRelease(p)
+	if !ok {
+		return p
+	}
+	have, _ := runtime.LookupPreset([]string{p})
+	fallback := fmt.Sprintf("cpython-3.%d", want.Minor)
+	for _, d := range drawn {
+		r, ok := runtime.ParseRelease(d)
+		if !ok || r.Minor != want.Minor {
+			continue
+		}
+		if q, _ := runtime.LookupPreset([]string{d}); factsEqual(q, have) {
+			return d
+		}
+	}
+	return fallback
+}
+
+// factsEqual compares two presets' facts, not their names.
+func factsEqual(a, b runtime.Preset) bool {
+	a.Name, a.Release, a.Version = "", runtime.Release{}, ""
+	b.Name, b.Release, b.Version = "", runtime.Release{}, ""
+	return a == b
 }

@@ -375,3 +375,6 @@ func usesObject(op Op) bool {
 	}
 	return false
 }
+
+// FuzzPresets returns the presets the fuzz decoder draws (a copy).
+func FuzzPresets() []string { return append([]string(nil), fuzzPresets[:]...) }

@@ -1,7 +1,9 @@
 // Package scenarios is the built-in scenario library, embedded in the
 // binary. Each file models one shutdown pattern (a failure mode, a
 // mitigation, or a case from CPython's history) and carries expect lines
-// for all five policies.
+// for all five policies. The files in patterns/ are real, cited shutdown
+// bugs of extension projects (docs/patterns.md); their names start with
+// "patterns/".
 package scenarios
 
 import (
@@ -11,19 +13,37 @@ import (
 	"strings"
 )
 
-//go:embed *.scn
+//go:embed *.scn patterns/*.scn
 var files embed.FS
 
-// Names lists the library's scenario files, sorted, without ".scn".
+// PatternsDir is the folder of the cited extension patterns.
+const PatternsDir = "patterns/"
+
+// Names lists the library's scenario files, without ".scn": the top-level
+// ones sorted, then the patterns ("patterns/NAME") sorted.
 func Names() []string {
-	entries, _ := fs.ReadDir(files, ".")
 	var names []string
-	for _, e := range entries {
-		names = append(names, strings.TrimSuffix(e.Name(), ".scn"))
+	for _, dir := range []string{".", strings.TrimSuffix(PatternsDir, "/")} {
+		entries, _ := fs.ReadDir(files, dir)
+		var part []string
+		for _, e := range entries {
+			if e.IsDir() || !strings.HasSuffix(e.Name(), ".scn") {
+				continue
+			}
+			name := strings.TrimSuffix(e.Name(), ".scn")
+			if dir != "." {
+				name = PatternsDir + name
+			}
+			part = append(part, name)
+		}
+		sort.Strings(part)
+		names = append(names, part...)
 	}
-	sort.Strings(names)
 	return names
 }
+
+// IsPattern reports whether a library name is one of the patterns.
+func IsPattern(name string) bool { return strings.HasPrefix(name, PatternsDir) }
 
 // Source returns the text of a library scenario by name (with or without
 // ".scn"), and its file name.
