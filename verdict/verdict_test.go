@@ -232,3 +232,41 @@ func TestUnknownAttributionIsInconclusive(t *testing.T) {
 		t.Fatalf("%v, want inconclusive", fail)
 	}
 }
+
+// The known exceptions to the contracts, each cited: a failure CPython
+// itself has whatever the policy, so no policy's contract is broken by it.
+func TestKnownExceptions(t *testing.T) {
+	for _, c := range []struct {
+		r    runtime.Result
+		want string
+	}{
+		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindUAFTstate, Op: "ensure"}}, "gh-124619"},
+		{runtime.Result{Outcome: runtime.Abort, Report: runtime.Report{Kind: runtime.KindFatalStdout}}, "bpo-23309"},
+		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindTakeGILWindow, Op: "io"}}, "cpython#110052"},
+		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindNoGIL, Op: "hold X"}}, ""},
+	} {
+		if got := KnownException(&c.r); got != c.want {
+			t.Errorf("%s/%s: %q, want %q", c.r.Outcome, c.r.Report.Kind, got, c.want)
+		}
+	}
+	// Under hang, the 3.12 daemon crash of cpython#110052 is not a break.
+	s := parse(t, `scenario "110052"
+preset cpython-3.12
+main { spawn d
+  work 2 }
+daemon d { forever { io } }`)
+	seen := false
+	for seed := range uint64(400) {
+		s.Schedule = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}
+		r, fail := Check(s, "hang", Options{})
+		if r.Report.Kind == runtime.KindTakeGILWindow {
+			seen = true
+			if fail != nil {
+				t.Fatalf("the take_gil window broke the hang contract: %v", fail)
+			}
+		}
+	}
+	if !seen {
+		t.Error("no run reached the take_gil window")
+	}
+}
