@@ -47,8 +47,11 @@ func IsPattern(name string) bool { return strings.HasPrefix(name, PatternsDir) }
 
 // Source returns the text of a library scenario by name (with or without
 // ".scn"), and its file name.
+//
+// The CLI names a library scenario "library/FILE" in what it prints (the
+// reproducing commands among it), so that prefix is accepted too.
 func Source(name string) ([]byte, string, bool) {
-	file := strings.TrimSuffix(name, ".scn") + ".scn"
+	file := strings.TrimSuffix(strings.TrimPrefix(name, "library/"), ".scn") + ".scn"
 	b, err := files.ReadFile(file)
 	if err != nil {
 		return nil, "", false

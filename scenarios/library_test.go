@@ -204,3 +204,14 @@ func TestLibraryAcrossReleases(t *testing.T) {
 		}
 	}
 }
+
+// The names the CLI prints for library scenarios ("library/FILE", in every
+// reproducing command) load again, patterns included.
+func TestSourceTakesPrintedNames(t *testing.T) {
+	for _, name := range []string{"hang-holds-lock", "hang-holds-lock.scn", "library/hang-holds-lock.scn",
+		"patterns/zlib-ng-53-threaded-gzip-hang", "library/patterns/zlib-ng-53-threaded-gzip-hang.scn"} {
+		if _, _, ok := Source(name); !ok {
+			t.Errorf("Source(%q) found nothing", name)
+		}
+	}
+}
