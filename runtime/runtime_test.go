@@ -332,18 +332,23 @@ main { acquire }`,
 func TestSemantics(t *testing.T) {
 	for _, c := range semantics {
 		t.Run(c.name, func(t *testing.T) {
-			seen := reach(t, parse(t, c.src), c.policy, 400)
-			for _, w := range c.want {
-				if !seen[w] {
-					t.Errorf("%s not reached; seen %v", w, keys(seen))
-				}
-			}
-			for _, n := range c.never {
-				if seen[n] {
-					t.Errorf("%s reached; seen %v", n, keys(seen))
-				}
-			}
+			checkSeen(t, reach(t, parse(t, c.src), c.policy, 400), c.want, c.never)
 		})
+	}
+}
+
+// checkSeen reports each of want that seen lacks and each of never it has.
+func checkSeen(t *testing.T, seen map[string]bool, want, never []string) {
+	t.Helper()
+	for _, w := range want {
+		if !seen[w] {
+			t.Errorf("%s not reached; seen %v", w, keys(seen))
+		}
+	}
+	for _, n := range never {
+		if seen[n] {
+			t.Errorf("%s reached; seen %v", n, keys(seen))
+		}
 	}
 }
 

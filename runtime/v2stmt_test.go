@@ -40,17 +40,7 @@ func (c v2Case) check(t *testing.T) {
 	if runs == 0 {
 		runs = 200
 	}
-	seen := kinds(t, c.src, c.policy, runs)
-	for _, w := range c.want {
-		if !seen[w] {
-			t.Errorf("%s not reached; seen %v", w, keys(seen))
-		}
-	}
-	for _, n := range c.never {
-		if seen[n] {
-			t.Errorf("%s reached; seen %v", n, keys(seen))
-		}
-	}
+	checkSeen(t, kinds(t, c.src, c.policy, runs), c.want, c.never)
 }
 
 func runV2(t *testing.T, cases []v2Case) {
