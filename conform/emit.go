@@ -211,17 +211,23 @@ func (e *emitter) stmt(st *scenario.Stmt) {
 	args := e.steerArgs(st)
 	switch st.Op {
 	case scenario.OpSpawn:
-		fb := "nullptr"
-		if i := e.s.Thread(st.Name); i > 0 && e.s.Threads[i].Kind == scenario.Foreign {
-			fb = "foreign_" + st.Name
-		}
-		if st.Nowait {
-			e.line("sfz::spawn(g::T_%s, %s, true); // _thread.start_new_thread", st.Name, fb)
-		} else {
-			e.line("sfz::spawn(g::T_%s, %s);", st.Name, fb)
+		// A replicated block NAME[N] is N threads: one start of each copy.
+		for _, i := range e.s.Named(st.Name) {
+			name := e.s.Threads[i].Name
+			fb := "nullptr"
+			if e.s.Threads[i].Kind == scenario.Foreign {
+				fb = "foreign_" + name
+			}
+			if st.Nowait {
+				e.line("sfz::spawn(g::T_%s, %s, true); // _thread.start_new_thread", name, fb)
+			} else {
+				e.line("sfz::spawn(g::T_%s, %s);", name, fb)
+			}
 		}
 	case scenario.OpJoin:
-		e.line("sfz::join(g::T_%s);", st.Name)
+		for _, i := range e.s.Named(st.Name) {
+			e.line("sfz::join(g::T_%s);", e.s.Threads[i].Name)
+		}
 	case scenario.OpWork:
 		e.line("sfz::work(%d);", st.N)
 	case scenario.OpIO:

@@ -156,3 +156,24 @@ daemon d { print "y" }`))
 		t.Errorf("export lacks the nowait spawn or the flushed print:\n%s", cpp)
 	}
 }
+
+// A spawn or join of a replicated block NAME[N] starts or joins each copy.
+func TestExportReplicatedBlock(t *testing.T) {
+	s, err := scenario.Parse("rep.scn", []byte(`scenario "rep"
+main { spawn h
+  join h }
+daemon h[2] { work 1 }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Export(s, Options{Version: "3.11"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpp := p.Files["sfz_scenario.cpp"]
+	for _, want := range []string{"sfz::spawn(g::T_h0, nullptr);", "sfz::spawn(g::T_h1, nullptr);", "sfz::join(g::T_h0);", "sfz::join(g::T_h1);"} {
+		if !strings.Contains(cpp, want) {
+			t.Errorf("export lacks %q:\n%s", want, cpp)
+		}
+	}
+}
