@@ -47,6 +47,9 @@ const fairTails = 4
 var ownKinds = map[string]bool{
 	runtime.KindFatalRelease: true, runtime.KindFatalUnensure: true, runtime.KindBadUnlock: true,
 	runtime.KindNoGIL: true, runtime.KindUAFObject: true, runtime.KindUnderflow: true,
+	// The same misuse in its v2 forms: a debug build's fatal error for a
+	// GIL-less DECREF, and Python-level work in after_finalize blocks.
+	runtime.KindFatalNoGIL: true, runtime.KindAfterFinalize: true,
 }
 
 // Attribute decides whether the policy caused r, a failing run of s (whose

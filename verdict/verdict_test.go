@@ -270,3 +270,38 @@ daemon d { forever { io } }`)
 		t.Error("no run reached the take_gil window")
 	}
 }
+
+// A failure a thread brings on itself is not the policy's, in its v2
+// forms too: Python-level work after Py_FinalizeEx (after_finalize), here
+// while the hang policy has parked a daemon. FuzzShutdown's smoke run
+// found this input (fuzz/testdata/fuzz/FuzzShutdown/e4b8cfe8bda01c71).
+func TestAfterFinalizeIsMainsOwnFailure(t *testing.T) {
+	// Without the policy, d goes on to a bad unlock instead (step 5's
+	// flush of "x" lets it run), so the counterfactual fails another way
+	// and cannot clear the policy.
+	s := parse(t, `scenario "after"
+main { spawn d
+  print "x"
+  set go }
+daemon d { wait go
+  unlock L }
+after_finalize { print "late" }`)
+	hit := false
+	for seed := range uint64(200) {
+		s.Schedule = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}
+		r, fail := Check(s, "hang", Options{})
+		if r.Report.Kind != runtime.KindAfterFinalize || r.Strikes == 0 {
+			continue
+		}
+		hit = true
+		if fail != nil {
+			t.Fatalf("seed %d: %v", seed, fail)
+		}
+		if a := Attribute(WithSchedule(s, r.Schedule), "hang", r, 0); a.Cause != NotCaused {
+			t.Fatalf("seed %d: attributed %v (%s), want not caused", seed, a.Cause, a.Why)
+		}
+	}
+	if !hit {
+		t.Fatal("no run struck a thread and then failed in after_finalize")
+	}
+}
