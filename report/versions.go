@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"text/tabwriter"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -213,26 +214,12 @@ func (v *Versions) Text() string {
 	return b.String()
 }
 
-// writeTable writes rows as left-aligned columns two spaces apart.
+// writeTable writes rows as left-aligned columns two spaces apart
+// (text/tabwriter, as the presets table does).
 func writeTable(b *strings.Builder, rows [][]string) {
-	var width []int
+	tw := tabwriter.NewWriter(b, 0, 0, 2, ' ', 0)
 	for _, r := range rows {
-		for i, c := range r {
-			if i >= len(width) {
-				width = append(width, 0)
-			}
-			width[i] = max(width[i], len([]rune(c)))
-		}
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
-	for _, r := range rows {
-		var l strings.Builder
-		for i, c := range r {
-			if i > 0 {
-				l.WriteString("  ")
-			}
-			l.WriteString(pad(c, width[i]))
-		}
-		b.WriteString(strings.TrimRight(l.String(), " "))
-		b.WriteByte('\n')
-	}
+	tw.Flush()
 }
