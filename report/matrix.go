@@ -221,37 +221,17 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 			DefaultPolicy: preset.DefaultPolicy, Cells: make([]Cell, len(policies))})
 	}
 
-	type job struct{ row, col int }
-	jobs := make(chan job)
-	errs := make([]error, len(entries)*len(policies))
-	var wg sync.WaitGroup
-	workers := min(len(errs), 8)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for j := range jobs {
-				c, err := buildCell(entries[j.row], policies[j.col], opts)
-				if err != nil {
-					errs[j.row*len(policies)+j.col] = fmt.Errorf("%s: policy %s: %w", entries[j.row].File, policies[j.col], err)
-					continue
-				}
-				c.Default = c.Policy == m.Rows[j.row].DefaultPolicy
-				m.Rows[j.row].Cells[j.col] = *c
-			}
-		}()
-	}
-	for r := range entries {
-		for c := range policies {
-			jobs <- job{r, c}
-		}
-	}
-	close(jobs)
-	wg.Wait()
-	for _, err := range errs {
+	err := forEachCell(len(entries), len(policies), func(r, c int) error {
+		cell, err := buildCell(entries[r], policies[c], opts)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("%s: policy %s: %w", entries[r].File, policies[c], err)
 		}
+		cell.Default = cell.Policy == m.Rows[r].DefaultPolicy
+		m.Rows[r].Cells[c] = *cell
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return m, nil
 }
@@ -336,6 +316,30 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 // its policy and replay schedule, the schedule and the path quoted.
 func Command(file, policy string, r *runtime.Result) string {
 	return shell.RunCommand(policy, r.ReplayLine(), file)
+}
+
+// forEachCell calls fn for every cell of a rows × cols grid, eight at a
+// time, and returns the error of the first cell (in row order) that failed.
+// Each call owns its cell, so the result does not depend on the order.
+func forEachCell(rows, cols int, fn func(r, c int) error) error {
+	errs := make([]error, rows*cols)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
+	for i := range errs {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem; wg.Done() }()
+			errs[i] = fn(i/cols, i%cols)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // groupOf is a row's group: "patterns" for a library pattern.

@@ -5,7 +5,6 @@ import (
 	"path"
 	"slices"
 	"strings"
-	"sync"
 	"text/tabwriter"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
@@ -78,29 +77,16 @@ func BuildVersions(entries []Entry, releases []string, runs int) (*Versions, err
 		v.Rows = append(v.Rows, VersionRow{ID: strings.TrimSuffix(path.Base(e.File), ".scn"), Scenario: e.Scenario.Name, File: e.File,
 			Cells: make([]VersionCell, len(releases))})
 	}
-	errs := make([]error, len(entries)*len(releases))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
-	for r := range entries {
-		for c := range releases {
-			wg.Add(1)
-			sem <- struct{}{}
-			go func() {
-				defer func() { <-sem; wg.Done() }()
-				cell, err := buildVersionCell(entries[r], releases[c], runs)
-				if err != nil {
-					errs[r*len(releases)+c] = fmt.Errorf("%s: %s: %w", entries[r].File, releases[c], err)
-					return
-				}
-				v.Rows[r].Cells[c] = *cell
-			}()
-		}
-	}
-	wg.Wait()
-	for _, err := range errs {
+	err := forEachCell(len(entries), len(releases), func(r, c int) error {
+		cell, err := buildVersionCell(entries[r], releases[c], runs)
 		if err != nil {
-			return nil, err
+			return fmt.Errorf("%s: %s: %w", entries[r].File, releases[c], err)
 		}
+		v.Rows[r].Cells[c] = *cell
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	for r := range v.Rows {
 		cells := v.Rows[r].Cells
