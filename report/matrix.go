@@ -299,7 +299,7 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 		Run:      w.Run,
 		Strategy: w.Strategy,
 		Schedule: w.Schedule,
-		Command:  commandFor(e, policy, w.Result),
+		Command:  shell.RunCommand(policy, w.Result.ReplayLine(), e.File, e.Preset),
 		Report:   w.Result.Report,
 		ExitCode: w.Result.ExitCode,
 		Steps:    w.Result.Steps,
@@ -315,7 +315,7 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 // Command is the shell command that reproduces r: shutdownfuzz run with
 // its policy and replay schedule, the schedule and the path quoted.
 func Command(file, policy string, r *runtime.Result) string {
-	return shell.RunCommand(policy, r.ReplayLine(), file)
+	return shell.RunCommand(policy, r.ReplayLine(), file, "")
 }
 
 // forEachCell calls fn for every cell of a rows × cols grid, eight at a
@@ -356,15 +356,6 @@ func GroupTitle(group string) string {
 		return "patterns: cited shutdown bugs of extension projects (docs/patterns.md)"
 	}
 	return group
-}
-
-// commandFor is Command for an entry, with its -preset when it has one.
-func commandFor(e Entry, policy string, r *runtime.Result) string {
-	cmd := Command(e.File, policy, r)
-	if e.Preset == "" {
-		return cmd
-	}
-	return strings.Replace(cmd, "shutdownfuzz run ", "shutdownfuzz run -preset "+shell.Quote(e.Preset)+" ", 1)
 }
 
 // JSON renders the matrix as indented JSON; json.Unmarshal of it gives

@@ -174,7 +174,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 		if !allowed {
 			failed = true
 		}
-		rerun := rerunCommand(name, p, r)
+		rerun := rerunCommand(name, p, *preset, r)
 		if *asJSON {
 			if err := enc.Encode(runJSON{Result: r, Replay: r.ReplayLine(), Expected: expected, Allowed: allowed, Rerun: rerun}); err != nil {
 				return err
@@ -225,9 +225,9 @@ func allowedBy(s *scenario.Scenario, policy string, o runtime.Outcome) ([]string
 }
 
 // rerunCommand is the one command that reproduces r, its schedule and
-// path quoted.
-func rerunCommand(file, policy string, r *runtime.Result) string {
-	return shell.RunCommand(policy, r.ReplayLine(), file)
+// path quoted, with the -preset the run was given.
+func rerunCommand(file, policy, preset string, r *runtime.Result) string {
+	return shell.RunCommand(policy, r.ReplayLine(), file, preset)
 }
 
 // parseScheduleFlag parses the -schedule flag: a schedule line exactly as
@@ -310,7 +310,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 			}
 			continue
 		}
-		fmt.Fprint(stdout, rep.TextWith(func(w *explore.Witness) string { return rerunCommand(name, p, w.Result) }))
+		fmt.Fprint(stdout, rep.TextWith(func(w *explore.Witness) string { return rerunCommand(name, p, *preset, w.Result) }))
 		if *exact && len(rep.Missing) > 0 {
 			fmt.Fprintf(stdout, "  -exact: %s named by the expect lines never appeared\n", strings.Join(rep.Missing, ", "))
 		}

@@ -88,11 +88,12 @@ func TestMatrixVersionsBadList(t *testing.T) {
 }
 
 // run -preset replaces the file's preset: the reproducing command of a
-// release-view witness.
+// release-view witness; its own re-run command keeps the -preset.
 func TestRunPresetFlag(t *testing.T) {
 	file := writeScenario(t, t.TempDir(), "join.scn", joinScenario)
 	code, out, _ := cli("run", "-preset", "cpython-3.11", file)
-	if code != 0 || !strings.Contains(out, "policy unwind preset cpython-3.11") || !strings.Contains(out, "outcome: clean") {
+	if code != 0 || !strings.Contains(out, "policy unwind preset cpython-3.11") || !strings.Contains(out, "outcome: clean") ||
+		!strings.Contains(out, "to re-run: shutdownfuzz run -preset 'cpython-3.11' -policy unwind -schedule ") {
 		t.Errorf("exit %d:\n%s", code, out)
 	}
 	if code, _, stderr := cli("run", "-preset", "cpython-2.7", file); code != 2 || !strings.Contains(stderr, "cpython-2.7") {

@@ -12,8 +12,13 @@ func Quote(s string) string {
 
 // RunCommand is the complete command that replays a run: shutdownfuzz run
 // under policy with schedule, a schedule line with or without its leading
-// word ("replay 0 1 2*40"), on file. Both are quoted, so that the command
-// pastes into a shell as is.
-func RunCommand(policy, schedule, file string) string {
-	return "shutdownfuzz run -policy " + policy + " -schedule " + Quote(strings.TrimPrefix(schedule, "schedule ")) + " " + Quote(file)
+// word ("replay 0 1 2*40"), on file; preset, when not empty, replaces the
+// file's preset line (-preset). All are quoted, so that the command pastes
+// into a shell as is.
+func RunCommand(policy, schedule, file, preset string) string {
+	cmd := "shutdownfuzz run "
+	if preset != "" {
+		cmd += "-preset " + Quote(preset) + " "
+	}
+	return cmd + "-policy " + policy + " -schedule " + Quote(strings.TrimPrefix(schedule, "schedule ")) + " " + Quote(file)
 }
