@@ -290,7 +290,7 @@ func (c *campaign) worker(ctx context.Context, w int) {
 			s := c.byName[cell.Scenario]
 			r, err := c.runOne(s, cell.Policy, k)
 			if err != nil {
-				c.fail(fmt.Errorf("%s: policy %s: schedule %d: %w", cell.Scenario, cell.Policy, k, err))
+				c.fail(fmt.Errorf("%s: policy %s: schedule %d: %w", cell.Scenario, cell.Policy, k, runtime.WithFile(err, cell.Scenario)))
 				return
 			}
 			if sig := c.record(cell, k, r); sig != nil {

@@ -224,7 +224,7 @@ func BuildWith(entries []Entry, policies []string, opts BuildOptions) (*Matrix, 
 	err := forEachCell(len(entries), len(policies), func(r, c int) error {
 		cell, err := buildCell(entries[r], policies[c], opts)
 		if err != nil {
-			return fmt.Errorf("%s: policy %s: %w", entries[r].File, policies[c], err)
+			return fmt.Errorf("%s: policy %s: %w", entries[r].File, policies[c], runtime.WithFile(err, entries[r].File))
 		}
 		cell.Default = cell.Policy == m.Rows[r].DefaultPolicy
 		m.Rows[r].Cells[c] = *cell

@@ -41,6 +41,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/sasha-s/go-deadlock"
@@ -116,6 +117,9 @@ type Interp struct {
 
 	result *Result
 	trace  []Event
+	// internal is the model's own broken invariant, if one ended the run
+	// (internal.go).
+	internal *InternalError
 	// liveness caches what each thread may still set (liveness.go).
 	liveness struct {
 		anywhere map[int]map[string]bool
@@ -193,7 +197,7 @@ func Run(s *scenario.Scenario, cfg Config) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	return in.run(), nil
+	return in.run()
 }
 
 // ResolvePolicy returns the policy a run of s uses: the override, else the
@@ -316,7 +320,7 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 	return in, nil
 }
 
-func (in *Interp) run() *Result {
+func (in *Interp) run() (*Result, error) {
 	main := in.threads[0]
 	main.spawned = true
 	in.ctl.Spawn(0, func() { in.runThread(main) })
@@ -361,7 +365,12 @@ func (in *Interp) run() *Result {
 		r.Outcome = Budget
 		r.Report = Report{Kind: KindWatchdog, Phase: in.phase, Message: "the wall-clock watchdog fired before the process exited"}
 	case chaos.EndAllDone:
-		panic("runtime: every thread ended without a process exit")
+		in.internal = &InternalError{Scenario: in.sc.Name, Policy: in.policy, Thread: "main", Phase: in.phase,
+			Value: "every thread ended without a process exit", Where: "runtime/interp.go"}
+	}
+	if in.internal != nil {
+		in.internal.Presets, in.internal.Schedule = strings.Join(in.sc.Presets, " "), end.Schedule
+		return nil, in.internal
 	}
 	r.ExitCode = in.exitCode
 	r.Stdout = string(in.output)
@@ -373,7 +382,7 @@ func (in *Interp) run() *Result {
 	if in.cfg.Trace {
 		r.Events = in.trace
 	}
-	return r
+	return r, nil
 }
 
 // halt ends the run with a terminal event caused by t. It does not return.

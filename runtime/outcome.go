@@ -64,6 +64,19 @@ type Report struct {
 	DuringUnwind bool `json:"during_unwind,omitempty"`
 }
 
+// MainThread is the name of the main thread (the language gives main no
+// other).
+const MainThread = "main"
+
+// ByMainAfterFinalize reports whether main itself failed after
+// Py_FinalizeEx returned, by running a statement of an after_finalize
+// block (not by waiting: a deadlock there waits on another thread).
+// No thread-exit policy acts on main, and the interpreter main used is
+// gone, so such a failure is main's own, whatever the statement.
+func (r *Result) ByMainAfterFinalize() bool {
+	return r.Report.Phase == PhaseAfterFinalize && r.Report.Thread == MainThread && r.Outcome != Deadlock
+}
+
 // Result is everything a run produced. Text, JSON and HTML are renderings of
 // it.
 type Result struct {

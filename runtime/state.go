@@ -191,7 +191,7 @@ func RunChooser(s *scenario.Scenario, cfg Config, tab *StateTable, ch Chooser) (
 	}
 	ad.pt.in = in
 	ad.pt.stack = make([]uint32, len(in.threads))
-	return in.run(), nil
+	return in.run()
 }
 
 type chooserStrategy struct {

@@ -55,7 +55,7 @@ func (in *Interp) runThread(t *thread) {
 			if _, ok := r.(threadEnded); ok {
 				return
 			}
-			panic(r)
+			in.brokeInvariant(t, r)
 		}
 	}()
 	switch t.kind {

@@ -74,12 +74,12 @@ import (
 
 // Report kinds of the v2 rules.
 const (
-	KindFatalNoGIL    = "fatal-no-gil"     // debug build: DECREF or use without the GIL
-	KindNounwind      = "nounwind"         // forced unwind through a Rust extern "C" frame
-	KindAfterFinalize = "after-finalize"   // Python-level work after Py_FinalizeEx returned
-	KindTakeGILWindow = "take-gil-window"  // cpython#110052
-	phaseAfterFinal   = "after-finalize"   // main's phase while it runs after_finalize blocks
-	tlsNote           = "atthreadexit of " // trace note before a thread-local destructor runs
+	KindFatalNoGIL     = "fatal-no-gil"     // debug build: DECREF or use without the GIL
+	KindNounwind       = "nounwind"         // forced unwind through a Rust extern "C" frame
+	KindAfterFinalize  = "after-finalize"   // Python-level work after Py_FinalizeEx returned
+	KindTakeGILWindow  = "take-gil-window"  // cpython#110052
+	PhaseAfterFinalize = "after-finalize"   // main's phase while it runs after_finalize blocks
+	tlsNote            = "atthreadexit of " // trace note before a thread-local destructor runs
 )
 
 // v2State is the interpreter state of the v2 statements.
@@ -209,6 +209,14 @@ func (in *Interp) runTLS(runner, owner *thread) {
 			in.event(runner, EvNote, "exception ignored in a thread-local destructor: "+e.msg)
 		}
 		runner.inCleanup--
+		if runner != owner && !runner.hasGIL {
+			// Run on main, which called it holding the GIL, in the
+			// middle of finalization: like an atexit handler or a
+			// teardown block that returns without the GIL, main's own
+			// failure (a tp_clear of tstate->dict that released the GIL
+			// and left it released).
+			in.haltAt(runner, st, Corruption, KindNoGIL, fmt.Sprintf("a thread-local destructor of %s, run on main as finalization cleared its thread state, returned into finalization without the GIL", owner.name))
+		}
 		runner.cur = prev
 	}
 }
@@ -219,7 +227,7 @@ func (in *Interp) afterFinalize(t *thread) {
 	if len(in.sc.AfterFinalize) == 0 {
 		return
 	}
-	in.setPhase(t, phaseAfterFinal)
+	in.setPhase(t, PhaseAfterFinalize)
 	// The GIL is destroyed with the interpreter: its lock stays taken (by
 	// main, as the model records it) and main runs as a plain OS thread.
 	in.v2.afterFinalize = true

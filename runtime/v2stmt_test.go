@@ -267,6 +267,29 @@ teardown { wait dtor }`, want: []string{"clean"}, never: []string{"deadlock"}},
 			want: []string{"clean"}, never: []string{"deadlock"}},
 		{name: "not on main in 3.14", policy: "hang", src: "scenario \"x\"\npreset cpython-3.14" + daemon,
 			want: []string{"deadlock"}, never: []string{"clean"}},
+		// A destructor that finalization runs on main (3.9-3.13:
+		// PyThreadState_Clear drops tstate->dict right after the flag,
+		// pystate.c) and that releases the GIL returns into
+		// finalization without it: main's own no-gil failure, as for an
+		// atexit handler. The model panicked here ("main drops a GIL it
+		// does not hold" in step 5's flush; FuzzShutdown's seed
+		// 132aa789656555bd).
+		{name: "on main, returning without the GIL", policy: "hang", src: `scenario "x"
+preset cpython-3.12
+main {
+  spawn d
+  print "buffered"
+  wait registered
+}
+daemon d {
+  atthreadexit {
+    release
+    acquire
+    release
+  }
+  set registered
+  forever { io }
+}`, want: []string{"corruption/no-gil"}, never: []string{"clean"}},
 		{name: "registered once", policy: "hang", src: `scenario "x"
 main {
   spawn t

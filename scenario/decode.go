@@ -11,7 +11,9 @@ package scenario
 // strings last, so that editing a name does not shift the structure.
 //
 //	header    presets    n = b%3, then n bytes: fuzzPresets[b%len(fuzzPresets)]
-//	                     (the base presets, the release boundaries and debug)
+//	                     (the base presets, the release boundaries and debug);
+//	                     a preset drawn twice is named once, and a second
+//	                     release replaces the first
 //	          policy     b%6: 0 none, else Policies[b-1]
 //	          callback   b%32: below 27 none, else Callbacks[b-27]
 //	          threads    n = b%5 thread blocks besides main, then n kind
@@ -184,7 +186,7 @@ func Decode(data []byte) *Scenario {
 	d := &decoder{data: data, budget: fuzzStmts}
 	s := &Scenario{}
 	for range int(d.next()) % (fuzzPresetN + 1) {
-		s.Presets = append(s.Presets, fuzzPresets[int(d.next())%len(fuzzPresets)])
+		s.Presets = addPreset(s.Presets, fuzzPresets[int(d.next())%len(fuzzPresets)])
 	}
 	if i := int(d.next()) % (len(Policies) + 1); i > 0 {
 		s.Policy = Policies[i-1]
@@ -374,6 +376,21 @@ func usesObject(op Op) bool {
 		return true
 	}
 	return false
+}
+
+// addPreset adds a drawn preset to a preset line as a person would write
+// it: a preset already on the line is not named twice, and a second
+// release replaces the first (the later one is what LookupPreset would
+// use anyway).
+func addPreset(line []string, p string) []string {
+	_, _, release := PresetVersion(p)
+	for i, q := range line {
+		if _, _, other := PresetVersion(q); q == p || release && other {
+			line[i] = p
+			return line
+		}
+	}
+	return append(line, p)
 }
 
 // FuzzPresets returns the presets the fuzz decoder draws (a copy).

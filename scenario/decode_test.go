@@ -63,6 +63,44 @@ daemon t1 {
 	}
 }
 
+// A preset line decodes as a person would write it: a preset drawn twice
+// is named once ("preset cpython-3.11.5 cpython-3.11.5" was printed), and
+// a second release replaces the first.
+func TestDecodePresetLine(t *testing.T) {
+	idx := func(name string) byte {
+		for i, p := range fuzzPresets {
+			if p == name {
+				return byte(i)
+			}
+		}
+		t.Fatalf("no fuzz preset %s", name)
+		return 0
+	}
+	for _, c := range []struct {
+		drawn []string
+		want  string
+	}{
+		{[]string{"cpython-3.11.5", "cpython-3.11.5"}, "cpython-3.11.5"},
+		{[]string{"glibc", "glibc"}, "glibc"},
+		{[]string{"cpython-3.11", "cpython-3.13.7"}, "cpython-3.13.7"},
+		{[]string{"windows", "cpython-3.9"}, "windows cpython-3.9"},
+		{[]string{"cpython-3.12", "debug"}, "cpython-3.12 debug"},
+	} {
+		data := []byte{byte(len(c.drawn))}
+		for _, p := range c.drawn {
+			data = append(data, idx(p))
+		}
+		s := Decode(data)
+		if got := strings.Join(s.Presets, " "); got != c.want {
+			t.Errorf("drawn %v: preset %s, want %s", c.drawn, got, c.want)
+		}
+		again, err := Encode(s)
+		if err != nil || !Equal(Decode(again), s) {
+			t.Errorf("drawn %v: no round trip through Encode: %v", c.drawn, err)
+		}
+	}
+}
+
 func opByte(op Op) byte {
 	for i, o := range fuzzOps {
 		if o == op {

@@ -47,9 +47,9 @@ const fairTails = 4
 var ownKinds = map[string]bool{
 	runtime.KindFatalRelease: true, runtime.KindFatalUnensure: true, runtime.KindBadUnlock: true,
 	runtime.KindNoGIL: true, runtime.KindUAFObject: true, runtime.KindUnderflow: true,
-	// The same misuse in its v2 forms: a debug build's fatal error for a
-	// GIL-less DECREF, and Python-level work in after_finalize blocks.
-	runtime.KindFatalNoGIL: true, runtime.KindAfterFinalize: true,
+	// The same misuse in its v2 form: a debug build's fatal error for a
+	// GIL-less DECREF.
+	runtime.KindFatalNoGIL: true,
 }
 
 // Attribute decides whether the policy caused r, a failing run of s (whose
@@ -69,6 +69,12 @@ func Attribute(s *scenario.Scenario, policy string, r *runtime.Result, maxSteps 
 		return Attribution{Unknown, "the run itself is inconclusive (" + r.Report.Kind + ")"}
 	case r.Strikes == 0:
 		return Attribution{NotCaused, "no thread met the policy"}
+	case r.ByMainAfterFinalize():
+		// By cause, not by a list of statements: whatever main runs
+		// after Py_FinalizeEx returned (after_finalize: Python work, an
+		// acquire or an ensure into the freed interpreter) fails on its
+		// own; no policy acts on main.
+		return Attribution{NotCaused, "main failed after Py_FinalizeEx returned (after_finalize), which no policy acts on"}
 	case ownKinds[r.Report.Kind] && !r.Report.DuringUnwind:
 		return Attribution{NotCaused, r.Report.Kind + " is a failure a thread brings on itself, outside a policy unwind"}
 	}

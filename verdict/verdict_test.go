@@ -1,6 +1,7 @@
 package verdict
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -271,37 +272,71 @@ daemon d { forever { io } }`)
 	}
 }
 
-// A failure a thread brings on itself is not the policy's, in its v2
-// forms too: Python-level work after Py_FinalizeEx (after_finalize), here
-// while the hang policy has parked a daemon. FuzzShutdown's smoke run
-// found this input (fuzz/testdata/fuzz/FuzzShutdown/e4b8cfe8bda01c71).
+// Attribution by cause: whatever statement main runs after Py_FinalizeEx
+// returned (an after_finalize block), its failure is main's own, never
+// the policy's. One known positive per statement kind that fails there,
+// generated from the language's list of statements (scenario.Syntaxes),
+// each while the hang policy has parked a daemon. The first inputs were
+// found by FuzzShutdown: print (fuzz/testdata/fuzz/FuzzShutdown/e4b8cfe8bda01c71)
+// and acquire, blamed on the hang policy as corruption until the rule
+// covered every statement.
 func TestAfterFinalizeIsMainsOwnFailure(t *testing.T) {
 	// Without the policy, d goes on to a bad unlock instead (step 5's
 	// flush of "x" lets it run), so the counterfactual fails another way
 	// and cannot clear the policy.
-	s := parse(t, `scenario "after"
+	const src = `scenario "after"
 main { spawn d
+  new o
   print "x"
   set go }
 daemon d { wait go
   unlock L }
-after_finalize { print "late" }`)
+after_finalize {
+%s}`
+	hits := map[string]bool{}
+	for _, syn := range scenario.Syntaxes {
+		st := &scenario.Stmt{Op: syn.Op, Name: "o", N: 1, Text: "late"}
+		if syn.Arg == scenario.ArgLock || syn.Arg == scenario.ArgEvent {
+			st.Name = "E"
+		}
+		body := []*scenario.Stmt{st}
+		if syn.Inside != scenario.OpInvalid {
+			body = []*scenario.Stmt{{Op: syn.Inside, Body: body}}
+		}
+		s, err := scenario.Parse("after.scn", []byte(fmt.Sprintf(src, scenario.PrintStmts(body))))
+		if err != nil {
+			continue // not a statement of after_finalize (spawn, park, ...)
+		}
+		if afterFinalizeHit(t, s, syn.Op.String()) {
+			hits[syn.Op.String()] = true
+		}
+	}
+	for _, op := range []string{"work", "print", "acquire", "release", "unensure", "new", "local", "publish", "incref", "decref", "use", "hold"} {
+		if !hits[op] {
+			t.Errorf("%s: no run struck a thread and then failed on main in after_finalize", op)
+		}
+	}
+}
+
+// afterFinalizeHit runs s under hang with 200 seeds and checks every run
+// in which main failed in after_finalize after a strike: no contract
+// failure, and attributed to main. It reports whether there was one.
+func afterFinalizeHit(t *testing.T, s *scenario.Scenario, what string) bool {
+	t.Helper()
 	hit := false
 	for seed := range uint64(200) {
 		s.Schedule = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}
 		r, fail := Check(s, "hang", Options{})
-		if r.Report.Kind != runtime.KindAfterFinalize || r.Strikes == 0 {
+		if r == nil || !r.ByMainAfterFinalize() || r.Strikes == 0 {
 			continue
 		}
 		hit = true
 		if fail != nil {
-			t.Fatalf("seed %d: %v", seed, fail)
+			t.Fatalf("%s, seed %d: %v", what, seed, fail)
 		}
-		if a := Attribute(WithSchedule(s, r.Schedule), "hang", r, 0); a.Cause != NotCaused {
-			t.Fatalf("seed %d: attributed %v (%s), want not caused", seed, a.Cause, a.Why)
+		if a := Attribute(WithSchedule(s, r.Schedule), "hang", r, 0); a.Cause != NotCaused || !strings.Contains(a.Why, "after Py_FinalizeEx") {
+			t.Fatalf("%s, seed %d: attributed %v (%s), want main's own failure after Py_FinalizeEx", what, seed, a.Cause, a.Why)
 		}
 	}
-	if !hit {
-		t.Fatal("no run struck a thread and then failed in after_finalize")
-	}
+	return hit
 }

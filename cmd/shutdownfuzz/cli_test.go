@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
@@ -160,5 +163,24 @@ func TestMinimizeWritesAReplayableCrasher(t *testing.T) {
 	// Minimizing again finds the same file and does not overwrite it.
 	if code, stdout, _ = cli("minimize", "-policy", "hang", "-corpus", out, w); code != 0 || !strings.Contains(stdout, "already have") {
 		t.Errorf("second minimize: exit %d\n%s", code, stdout)
+	}
+}
+
+// A broken invariant of the model, from any subcommand, ends it with exit
+// status 3 and the command that reproduces it on the user's file, never a
+// usage line or a Go stack.
+func TestBrokenInvariantExitStatus(t *testing.T) {
+	broken := &runtime.InternalError{Scenario: "s", Policy: "hang", Thread: "main", Phase: "flush",
+		Value: "main drops a GIL it does not hold", Schedule: []int{0, 0, 1}, Where: "runtime/gil.go:139"}
+	saved := commands
+	defer func() { commands = saved }()
+	commands = append(commands, command{name: "broken", run: func([]string, io.Writer, io.Writer) error {
+		return runError(fmt.Errorf("wrapped: %w", broken), "dir/s.scn")
+	}})
+	code, out, errs := cli("broken")
+	if code != 3 || out != "" || strings.Contains(errs, "usage:") || strings.Contains(errs, "goroutine") ||
+		!strings.Contains(errs, "main drops a GIL it does not hold") ||
+		!strings.Contains(errs, "to reproduce: shutdownfuzz run -policy hang -schedule 'replay 0 0 1' 'dir/s.scn'") {
+		t.Errorf("exit %d\nstdout: %s\nstderr: %s", code, out, errs)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/corpus"
 	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/shell"
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -81,7 +82,7 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) error {
 	for _, p := range policies {
 		r, err := runtime.Run(s, runtime.Config{Policy: p})
 		if err != nil {
-			return usageError("%v", err)
+			return runError(err, file)
 		}
 		if r.Outcome == runtime.Clean {
 			continue
@@ -221,6 +222,12 @@ func (im *importer) input(in string) error {
 			continue
 		}
 		im.failures++
+		if fail.Result == nil {
+			// The model broke an invariant: nothing to minimize; the
+			// failure holds the decoded scenario and the reason.
+			fmt.Fprintf(im.stdout, "%s: under %s: %v  to re-run: shutdownfuzz import -corpus %s %s\n", in, p, fail, shell.Quote(im.dir), shell.Quote(in))
+			continue
+		}
 		if err := im.crasher(in, s, p, r); err != nil {
 			return err
 		}

@@ -19,7 +19,9 @@
 // FILE may also name a built-in library scenario ("hang-holds-lock"); run
 // "shutdownfuzz list" to see them. Exit status: 0 when every outcome is
 // allowed by the file's expect lines (or it has none for the policy), 1
-// when one is not, 2 for a usage or parse error.
+// when one is not, 2 for a usage or parse error, 3 for a broken invariant
+// of the model itself (a bug in shutdownfuzz: the message gives the command
+// that reproduces it).
 package main
 
 import (
@@ -28,6 +30,8 @@ import (
 	"io"
 	"os"
 	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
 
 // exitError carries an exit status out of a subcommand.
@@ -85,6 +89,11 @@ func Main(args []string, stdout, stderr io.Writer) int {
 			switch {
 			case err == nil:
 				return 0
+			case errors.Is(err, runtime.ErrInternal):
+				// A broken invariant of the model: its message holds the
+				// command that reproduces it, never a Go stack.
+				fmt.Fprintln(stderr, "shutdownfuzz "+c.name+": "+err.Error())
+				return 3
 			case errors.As(err, &ee):
 				if ee.msg != "" {
 					fmt.Fprintln(stderr, "shutdownfuzz "+c.name+": "+ee.msg)
@@ -102,6 +111,17 @@ func Main(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stderr, "shutdownfuzz: unknown command %q\n", args[0])
 	printUsage(stderr)
 	return 2
+}
+
+// runError is the error of a run, an exploration or a matrix that failed:
+// a broken invariant of the model (exit status 3, with the command that
+// reproduces it on file), or else a usage error (an unknown policy or
+// preset).
+func runError(err error, file string) error {
+	if errors.Is(err, runtime.ErrInternal) {
+		return runtime.WithFile(err, file)
+	}
+	return usageError("%v", err)
 }
 
 func printUsage(w io.Writer) {

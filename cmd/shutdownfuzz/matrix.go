@@ -78,12 +78,12 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	}
 	m, err := report.BuildWith(entries, policies, opts)
 	if err != nil {
-		return usageError("%v", err)
+		return runError(err, "")
 	}
 	if versions.set {
 		releases, _ := report.ParseReleases(versions.list)
 		if m.Versions, err = report.BuildVersions(entries, releases, *runs); err != nil {
-			return usageError("%v", err)
+			return runError(err, "")
 		}
 	}
 	fmt.Fprint(stdout, m.Text())

@@ -168,7 +168,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) error {
 	for _, p := range policies {
 		r, err := runtime.Run(s, runtime.Config{Policy: p, Schedule: sched, MaxSteps: *steps, Trace: *trace, Wild: wild})
 		if err != nil {
-			return usageError("%v", err)
+			return runError(err, name)
 		}
 		expected, allowed := allowedBy(s, p, r.Outcome)
 		if !allowed {
@@ -298,7 +298,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	for _, p := range policies {
 		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild, Exhaustive: *exh, MaxStates: *maxStates})
 		if err != nil {
-			return usageError("%v", err)
+			return runError(err, name)
 		}
 		ok := rep.OK() && (!*exact || rep.Exact()) && (!*exh || rep.Complete)
 		if !ok {
