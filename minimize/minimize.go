@@ -2,19 +2,23 @@
 //
 // A Case is a scenario, a policy and a schedule (the thread chosen at each
 // scheduling point). Minimize is a pure function of the case, its target
-// signature and the options: it removes threads, atexit and teardown
-// blocks and statements, unwraps blocks, lowers counts and removes context
-// switches from the schedule, and keeps an edit only when a run of the
-// edited case fails with the same signature (outcome, report kind, failing
-// thread and statement) and replaying that run's recorded schedule
-// reproduces it. After a scenario edit the old schedule may no longer fit:
-// the run continues it with the fewest context switches, and if that loses
-// the failure, a few sampled schedules are tried; the schedule the keeping
-// run recorded becomes the case's schedule. The number of candidate runs is
-// bounded, so minimization is bounded in time, and deterministic.
+// signature and the options: it removes threads (a replicated block
+// NAME[N] loses its last copy), top-level blocks (atexit, teardown and
+// after_finalize) and statements in every block, unwraps blocks, lowers
+// counts and removes context switches from the schedule, and keeps an edit
+// only when a run of the edited case fails with the same signature
+// (outcome, report kind, failing thread and statement) and replaying that
+// run's recorded schedule reproduces it. After a scenario edit the old
+// schedule may no longer fit: the run continues it with the fewest context
+// switches, and if that loses the failure, a few sampled schedules are
+// tried; the schedule the keeping run recorded becomes the case's schedule.
+// The number of candidate runs is bounded, so minimization is bounded in
+// time, and deterministic.
 package minimize
 
 import (
+	"slices"
+
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -73,12 +77,21 @@ func Switches(choices []int) int {
 	return n
 }
 
-// Statements counts the statements of s, nested ones included.
+// Statements counts the statements of s, nested ones included. The edits
+// that address a statement by its depth-first index (see replaceNth) count
+// in the same order.
 func Statements(s *scenario.Scenario) int {
 	n := 0
 	for _, b := range s.Bodies() {
-		scenario.Walk(b, func(*scenario.Stmt) { n++ })
+		n += count(b)
 	}
+	return n
+}
+
+// count counts the statements of body, nested ones included.
+func count(body []*scenario.Stmt) int {
+	n := 0
+	scenario.Walk(body, func(*scenario.Stmt) { n++ })
 	return n
 }
 
@@ -194,16 +207,36 @@ func (m *minimizer) edit(n func(*scenario.Scenario) int, fn func(c *Case, i int)
 	return kept
 }
 
+// removeThreads removes a thread other than main, with every spawn and
+// join of it. The copies of a replicated block NAME[N] must stay
+// consecutive and named NAME0..NAME(N-1), so of those only the last copy is
+// removed, leaving NAME[N-1]; removing the only copy of NAME[1] removes the
+// block, and the spawns and joins of NAME with it.
 func (m *minimizer) removeThreads() bool {
 	return m.edit(func(s *scenario.Scenario) int { return len(s.Threads) }, func(c *Case, i int) bool {
+		s := c.Scenario
 		if i == 0 {
 			return false
 		}
-		name := c.Scenario.Threads[i].Name
-		c.Scenario.Threads = append(c.Scenario.Threads[:i], c.Scenario.Threads[i+1:]...)
-		for _, b := range bodyPtrs(c.Scenario) {
+		t := s.Threads[i]
+		gone := []string{t.Name}
+		if t.Group != "" {
+			if i+1 < len(s.Threads) && s.Threads[i+1].Group == t.Group {
+				return false // not the last copy
+			}
+			for _, o := range s.Threads {
+				if o.Group == t.Group {
+					o.Copies--
+				}
+			}
+			if t.Copies == 0 {
+				gone = append(gone, t.Group)
+			}
+		}
+		s.Threads = slices.Delete(s.Threads, i, i+1)
+		for _, b := range s.BodyRefs() {
 			*b = filter(*b, func(st *scenario.Stmt) bool {
-				return !((st.Op == scenario.OpSpawn || st.Op == scenario.OpJoin) && st.Name == name)
+				return !((st.Op == scenario.OpSpawn || st.Op == scenario.OpJoin) && slices.Contains(gone, st.Name))
 			})
 		}
 		var sched []int
@@ -220,17 +253,25 @@ func (m *minimizer) removeThreads() bool {
 	})
 }
 
+// removeBlocks removes a whole top-level block: an atexit, teardown or
+// after_finalize block (every list of scenario.BlockLists).
 func (m *minimizer) removeBlocks() bool {
-	count := func(s *scenario.Scenario) int { return len(s.Atexit) + len(s.Teardown) }
-	return m.edit(count, func(c *Case, i int) bool {
-		s := c.Scenario
-		if i < len(s.Atexit) {
-			s.Atexit = append(s.Atexit[:i], s.Atexit[i+1:]...)
-		} else {
-			i -= len(s.Atexit)
-			s.Teardown = append(s.Teardown[:i], s.Teardown[i+1:]...)
+	blocks := func(s *scenario.Scenario) int {
+		n := 0
+		for _, list := range s.BlockLists() {
+			n += len(*list)
 		}
-		return true
+		return n
+	}
+	return m.edit(blocks, func(c *Case, i int) bool {
+		for _, list := range c.Scenario.BlockLists() {
+			if i < len(*list) {
+				*list = slices.Delete(*list, i, i+1)
+				return true
+			}
+			i -= len(*list)
+		}
+		return false
 	})
 }
 
@@ -241,30 +282,45 @@ func (m *minimizer) removeStmts() bool {
 	})
 }
 
-// unwrapBlocks replaces a loop, forever or native block by its body (a
-// native only when no hold or cleanup stands directly in it).
+// unwrapBlocks replaces a block statement by the statements of one of its
+// blocks (see unwrappings). Edit 2k+j replaces statement k by its
+// unwrapping j.
 func (m *minimizer) unwrapBlocks() bool {
-	return m.edit(Statements, func(c *Case, i int) bool {
+	return m.edit(func(s *scenario.Scenario) int { return 2 * Statements(s) }, func(c *Case, i int) bool {
 		ok := false
-		replaceNth(c.Scenario, i, func(st *scenario.Stmt) []*scenario.Stmt {
-			switch st.Op {
-			case scenario.OpLoop, scenario.OpForever:
+		replaceNth(c.Scenario, i/2, func(st *scenario.Stmt) []*scenario.Stmt {
+			if alts := unwrappings(st); i%2 < len(alts) && len(alts[i%2]) > 0 {
 				ok = true
-			case scenario.OpNative:
-				ok = true
-				for _, in := range st.Body {
-					if in.Op == scenario.OpHold || in.Op == scenario.OpCleanup {
-						ok = false
-					}
-				}
+				return alts[i%2]
 			}
-			if !ok {
-				return []*scenario.Stmt{st}
-			}
-			return st.Body
+			return []*scenario.Stmt{st}
 		})
 		return ok
 	})
+}
+
+// unwrappings returns what a block statement may be replaced by: the body
+// of a loop, forever, until, atthreadexit or cleanup (its statements then
+// run once, in place, unconditionally), the body of a native in which no
+// hold or cleanup stands directly (they would lose their frame), and the
+// then block or the else block of an if. An empty block is left out: its
+// unwrapping is the statement's removal, which removeStmts tries. Whether
+// the result is a valid scenario is for scenario.Validate to say.
+func unwrappings(st *scenario.Stmt) [][]*scenario.Stmt {
+	switch st.Op {
+	case scenario.OpLoop, scenario.OpForever, scenario.OpUntil, scenario.OpAtThreadExit, scenario.OpCleanup:
+		return [][]*scenario.Stmt{st.Body}
+	case scenario.OpNative:
+		for _, in := range st.Body {
+			if in.Op == scenario.OpHold || in.Op == scenario.OpCleanup {
+				return nil
+			}
+		}
+		return [][]*scenario.Stmt{st.Body}
+	case scenario.OpIf:
+		return [][]*scenario.Stmt{st.Body, st.Else}
+	}
+	return nil
 }
 
 // lowerCounts sets work and loop counts to 1, then to half.
@@ -309,57 +365,75 @@ func (m *minimizer) cutSwitches() bool {
 	return kept
 }
 
-func bodyPtrs(s *scenario.Scenario) []*[]*scenario.Stmt {
-	var out []*[]*scenario.Stmt
-	for _, t := range s.Threads {
-		out = append(out, &t.Body)
-	}
-	for _, b := range s.Atexit {
-		out = append(out, &b.Body)
-	}
-	for _, b := range s.Teardown {
-		out = append(out, &b.Body)
-	}
-	return out
-}
-
+// filter drops the statements of body, at any depth, that keep rejects.
 func filter(body []*scenario.Stmt, keep func(*scenario.Stmt) bool) []*scenario.Stmt {
 	var out []*scenario.Stmt
 	for _, st := range body {
 		if !keep(st) {
 			continue
 		}
-		st.Body = filter(st.Body, keep)
+		for _, b := range st.Blocks() {
+			*b = filter(*b, keep)
+		}
 		out = append(out, st)
 	}
 	return out
 }
 
 // replaceNth replaces the statement at depth-first index n of s by what fn
-// returns. It reports whether the index exists.
+// returns, and reports whether it did. Indices run over s.BodyRefs, each
+// body in scenario.Walk's order (nested blocks through Stmt.Blocks), as
+// Statements counts. The copies of a replicated block must stay equal: a
+// statement in a copy other than the first is not replaced (the edit of
+// the same statement in the first copy stands for it), and an edit in the
+// first copy is made in every copy.
 func replaceNth(s *scenario.Scenario, n int, fn func(*scenario.Stmt) []*scenario.Stmt) bool {
-	found := false
-	var walk func(body []*scenario.Stmt) []*scenario.Stmt
-	walk = func(body []*scenario.Stmt) []*scenario.Stmt {
-		var out []*scenario.Stmt
-		for _, st := range body {
-			if found {
-				out = append(out, st)
-				continue
+	for i, b := range s.BodyRefs() {
+		if size := count(*b); n >= size {
+			n -= size
+			continue
+		}
+		var copies []*scenario.ThreadDecl
+		if i < len(s.Threads) && s.Threads[i].Group != "" {
+			t := s.Threads[i]
+			if t.Name != t.Group+"0" {
+				return false
 			}
-			if n == 0 {
-				found = true
-				out = append(out, fn(st)...)
-				continue
+			for _, c := range s.Threads[i+1:] {
+				if c.Group != t.Group {
+					break
+				}
+				copies = append(copies, c)
 			}
-			n--
-			st.Body = walk(st.Body)
+		}
+		*b = replaceIn(*b, &n, fn)
+		for _, c := range copies {
+			c.Body = scenario.CloneStmts(*b)
+		}
+		return true
+	}
+	return false
+}
+
+// replaceIn replaces the statement at depth-first index *n of body by what
+// fn returns; *n counts down the statements passed and is -1 once the
+// statement is replaced.
+func replaceIn(body []*scenario.Stmt, n *int, fn func(*scenario.Stmt) []*scenario.Stmt) []*scenario.Stmt {
+	var out []*scenario.Stmt
+	for _, st := range body {
+		switch {
+		case *n < 0:
+			out = append(out, st)
+		case *n == 0:
+			*n = -1
+			out = append(out, fn(st)...)
+		default:
+			*n--
+			for _, b := range st.Blocks() {
+				*b = replaceIn(*b, n, fn)
+			}
 			out = append(out, st)
 		}
-		return out
 	}
-	for _, b := range bodyPtrs(s) {
-		*b = walk(*b)
-	}
-	return found
+	return out
 }

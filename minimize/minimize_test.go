@@ -104,3 +104,261 @@ func TestSwitches(t *testing.T) {
 		}
 	}
 }
+
+// blockKindCases are failing scenarios, one for each kind of block, whose
+// failure does not depend on the yield statements placed inside that kind
+// of block: every yield is removable. Where it can, the block also holds
+// what the failure needs (the second lock of a self-deadlock, the park
+// that a join waits on), so that the block itself stays and its
+// statements have to be removed one by one.
+var blockKindCases = []struct {
+	name, policy, outcome, src string
+}{
+	{"thread body", "hang", "deadlock", `
+main { spawn t
+  join t }
+thread t { lock L
+  yield
+  yield
+  yield
+  lock L }
+`},
+	{"replicated thread body", "hang", "deadlock", `
+main { spawn w
+  join w }
+daemon w[2] { yield
+  yield
+  yield
+  park }
+`},
+	{"native", "hang", "deadlock", `
+main { new X
+  lock L
+  native { hold X
+    yield
+    yield
+    yield
+    lock L } }
+`},
+	{"cleanup", "hang", "deadlock", `
+main { lock L
+  native { cleanup { yield
+      yield
+      yield
+      lock L } } }
+`},
+	{"cleanup unwind", "unwind", "corruption", `
+main { spawn d
+  work 3 }
+daemon d { new X
+  forever { native { cleanup unwind { yield
+        yield
+        yield
+        decref X }
+      release
+      io
+      acquire } } }
+`},
+	{"atthreadexit", "hang", "deadlock", `
+main { spawn t
+  join t }
+thread t { lock L
+  atthreadexit { yield
+    yield
+    yield
+    lock L } }
+`},
+	{"teardown", "hang", "deadlock", `
+main { lock L }
+teardown { yield
+  yield
+  yield
+  lock L }
+`},
+	{"atexit", "hang", "deadlock", `
+main { lock L }
+atexit { yield
+  yield
+  yield
+  lock L }
+`},
+	{"after_finalize", "hang", "deadlock", `
+main { lock L }
+after_finalize { yield
+  yield
+  yield
+  lock L }
+`},
+	// 15 statements: main deadlocks on a mutex that a parked daemon holds,
+	// and the after_finalize block never runs at all.
+	{"after_finalize never reached", "hang", "deadlock", `
+main { spawn d
+  work 2
+  wait ready
+  io
+  lock L }
+daemon d { lock L
+  work 1
+  set ready
+  io
+  release
+  park }
+teardown { io }
+after_finalize { yield
+  yield
+  yield }
+`},
+	{"if finalizing then block", "hang", "deadlock", `
+main { lock L }
+teardown { if finalizing { yield
+    yield
+    yield
+    lock L } }
+`},
+	{"if finalizing else block", "hang", "deadlock", `
+main { lock L
+  if finalizing { io } else { yield
+    yield
+    yield
+    lock L } }
+`},
+	{"until", "hang", "deadlock", `
+main { lock L
+  until E { yield
+    yield
+    yield
+    set E
+    lock L } }
+`},
+	{"forever", "hang", "deadlock", `
+main { lock L
+  forever { yield
+    yield
+    yield
+    lock L } }
+`},
+	{"loop", "hang", "deadlock", `
+main { lock L
+  loop 3 { yield
+    yield
+    yield
+    lock L } }
+`},
+}
+
+// yields counts the yield statements of s, in every block.
+func yields(s *scenario.Scenario) int {
+	n := 0
+	for _, b := range s.Bodies() {
+		scenario.Walk(b, func(st *scenario.Stmt) {
+			if st.Op == scenario.OpYield {
+				n++
+			}
+		})
+	}
+	return n
+}
+
+// The minimizer reaches every kind of block: thread bodies (replicated
+// ones too), native, cleanup, cleanup unwind, atthreadexit, atexit,
+// teardown and after_finalize blocks, both blocks of if finalizing, and
+// until, forever and loop bodies. Yields that the failure does not need
+// are removed wherever they stand (or go with their block), and the
+// minimized case keeps the failure.
+func TestMinimizeRemovesYieldsFromEveryBlockKind(t *testing.T) {
+	for _, tc := range blockKindCases {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := scenario.Parse(tc.name+".scn", []byte(`scenario "`+tc.name+`"`+tc.src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if yields(s) == 0 {
+				t.Fatal("no yield to remove")
+			}
+			if tc.name == "after_finalize never reached" && Statements(s) != 15 {
+				t.Fatalf("%d statements, want 15", Statements(s))
+			}
+			rep, err := explore.Policy(s, tc.policy, explore.Options{Runs: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := rep.Outcomes[runtime.Outcome(tc.outcome)]
+			if w == nil {
+				t.Fatalf("no %s witness", tc.outcome)
+			}
+			target := w.Result.Signature()
+			small, r, stats := Minimize(Case{Scenario: s, Policy: tc.policy, Schedule: w.Result.Schedule}, target, Options{})
+			if r == nil || r.Signature() != target {
+				t.Fatalf("minimized case lost the failure %s", target)
+			}
+			t.Logf("%s: %d -> %d statements in %d runs\n%s", target, Statements(s), Statements(small.Scenario), stats.Runs, scenario.Print(small.Scenario))
+			if n := yields(small.Scenario); n > 0 {
+				t.Errorf("%d of %d yields left after minimization", n, yields(s))
+			}
+		})
+	}
+}
+
+// replaceNth addresses statements in Statements' order (the order of
+// scenario.Walk over Bodies), else blocks and after_finalize blocks
+// included, so that every index an edit tries is the statement it means.
+// In a replicated block only the first copy is edited, and the edit is
+// made in every copy.
+func TestReplaceNthFollowsWalkOrder(t *testing.T) {
+	s, err := scenario.Parse("all.scn", []byte(`scenario "all"
+main { spawn w
+  if finalizing { yield } else { io
+    until E { set E } }
+  native { new X
+    hold X
+    cleanup { work 1 }
+    cleanup unwind { work 2 } } }
+daemon w[2] { atthreadexit { loop 2 { yield } }
+  forever { io } }
+atexit { print "a" }
+teardown { if finalizing { work 3 } }
+after_finalize { set F
+  io }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := Statements(s)
+	for i := range n {
+		c := scenario.Clone(s)
+		var order []*scenario.Stmt
+		for _, b := range c.Bodies() {
+			scenario.Walk(b, func(st *scenario.Stmt) { order = append(order, st) })
+		}
+		want := order[i]
+		in := func(body []*scenario.Stmt) bool {
+			found := false
+			scenario.Walk(body, func(st *scenario.Stmt) { found = found || st == want })
+			return found
+		}
+		first, second := in(c.Threads[1].Body), in(c.Threads[2].Body) // w0, w1
+		var got *scenario.Stmt
+		ok := replaceNth(c, i, func(st *scenario.Stmt) []*scenario.Stmt {
+			got = st
+			return nil
+		})
+		gone := 1 + count(want.Body) + count(want.Else)
+		if first {
+			gone *= 2
+		}
+		switch {
+		case second && ok:
+			t.Errorf("statement %d (%s) in the second copy of w[2] was edited alone", i, want.Op)
+		case second:
+		case !ok || got != want:
+			t.Errorf("replaceNth(%d) replaced %v, want %s", i, got, want.Op)
+		case !scenario.EqualStmts(c.Threads[1].Body, c.Threads[2].Body):
+			t.Errorf("removing statement %d (%s) made the copies of w[2] differ", i, want.Op)
+		case Statements(c) != n-gone:
+			t.Errorf("removing statement %d (%s) left %d of %d statements, want %d", i, want.Op, Statements(c), n, n-gone)
+		}
+	}
+	if replaceNth(scenario.Clone(s), n, func(st *scenario.Stmt) []*scenario.Stmt { return nil }) {
+		t.Errorf("replaceNth(%d) found a statement past the end", n)
+	}
+}

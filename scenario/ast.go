@@ -81,7 +81,8 @@ type ThreadDecl struct {
 // MaxCopies bounds N in NAME[N].
 const MaxCopies = 64
 
-// Block is an atexit or teardown body.
+// Block is an atexit, teardown or after_finalize body (see
+// Scenario.BlockLists).
 type Block struct {
 	Body []*Stmt
 	Pos  Pos
@@ -332,14 +333,26 @@ func (s *Scenario) Expected(policy string) (map[string]bool, bool) {
 	return set, found
 }
 
-// Walk calls fn for every statement of body, depth first, in order (an if's
-// else block after its then block).
+// Walk calls fn for every statement of body, depth first, in order: a
+// statement, then the statements of its blocks in the order of Blocks (an
+// if's then block, then its else block).
 func Walk(body []*Stmt, fn func(*Stmt)) {
 	for _, st := range body {
 		fn(st)
-		Walk(st.Body, fn)
-		Walk(st.Else, fn)
+		for _, b := range st.Blocks() {
+			Walk(*b, fn)
+		}
 	}
+}
+
+// Blocks returns pointers to the blocks nested in st, in the order Walk
+// visits them: Body (the block of native, cleanup, loop, forever, until,
+// atthreadexit, and the then block of if), then Else (the else block of
+// if). Both are always returned; for a statement without blocks they hold
+// nil. Code that edits nested statements in place recurses through Blocks,
+// so that it reaches every block Walk reaches, in the same order.
+func (st *Stmt) Blocks() []*[]*Stmt {
+	return []*[]*Stmt{&st.Body, &st.Else}
 }
 
 // Named returns the indices in Threads of the threads a spawn or join of
@@ -359,20 +372,38 @@ func (s *Scenario) Named(name string) []int {
 }
 
 // Bodies returns every top-level body of s: the threads, then atexit, then
-// teardown, then after_finalize blocks.
+// teardown, then after_finalize blocks (the order of BodyRefs).
 func (s *Scenario) Bodies() [][]*Stmt {
-	var out [][]*Stmt
-	for _, t := range s.Threads {
-		out = append(out, t.Body)
-	}
-	for _, b := range s.Atexit {
-		out = append(out, b.Body)
-	}
-	for _, b := range s.Teardown {
-		out = append(out, b.Body)
-	}
-	for _, b := range s.AfterFinalize {
-		out = append(out, b.Body)
+	refs := s.BodyRefs()
+	out := make([][]*Stmt, len(refs))
+	for i, r := range refs {
+		out[i] = *r
 	}
 	return out
+}
+
+// BodyRefs returns a pointer to every top-level body of s, in the order of
+// Bodies: each thread's body (the copies of a replicated block included),
+// then the body of each block of BlockLists, list by list. Assigning
+// through a pointer replaces that body in s. Together with Stmt.Blocks it
+// reaches every statement Walk visits over Bodies, in the same order.
+func (s *Scenario) BodyRefs() []*[]*Stmt {
+	var out []*[]*Stmt
+	for _, t := range s.Threads {
+		out = append(out, &t.Body)
+	}
+	for _, list := range s.BlockLists() {
+		for _, b := range *list {
+			out = append(out, &b.Body)
+		}
+	}
+	return out
+}
+
+// BlockLists returns pointers to the lists of top-level blocks that are not
+// threads, in the order Bodies lists their bodies: atexit, teardown,
+// after_finalize. Each list is in file order; assigning through a pointer
+// (to remove a block, say) changes s.
+func (s *Scenario) BlockLists() []*[]*Block {
+	return []*[]*Block{&s.Atexit, &s.Teardown, &s.AfterFinalize}
 }
