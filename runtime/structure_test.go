@@ -171,8 +171,8 @@ func stmtVariants() []stmtVariant {
 			}
 			out = append(out, stmtVariant{name, func() *scenario.Stmt {
 				st := withOperand(&scenario.Stmt{Op: syn.Op}, syn.Arg)
-				if m.Set != nil {
-					m.Set(st)
+				if m.Flag != nil {
+					*m.Flag(st) = true
 				}
 				if syn.Body {
 					st.Body = []*scenario.Stmt{{Op: scenario.OpYield}}

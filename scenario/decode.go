@@ -115,14 +115,6 @@ var (
 		"cpython-3.12.1", "cpython-3.12.2", "cpython-3.12.3", "cpython-3.13", "cpython-3.13.7",
 		"cpython-3.13.8", "cpython-3.14", "posix", "windows", "glibc", "debug",
 	}
-	// fuzzOps is every statement, indexed by op byte.
-	fuzzOps = [...]Op{
-		OpYield, OpWork, OpIO, OpPrint, OpAcquire, OpRelease, OpEnsure, OpUnensure,
-		OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold,
-		OpLock, OpUnlock, OpSet, OpWait, OpSpawn, OpJoin,
-		OpNative, OpCleanup, OpLoop, OpForever, OpExit,
-		OpIf, OpUntil, OpPark, OpAtThreadExit,
-	}
 	// Callback byte values b%32 from callbackBase on name Callbacks.
 	callbackBase    = 32 - len(Callbacks)
 	fuzzThreadKinds = [...]ThreadKind{Thread, Daemon, Foreign}
@@ -203,18 +195,18 @@ func Decode(data []byte) *Scenario {
 	nteardown := int(d.next()) % (fuzzBlocks + 1)
 	nafter := int(d.next()) % (fuzzBlocks + 1)
 
-	main := &ThreadDecl{Kind: Main, Name: "main", Body: d.body(decodeContext{owner: ownerMain}, 1)}
+	main := &ThreadDecl{Kind: Main, Name: "main", Body: d.body(context{owner: ownerMain}, 1)}
 	for _, td := range d.blocks {
-		td.Body = d.body(decodeContext{owner: ownerThread}, 1)
+		td.Body = d.body(context{owner: ownerThread}, 1)
 	}
 	for range natexit {
-		s.Atexit = append(s.Atexit, &Block{Body: d.body(decodeContext{owner: ownerAtexit}, 1)})
+		s.Atexit = append(s.Atexit, &Block{Body: d.body(context{owner: ownerAtexit}, 1)})
 	}
 	for range nteardown {
-		s.Teardown = append(s.Teardown, &Block{Body: d.body(decodeContext{owner: ownerTeardown}, 1)})
+		s.Teardown = append(s.Teardown, &Block{Body: d.body(context{owner: ownerTeardown}, 1)})
 	}
 	for range nafter {
-		s.AfterFinalize = append(s.AfterFinalize, &Block{Body: d.body(decodeContext{owner: ownerAfterFinalize}, 1)})
+		s.AfterFinalize = append(s.AfterFinalize, &Block{Body: d.body(context{owner: ownerAfterFinalize}, 1)})
 	}
 	s.Schedule = d.schedule(1 + copies(d.blocks))
 	s.Threads = append([]*ThreadDecl{main}, d.blocks...)
@@ -234,15 +226,7 @@ func copies(blocks []*ThreadDecl) int {
 	return n
 }
 
-// decodeContext is where a statement stands.
-type decodeContext struct {
-	owner    owner
-	parent   Op // OpInvalid at the top of a body
-	inNative bool
-	inTLS    bool // inside atthreadexit
-}
-
-func (d *decoder) body(c decodeContext, depth int) []*Stmt {
+func (d *decoder) body(c context, depth int) []*Stmt {
 	n := min(int(d.next())%(fuzzBody+1), d.budget)
 	d.budget -= n
 	var body []*Stmt
@@ -256,62 +240,103 @@ func (d *decoder) ref(st *Stmt, space nameSpace, slot int) {
 	d.refs = append(d.refs, nameRef{st, space, slot})
 }
 
-func (d *decoder) stmt(c decodeContext, depth int) *Stmt {
-	op := fuzzOps[int(d.next())%len(fuzzOps)]
-	st := &Stmt{Op: op}
-	switch op {
-	case OpSpawn, OpJoin:
-		b, n := int(d.next()), len(d.blocks)
-		switch {
-		case n == 0 || op == OpSpawn && c.owner == ownerAfterFinalize:
-			st.Op = OpYield
-		case op == OpSpawn:
-			st.Nowait = b&128 != 0
-			d.ref(st, spaceThread, (b&127)%n)
-		default:
-			d.ref(st, spaceThread, b%n)
-		}
-	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
-		d.ref(st, spaceObject, int(d.next())%fuzzObjects)
-	case OpLock, OpUnlock:
-		d.ref(st, spaceLock, int(d.next())%fuzzLocks)
-	case OpSet, OpWait, OpUntil:
-		d.ref(st, spaceEvent, int(d.next())%fuzzEvents)
-	case OpPrint:
-		b := d.next()
-		st.Flush = b&128 != 0
-		d.ref(st, spaceText, int(b)%fuzzTexts)
-	case OpWork, OpLoop:
-		st.N = 1 + int(d.next())%fuzzCount
-	case OpExit:
-		st.N = int(d.next())
-	case OpNative:
-		flags := d.next()
-		st.Noexcept, st.Catchall, st.Nounwind = flags&1 != 0, flags&2 != 0, flags&4 != 0
-	case OpCleanup:
-		st.OnUnwind = d.next()&1 != 0
+// stmt decodes one statement as its row of Syntaxes says: the op's code,
+// the operand (modifiers packed into it, see operand), a misplaced
+// statement replaced by its row's Fallback, then its blocks.
+func (d *decoder) stmt(c context, depth int) *Stmt {
+	syn := d.op()
+	st := &Stmt{Op: syn.Op}
+	d.operand(st, syn, c)
+	if syn.place != nil && syn.place(c) != "" {
+		d.fallback(st, syn)
 	}
-	switch {
-	case op == OpHold && c.parent != OpNative:
-		st.Op = OpUse
-	case op == OpCleanup && c.parent != OpNative:
-		st.Op, st.OnUnwind = OpNative, false
-	case op == OpPark && (c.owner != ownerThread || c.inTLS):
-		st.Op = OpYield
-	case op == OpAtThreadExit && (c.owner != ownerThread || c.inTLS):
-		st.Op, st.N = OpLoop, 1
-	case op == OpExit && (c.owner != ownerMain || c.inNative):
-		st.Op, st.N = OpYield, 0
-	}
-	if hasBody(st.Op) && depth < fuzzDepth {
-		inner := decodeContext{owner: c.owner, parent: st.Op, inNative: c.inNative || st.Op == OpNative,
-			inTLS: c.inTLS || st.Op == OpAtThreadExit}
+	if fin := syntaxOf(st.Op); fin.Body && depth < fuzzDepth {
+		inner := c.inside(st.Op)
 		st.Body = d.body(inner, depth+1)
-		if st.Op == OpIf {
+		if fin.Else {
 			st.Else = d.body(inner, depth+1)
 		}
 	}
 	return st
+}
+
+// op reads a statement's code: one byte b, code b%legacyCodes, or, for
+// b == extendedCode, legacyCodes plus the next byte. Codes no statement
+// has decode as yield.
+func (d *decoder) op() *Syntax {
+	code := int(d.next())
+	if code == extendedCode {
+		code = legacyCodes + int(d.next())
+	} else {
+		code %= legacyCodes
+	}
+	if syn := byCode[code]; syn != nil {
+		return syn
+	}
+	return syntaxOf(OpYield)
+}
+
+// operand reads a statement's operand byte: a slot of the string table
+// (a thread block, an object, lock or event, a print text), a count or an
+// exit code. A statement with modifiers has them in the operand byte from
+// bit 7 down (the slot is read from the bits below them), or, without an
+// operand, in a byte of their own from bit 0 up. A spawn or join with no
+// thread block to name, and a spawn in after_finalize, become yield.
+func (d *decoder) operand(st *Stmt, syn *Syntax, c context) {
+	if syn.Arg == ArgNone || syn.Arg == ArgFinalizing {
+		if len(syn.Modifiers) > 0 {
+			b := d.next()
+			for i, m := range syn.Modifiers {
+				*m.Flag(st) = b&(1<<i) != 0
+			}
+		}
+		return
+	}
+	b := int(d.next())
+	for i, m := range syn.Modifiers {
+		*m.Flag(st) = b&(128>>i) != 0
+	}
+	slot := b & (0xff >> len(syn.Modifiers))
+	switch syn.Arg {
+	case ArgThread:
+		if len(d.blocks) == 0 {
+			st.Op, st.Nowait = OpYield, false
+			return
+		}
+		d.ref(st, spaceThread, slot%len(d.blocks))
+	case ArgObject:
+		d.ref(st, spaceObject, slot%fuzzObjects)
+	case ArgLock:
+		d.ref(st, spaceLock, slot%fuzzLocks)
+	case ArgEvent:
+		d.ref(st, spaceEvent, slot%fuzzEvents)
+	case ArgText:
+		d.ref(st, spaceText, slot%fuzzTexts)
+	case ArgCount:
+		st.N = 1 + slot%fuzzCount
+	case ArgCode:
+		st.N = slot
+	}
+}
+
+// fallback replaces st, a misplaced statement of row syn, with its row's
+// Fallback: the modifiers and operand the fallback does not have are
+// dropped, and a count becomes 1.
+func (d *decoder) fallback(st *Stmt, syn *Syntax) {
+	for _, m := range syn.Modifiers {
+		*m.Flag(st) = false
+	}
+	st.Op = syn.Fallback
+	to := syntaxOf(st.Op)
+	switch {
+	case to.Arg == ArgCount && syn.Arg != ArgCount:
+		st.N = 1
+	case !to.Arg.Number():
+		st.N = 0
+	}
+	if n := len(d.refs); !to.Arg.Named() && n > 0 && d.refs[n-1].st == st {
+		d.refs = d.refs[:n-1]
+	}
 }
 
 // schedule reads the schedule; nthr counts the threads, main included.
@@ -371,11 +396,8 @@ func createUsedObjects(s *Scenario) {
 }
 
 func usesObject(op Op) bool {
-	switch op {
-	case OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
-		return true
-	}
-	return false
+	syn := syntaxOf(op)
+	return syn.Arg == ArgObject && !syn.Creates
 }
 
 // addPreset adds a drawn preset to a preset line as a person would write

@@ -145,50 +145,20 @@ func (e *encoder) body(body []*Stmt, depth int) error {
 	return nil
 }
 
+// stmt writes a statement as decoder.stmt reads it: its code, its
+// operand byte (modifiers packed into it) and its blocks.
 func (e *encoder) stmt(st *Stmt, depth int) error {
-	for i, op := range fuzzOps {
-		if op == st.Op {
-			e.put(byte(i))
-		}
+	syn := syntaxOf(st.Op)
+	if syn.Code < legacyCodes {
+		e.put(byte(syn.Code))
+	} else {
+		e.put(extendedCode, byte(syn.Code-legacyCodes))
 	}
-	var err error
-	switch st.Op {
-	case OpSpawn, OpJoin:
-		i, ok := e.threads[st.Name]
-		if !ok {
-			return outOfBounds("%s %s names one copy of a replicated block", st.Op, st.Name)
-		}
-		e.put(byte(i) | bit(st.Nowait, 128))
-	case OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
-		err = e.name(&e.objects, fuzzObjects, "objects", st.Name)
-	case OpLock, OpUnlock:
-		err = e.name(&e.locks, fuzzLocks, "locks", st.Name)
-	case OpSet, OpWait, OpUntil:
-		err = e.name(&e.events, fuzzEvents, "events", st.Name)
-	case OpPrint:
-		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
-			return outOfBounds("print text %q is longer than %d bytes or not printable", st.Text, fuzzTextLen)
-		}
-		if err = e.slot(&e.texts, fuzzTexts, "print texts", st.Text); err == nil {
-			e.buf[len(e.buf)-1] |= bit(st.Flush, 128)
-		}
-	case OpWork, OpLoop:
-		if st.N > fuzzCount {
-			return outOfBounds("%s %d (max %d)", st.Op, st.N, fuzzCount)
-		}
-		e.put(byte(st.N - 1))
-	case OpExit:
-		e.put(byte(st.N))
-	case OpNative:
-		e.put(bit(st.Noexcept, 1) | bit(st.Catchall, 2) | bit(st.Nounwind, 4))
-	case OpCleanup:
-		e.put(bit(st.OnUnwind, 1))
-	}
-	if err != nil || !hasBody(st.Op) {
+	if err := e.operand(st, syn); err != nil || !syn.Body {
 		return err
 	}
 	if depth < fuzzDepth {
-		if err := e.body(st.Body, depth+1); err != nil || st.Op != OpIf {
+		if err := e.body(st.Body, depth+1); err != nil || !syn.Else {
 			return err
 		}
 		return e.body(st.Else, depth+1)
@@ -197,6 +167,55 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 		return outOfBounds("more than %d nested blocks", fuzzDepth-1)
 	}
 	return nil
+}
+
+// operand writes a statement's operand byte with its modifiers from bit 7
+// down, or, without an operand, its modifiers in a byte from bit 0 up.
+func (e *encoder) operand(st *Stmt, syn *Syntax) error {
+	var mods byte
+	for i, m := range syn.Modifiers {
+		if syn.Arg == ArgNone || syn.Arg == ArgFinalizing {
+			mods |= bit(*m.Flag(st), 1<<i)
+		} else {
+			mods |= bit(*m.Flag(st), 128>>i)
+		}
+	}
+	var err error
+	switch syn.Arg {
+	case ArgNone, ArgFinalizing:
+		if len(syn.Modifiers) > 0 {
+			e.put(mods)
+		}
+		return nil
+	case ArgThread:
+		i, ok := e.threads[st.Name]
+		if !ok {
+			return outOfBounds("%s %s names one copy of a replicated block", st.Op, st.Name)
+		}
+		e.put(byte(i))
+	case ArgObject:
+		err = e.name(&e.objects, fuzzObjects, "objects", st.Name)
+	case ArgLock:
+		err = e.name(&e.locks, fuzzLocks, "locks", st.Name)
+	case ArgEvent:
+		err = e.name(&e.events, fuzzEvents, "events", st.Name)
+	case ArgText:
+		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
+			return outOfBounds("print text %q is longer than %d bytes or not printable", st.Text, fuzzTextLen)
+		}
+		err = e.slot(&e.texts, fuzzTexts, "print texts", st.Text)
+	case ArgCount:
+		if st.N > fuzzCount {
+			return outOfBounds("%s %d (max %d)", st.Op, st.N, fuzzCount)
+		}
+		e.put(byte(st.N - 1))
+	case ArgCode:
+		e.put(byte(st.N))
+	}
+	if err == nil {
+		e.buf[len(e.buf)-1] |= mods
+	}
+	return err
 }
 
 // bit returns b if on, else 0.

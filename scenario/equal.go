@@ -67,6 +67,9 @@ func EqualStmts(a, b []*Stmt) bool {
 	return slices.EqualFunc(a, b, equalStmt)
 }
 
+// equalStmt compares what a statement's row of Syntaxes says it has: its
+// operand, modifiers and blocks (fields a statement does not use are not
+// compared).
 func equalStmt(a, b *Stmt) bool {
 	if a == nil || b == nil {
 		return a == b
@@ -74,24 +77,17 @@ func equalStmt(a, b *Stmt) bool {
 	if a.Op != b.Op || !EqualStmts(a.Body, b.Body) {
 		return false
 	}
-	switch a.Op {
-	case OpSpawn:
-		return a.Name == b.Name && a.Nowait == b.Nowait
-	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
-		OpHold, OpLock, OpUnlock, OpSet, OpWait, OpUntil:
-		return a.Name == b.Name
-	case OpIf:
-		return EqualStmts(a.Else, b.Else)
-	case OpCleanup:
-		return a.OnUnwind == b.OnUnwind
-	case OpWork, OpLoop, OpExit:
-		return a.N == b.N
-	case OpPrint:
-		return a.Text == b.Text && a.Flush == b.Flush
-	case OpNative:
-		return a.Noexcept == b.Noexcept && a.Catchall == b.Catchall && a.Nounwind == b.Nounwind
+	syn := syntaxOf(a.Op)
+	switch arg := syn.Arg; {
+	case arg.Named() && a.Name != b.Name, arg.Number() && a.N != b.N, arg == ArgText && a.Text != b.Text:
+		return false
 	}
-	return true
+	for _, m := range syn.Modifiers {
+		if *m.Flag(a) != *m.Flag(b) {
+			return false
+		}
+	}
+	return !syn.Else || EqualStmts(a.Else, b.Else)
 }
 
 // Clone returns a deep copy of s, positions included.

@@ -1,5 +1,7 @@
 package scenario
 
+import "slices"
+
 // The statement parser: blocks and the statements in them.
 
 // topBlock reads "{ body }" and the end of the line.
@@ -44,6 +46,9 @@ func (p *parser) block(what string, depth int) ([]*Stmt, *Error) {
 	}
 }
 
+// stmt reads one statement, as its row of Syntaxes says: the keyword,
+// the modifiers and the operand (in the row's order), then its block and,
+// for if, an optional else.
 func (p *parser) stmt(depth int) (*Stmt, *Error) {
 	t := p.next()
 	if t.kind != tokWord {
@@ -56,48 +61,14 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 		}
 		return nil, errorAt(t.pos, "unknown statement %q", t.text)
 	}
+	syn := syntaxOf(op)
 	st := &Stmt{Op: op, Pos: t.pos}
-	var err *Error
-	switch op {
-	case OpSpawn:
-		if st.Name, err = p.name(t.text); err == nil {
-			st.Nowait, err = p.modifier("spawn", "nowait")
-		}
-	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
-		OpHold, OpLock, OpUnlock, OpSet, OpWait:
-		st.Name, err = p.name(t.text)
-	case OpUntil:
-		if st.Name, err = p.name(t.text); err == nil {
-			st.Body, err = p.block("until "+st.Name, depth+1)
-		}
-	case OpIf:
-		err = p.ifStmt(st, depth)
-	case OpAtThreadExit:
-		st.Body, err = p.block(t.text, depth+1)
-	case OpWork:
-		st.N, err = p.number(t.text)
-	case OpExit:
-		if p.peek().kind == tokWord {
-			st.N, err = p.number(t.text)
-		}
-	case OpPrint:
-		err = p.printStmt(st)
-	case OpNative:
-		err = p.nativeModifiers(st)
-		if err == nil {
-			st.Body, err = p.block(t.text, depth+1)
-		}
-	case OpLoop:
-		st.N, err = p.number(t.text)
-		if err == nil {
-			st.Body, err = p.block(t.text, depth+1)
-		}
-	case OpCleanup:
-		if st.OnUnwind, err = p.modifier("cleanup", "unwind"); err == nil {
-			st.Body, err = p.block(t.text, depth+1)
-		}
-	case OpForever:
-		st.Body, err = p.block(t.text, depth+1)
+	err := p.operands(st, syn, t.text)
+	if err == nil && syn.Body {
+		st.Body, err = p.block(st.String(), depth+1)
+	}
+	if err == nil && syn.Else {
+		err = p.elseBlock(st, depth)
 	}
 	if err != nil {
 		return nil, err
@@ -105,75 +76,83 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 	return st, nil
 }
 
-// modifier reads an optional modifier word after a statement of kind kw:
-// want, or nothing.
-func (p *parser) modifier(kw, want string) (bool, *Error) {
-	m := p.peek()
-	if m.kind != tokWord {
-		return false, nil
-	}
-	p.next()
-	if m.text != want {
-		return false, errorAt(m.pos, "unknown %s modifier %q (want %s)", kw, m.text, want)
-	}
-	return true, nil
-}
-
-// printStmt reads print's operands: an optional flush, then the string.
-func (p *parser) printStmt(st *Stmt) *Error {
-	s := p.next()
-	if s.kind == tokWord && s.text == "flush" {
-		st.Flush = true
-		s = p.next()
-	}
-	if s.kind != tokString {
-		return errorAt(s.pos, "expected a quoted string after print, found %s", s.describe())
-	}
-	st.Text = s.text
-	return nil
-}
-
-// nativeModifiers reads native's modifiers: noexcept, catchall and
-// nounwind, in any order, each at most once.
-func (p *parser) nativeModifiers(st *Stmt) *Error {
-	for p.peek().kind == tokWord {
-		m := p.next()
-		var flag *bool
-		switch m.text {
-		case "noexcept":
-			flag = &st.Noexcept
-		case "catchall":
-			flag = &st.Catchall
-		case "nounwind":
-			flag = &st.Nounwind
-		default:
-			return errorAt(m.pos, "unknown native modifier %q (want noexcept, catchall or nounwind)", m.text)
+// operands reads a statement's operand and modifiers, in its row's order.
+func (p *parser) operands(st *Stmt, syn *Syntax, kw string) *Error {
+	if syn.ModsFirst {
+		if err := p.modifiers(st, syn.Modifiers, kw, true); err != nil {
+			return err
 		}
-		if *flag {
-			return errorAt(m.pos, "duplicate %s", m.text)
-		}
-		*flag = true
 	}
-	return nil
-}
-
-// ifStmt reads "finalizing { ... }" and an optional "else { ... }" after
-// if. The else stands on the line of the } that closes the then block.
-func (p *parser) ifStmt(st *Stmt, depth int) *Error {
-	c := p.next()
-	if c.kind != tokWord || c.text != "finalizing" {
-		return errorAt(c.pos, "expected finalizing after if (the only condition), found %s", c.describe())
-	}
-	var err *Error
-	if st.Body, err = p.block("if finalizing", depth+1); err != nil {
+	if err := p.operand(st, syn.Arg, kw); err != nil {
 		return err
 	}
-	if e := p.peek(); e.kind == tokWord && e.text == "else" {
-		p.next()
-		st.Else, err = p.block("else", depth+1)
-		if err == nil && st.Else == nil {
-			st.Else = []*Stmt{}
+	if !syn.ModsFirst {
+		return p.modifiers(st, syn.Modifiers, kw, false)
+	}
+	return nil
+}
+
+// operand reads the operand of kind a after keyword kw.
+func (p *parser) operand(st *Stmt, a Arg, kw string) *Error {
+	var err *Error
+	switch {
+	case a.Named():
+		st.Name, err = p.name(kw)
+	case a == ArgCount:
+		st.N, err = p.number(kw)
+	case a == ArgCode:
+		if p.peek().kind == tokWord {
+			st.N, err = p.number(kw)
 		}
+	case a == ArgText:
+		s := p.next()
+		if s.kind != tokString {
+			return errorAt(s.pos, "expected a quoted string after %s, found %s", kw, s.describe())
+		}
+		st.Text = s.text
+	case a == ArgFinalizing:
+		if c := p.next(); c.kind != tokWord || c.text != "finalizing" {
+			return errorAt(c.pos, "expected finalizing after %s (the only condition), found %s", kw, c.describe())
+		}
+	}
+	return err
+}
+
+// modifiers reads the modifier words of a statement of keyword kw that
+// stand next: any of mods, in any order, each at most once. Before the
+// operand (first), a word that is not a modifier is the operand.
+func (p *parser) modifiers(st *Stmt, mods []Modifier, kw string, first bool) *Error {
+	for p.peek().kind == tokWord && len(mods) > 0 {
+		m := p.peek()
+		i := slices.IndexFunc(mods, func(x Modifier) bool { return x.Word == m.text })
+		if i < 0 && first {
+			return nil
+		}
+		p.next()
+		if i < 0 {
+			return errorAt(m.pos, "unknown %s modifier %q (want %s)", kw, m.text, wantList(modifierWords(mods)))
+		}
+		if f := mods[i].Flag(st); *f {
+			return errorAt(m.pos, "duplicate %s", m.text)
+		} else {
+			*f = true
+		}
+	}
+	return nil
+}
+
+// elseBlock reads an optional "else { ... }" after the then block of an
+// if. The else stands on the line of the } that closes the then block.
+func (p *parser) elseBlock(st *Stmt, depth int) *Error {
+	e := p.peek()
+	if e.kind != tokWord || e.text != "else" {
+		return nil
+	}
+	p.next()
+	var err *Error
+	st.Else, err = p.block("else", depth+1)
+	if err == nil && st.Else == nil {
+		st.Else = []*Stmt{}
 	}
 	return err
 }

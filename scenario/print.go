@@ -114,54 +114,37 @@ func indent(b *bytes.Buffer, depth int) {
 	}
 }
 
-// hasBody reports whether statements with op carry a block.
-func hasBody(op Op) bool {
-	switch op {
-	case OpNative, OpCleanup, OpLoop, OpForever, OpIf, OpUntil, OpAtThreadExit:
-		return true
-	}
-	return false
-}
-
 // String returns the statement's line in canonical form, without its block
 // (or, for an if, its else): "work 3", "print \"hi\"", "native noexcept",
-// "loop 2", "if finalizing", "cleanup unwind".
+// "loop 2", "if finalizing", "cleanup unwind", as its row of Syntaxes
+// says.
 func (st *Stmt) String() string {
-	op := st.Op.String()
-	switch st.Op {
-	case OpSpawn:
-		if st.Nowait {
-			return op + " " + st.Name + " nowait"
-		}
-		return op + " " + st.Name
-	case OpJoin, OpNew, OpLocal, OpPublish, OpIncref, OpDecref, OpUse, OpGuard,
-		OpHold, OpLock, OpUnlock, OpSet, OpWait, OpUntil:
-		return op + " " + st.Name
-	case OpIf:
-		return "if finalizing"
-	case OpCleanup:
-		if st.OnUnwind {
-			op += " unwind"
-		}
-	case OpWork, OpLoop, OpExit:
-		return op + " " + strconv.Itoa(st.N)
-	case OpPrint:
-		if st.Flush {
-			op += " flush"
-		}
-		return op + " " + strconv.Quote(st.Text)
-	case OpNative:
-		if st.Noexcept {
-			op += " noexcept"
-		}
-		if st.Catchall {
-			op += " catchall"
-		}
-		if st.Nounwind {
-			op += " nounwind"
+	syn := syntaxOf(st.Op)
+	words := []string{st.Op.String()}
+	mods := func() {
+		for _, m := range syn.Modifiers {
+			if *m.Flag(st) {
+				words = append(words, m.Word)
+			}
 		}
 	}
-	return op
+	if syn.ModsFirst {
+		mods()
+	}
+	switch a := syn.Arg; {
+	case a.Named():
+		words = append(words, st.Name)
+	case a.Number():
+		words = append(words, strconv.Itoa(st.N))
+	case a == ArgText:
+		words = append(words, strconv.Quote(st.Text))
+	case a == ArgFinalizing:
+		words = append(words, "finalizing")
+	}
+	if !syn.ModsFirst {
+		mods()
+	}
+	return strings.Join(words, " ")
 }
 
 // String returns the full schedule line: "schedule random 42",

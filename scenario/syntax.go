@@ -1,10 +1,13 @@
 package scenario
 
-// The language's list of statements and of the blocks statements stand in.
-// Tests that must cover every statement in every place (the runtime's
-// structural property test, the oracle's after_finalize attribution test)
-// are generated from these lists, so that a new statement is covered by
-// adding its row here.
+// The statement table: one row per statement of the language. The parser,
+// the printer, Equal, the fuzz encoder and decoder, the validator and the
+// tests that must cover every statement in every place (the runtime's
+// structural property test, the oracle's after_finalize attribution test,
+// the minimizer's block test) all read it, so that a statement is defined
+// once. Adding one takes its Op constant and keyword (ast.go), a row here
+// with a fresh Code, its semantics in package runtime (which has a test
+// that fails without them) and a line in docs/scenario-language.md.
 
 // Arg is the operand a statement takes after its keyword.
 type Arg uint8
@@ -16,73 +19,116 @@ const (
 	ArgLock       // a C-level mutex
 	ArgEvent      // an event
 	ArgCount      // a count, 1..MaxCount
-	ArgCode       // an exit code, 0..255
+	ArgCode       // an exit code, 0..255; may be left out (0)
 	ArgText       // a quoted string
+	ArgFinalizing // the word finalizing (if's only condition)
 )
 
+// Named reports whether the operand is a name (Stmt.Name).
+func (a Arg) Named() bool { return a >= ArgThread && a <= ArgEvent }
+
+// Number reports whether the operand is a number (Stmt.N).
+func (a Arg) Number() bool { return a == ArgCount || a == ArgCode }
+
 // Modifier is a word that may follow a statement's keyword ("spawn t
-// nowait", "native noexcept", "cleanup unwind"), and the field it sets.
+// nowait", "native noexcept", "cleanup unwind", "print flush"), and the
+// Stmt field it stands for.
 type Modifier struct {
 	Word string
-	Set  func(*Stmt)
+	Flag func(*Stmt) *bool
 }
 
 // Syntax is one statement of the language: its operand, modifiers and
-// blocks, and where it must stand.
+// blocks, its fuzz code, and where it may stand.
 type Syntax struct {
 	Op        Op
 	Arg       Arg
 	Modifiers []Modifier
+	// ModsFirst: the modifiers come between the keyword and the operand
+	// (print flush "text"); otherwise after the operand (spawn t nowait).
+	ModsFirst bool
 	Body      bool // it has a { } block
 	Else      bool // it may have an else block (if)
-	// Inside is the statement it must stand directly inside
-	// (OpInvalid: anywhere).
-	Inside Op
+	// Inside is the statement it must stand directly inside (OpInvalid:
+	// anywhere); Fallback is what the fuzz decoder makes of it elsewhere.
+	Inside, Fallback Op
+	// Creates: the statement creates the object it names (new, local);
+	// other statements on an object need it created somewhere.
+	Creates bool
+	// Code is the statement's fuzz code, stable for ever once assigned:
+	// stored fuzz inputs decode the same when statements are added. New
+	// statements take the next free code from legacyCodes on (see
+	// decoder.op).
+	Code int
+	// place says what is wrong with the statement standing in a context,
+	// or "" (nil: it may stand anywhere). validate.go has the rules.
+	place func(c context) string
 }
 
 var (
-	modNowait   = Modifier{"nowait", func(st *Stmt) { st.Nowait = true }}
-	modFlush    = Modifier{"flush", func(st *Stmt) { st.Flush = true }}
-	modNoexcept = Modifier{"noexcept", func(st *Stmt) { st.Noexcept = true }}
-	modCatchall = Modifier{"catchall", func(st *Stmt) { st.Catchall = true }}
-	modNounwind = Modifier{"nounwind", func(st *Stmt) { st.Nounwind = true }}
-	modOnUnwind = Modifier{"unwind", func(st *Stmt) { st.OnUnwind = true }}
+	modNowait   = Modifier{"nowait", func(st *Stmt) *bool { return &st.Nowait }}
+	modFlush    = Modifier{"flush", func(st *Stmt) *bool { return &st.Flush }}
+	modNoexcept = Modifier{"noexcept", func(st *Stmt) *bool { return &st.Noexcept }}
+	modCatchall = Modifier{"catchall", func(st *Stmt) *bool { return &st.Catchall }}
+	modNounwind = Modifier{"nounwind", func(st *Stmt) *bool { return &st.Nounwind }}
+	modOnUnwind = Modifier{"unwind", func(st *Stmt) *bool { return &st.OnUnwind }}
 )
 
 // Syntaxes lists every statement, in Op order.
 var Syntaxes = []Syntax{
-	{Op: OpSpawn, Arg: ArgThread, Modifiers: []Modifier{modNowait}},
-	{Op: OpJoin, Arg: ArgThread},
-	{Op: OpWork, Arg: ArgCount},
-	{Op: OpIO},
-	{Op: OpPrint, Arg: ArgText, Modifiers: []Modifier{modFlush}},
-	{Op: OpAcquire},
-	{Op: OpRelease},
-	{Op: OpEnsure},
-	{Op: OpUnensure},
-	{Op: OpNew, Arg: ArgObject},
-	{Op: OpLocal, Arg: ArgObject},
-	{Op: OpPublish, Arg: ArgObject},
-	{Op: OpIncref, Arg: ArgObject},
-	{Op: OpDecref, Arg: ArgObject},
-	{Op: OpUse, Arg: ArgObject},
-	{Op: OpGuard, Arg: ArgObject},
-	{Op: OpLock, Arg: ArgLock},
-	{Op: OpUnlock, Arg: ArgLock},
-	{Op: OpSet, Arg: ArgEvent},
-	{Op: OpWait, Arg: ArgEvent},
-	{Op: OpNative, Modifiers: []Modifier{modNoexcept, modCatchall, modNounwind}, Body: true},
-	{Op: OpHold, Arg: ArgObject, Inside: OpNative},
-	{Op: OpCleanup, Modifiers: []Modifier{modOnUnwind}, Body: true, Inside: OpNative},
-	{Op: OpLoop, Arg: ArgCount, Body: true},
-	{Op: OpForever, Body: true},
-	{Op: OpYield},
-	{Op: OpExit, Arg: ArgCode},
-	{Op: OpIf, Body: true, Else: true},
-	{Op: OpUntil, Arg: ArgEvent, Body: true},
-	{Op: OpPark},
-	{Op: OpAtThreadExit, Body: true},
+	{Op: OpSpawn, Arg: ArgThread, Modifiers: []Modifier{modNowait}, Code: 20, place: placeSpawn, Fallback: OpYield},
+	{Op: OpJoin, Arg: ArgThread, Code: 21},
+	{Op: OpWork, Arg: ArgCount, Code: 1},
+	{Op: OpIO, Code: 2},
+	{Op: OpPrint, Arg: ArgText, Modifiers: []Modifier{modFlush}, ModsFirst: true, Code: 3},
+	{Op: OpAcquire, Code: 4},
+	{Op: OpRelease, Code: 5},
+	{Op: OpEnsure, Code: 6},
+	{Op: OpUnensure, Code: 7},
+	{Op: OpNew, Arg: ArgObject, Creates: true, Code: 8},
+	{Op: OpLocal, Arg: ArgObject, Creates: true, Code: 9},
+	{Op: OpPublish, Arg: ArgObject, Code: 10},
+	{Op: OpIncref, Arg: ArgObject, Code: 11},
+	{Op: OpDecref, Arg: ArgObject, Code: 12},
+	{Op: OpUse, Arg: ArgObject, Code: 13},
+	{Op: OpGuard, Arg: ArgObject, Code: 14},
+	{Op: OpLock, Arg: ArgLock, Code: 16},
+	{Op: OpUnlock, Arg: ArgLock, Code: 17},
+	{Op: OpSet, Arg: ArgEvent, Code: 18},
+	{Op: OpWait, Arg: ArgEvent, Code: 19},
+	{Op: OpNative, Modifiers: []Modifier{modNoexcept, modCatchall, modNounwind}, Body: true, Code: 22},
+	{Op: OpHold, Arg: ArgObject, Inside: OpNative, Fallback: OpUse, Code: 15, place: placeInside(OpHold, OpNative)},
+	{Op: OpCleanup, Modifiers: []Modifier{modOnUnwind}, Body: true, Inside: OpNative, Fallback: OpNative, Code: 23, place: placeInside(OpCleanup, OpNative)},
+	{Op: OpLoop, Arg: ArgCount, Body: true, Code: 24},
+	{Op: OpForever, Body: true, Code: 25},
+	{Op: OpYield, Code: 0},
+	{Op: OpExit, Arg: ArgCode, Code: 26, place: placeExit, Fallback: OpYield},
+	{Op: OpIf, Arg: ArgFinalizing, Body: true, Else: true, Code: 27},
+	{Op: OpUntil, Arg: ArgEvent, Body: true, Code: 28},
+	{Op: OpPark, Code: 29, place: placePark, Fallback: OpYield},
+	{Op: OpAtThreadExit, Body: true, Code: 30, place: placeAtThreadExit, Fallback: OpLoop},
 }
+
+// The fuzz codes: a statement's op byte b is code b%legacyCodes (the 31
+// statements of v1 and v2 have codes 0..30, yield 0, so that zero bytes
+// decode to yields), except b == extendedCode, which reads one more byte c:
+// code legacyCodes+c. Statements added later take codes from legacyCodes
+// on, so that no stored input changes meaning when one is added. (254 was
+// chosen because no input stored before the codes were fixed has it as an
+// op byte: they all decode as they did; fuzz's TestStoredInputsDecodeAsBefore.)
+const (
+	legacyCodes  = 31
+	extendedCode = 254
+)
+
+// byCode maps a fuzz code to its row.
+var byCode = func() map[int]*Syntax {
+	m := map[int]*Syntax{}
+	for i := range Syntaxes {
+		m[Syntaxes[i].Code] = &Syntaxes[i]
+	}
+	return m
+}()
 
 // SyntaxOf returns the row of op, and false for an op that is not a
 // statement.
@@ -92,6 +138,28 @@ func SyntaxOf(op Op) (Syntax, bool) {
 		return Syntax{}, false
 	}
 	return Syntaxes[i], true
+}
+
+// syntaxOf is SyntaxOf for an op known to be a statement (a zero row
+// otherwise).
+func syntaxOf(op Op) *Syntax {
+	i := int(op) - 1
+	if i < 0 || i >= len(Syntaxes) {
+		return &Syntax{}
+	}
+	return &Syntaxes[i]
+}
+
+// hasBody reports whether statements with op carry a block.
+func hasBody(op Op) bool { return syntaxOf(op).Body }
+
+// modifierWords lists the words of mods, for error messages.
+func modifierWords(mods []Modifier) []string {
+	out := make([]string, len(mods))
+	for i, m := range mods {
+		out[i] = m.Word
+	}
+	return out
 }
 
 // TopBlock is a top-level block of a scenario: main, a thread block of each

@@ -18,8 +18,8 @@ func TestSyntaxesListEveryStatement(t *testing.T) {
 		}
 		for _, m := range append([]Modifier{{}}, syn.Modifiers...) {
 			st := &Stmt{Op: op, Name: "x", N: 1, Text: "t"}
-			if m.Set != nil {
-				m.Set(st)
+			if m.Flag != nil {
+				*m.Flag(st) = true
 			}
 			if syn.Body {
 				st.Body = []*Stmt{{Op: OpYield}}

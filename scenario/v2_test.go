@@ -125,7 +125,7 @@ func TestPresetVersion(t *testing.T) {
 // v2Errors are bad inputs of the v2 syntax, with their exact errors.
 var v2Errors = []struct{ name, src, want string }{
 	{"spawn modifier", "main { spawn t wait }\nthread t {}\n", `t.scn:2:16: unknown spawn modifier "wait" (want nowait)`},
-	{"spawn two modifiers", "main { spawn t nowait nowait }\nthread t {}\n", `t.scn:2:23: unexpected "nowait" after spawn statement`},
+	{"spawn two modifiers", "main { spawn t nowait nowait }\nthread t {}\n", `t.scn:2:23: duplicate nowait`},
 	{"join nowait", "main { join t nowait }\nthread t {}\n", `t.scn:2:15: unexpected "nowait" after join statement`},
 	{"print flush without text", "main { print flush }\n", `t.scn:2:20: expected a quoted string after print, found }`},
 	{"print word", "main { print fast \"x\" }\n", `t.scn:2:14: expected a quoted string after print, found "fast"`},

@@ -2,6 +2,7 @@ package scenario
 
 import (
 	"cmp"
+	"fmt"
 	"slices"
 	"strconv"
 )
@@ -221,43 +222,22 @@ func (v *validator) body(body []*Stmt, c context) {
 	}
 }
 
+// stmt checks one statement against its row of Syntaxes: its operand,
+// where it stands, its modifiers and its blocks.
 func (v *validator) stmt(st *Stmt, c context) {
-	switch st.Op {
-	case OpSpawn, OpJoin:
-		v.threadRef(st)
-	case OpNew, OpLocal:
-		v.name(st)
-		v.created[st.Name] = true
-	case OpPublish, OpIncref, OpDecref, OpUse, OpGuard, OpHold:
-		v.name(st)
-		v.uses = append(v.uses, st)
-	case OpLock, OpUnlock, OpSet, OpWait, OpUntil:
-		v.name(st)
-	case OpWork, OpLoop:
-		if st.N < 1 {
-			v.errorf(st.Pos, "%s count must be at least 1", st.Op)
-		} else if st.N > MaxCount {
-			v.errorf(st.Pos, "%s count %d is too large (max %d)", st.Op, st.N, MaxCount)
-		}
-	case OpExit:
-		switch {
-		case c.owner != ownerMain:
-			v.errorf(st.Pos, "exit is allowed only in main")
-		case c.inNative:
-			v.errorf(st.Pos, "exit is not allowed inside native")
-		}
-		if st.N < 0 || st.N > 255 {
-			v.errorf(st.Pos, "exit code %d out of range (0..255)", st.N)
-		}
-	case OpIO, OpPrint, OpAcquire, OpRelease, OpEnsure, OpUnensure, OpNative, OpCleanup,
-		OpForever, OpYield, OpIf, OpPark, OpAtThreadExit:
-	default:
+	syn, ok := SyntaxOf(st.Op)
+	if !ok {
 		v.errorf(st.Pos, "invalid statement (op %d)", st.Op)
 		return
 	}
-	v.placement(st, c)
-	v.modifiers(st)
-	if !hasBody(st.Op) {
+	v.operand(st, &syn)
+	if syn.place != nil {
+		if msg := syn.place(c); msg != "" {
+			v.errorf(st.Pos, "%s", msg)
+		}
+	}
+	v.modifiers(st, &syn)
+	if !syn.Body {
 		if len(st.Body) > 0 {
 			v.errorf(st.Pos, "%s statement cannot have a body", st.Op)
 		}
@@ -267,12 +247,39 @@ func (v *validator) stmt(st *Stmt, c context) {
 		v.errorf(st.Pos, "blocks nested deeper than %d", MaxDepth)
 		return
 	}
-	inner := c
-	inner.parent, inner.depth = st.Op, c.depth+1
-	inner.inNative = c.inNative || st.Op == OpNative
-	inner.inTLS = c.inTLS || st.Op == OpAtThreadExit
+	inner := c.inside(st.Op)
 	v.body(st.Body, inner)
 	v.body(st.Else, inner)
+}
+
+// operand checks a statement's operand: a thread that exists, a valid
+// name (an object created somewhere), a count or exit code in range.
+func (v *validator) operand(st *Stmt, syn *Syntax) {
+	switch a := syn.Arg; {
+	case a == ArgThread:
+		v.threadRef(st)
+	case a.Named():
+		v.name(st)
+		if a == ArgObject && syn.Creates {
+			v.created[st.Name] = true
+		} else if a == ArgObject {
+			v.uses = append(v.uses, st)
+		}
+	case a == ArgCount && st.N < 1:
+		v.errorf(st.Pos, "%s count must be at least 1", st.Op)
+	case a == ArgCount && st.N > MaxCount:
+		v.errorf(st.Pos, "%s count %d is too large (max %d)", st.Op, st.N, MaxCount)
+	case a == ArgCode && (st.N < 0 || st.N > 255):
+		v.errorf(st.Pos, "exit code %d out of range (0..255)", st.N)
+	}
+}
+
+// inside is the context of the statements in a block of op standing in c.
+func (c context) inside(op Op) context {
+	c.parent, c.depth = op, c.depth+1
+	c.inNative = c.inNative || op == OpNative
+	c.inTLS = c.inTLS || op == OpAtThreadExit
+	return c
 }
 
 // threadRef checks the thread a spawn or join names: a declared thread, or
@@ -288,51 +295,73 @@ func (v *validator) threadRef(st *Stmt) {
 	}
 }
 
-// placement checks where the statements with a place of their own stand.
-func (v *validator) placement(st *Stmt, c context) {
-	if (st.Op == OpHold || st.Op == OpCleanup) && c.parent != OpNative {
-		v.errorf(st.Pos, "%s must stand directly inside native", st.Op)
+// The placement rules of the statements with a place of their own: what
+// is wrong with the statement standing in c, or "". Syntaxes refers to
+// them (Syntax.place); the validator reports them and the fuzz decoder
+// replaces such a statement with its row's Fallback.
+
+func placeInside(op, in Op) func(context) string {
+	return func(c context) string {
+		if c.parent != in {
+			return fmt.Sprintf("%s must stand directly inside %s", op, in)
+		}
+		return ""
 	}
-	switch st.Op {
-	case OpPark:
-		switch {
-		case c.owner == ownerMain:
-			v.errorf(st.Pos, "park is not allowed in main (it would block the process for ever; park stands in a thread, daemon or foreign block)")
-		case c.owner != ownerThread:
-			v.errorf(st.Pos, "park is allowed only in a thread, daemon or foreign block (%s runs on main)", ownerNames[c.owner])
-		case c.inTLS:
-			v.errorf(st.Pos, "park is not allowed inside atthreadexit (it may run on main)")
-		}
-	case OpAtThreadExit:
-		switch {
-		case c.owner != ownerThread:
-			v.errorf(st.Pos, "atthreadexit is allowed only in a thread, daemon or foreign block, not in %s", ownerNames[c.owner])
-		case c.inTLS:
-			v.errorf(st.Pos, "atthreadexit is not allowed inside atthreadexit")
-		}
-	case OpSpawn:
-		if c.owner == ownerAfterFinalize {
-			v.errorf(st.Pos, "spawn is not allowed in after_finalize (there is no interpreter left to start a thread)")
-		}
+}
+
+func placePark(c context) string {
+	switch {
+	case c.owner == ownerMain:
+		return "park is not allowed in main (it would block the process for ever; park stands in a thread, daemon or foreign block)"
+	case c.owner != ownerThread:
+		return fmt.Sprintf("park is allowed only in a thread, daemon or foreign block (%s runs on main)", ownerNames[c.owner])
+	case c.inTLS:
+		return "park is not allowed inside atthreadexit (it may run on main)"
 	}
+	return ""
+}
+
+func placeAtThreadExit(c context) string {
+	switch {
+	case c.owner != ownerThread:
+		return fmt.Sprintf("atthreadexit is allowed only in a thread, daemon or foreign block, not in %s", ownerNames[c.owner])
+	case c.inTLS:
+		return "atthreadexit is not allowed inside atthreadexit"
+	}
+	return ""
+}
+
+func placeSpawn(c context) string {
+	if c.owner == ownerAfterFinalize {
+		return "spawn is not allowed in after_finalize (there is no interpreter left to start a thread)"
+	}
+	return ""
+}
+
+func placeExit(c context) string {
+	switch {
+	case c.owner != ownerMain:
+		return "exit is allowed only in main"
+	case c.inNative:
+		return "exit is not allowed inside native"
+	}
+	return ""
 }
 
 var ownerNames = [...]string{ownerMain: "main", ownerThread: "a thread", ownerAtexit: "atexit", ownerTeardown: "teardown", ownerAfterFinalize: "after_finalize"}
 
-// modifiers checks that each modifier stands on the statement that has it.
-func (v *validator) modifiers(st *Stmt) {
-	for _, m := range []struct {
-		set  bool
-		name string
-		op   Op
-	}{
-		{st.Nowait, "nowait", OpSpawn}, {st.Flush, "flush", OpPrint},
-		{st.Nounwind, "nounwind", OpNative}, {st.OnUnwind, "unwind", OpCleanup},
-		{len(st.Else) > 0, "else", OpIf},
-	} {
-		if m.set && st.Op != m.op {
-			v.errorf(st.Pos, "%s on a %s statement (only %s has it)", m.name, st.Op, m.op)
+// modifiers checks that each modifier (and an else block) stands on a
+// statement whose row has it.
+func (v *validator) modifiers(st *Stmt, syn *Syntax) {
+	for i := range Syntaxes {
+		for _, m := range Syntaxes[i].Modifiers {
+			if *m.Flag(st) && !slices.ContainsFunc(syn.Modifiers, func(x Modifier) bool { return x.Word == m.Word }) {
+				v.errorf(st.Pos, "%s on a %s statement (only %s has it)", m.Word, st.Op, Syntaxes[i].Op)
+			}
 		}
+	}
+	if len(st.Else) > 0 && !syn.Else {
+		v.errorf(st.Pos, "else on a %s statement (only %s has it)", st.Op, OpIf)
 	}
 }
 
