@@ -13,15 +13,15 @@ package scenario
 type Arg uint8
 
 const (
-	ArgNone   Arg = iota
-	ArgThread     // a thread, or a replicated block NAME[N] as a whole
-	ArgObject     // an object
-	ArgLock       // a C-level mutex
-	ArgEvent      // an event
-	ArgCount      // a count, 1..MaxCount
-	ArgCode       // an exit code, 0..255; may be left out (0)
-	ArgText       // a quoted string
-	ArgFinalizing // the word finalizing (if's only condition)
+	ArgNone       Arg = iota
+	ArgThread         // a thread, or a replicated block NAME[N] as a whole
+	ArgObject         // an object
+	ArgLock           // a C-level mutex
+	ArgEvent          // an event
+	ArgCount          // a count, 1..MaxCount
+	ArgCode           // an exit code, 0..255; may be left out (0)
+	ArgText           // a quoted string
+	ArgFinalizing     // the word finalizing (if's only condition)
 )
 
 // Named reports whether the operand is a name (Stmt.Name).
