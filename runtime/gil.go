@@ -5,6 +5,8 @@ import (
 	"sync"
 
 	"github.com/sasha-s/go-deadlock"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // mutex is the real lock behind the GIL: a plain sync.Mutex under the
@@ -187,4 +189,62 @@ func (in *Interp) evalBreaker(t *thread) {
 	}
 	in.releaseGIL(t)
 	in.takeGIL(t, "eval breaker")
+}
+
+// ensure is PyGILState_Ensure. The outermost ensure of a thread without a
+// thread state builds one before any must-exit check: after step 7 that
+// touches freed interpreter state (gh-124619, open in 3.14).
+func (in *Interp) ensure(t *thread) {
+	if !t.tstate {
+		if in.tstatesFreed {
+			in.halt(t, Corruption, KindUAFTstate, t.name+": PyGILState_Ensure built a thread state after finalization freed the interpreter's thread states (gh-124619)")
+		}
+		t.tstate = true
+	}
+	took := !t.hasGIL
+	if took {
+		in.takeGIL(t, "ensure")
+	}
+	t.ensures = append(t.ensures, took)
+}
+
+func (in *Interp) unensure(t *thread) {
+	if len(t.ensures) == 0 {
+		in.halt(t, Abort, KindFatalUnensure, "Fatal Python error: PyGILState_Release: thread state must be current when releasing ("+t.name+": unbalanced unensure)")
+	}
+	took := t.ensures[len(t.ensures)-1]
+	t.ensures = t.ensures[:len(t.ensures)-1]
+	if took {
+		if !t.hasGIL {
+			in.halt(t, Abort, KindFatalRelease, "Fatal Python error: PyGILState_Release without the GIL ("+t.name+")")
+		}
+		in.releaseGIL(t)
+	}
+	if len(t.ensures) == 0 && t.kind == scenario.Foreign {
+		t.tstate = false
+	}
+}
+
+// The take_gil window: in 3.9-3.12, take_gil checks must-exit and then
+// reads tstate->interp; the two are separate scheduling points. A thread
+// that passed the check before the flag and reads its state after
+// finalization freed it is corruption (cpython#110052: plain daemon
+// threads crash at random at exit, interp=0xdddd... in debug builds). 3.8
+// has its own read after acquiring (bpo-39877, takeGIL); 3.14 refcounts
+// thread states (gh-124878), so the read is safe. 3.13 is given no window,
+// as the issue reads cpython#110052 (3.9-3.12); whether 3.13's take_gil
+// still reads the state there is unchecked (see docs). The window point
+// exists only under 3.9-3.12 and for threads other than main, so that
+// other presets keep their schedules.
+// takeGILWindow is the second scheduling point of take_gil under 3.9-3.12:
+// after the must-exit check, the read of the thread's own state. gil.go's
+// takeGIL calls it right after the entry check.
+func (in *Interp) takeGILWindow(t *thread, site string) {
+	if m := in.preset.Release.Minor; t.id == 0 || in.finalizing || m < 9 || m > 12 || !t.tstate {
+		return
+	}
+	in.point(t)
+	if t.tstateFreed {
+		in.halt(t, Corruption, KindTakeGILWindow, fmt.Sprintf("%s passed take_gil's must-exit check at %s before the flag, then read its thread state (tstate->interp) after finalization freed it (cpython#110052)", t.name, site))
+	}
 }

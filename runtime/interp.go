@@ -113,7 +113,7 @@ type Interp struct {
 	finalizing      bool    // the finalizing flag (step 4)
 	tstatesFreed    bool    // step 7: the interpreter's thread states are gone
 	buffered        int     // bytes in the stdout buffer not yet written
-	v2              v2State // the issue-10 statements' state (v2stmt.go)
+	v2              v2State // state of atthreadexit (tls.go) and after_finalize (afterfinalize.go)
 
 	result *Result
 	trace  []Event
@@ -426,4 +426,10 @@ func (t *thread) state() string {
 		return t.endHow
 	}
 	return "running"
+}
+
+// v2State is the interpreter state of atthreadexit and after_finalize.
+type v2State struct {
+	tls           map[int]*tlsList // registered atthreadexit blocks, by thread id
+	afterFinalize bool             // main runs after_finalize blocks
 }

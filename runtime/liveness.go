@@ -197,8 +197,10 @@ func pathTo(body []*scenario.Stmt, target *scenario.Stmt) []level {
 		if st == target {
 			return []level{{body, i}}
 		}
-		if sub := pathTo(st.Body, target); sub != nil {
-			return append([]level{{body, i}}, sub...)
+		for _, blk := range st.Blocks() { // the body, then an if's else
+			if sub := pathTo(*blk, target); sub != nil {
+				return append([]level{{body, i}}, sub...)
+			}
 		}
 	}
 	return nil

@@ -175,3 +175,14 @@ func (r *Result) Text() string {
 	fmt.Fprintf(&b, "%s\n", r.ReplayLine())
 	return b.String()
 }
+
+// Report kinds of the native-frame, debug-build and after_finalize rules,
+// and of cpython#110052's take_gil window.
+const (
+	KindFatalNoGIL     = "fatal-no-gil"     // debug build: DECREF or use without the GIL
+	KindNounwind       = "nounwind"         // forced unwind through a Rust extern "C" frame
+	KindAfterFinalize  = "after-finalize"   // Python-level work after Py_FinalizeEx returned
+	KindTakeGILWindow  = "take-gil-window"  // cpython#110052
+	PhaseAfterFinalize = "after-finalize"   // main's phase while it runs after_finalize blocks
+	tlsNote            = "atthreadexit of " // trace note before a thread-local destructor runs
+)

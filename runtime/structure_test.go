@@ -319,3 +319,14 @@ daemon d { forever { io } }`)
 		}
 	}
 }
+
+// Every statement of the language has semantics registered in the model
+// (stmt.go): a statement added to scenario.Syntaxes without them fails
+// here, not in the middle of a run.
+func TestEveryStatementHasSemantics(t *testing.T) {
+	for _, syn := range scenario.Syntaxes {
+		if !runtime.HasSemantics(syn.Op) {
+			t.Errorf("%s: no semantics in runtime", syn.Op)
+		}
+	}
+}

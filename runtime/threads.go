@@ -237,3 +237,41 @@ func (in *Interp) join(t *thread, name string) {
 		OnlyBlocker: true,
 	})
 }
+
+// A replicated block NAME[N]: a spawn or join of NAME addresses every
+// copy, in index order, one scheduling point apart (N Thread.start()
+// calls).
+// group runs a spawn or join of a replicated block as one of each copy, in
+// index order, with a scheduling point between them. It reports false for
+// a name that is not a replicated block.
+func (in *Interp) group(t *thread, st *scenario.Stmt) bool {
+	if in.sc.Thread(st.Name) >= 0 {
+		return false
+	}
+	ids := in.sc.Named(st.Name)
+	if len(ids) == 0 {
+		return false
+	}
+	for i, id := range ids {
+		if i > 0 {
+			t.setIter(i) // which copy is next is position (state.go)
+			in.point(t)
+		}
+		c := *st
+		c.Name = in.threads[id].name
+		in.do(t, &c)
+	}
+	return true
+}
+
+// park: the thread blocks for ever on purpose, keeping its stack, the
+// locks it holds (the GIL included, if it holds it) and its thread state.
+// A parked thread counts as hung: a wait on it is a deadlock on a hung
+// thread, and a stdout lock it holds makes main's flush fatal (bpo-23309).
+// park blocks t for ever, keeping everything it holds. It does not return.
+func (in *Interp) park(t *thread) {
+	t.hung = true
+	in.event(t, EvPark, "blocks for ever, keeping its stack, its locks and the GIL if it holds it")
+	in.ctl.Block(t.id, chaos.Forever("nothing: "+t.name+" is parked"))
+	panic("unreachable: a parked thread ran again")
+}

@@ -1,0 +1,85 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// after_finalize { }: runs on main after step 7 (Py_AtExit functions,
+// atexit(3) handlers, C++ static destructors). The interpreter and the GIL
+// are gone (_PyEval_FiniGIL): main holds no GIL and no thread state and
+// runs as a plain OS thread. Touching an object, printing or running
+// Python code is corruption; set, unlock, lock, wait, io, yield and join
+// are C-level and fine; ensure builds a thread state in a freed
+// interpreter (gh-124619, grpc#17621): corruption; acquire restores main's
+// freed thread state: corruption. The destroyed GIL stays locked, so a
+// thread that waits for it is woken only by its timed wait's must-exit
+// check (3.9+), which meets the policy. Whatever main runs there, its
+// failure is its own (Result.ByMainAfterFinalize).
+//
+// The debug facet: a debug build (or -X dev, PYTHONMALLOC=debug): a DECREF
+// (decref, guard, a smart pointer's release) or a use without the GIL is a
+// fatal error, abort, instead of silent corruption (_PyMem_DebugCheckGIL,
+// bpo-26558, 3.6; _Py_EnsureTstateNotNULL,
+// Include/internal/pycore_pystate.h, 3.10).
+
+// afterFinalize runs the after_finalize blocks on main after step 7. It
+// does nothing (not even a scheduling point) for a scenario without them.
+func (in *Interp) afterFinalize(t *thread) {
+	if len(in.sc.AfterFinalize) == 0 {
+		return
+	}
+	in.setPhase(t, PhaseAfterFinalize)
+	// The GIL is destroyed with the interpreter: its lock stays taken (by
+	// main, as the model records it) and main runs as a plain OS thread.
+	in.v2.afterFinalize = true
+	if t.hasGIL {
+		in.event(t, EvDropGIL, "destroyed with the interpreter (_PyEval_FiniGIL)")
+	}
+	t.hasGIL, t.tstate, t.kind = false, false, scenario.Foreign
+	for _, b := range in.sc.AfterFinalize {
+		in.exec(t, b.Body)
+	}
+	t.cur = nil
+}
+
+// afterFinalizeStmt runs the statements that mean something else after
+// Py_FinalizeEx returned; it reports whether it ran st.
+func (in *Interp) afterFinalizeStmt(t *thread, st *scenario.Stmt) bool {
+	switch st.Op {
+	case scenario.OpGuard:
+		// Py_IsFinalizing() is still true: the guard skips its DECREF.
+		in.event(t, EvNote, "guard "+st.Name+": finalizing, DECREF skipped")
+		return true
+	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref,
+		scenario.OpDecref, scenario.OpUse, scenario.OpPrint, scenario.OpWork:
+		in.noGILAt(t, st, fmt.Sprintf("%s: %s after Py_FinalizeEx returned: the interpreter and its objects are freed", t.name, stmtOp(st)))
+	case scenario.OpAcquire:
+		in.halt(t, Corruption, KindUAFTstate, t.name+": acquire after Py_FinalizeEx returned restores a freed thread state into a destroyed GIL")
+	}
+	return false
+}
+
+// noGILAt ends the run for st, which needs the GIL, run by t without it:
+// corruption, or, in a debug build, for a DECREF or a use, a fatal error.
+func (in *Interp) noGILAt(t *thread, st *scenario.Stmt, msg string) {
+	kind := KindNoGIL
+	if in.v2.afterFinalize && t.id == 0 {
+		kind = KindAfterFinalize
+	}
+	if in.preset.Debug && st != nil && debugFatalOp(st.Op) {
+		in.haltAt(t, st, Abort, KindFatalNoGIL, "Fatal Python error: the function must be called with the GIL held (debug build): "+msg)
+	}
+	in.haltAt(t, st, Corruption, kind, msg)
+}
+
+// debugFatalOp reports the operations a debug build checks: DECREFs (a
+// decref, a guard, a smart pointer's release) and uses.
+func debugFatalOp(op scenario.Op) bool {
+	switch op {
+	case scenario.OpDecref, scenario.OpGuard, scenario.OpHold, scenario.OpUse:
+		return true
+	}
+	return false
+}

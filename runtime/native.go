@@ -1,0 +1,98 @@
+package runtime
+
+import (
+	"fmt"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// Native frames: native, hold and cleanup, and what the forced unwind
+// (pthread_exit) does to them (exit.go's unwind walks them).
+
+// native runs a C/C++ frame; at its end its items run in reverse order.
+func (in *Interp) native(t *thread, st *scenario.Stmt) {
+	f := &frame{stmt: st}
+	t.frames = append(t.frames, f)
+	raised := in.catchRaise(t, st.Body)
+	if raised != nil {
+		t.raising++ // thread data: the items below may be scheduling points
+	}
+	in.runFrameItems(t, f)
+	t.frames = t.frames[:len(t.frames)-1]
+	if raised != nil {
+		t.raising--
+		// An exception leaves the frame normally: its items ran, and it
+		// goes on to the enclosing Python-level block (spec v2).
+		panic(*raised)
+	}
+	if len(t.frames) == 0 && t.kind != scenario.Foreign && !t.hasGIL {
+		in.halt(t, Corruption, KindNoGIL, t.name+" left its outermost native frame without the GIL")
+	}
+}
+
+// runFrameItems releases a frame's smart pointers and runs its cleanup
+// blocks, last first, with whatever GIL state the thread has.
+// An exception raised inside a cleanup body ends that body; the other items
+// still run, and the exception goes on once they have.
+func (in *Interp) runFrameItems(t *thread, f *frame) {
+	var raised *pyRaise
+	for i := len(f.items) - 1; i >= 0; i-- {
+		it := f.items[i]
+		f.items = f.items[:i]
+		if it.hold != nil {
+			if !t.hasGIL {
+				in.noGILAt(t, it.stmt, fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", t.name, it.hold.name, unwindNote(t)))
+			}
+			in.decrefObject(t, it.hold, "smart pointer release")
+			continue
+		}
+		if it.stmt.OnUnwind && !t.unwinding {
+			continue // cleanup unwind: only on the forced unwind (v2stmt.go)
+		}
+		t.inCleanup++
+		e := in.catchRaise(t, it.stmt.Body)
+		t.inCleanup--
+		if e != nil && raised == nil {
+			raised = e
+			t.raising++ // thread data, as in native
+		}
+	}
+	if raised != nil {
+		t.raising--
+		panic(*raised)
+	}
+}
+
+func unwindNote(t *thread) string {
+	if t.unwinding {
+		return " during the forced unwind"
+	}
+	return ""
+}
+
+// hold makes a smart pointer to the object in the innermost native frame:
+// it is released (a DECREF) when the frame ends or unwinds.
+func (in *Interp) hold(t *thread, st *scenario.Stmt) {
+	f := t.frames[len(t.frames)-1]
+	if o := in.heap.bound[st.Name]; o != nil {
+		f.items = append(f.items, frameItem{hold: o, stmt: st})
+	}
+}
+
+// cleanup registers a cleanup block in the innermost native frame.
+// "cleanup unwind" runs only when the forced unwind (pthread_exit, glibc's
+// abi::__forced_unwind) passes through the frame, not when the frame
+// returns or a Python exception leaves it.
+func (in *Interp) cleanup(t *thread, st *scenario.Stmt) {
+	f := t.frames[len(t.frames)-1]
+	f.items = append(f.items, frameItem{stmt: st})
+}
+
+// haltNoUnwind ends the run when the forced unwind reaches a frame that
+// cannot unwind: noexcept (std::terminate) or nounwind (Rust extern "C").
+func (in *Interp) haltNoUnwind(t *thread, f *scenario.Stmt) {
+	if f.Noexcept {
+		in.haltAt(t, f, Abort, KindNoexcept, t.name+": forced unwind reached a noexcept native frame: std::terminate")
+	}
+	in.haltAt(t, f, Abort, KindNounwind, t.name+": forced unwind reached a Rust extern \"C\" (nounwind) frame: the process aborts")
+}
