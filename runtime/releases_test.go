@@ -8,7 +8,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
-// The rules of the spec's v2 section, one test each, named after the
+// The release rules (what changes between CPython releases), one test each, named after the
 // CPython source they stand for. Each case runs under each listed preset's
 // own default policy (or the policy given) and checks the exact outcome set
 // over sampled schedules.
