@@ -1,9 +1,13 @@
 # shutdownfuzz developer targets. CI runs `make test` (see .ci/run).
 GO ?= go
 FUZZTIME ?= 10s
+# FuzzShutdown's time in `make fuzz` (FUZZTIME unless given; CI gives 60s)
+# and in `make fuzz-long`.
+SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
+FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench fuzz chaos build conform-env conform conform-quick
+.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform conform-quick
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -24,14 +28,23 @@ bench:
 	$(GO) test -run=NONE -bench=. -benchtime=2s ./chaos ./runtime
 	$(GO) test -run=NONE -bench=. -benchtime=1x -count=3 ./exhaustive
 
-# A short run of every fuzz target (go test -fuzz takes one target at a time).
-# CI runs `make test`, which replays the corpus and the seeds; `make fuzz`
-# with FUZZTIME=10s is the smoke run.
+# A short run of every fuzz target (go test -fuzz takes one target at a time):
+# FuzzParse and FuzzDecode for FUZZTIME each, FuzzShutdown for
+# SHUTDOWN_FUZZTIME (FUZZTIME unless given). CI runs `make test`, which
+# replays the corpus and the seeds, then
+# `make fuzz FUZZTIME=10s SHUTDOWN_FUZZTIME=60s` as the smoke run.
+# A failing input stops make with an error; go test writes it under
+# testdata/fuzz/ in the target's package.
 fuzz:
 	$(GO) test -run=NONE -fuzz='^FuzzParse$$' -fuzztime=$(FUZZTIME) ./scenario
 	$(GO) test -run=NONE -fuzz='^FuzzDecode$$' -fuzztime=$(FUZZTIME) ./scenario
-	@if [ -d fuzz ] && ls fuzz/*_test.go >/dev/null 2>&1; then \
-		$(GO) test -run=NONE -fuzz='^FuzzShutdown$$' -fuzztime=$(FUZZTIME) ./fuzz; fi
+	$(GO) test -run=NONE -fuzz='^FuzzShutdown$$' -fuzztime=$(SHUTDOWN_FUZZTIME) ./fuzz
+
+# FuzzShutdown alone for FUZZLONG (30 minutes unless given), as the nightly
+# fuzz job runs it; fails on any failure, the input in
+# fuzz/testdata/fuzz/FuzzShutdown/.
+fuzz-long:
+	$(GO) test -run=NONE -fuzz='^FuzzShutdown$$' -fuzztime=$(FUZZLONG) ./fuzz
 
 # A two-minute exploration campaign over the whole library and all policies.
 chaos:
