@@ -40,11 +40,13 @@ type Branch struct {
 //     cpython-3.15 and cpython-3.15.Z, and the fuzz decoder draws
 //     cpython-3.15 with the next free code (see fuzzPresets: existing codes
 //     do not move).
-//  2. In runtime.Facts, end the spans of the facts 3.15 no longer has
-//     (a span running to the newest release is open, `since`), and add a
-//     row for each new fact, with its Set, its span and its CPython source.
-//     A fact that changes inside a branch also gives that branch a Change
-//     here.
+//  2. In runtime.Facts: a span running to the newest release is open
+//     (since(14, 0)) and covers 3.15 already. End the span of each fact
+//     3.15 no longer has (branches(14, 14)), widen the printed Releases
+//     text of those it keeps ("3.14" becomes "3.14+"), and add a row for
+//     each new fact, with its Set (a new Preset field if need be), its span
+//     and its CPython source. A fact that changes inside a branch also
+//     gives that branch a Change here.
 //  3. If conformance runs it: Conform: true, and scripts/conform-env.sh
 //     installs python3.15 into the sid root (conform finds every release but
 //     3.11 there).
