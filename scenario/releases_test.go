@@ -97,9 +97,10 @@ func TestFuzzPresetsAppendNewRelease(t *testing.T) {
 	for b := range 256 {
 		before[b] = fuzzPreset(byte(b))
 	}
-	Releases = append(slices.Clone(saved), Branch{Minor: 15, Changes: []int{2}})
+	next := NewestRelease().Minor + 1
+	Releases = append(slices.Clone(saved), Branch{Minor: next, Changes: []int{2}})
 	fuzzPresets = appendDrawn(fuzzPresetCodes[:])
-	added := []string{"cpython-3.15", "cpython-3.15.1", "cpython-3.15.2"}
+	added := []string{ReleaseName(next, -1), ReleaseName(next, 1), ReleaseName(next, 2)}
 	if want := append(slices.Clone(savedPresets), added...); !slices.Equal(fuzzPresets, want) {
 		t.Fatalf("with 3.15: fuzzPresets = %q, want %q", fuzzPresets, want)
 	}
