@@ -77,8 +77,9 @@ libfuzzer:
 # Conformance against real CPython (docs/conformance.md, issue 9).
 # conform-env installs python3.11-dev, g++ and debootstrap with apt, and builds
 # a cached Debian sid root with CPython 3.13 and 3.14 (needs root; a second
-# run returns at once). conform runs every library scenario on 3.11, 3.13 and
-# 3.14 and regenerates docs/conformance.md; conform-quick runs six scenarios
+# run returns at once). conform runs every library scenario on every release
+# scenario.Releases marks Conform (3.11, 3.13 and 3.14: conform's default
+# -python) and regenerates docs/conformance.md; conform-quick runs six scenarios
 # three times on 3.11 and 3.14 and fails if an interpreter is missing.
 CONFORM_RUNS ?= 5
 CONFORM_QUICK = raii-decref-unwind catchall-glibc noexcept-unwind-abort stack-waiter-terminate \
@@ -88,7 +89,7 @@ conform-env:
 	bash scripts/conform-env.sh
 
 conform: conform-env
-	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.13,3.14 -runs $(CONFORM_RUNS) -compare -markdown -o docs/conformance.md -force
+	$(GO) run ./cmd/shutdownfuzz conform -runs $(CONFORM_RUNS) -compare -markdown -o docs/conformance.md -force
 
 conform-quick: conform-env
 	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.14 -runs 3 -timeout 5s $(CONFORM_QUICK)

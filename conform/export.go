@@ -15,12 +15,29 @@ import (
 //go:embed templates/sfz_rt.h
 var runtimeHeader string
 
-// Versions are the CPython releases conformance knows how to run.
-var Versions = []string{"3.11", "3.13", "3.14"}
+// Versions are the CPython releases conformance knows how to run, oldest
+// first: the branches of scenario.Releases marked Conform ("3.11", "3.13",
+// "3.14").
+var Versions = conformVersions()
+
+func conformVersions() []string {
+	var out []string
+	for _, b := range scenario.Releases {
+		if b.Conform {
+			out = append(out, b.Version())
+		}
+	}
+	return out
+}
+
+// DefaultVersion is the interpreter an exported program targets unless told
+// otherwise: the release the model runs a scenario without a preset line
+// under (scenario.DefaultRelease, 3.14).
+var DefaultVersion = fmt.Sprintf("3.%d", scenario.DefaultRelease)
 
 // Options shape an exported program.
 type Options struct {
-	Version string       // "3.11", "3.13" or "3.14": the build script's default interpreter
+	Version string       // one of Versions: the build script's default interpreter; "" is DefaultVersion
 	Steer   []SteerPoint // the witness's context switches, turned into synchronisation
 }
 
@@ -95,7 +112,7 @@ func Export(s *scenario.Scenario, opts Options) (*Program, error) {
 		return nil, ne
 	}
 	if opts.Version == "" {
-		opts.Version = "3.14"
+		opts.Version = DefaultVersion
 	}
 	if !slices.Contains(Versions, opts.Version) {
 		return nil, fmt.Errorf("unknown python version %q (want %s)", opts.Version, strings.Join(Versions, ", "))

@@ -8,14 +8,20 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
 )
 
 // DefaultRoot is where scripts/conform-env.sh builds the Debian sid root
-// that holds CPython 3.13 and 3.14; SFZ_CONFORM_ROOT overrides it.
+// that holds every conformance release but the host's (3.13 and 3.14);
+// SFZ_CONFORM_ROOT overrides it.
 const DefaultRoot = "/var/cache/shutdownfuzz/sid"
+
+// HostVersion is the one conformance release the host itself provides:
+// Debian bookworm's python3.11, installed by scripts/conform-env.sh.
+const HostVersion = "3.11"
 
 // Interpreter is one real CPython: on the host (Root "") or inside a
 // chroot (Root is its directory).
@@ -28,24 +34,25 @@ type Interpreter struct {
 // ErrMissing marks an interpreter that is not installed.
 var ErrMissing = errors.New("interpreter not installed")
 
-// Find locates the interpreter for version: 3.11 is the host's Debian
-// python3.11 (not a pyenv shim on PATH), 3.13 and 3.14 live in the sid root.
+// Find locates the interpreter for version, one of Versions: HostVersion
+// is the host's Debian /usr/bin/python3.11 (not a pyenv shim on PATH), and
+// every other release is /usr/bin/python3.Y in the sid root.
 func Find(version string) (*Interpreter, error) {
 	root := os.Getenv("SFZ_CONFORM_ROOT")
 	if root == "" {
 		root = DefaultRoot
 	}
 	var in *Interpreter
-	switch version {
-	case "3.11":
-		in = &Interpreter{Version: version, Python: "/usr/bin/python3.11"}
-	case "3.13", "3.14":
+	switch {
+	case !slices.Contains(Versions, version):
+		return nil, fmt.Errorf("unknown python version %q (want %s)", version, strings.Join(Versions, ", "))
+	case version == HostVersion:
+		in = &Interpreter{Version: version, Python: "/usr/bin/python" + version}
+	default:
 		in = &Interpreter{Version: version, Root: root, Python: "/usr/bin/python" + version}
 		if _, err := os.Stat(filepath.Join(root, ".sfz-complete")); err != nil {
 			return nil, fmt.Errorf("python %s: %w: no finished sid root at %s (run `make conform-env`)", version, ErrMissing, root)
 		}
-	default:
-		return nil, fmt.Errorf("unknown python version %q (want %s)", version, strings.Join(Versions, ", "))
 	}
 	for _, p := range []string{in.Python, in.Python + "-config", "/usr/bin/g++"} {
 		if _, err := os.Stat(filepath.Join(in.Root, p)); err != nil {

@@ -63,22 +63,15 @@ func sameFacts(p string, drawn []string) string {
 		return p
 	}
 	have, _ := runtime.LookupPreset([]string{p})
-	fallback := fmt.Sprintf("cpython-3.%d", want.Minor)
+	fallback := scenario.ReleaseName(want.Minor, runtime.Latest)
 	for _, d := range drawn {
 		r, ok := runtime.ParseRelease(d)
 		if !ok || r.Minor != want.Minor {
 			continue
 		}
-		if q, _ := runtime.LookupPreset([]string{d}); factsEqual(q, have) {
+		if q, _ := runtime.LookupPreset([]string{d}); q.SameFacts(have) {
 			return d
 		}
 	}
 	return fallback
-}
-
-// factsEqual compares two presets' facts, not their names.
-func factsEqual(a, b runtime.Preset) bool {
-	a.Name, a.Release, a.Version = "", runtime.Release{}, ""
-	b.Name, b.Release, b.Version = "", runtime.Release{}, ""
-	return a == b
 }

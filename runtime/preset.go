@@ -2,6 +2,8 @@ package runtime
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -22,30 +24,24 @@ func (r Release) String() string {
 	return fmt.Sprintf("3.%d.%d", r.Minor, r.Patch)
 }
 
-// from reports whether r has a change that entered CPython at firsts: the
-// first release of each branch that has it, oldest branch first. Branches
-// newer than the last one listed have it from their .0; older ones never.
-func (r Release) from(firsts ...Release) bool {
-	for _, f := range firsts {
-		if r.Minor == f.Minor {
-			return r.Patch < 0 || r.Patch >= f.Patch
-		}
+// order is r's place in release order: 3.Y.Z, then 3.Y.Z+1, ..., then
+// 3.Y latest (which has every fact of the branch), then 3.Y+1.0.
+func (r Release) order() (int, int) {
+	if r.Patch < 0 {
+		return r.Minor, math.MaxInt
 	}
-	return r.Minor > firsts[len(firsts)-1].Minor
+	return r.Minor, r.Patch
 }
 
-// minors reports whether r's branch is one of 3.lo ... 3.hi.
-func (r Release) minors(lo, hi int) bool { return r.Minor >= lo && r.Minor <= hi }
+// atMost reports whether r comes no later than s in release order.
+func (r Release) atMost(s Release) bool {
+	rm, rp := r.order()
+	sm, sp := s.order()
+	return rm < sm || rm == sm && rp <= sp
+}
 
-func rel(minor, patch int) Release { return Release{minor, patch} }
-
-// Oldest and newest branches the presets model.
-const (
-	minMinor = 8
-	maxMinor = 14
-)
-
-// ParseRelease reads "cpython-3.Y" or "cpython-3.Y.Z" (Y from 8 to 14).
+// ParseRelease reads "cpython-3.Y" or "cpython-3.Y.Z" for a branch 3.Y of
+// scenario.Releases.
 func ParseRelease(name string) (Release, bool) {
 	minor, patch, ok := scenario.PresetVersion(name)
 	if !ok {
@@ -56,6 +52,27 @@ func ParseRelease(name string) (Release, bool) {
 	}
 	return Release{minor, patch}, true
 }
+
+// Span is the releases from From to To in release order, both included.
+type Span struct{ From, To Release }
+
+// Has reports whether r is in the span.
+func (s Span) Has(r Release) bool { return s.From.atMost(r) && r.atMost(s.To) }
+
+// newest stands for every branch to come: a span ending there is open.
+var newest = Release{math.MaxInt, Latest}
+
+// since: 3.minor.patch and every later release, newer branches included.
+func since(minor, patch int) Span { return Span{Release{minor, patch}, newest} }
+
+// through: every release up to 3.minor.patch (Latest: the whole branch).
+func through(minor, patch int) Span { return Span{Release{0, 0}, Release{minor, patch}} }
+
+// branches: every release of 3.lo ... 3.hi.
+func branches(lo, hi int) Span { return Span{Release{lo, 0}, Release{hi, Latest}} }
+
+// patches: 3.minor.lo ... 3.minor.hi (hi Latest: to the branch's end).
+func patches(minor, lo, hi int) Span { return Span{Release{minor, lo}, Release{minor, hi}} }
 
 // JoinRule is what join does once the finalizing flag is set (spec v2,
 // "join after the flag"; research note item 1).
@@ -101,77 +118,124 @@ type Preset struct {
 	DefaultPolicy string
 }
 
-// Fact is one row of the preset table: what a preset field stands for, the
-// releases that have it, and where CPython's history records it.
+// Fact is one row of the preset table: what it stands for, the releases
+// that have it, where CPython's history records it, and the preset field it
+// sets.
 type Fact struct {
-	Field, What, Releases, Source string
-	in                            func(p Preset) bool
+	What     string // the rule, as `shutdownfuzz presets` prints it
+	Releases string // the releases that have it, as printed
+	Source   string // where CPython's history records it
+
+	// Spans are the releases that have the fact; none means every release.
+	// A span that ends at the newest release is open (since): a release
+	// added later has the fact until a row says otherwise.
+	Spans []Span
+	// When, if set, is a condition besides the release: the platform or
+	// the build.
+	When func(Preset) bool
+	// Set records the fact in the preset's typed fields, for a preset that
+	// has it; nil for a rule the model always applies, listed for its
+	// source.
+	Set func(*Preset)
+	// InReleaseView: the fact's patch boundaries are columns of the release
+	// view (`matrix -versions`, VersionPresets), besides each branch's
+	// latest release.
+	InReleaseView bool
 }
 
-// In reports whether preset p has the fact.
-func (f Fact) In(p Preset) bool { return f.in(p) }
+// In reports whether preset p has the fact: p's release is in one of its
+// spans, and p meets When.
+func (f Fact) In(p Preset) bool {
+	if len(f.Spans) > 0 && !slices.ContainsFunc(f.Spans, func(s Span) bool { return s.Has(p.Release) }) {
+		return false
+	}
+	return f.When == nil || f.When(p)
+}
 
 // Facts is the table behind the presets; LookupPreset derives every field
-// from it, so the table and the model cannot disagree.
+// from it, so the table and the model cannot disagree. The boundaries of
+// its spans inside a branch are scenario.Releases' Changes (a test checks
+// it), and give BoundaryPresets and VersionPresets. Append rows; the
+// printed table numbers facts by position.
 var Facts = []Fact{
-	{"-", "must-exit checked after acquiring the GIL", "all", "bpo-1856 (0d5e52d3), bpo-36475 (f781d202)",
-		func(Preset) bool { return true }},
-	{"CheckEntry", "must-exit checked before waiting for the GIL", "3.9+", "bpo-39877 (eb4e2ae2, 85f5a69a)",
-		func(p Preset) bool { return p.Release.Minor >= 9 }},
-	{"CheckWaiting", "must-exit re-checked after each timed-out wait", "3.9+", "bpo-39877/bpo-40010 (a36adfa6)",
-		func(p Preset) bool { return p.Release.Minor >= 9 }},
-	{"-", "take_gil reads tstate->async_exc after acquiring, before the must-exit check", "3.8", "bpo-39877 (29356e03, fixed in 3.9)",
-		func(p Preset) bool { return p.Release.Minor == 8 }},
-	{"ResetDropRequest", "a waiter that meets must-exit resets its own drop request", "3.10.8, 3.11+", "gh-96387 (PR #96869; Misc/NEWS.d/3.10.8.rst)",
-		func(p Preset) bool { return p.Release.from(rel(10, 8)) }},
-	{"StdoutFatal", "a wait for the stdout lock that began after the flag is a fatal error when the holder cannot release it", "all (3.5+)", "bpo-23309 (25f85d4b), bufferedio.c _enter_buffered_busy",
-		func(Preset) bool { return true }},
-	{"SpawnWhileFinalizing", "a thread started after the flag still starts (it meets the policy or returns at bootstrap)", "3.8-3.11", "gh-104690 (ce558e69 refuses from 3.12)",
-		func(p Preset) bool { return p.Release.Minor <= 11 }},
-	{"SpawnRefusedEarly", "thread starts refused from the start of Py_FinalizeEx (interp->finalizing), atexit included", "3.12.0-3.12.2", "gh-113964 (PR #117029, fixed in 3.12.3)",
-		func(p Preset) bool { return p.Release.Minor == 12 && p.Release.Patch >= 0 && p.Release.Patch <= 2 }},
-	{"QuietBootstrap", "a thread whose bootstrap finds the flag set returns without taking the GIL", "3.11.6, 3.12.1, 3.13+", "gh-108987 (PR #109272, #110342)",
-		func(p Preset) bool { return p.Release.from(rel(11, 6), rel(12, 1)) }},
-	{"JoinBlocksOnStopped", "join after the flag blocks for ever on a target the policy stopped (3.8: zapthreads releases the join lock; 3.13: thread_is_exiting is set only at the end of thread_run)", "3.8, 3.13", "research note item 1",
-		func(p Preset) bool { return p.Release.Minor == 8 || p.Release.Minor == 13 }},
-	{"JoinReturns", "join after the flag returns at once: deleting the thread states released every join lock", "3.9-3.12", "bpo-19466 (_PyThreadState_DeleteExcept)",
-		func(p Preset) bool { return p.Release.minors(9, 12) }},
-	{"JoinRaises", "join after the flag raises PythonFinalizationError unless the target is exiting", "3.14", "gh-123940 (PR #130402, _threadmodule.c ThreadHandle_join)",
-		func(p Preset) bool { return p.Release.Minor >= 14 }},
-	{"PerThreadMustExit", "must-exit is per thread state: a thread state built after the flag runs alongside finalization", "3.14", "PR #130649 (gh-124878), gh-132948",
-		func(p Preset) bool { return p.Release.Minor >= 14 }},
-	{"TstatesFreedAtFlag", "other threads' thread states are deleted right after the flag (3.8 and 3.14: at step 7)", "3.9-3.13", "bpo-19466 (pylifecycle.c _PyThreadState_DeleteExcept)",
-		func(p Preset) bool { return p.Release.minors(9, 13) }},
-	{"CatchallAborts", "catch(...) that swallows the forced unwind aborts: FATAL: exception not rethrown", "glibc", "pybind11 #1208, gh-87135",
-		func(p Preset) bool { return p.Platform == "glibc" }},
-	{"Debug", "a debug build (facet debug): a DECREF or use without the GIL is a fatal error, not silent corruption", "--with-pydebug builds", "_Py_EnsureTstateNotNULL checks in debug builds (spec v2 debug facet)",
-		func(p Preset) bool { return p.Debug }},
-	{"-", "an ensure after the thread states are freed (step 7) builds a thread state first", "all, open in 3.14", "gh-124619, gh-132948",
-		func(Preset) bool { return true }},
-	{"DefaultPolicy", "default policy unwind (pthread_exit) on POSIX, terminate (_endthreadex) on Windows", "3.8-3.13.7", "bpo-1856, gh-87135 / bpo-42969",
-		func(p Preset) bool { return !hangs(p.Release) }},
-	{"DefaultPolicy", "default policy hang (PyThread_hang_thread)", "3.13.8, 3.14", "gh-87135 (GH-105805; 3.13 backport PR #137827, Misc/NEWS.d/3.13.8.rst)",
-		func(p Preset) bool { return hangs(p.Release) }},
+	{What: "must-exit checked after acquiring the GIL", Releases: "all",
+		Source: "bpo-1856 (0d5e52d3), bpo-36475 (f781d202)"},
+	{What: "must-exit checked before waiting for the GIL", Releases: "3.9+",
+		Source: "bpo-39877 (eb4e2ae2, 85f5a69a)",
+		Spans:  []Span{since(9, 0)}, Set: func(p *Preset) { p.CheckEntry = true }},
+	{What: "must-exit re-checked after each timed-out wait", Releases: "3.9+",
+		Source: "bpo-39877/bpo-40010 (a36adfa6)",
+		Spans:  []Span{since(9, 0)}, Set: func(p *Preset) { p.CheckWaiting = true }},
+	{What: "take_gil reads tstate->async_exc after acquiring, before the must-exit check", Releases: "3.8",
+		Source: "bpo-39877 (29356e03, fixed in 3.9)",
+		Spans:  []Span{branches(8, 8)}},
+	{What: "a waiter that meets must-exit resets its own drop request", Releases: "3.10.8, 3.11+",
+		Source: "gh-96387 (PR #96869; Misc/NEWS.d/3.10.8.rst)",
+		Spans:  []Span{since(10, 8)}, Set: func(p *Preset) { p.ResetDropRequest = true },
+		// A daemon handing off the GIL at the flag hangs before it: an
+		// outcome plain daemon threads meet.
+		InReleaseView: true},
+	{What: "a wait for the stdout lock that began after the flag is a fatal error when the holder cannot release it", Releases: "all (3.5+)",
+		Source: "bpo-23309 (25f85d4b), bufferedio.c _enter_buffered_busy",
+		Set:    func(p *Preset) { p.StdoutFatal = true }},
+	{What: "a thread started after the flag still starts (it meets the policy or returns at bootstrap)", Releases: "3.8-3.11",
+		Source: "gh-104690 (ce558e69 refuses from 3.12)",
+		Spans:  []Span{through(11, Latest)}, Set: func(p *Preset) { p.SpawnWhileFinalizing = true }},
+	{What: "thread starts refused from the start of Py_FinalizeEx (interp->finalizing), atexit included", Releases: "3.12.0-3.12.2",
+		Source: "gh-113964 (PR #117029, fixed in 3.12.3)",
+		Spans:  []Span{patches(12, 0, 2)}, Set: func(p *Preset) { p.SpawnRefusedEarly = true }},
+	{What: "a thread whose bootstrap finds the flag set returns without taking the GIL", Releases: "3.11.6, 3.12.1, 3.13+",
+		Source: "gh-108987 (PR #109272, #110342)",
+		Spans:  []Span{patches(11, 6, Latest), since(12, 1)}, Set: func(p *Preset) { p.QuietBootstrap = true }},
+	{What: "join after the flag blocks for ever on a target the policy stopped (3.8: zapthreads releases the join lock; 3.13: thread_is_exiting is set only at the end of thread_run)", Releases: "3.8, 3.13",
+		Source: "research note item 1",
+		Spans:  []Span{branches(8, 8), branches(13, 13)}, Set: func(p *Preset) { p.Join = JoinBlocksOnStopped }},
+	{What: "join after the flag returns at once: deleting the thread states released every join lock", Releases: "3.9-3.12",
+		Source: "bpo-19466 (_PyThreadState_DeleteExcept)",
+		Spans:  []Span{branches(9, 12)}, Set: func(p *Preset) { p.Join = JoinReturns }},
+	{What: "join after the flag raises PythonFinalizationError unless the target is exiting", Releases: "3.14",
+		Source: "gh-123940 (PR #130402, _threadmodule.c ThreadHandle_join)",
+		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.Join = JoinRaises }},
+	{What: "must-exit is per thread state: a thread state built after the flag runs alongside finalization", Releases: "3.14",
+		Source: "PR #130649 (gh-124878), gh-132948",
+		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.PerThreadMustExit = true }},
+	{What: "other threads' thread states are deleted right after the flag (3.8 and 3.14: at step 7)", Releases: "3.9-3.13",
+		Source: "bpo-19466 (pylifecycle.c _PyThreadState_DeleteExcept)",
+		Spans:  []Span{branches(9, 13)}, Set: func(p *Preset) { p.TstatesFreedAtFlag = true }},
+	{What: "catch(...) that swallows the forced unwind aborts: FATAL: exception not rethrown", Releases: "glibc",
+		Source: "pybind11 #1208, gh-87135",
+		When:   func(p Preset) bool { return p.Platform == "glibc" }, Set: func(p *Preset) { p.CatchallAborts = true }},
+	{What: "a debug build (facet debug): a DECREF or use without the GIL is a fatal error, not silent corruption", Releases: "--with-pydebug builds",
+		Source: "_Py_EnsureTstateNotNULL checks in debug builds (spec v2 debug facet)",
+		When:   func(p Preset) bool { return p.Debug }, Set: func(p *Preset) { p.Debug = true }},
+	{What: "an ensure after the thread states are freed (step 7) builds a thread state first", Releases: "all, open in 3.14",
+		Source: "gh-124619, gh-132948"},
+	{What: "default policy unwind (pthread_exit) on POSIX, terminate (_endthreadex) on Windows", Releases: "3.8-3.13.7",
+		Source: "bpo-1856, gh-87135 / bpo-42969",
+		Spans:  []Span{through(13, 7)}, Set: setThreadExitPolicy, InReleaseView: true},
+	{What: "default policy hang (PyThread_hang_thread)", Releases: "3.13.8, 3.14",
+		Source: "gh-87135 (GH-105805; 3.13 backport PR #137827, Misc/NEWS.d/3.13.8.rst)",
+		Spans:  []Span{since(13, 8)}, Set: func(p *Preset) { p.DefaultPolicy = PolicyHang }, InReleaseView: true},
 }
 
-func hangs(r Release) bool { return r.from(rel(13, 8)) }
-
-// fact returns the value of the fact for field in p.
-func fact(p Preset, field string) bool {
-	for _, f := range Facts {
-		if f.Field == field {
-			return f.in(p)
-		}
+// setThreadExitPolicy: before the hang (gh-87135), a thread that meets
+// must-exit leaves with pthread_exit on POSIX and _endthreadex on Windows
+// (bpo-1856, thread_pthread.h / thread_nt.h PyThread_exit_thread).
+func setThreadExitPolicy(p *Preset) {
+	if p.Platform == "windows" {
+		p.DefaultPolicy = PolicyTerminate
+	} else {
+		p.DefaultPolicy = PolicyUnwind
 	}
-	panic("runtime: no fact " + field)
 }
 
 // LookupPreset composes preset names left to right ("cpython-3.12.1",
-// "windows", "glibc"). No names means the default model: CPython 3.14 on
-// abstract POSIX (spec v1). A release named without a platform is glibc,
-// which is what a CPython user on Linux runs (see docs/faithfulness.md).
+// "windows", "glibc"). No names means the default model: CPython
+// scenario.DefaultRelease (3.14) on abstract POSIX (spec v1). A release
+// named without a platform is glibc, which is what a CPython user on Linux
+// runs (see docs/faithfulness.md).
 func LookupPreset(names []string) (Preset, error) {
-	r, platform, debug := Release{maxMinor, Latest}, "", false
+	r, platform, debug := Release{scenario.DefaultRelease, Latest}, "", false
 	for _, n := range names {
 		if v, ok := ParseRelease(n); ok {
 			r = v
@@ -186,44 +250,74 @@ func LookupPreset(names []string) (Preset, error) {
 		case "debug":
 			debug = true
 		default:
-			return Preset{}, fmt.Errorf("unknown preset %q (want cpython-3.Y or cpython-3.Y.Z for Y in %d..%d, or one of posix, windows, glibc, debug)", n, minMinor, maxMinor)
+			return Preset{}, fmt.Errorf("unknown preset %q (want cpython-3.Y or cpython-3.Y.Z for Y in %d..%d, or one of %s)",
+				n, scenario.OldestRelease().Minor, scenario.NewestRelease().Minor, strings.Join(scenario.Facets, ", "))
 		}
 	}
 	if platform == "" {
 		platform = "posix"
 	}
 	p := Preset{Name: strings.Join(names, " "), Release: r, Version: r.String(), Platform: platform, Debug: debug}
-	p.CheckEntry = fact(p, "CheckEntry")
-	p.CheckWaiting = fact(p, "CheckWaiting")
-	p.ResetDropRequest = fact(p, "ResetDropRequest")
-	p.StdoutFatal = fact(p, "StdoutFatal")
-	p.SpawnWhileFinalizing = fact(p, "SpawnWhileFinalizing")
-	p.SpawnRefusedEarly = fact(p, "SpawnRefusedEarly")
-	p.QuietBootstrap = fact(p, "QuietBootstrap")
-	p.PerThreadMustExit = fact(p, "PerThreadMustExit")
-	p.TstatesFreedAtFlag = fact(p, "TstatesFreedAtFlag")
-	p.CatchallAborts = fact(p, "CatchallAborts")
-	p.Debug = fact(p, "Debug")
-	switch {
-	case fact(p, "JoinRaises"):
-		p.Join = JoinRaises
-	case fact(p, "JoinReturns"):
-		p.Join = JoinReturns
-	default:
-		p.Join = JoinBlocksOnStopped
-	}
-	switch {
-	case hangs(r):
-		p.DefaultPolicy = PolicyHang
-	case platform == "windows":
-		p.DefaultPolicy = PolicyTerminate
-	default:
-		p.DefaultPolicy = PolicyUnwind
+	for _, f := range Facts {
+		if f.Set != nil && f.In(p) {
+			f.Set(&p)
+		}
 	}
 	if p.Name == "" {
-		p.Name = "default (cpython-3.14 posix)"
+		p.Name = fmt.Sprintf("default (%s posix)", scenario.ReleaseName(scenario.DefaultRelease, Latest))
 	}
 	return p, nil
+}
+
+// SameFacts reports whether p and q have the same facts, whatever their
+// names and releases.
+func (p Preset) SameFacts(q Preset) bool {
+	p.Name, p.Release, p.Version = "", Release{}, ""
+	q.Name, q.Release, q.Version = "", Release{}, ""
+	return p == q
+}
+
+// factChanges returns, for each branch, the patch releases inside it where
+// a span of a fact that keep accepts begins or ends, as the first release
+// after the change: since(10, 8) gives 3.10: 8, and patches(12, 0, 2) gives
+// 3.12: 3. Each list is ascending.
+func factChanges(keep func(Fact) bool) map[int][]int {
+	out := map[int][]int{}
+	add := func(minor, patch int) {
+		if !slices.Contains(out[minor], patch) {
+			out[minor] = append(out[minor], patch)
+			slices.Sort(out[minor])
+		}
+	}
+	for _, f := range Facts {
+		if !keep(f) {
+			continue
+		}
+		for _, s := range f.Spans {
+			if s.From.Patch > 0 {
+				add(s.From.Minor, s.From.Patch)
+			}
+			if s.To != newest && s.To.Patch >= 0 {
+				add(s.To.Minor, s.To.Patch+1)
+			}
+		}
+	}
+	return out
+}
+
+// boundaryColumns lists, for each branch of scenario.Releases oldest first,
+// the last release before each of its changes (factChanges), then the
+// branch's latest: one column for each set of facts the branch has.
+func boundaryColumns(keep func(Fact) bool) []string {
+	changes := factChanges(keep)
+	var out []string
+	for _, b := range scenario.Releases {
+		for _, c := range changes[b.Minor] {
+			out = append(out, scenario.ReleaseName(b.Minor, c-1))
+		}
+		out = append(out, b.Name())
+	}
+	return out
 }
 
 // Describe is the preset in one line: its release, platform and default
@@ -237,10 +331,27 @@ func (p Preset) Describe() string {
 }
 
 // VersionPresets is the default list of `matrix -versions`: the releases
-// where a default outcome can change, oldest first.
-var VersionPresets = []string{
-	"cpython-3.8", "cpython-3.10.7", "cpython-3.10", "cpython-3.11", "cpython-3.12",
-	"cpython-3.13.7", "cpython-3.13", "cpython-3.14",
+// where a default outcome can change, oldest first. It is BoundaryPresets
+// with the patch boundaries of the facts InReleaseView only (so each
+// branch's latest release, and 3.10.7 and 3.13.7), less every release with
+// the same facts as the next one (3.9 is 3.10.7): the later name is kept,
+// the last release before the next change.
+var VersionPresets = versionPresets()
+
+func versionPresets() []string {
+	cols := boundaryColumns(func(f Fact) bool { return f.InReleaseView })
+	var out []string
+	for i, n := range cols {
+		if i+1 < len(cols) {
+			p, _ := LookupPreset([]string{n})
+			next, _ := LookupPreset([]string{cols[i+1]})
+			if p.SameFacts(next) {
+				continue
+			}
+		}
+		out = append(out, n)
+	}
+	return out
 }
 
 // WithRelease returns s's preset names with the release replaced by
@@ -256,12 +367,10 @@ func WithRelease(s *scenario.Scenario, release string) []string {
 }
 
 // BoundaryPresets are the releases on either side of every fact's release
-// boundary, oldest first: the columns of `shutdownfuzz presets`.
-var BoundaryPresets = []string{
-	"cpython-3.8", "cpython-3.9", "cpython-3.10.7", "cpython-3.10", "cpython-3.11.5",
-	"cpython-3.11", "cpython-3.12.0", "cpython-3.12.2", "cpython-3.12", "cpython-3.13.7",
-	"cpython-3.13", "cpython-3.14",
-}
+// boundary, oldest first: the columns of `shutdownfuzz presets`. For each
+// branch of scenario.Releases, the last release before each change inside
+// it (the changes are where Facts' spans begin or end), then its latest.
+var BoundaryPresets = boundaryColumns(func(Fact) bool { return true })
 
 // JoinText names p's join rule.
 func (p Preset) JoinText() string {

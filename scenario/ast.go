@@ -241,33 +241,24 @@ var (
 	Policies  = []string{"abort", "exit", "hang", "unwind", "terminate"}
 	Callbacks = []string{"hang", "exit", "abort", "return", "terminate-thread"}
 	Outcomes  = []string{"clean", "abort", "lost-cleanup", "deadlock", "corruption", "contract", "budget"}
-	// Presets are the preset names one may list; IsPreset also accepts
-	// cpython-X.Y.Z for each of these minor versions (see PresetVersion).
-	Presets = []string{
-		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.11", "cpython-3.12",
-		"cpython-3.13", "cpython-3.14", "posix", "windows", "glibc", "debug",
-	}
-)
-
-// The minor versions of Python 3 that presets name, and the largest patch
-// number a cpython-X.Y.Z preset may give.
-const (
-	MinMinor = 8
-	MaxMinor = 14
-	MaxPatch = 999
+	// Presets are the preset names one may list: the branches of Releases,
+	// then the Facets. IsPreset also accepts cpython-X.Y.Z for each of these
+	// branches (see PresetVersion).
+	Presets = append(releasePresets(), Facets...)
 )
 
 // PresetVersion parses a release preset: "cpython-3.12" gives (12, -1),
-// "cpython-3.12.3" gives (12, 3). The minor version is 8..14 and the patch
-// 0..999, both decimal without a leading zero; anything else is not ok.
+// "cpython-3.12.3" gives (12, 3). The minor version is a branch of Releases
+// and the patch 0..MaxPatch, both decimal without a leading zero; anything
+// else is not ok.
 func PresetVersion(name string) (minor, patch int, ok bool) {
 	rest, found := strings.CutPrefix(name, "cpython-3.")
 	if !found {
 		return 0, 0, false
 	}
 	m, p, hasPatch := strings.Cut(rest, ".")
-	minor, ok = smallNumber(m, MaxMinor)
-	if !ok || minor < MinMinor {
+	minor, ok = smallNumber(m, MaxPatch)
+	if _, known := BranchOf(minor); !ok || !known {
 		return 0, 0, false
 	}
 	if !hasPatch {

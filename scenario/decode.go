@@ -10,8 +10,11 @@ package scenario
 // mutated byte still picks something. The structure comes first and the
 // strings last, so that editing a name does not shift the structure.
 //
-//	header    presets    n = b%3, then n bytes: fuzzPresets[b%len(fuzzPresets)]
-//	                     (the base presets, the release boundaries and debug);
+//	header    presets    n = b%3, then n bytes: fuzzPreset(b), code b of
+//	                     fuzzPresets (every release, the releases on either
+//	                     side of each change inside a branch, the platforms
+//	                     and debug); a byte past the codes is taken modulo
+//	                     21, the number of codes the decoder once had;
 //	                     a preset drawn twice is named once, and a second
 //	                     release replaces the first
 //	          policy     b%6: 0 none, else Policies[b-1]
@@ -106,15 +109,23 @@ const (
 )
 
 var (
-	// fuzzPresets are the presets the decoder draws: every base preset, and
-	// the releases where behaviour changes inside a minor version (see the
-	// v2 section of docs/scenario-language.md).
-	fuzzPresets = [...]string{
+	// fuzzPresetCodes are the fixed preset codes, 0..20: stored fuzz inputs
+	// hold them (fuzz/testdata, the fuzzers' caches). They are what
+	// Releases drew for 3.8..3.14 (each Branch's Drawn, oldest branch
+	// first), then the Facets, and stay as written whatever the table
+	// becomes: never edit, reorder or remove an entry (appending is the
+	// one change allowed, see fuzzPreset).
+	fuzzPresetCodes = [...]string{
 		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.10.7", "cpython-3.10.8",
 		"cpython-3.11", "cpython-3.11.5", "cpython-3.11.6", "cpython-3.12", "cpython-3.12.0",
 		"cpython-3.12.1", "cpython-3.12.2", "cpython-3.12.3", "cpython-3.13", "cpython-3.13.7",
 		"cpython-3.13.8", "cpython-3.14", "posix", "windows", "glibc", "debug",
 	}
+	// fuzzPresets are the presets the decoder draws, by code: the fixed
+	// codes, then every release Releases draws that they lack (a newer
+	// branch's Drawn), in table order. A branch appended to Releases thus
+	// appends its names and moves no code; see fuzzPreset for the bytes.
+	fuzzPresets = appendDrawn(fuzzPresetCodes[:])
 	// Callback byte values b%32 from callbackBase on name Callbacks.
 	callbackBase    = 32 - len(Callbacks)
 	fuzzThreadKinds = [...]ThreadKind{Thread, Daemon, Foreign}
@@ -178,7 +189,7 @@ func Decode(data []byte) *Scenario {
 	d := &decoder{data: data, budget: fuzzStmts}
 	s := &Scenario{}
 	for range int(d.next()) % (fuzzPresetN + 1) {
-		s.Presets = addPreset(s.Presets, fuzzPresets[int(d.next())%len(fuzzPresets)])
+		s.Presets = addPreset(s.Presets, fuzzPreset(d.next()))
 	}
 	if i := int(d.next()) % (len(Policies) + 1); i > 0 {
 		s.Policy = Policies[i-1]
@@ -413,6 +424,50 @@ func addPreset(line []string, p string) []string {
 		}
 	}
 	return append(line, p)
+}
+
+// appendDrawn returns codes followed by every release that Releases draws
+// (Branch.Drawn) and codes lacks, in table order.
+func appendDrawn(codes []string) []string {
+	out := append([]string(nil), codes...)
+	for _, b := range Releases {
+		for _, n := range b.Drawn() {
+			if index(out, n) < 0 {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+// fuzzPresetAliases is the modulus of a preset byte past the codes: the
+// number of codes when the decoder drew fuzzPresets[b%len(fuzzPresets)]
+// with 21 presets. It never changes.
+const fuzzPresetAliases = 21
+
+// fuzzPreset is the preset of byte b.
+//
+// The stability rule: a code once given never changes its preset, and an
+// alias changes only when a new code takes its byte. Bytes below
+// len(fuzzPresets) are codes and name their entry (Encode writes only
+// these); a byte at or past it is an alias, taken modulo
+// fuzzPresetAliases, which is what every byte meant when the decoder drew
+// b%21 (so that all 256 bytes decode exactly as they did then). A release
+// appended to Releases takes the next code, so the only byte whose meaning
+// changes is that code, an alias until then: byte 21 is cpython-3.8 today
+// and becomes cpython-3.15. Encode never wrote it, and TestDecodedGolden
+// shows any stored input that drew it.
+//
+// appendDrawn lists new names in table order, so a change added later
+// inside a branch that already has codes (3.13.Z, say) appends cleanly
+// only while no newer branch has appended names: otherwise, first copy
+// fuzzPresets' names past the fixed codes onto the end of fuzzPresetCodes,
+// so that the new names go after them.
+func fuzzPreset(b byte) string {
+	if int(b) < len(fuzzPresets) {
+		return fuzzPresets[b]
+	}
+	return fuzzPresets[int(b)%fuzzPresetAliases]
 }
 
 // FuzzPresets returns the presets the fuzz decoder draws (a copy).

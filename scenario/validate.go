@@ -36,7 +36,7 @@ func validate(s *Scenario) *Error {
 }
 
 // presetWant lists the preset names for error messages.
-var presetWant = "cpython-3.8 ... cpython-3.14, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug"
+var presetWant = presetWantText()
 
 type validator struct {
 	s        *Scenario

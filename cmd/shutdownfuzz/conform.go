@@ -15,14 +15,14 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 )
 
-const exportArgs = "-o DIR [-python 3.11|3.13|3.14] [-force] FILE.scn"
+var exportArgs = "-o DIR [-python " + strings.Join(conform.Versions, "|") + "] [-force] FILE.scn"
 
 // cmdExport writes a scenario as a real program: a C++ extension, a Python
 // driver and a build script (docs/conformance.md).
 func cmdExport(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("export", stderr)
 	out := fs.String("o", "", "directory to write the program into (required)")
-	version := fs.String("python", "3.14", "the CPython version build.sh targets by default")
+	version := fs.String("python", conform.DefaultVersion, "the CPython version build.sh targets by default")
 	force := fs.Bool("force", false, "overwrite files of the same name in -o")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
@@ -62,7 +62,7 @@ func joinNames(names []string) string {
 	return s
 }
 
-const conformArgs = "[-python 3.11,3.13,3.14] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-model-runs N] [-keep] [FILES...]"
+var conformArgs = "[-python " + strings.Join(conform.Versions, ",") + "] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-model-runs N] [-keep] [FILES...]"
 
 // cmdConform runs scenarios on real CPython and compares the outcomes with
 // the model's predictions (docs/conformance.md).

@@ -31,6 +31,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/conform"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
 
@@ -64,7 +65,7 @@ func init() {
 		{"import", "[-corpus DIR] [-seeds DIR] [-libfuzzer] [-strict] DIR|FILE", "import go test fuzz v1, raw go-fuzz or libFuzzer inputs: seeds, and minimized crashers for contract breaks", cmdImport},
 		{"campaign", campaignArgs, "explore for a long time (nightly CI): resumable, sharded; minimized crashers, state.json and summary.json in -out", cmdCampaign},
 		{"export", exportArgs, "write a scenario as a real program: C++ extension, Python driver, build script", cmdExport},
-		{"conform", conformArgs, "run scenarios on real CPython 3.11/3.13/3.14 and compare with the model's predictions", cmdConform},
+		{"conform", conformArgs, "run scenarios on real CPython " + strings.Join(conform.Versions, "/") + " and compare with the model's predictions", cmdConform},
 		{"bench", benchArgs, "time to first witness of each expected failure: controlled PCT and random vs the wild random-sleep baseline", cmdBench},
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // cmdPresets prints the release presets and every fact behind them, with
@@ -71,7 +72,7 @@ func printPresetTable(w io.Writer) {
 	tw.Flush()
 	fmt.Fprintln(w, "\ncpython-3.Y is the latest 3.Y patch release; cpython-3.Y.Z is that release.")
 	fmt.Fprintln(w, "A release alone runs on glibc (Linux); add posix for the abstract reading, windows for Windows, debug for a debug build.")
-	fmt.Fprintln(w, "No preset line: CPython 3.14 on abstract POSIX. `shutdownfuzz presets NAME...` describes one preset.")
+	fmt.Fprintf(w, "No preset line: CPython 3.%d on abstract POSIX. `shutdownfuzz presets NAME...` describes one preset.\n", scenario.DefaultRelease)
 	fmt.Fprintln(w, "\nThe facts, with the releases that have them and their sources:")
 	for i, f := range runtime.Facts {
 		fmt.Fprintf(w, "%2d. %s\n    releases: %s; source: %s\n", i+1, f.What, f.Releases, f.Source)
