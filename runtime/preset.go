@@ -42,10 +42,10 @@ func rel(minor, patch int) Release { return Release{minor, patch} }
 // Oldest and newest branches the presets model.
 const (
 	minMinor = 8
-	maxMinor = 14
+	maxMinor = 15
 )
 
-// ParseRelease reads "cpython-3.Y" or "cpython-3.Y.Z" (Y from 8 to 14).
+// ParseRelease reads "cpython-3.Y" or "cpython-3.Y.Z" (Y from 8 to 15).
 func ParseRelease(name string) (Release, bool) {
 	minor, patch, ok := scenario.PresetVersion(name)
 	if !ok {
@@ -96,6 +96,8 @@ type Preset struct {
 	TstatesFreedAtFlag   bool // 3.9-3.13 delete other thread states right after the flag
 	CatchallAborts       bool // glibc: catch(...) without rethrow aborts
 	Debug                bool // a debug build: Py_DECREF without the GIL is a fatal error
+	Guards               bool // 3.15: PEP 788 interpreter guards, and the guard wait before the flag
+	FreshEnsureMustExit  bool // 3.15: a thread state an ensure builds after the flag must exit
 	Join                 JoinRule
 
 	DefaultPolicy string
@@ -136,9 +138,9 @@ var Facts = []Fact{
 		func(p Preset) bool { return p.Release.Minor == 8 || p.Release.Minor == 13 }},
 	{"JoinReturns", "join after the flag returns at once: deleting the thread states released every join lock", "3.9-3.12", "bpo-19466 (_PyThreadState_DeleteExcept)",
 		func(p Preset) bool { return p.Release.minors(9, 12) }},
-	{"JoinRaises", "join after the flag raises PythonFinalizationError unless the target is exiting", "3.14", "gh-123940 (PR #130402, _threadmodule.c ThreadHandle_join)",
+	{"JoinRaises", "join after the flag raises PythonFinalizationError unless the target is exiting", "3.14+", "gh-123940 (PR #130402, _threadmodule.c ThreadHandle_join)",
 		func(p Preset) bool { return p.Release.Minor >= 14 }},
-	{"PerThreadMustExit", "must-exit is per thread state: a thread state built after the flag runs alongside finalization", "3.14", "PR #130649 (gh-124878), gh-132948",
+	{"PerThreadMustExit", "must-exit is per thread state: a thread state built after the flag runs alongside finalization (3.15: not one an ensure builds, FreshEnsureMustExit)", "3.14+", "PR #130649 (gh-124878), gh-132948",
 		func(p Preset) bool { return p.Release.Minor >= 14 }},
 	{"TstatesFreedAtFlag", "other threads' thread states are deleted right after the flag (3.8 and 3.14: at step 7)", "3.9-3.13", "bpo-19466 (pylifecycle.c _PyThreadState_DeleteExcept)",
 		func(p Preset) bool { return p.Release.minors(9, 13) }},
@@ -146,11 +148,15 @@ var Facts = []Fact{
 		func(p Preset) bool { return p.Platform == "glibc" }},
 	{"Debug", "a debug build (facet debug): a DECREF or use without the GIL is a fatal error, not silent corruption", "--with-pydebug builds", "_Py_EnsureTstateNotNULL checks in debug builds (spec v2 debug facet)",
 		func(p Preset) bool { return p.Debug }},
-	{"-", "an ensure after the thread states are freed (step 7) builds a thread state first", "all, open in 3.14", "gh-124619, gh-132948",
+	{"Guards", "PEP 788 interpreter guards: Py_FinalizeEx waits after atexit, with the GIL released, until no guard is held; the close that leaves none held sets the flag, and guards are refused from then on", "3.15+", "PEP 788 (gh-149101); observed on 3.15.2 (research note section 13)",
+		func(p Preset) bool { return p.Release.Minor >= 15 }},
+	{"FreshEnsureMustExit", "a native thread's first PyGILState_Ensure after the flag meets the policy before it builds a thread state (it never returns under hang)", "3.15+", "observed on 3.15.2 (3.14.10 runs it; research note section 13)",
+		func(p Preset) bool { return p.Release.Minor >= 15 }},
+	{"-", "an ensure after the thread states are freed (step 7) builds a thread state first", "3.8-3.14 (3.15: unreachable, FreshEnsureMustExit)", "gh-124619, gh-132948",
 		func(Preset) bool { return true }},
 	{"DefaultPolicy", "default policy unwind (pthread_exit) on POSIX, terminate (_endthreadex) on Windows", "3.8-3.13.7", "bpo-1856, gh-87135 / bpo-42969",
 		func(p Preset) bool { return !hangs(p.Release) }},
-	{"DefaultPolicy", "default policy hang (PyThread_hang_thread)", "3.13.8, 3.14", "gh-87135 (GH-105805; 3.13 backport PR #137827, Misc/NEWS.d/3.13.8.rst)",
+	{"DefaultPolicy", "default policy hang (PyThread_hang_thread)", "3.13.8, 3.14+", "gh-87135 (GH-105805; 3.13 backport PR #137827, Misc/NEWS.d/3.13.8.rst)",
 		func(p Preset) bool { return hangs(p.Release) }},
 }
 
@@ -171,7 +177,7 @@ func fact(p Preset, field string) bool {
 // abstract POSIX (spec v1). A release named without a platform is glibc,
 // which is what a CPython user on Linux runs (see docs/faithfulness.md).
 func LookupPreset(names []string) (Preset, error) {
-	r, platform, debug := Release{maxMinor, Latest}, "", false
+	r, platform, debug := Release{scenario.DefaultMinor, Latest}, "", false
 	for _, n := range names {
 		if v, ok := ParseRelease(n); ok {
 			r = v
@@ -204,6 +210,8 @@ func LookupPreset(names []string) (Preset, error) {
 	p.TstatesFreedAtFlag = fact(p, "TstatesFreedAtFlag")
 	p.CatchallAborts = fact(p, "CatchallAborts")
 	p.Debug = fact(p, "Debug")
+	p.Guards = fact(p, "Guards")
+	p.FreshEnsureMustExit = fact(p, "FreshEnsureMustExit")
 	switch {
 	case fact(p, "JoinRaises"):
 		p.Join = JoinRaises
@@ -240,7 +248,7 @@ func (p Preset) Describe() string {
 // where a default outcome can change, oldest first.
 var VersionPresets = []string{
 	"cpython-3.8", "cpython-3.10.7", "cpython-3.10", "cpython-3.11", "cpython-3.12",
-	"cpython-3.13.7", "cpython-3.13", "cpython-3.14",
+	"cpython-3.13.7", "cpython-3.13", "cpython-3.14", "cpython-3.15",
 }
 
 // WithRelease returns s's preset names with the release replaced by
@@ -260,7 +268,7 @@ func WithRelease(s *scenario.Scenario, release string) []string {
 var BoundaryPresets = []string{
 	"cpython-3.8", "cpython-3.9", "cpython-3.10.7", "cpython-3.10", "cpython-3.11.5",
 	"cpython-3.11", "cpython-3.12.0", "cpython-3.12.2", "cpython-3.12", "cpython-3.13.7",
-	"cpython-3.13", "cpython-3.14",
+	"cpython-3.13", "cpython-3.14", "cpython-3.15",
 }
 
 // JoinText names p's join rule.

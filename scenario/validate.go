@@ -24,7 +24,7 @@ func validate(s *Scenario) *Error {
 	if s == nil {
 		return &Error{Msg: "nil scenario"}
 	}
-	v := &validator{s: s, created: map[string]bool{}, declared: map[string]Pos{}, groups: map[string]Pos{}}
+	v := &validator{s: s, created: map[string]bool{}, declared: map[string]Pos{}, groups: map[string]Pos{}, minor: ReleaseMinor(s.Presets)}
 	v.scenario()
 	if len(v.errs) == 0 {
 		return nil
@@ -36,7 +36,7 @@ func validate(s *Scenario) *Error {
 }
 
 // presetWant lists the preset names for error messages.
-var presetWant = "cpython-3.8 ... cpython-3.14, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug"
+var presetWant = "cpython-3.8 ... cpython-3.15, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug"
 
 type validator struct {
 	s        *Scenario
@@ -45,6 +45,7 @@ type validator struct {
 	declared map[string]Pos  // threads other than main, by name
 	groups   map[string]Pos  // replicated blocks NAME[N], by NAME
 	uses     []*Stmt         // statements that need an object to exist
+	minor    int             // the scenario's release, 3.minor
 }
 
 func (v *validator) errorf(p Pos, format string, args ...any) {
@@ -231,6 +232,9 @@ func (v *validator) stmt(st *Stmt, c context) {
 		return
 	}
 	v.operand(st, &syn)
+	if msg := syn.tooOld(v.minor); msg != "" {
+		v.errorf(st.Pos, "%s", msg)
+	}
 	if syn.place != nil {
 		if msg := syn.place(c); msg != "" {
 			v.errorf(st.Pos, "%s", msg)
