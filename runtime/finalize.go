@@ -23,6 +23,7 @@ func (in *Interp) finalize(t *thread) {
 		in.pyBlock(t, in.sc.Atexit[i].Body) // "Exception ignored in atexit callback"
 		in.needGILAfter(t, "an atexit handler")
 	}
+	in.waitGuards(t)             // 3.15: until no interpreter guard is held (guards.go)
 	in.setPhase(t, "finalizing") // step 4
 	in.setFinalizing(t)
 	in.setPhase(t, "flush") // step 5
@@ -71,14 +72,24 @@ func (in *Interp) waitNonDaemon(t *thread) {
 // _PyThreadState_DeleteExcept deletes every other thread state right after
 // the flag (3.9 pylifecycle.c 1511, 3.12 1847; bpo-19466).
 func (in *Interp) setFinalizing(t *thread) {
-	in.finalizing = true
+	in.raiseFlag()
+	if in.preset.TstatesFreedAtFlag {
+		in.freeThreadStates(t)
+	}
+}
+
+// raiseFlag sets the finalizing flag, marks the thread states that exist
+// now, and refuses interpreter guards from now on. In 3.15 the close that
+// leaves no guard held during the guard wait raises it (guards.go).
+func (in *Interp) raiseFlag() {
+	if in.finalizing {
+		return
+	}
+	in.finalizing, in.guards.refusing = true, true
 	for _, o := range in.threads[1:] {
 		if o.tstate && !o.ended {
 			o.marked = true
 		}
-	}
-	if in.preset.TstatesFreedAtFlag {
-		in.freeThreadStates(t)
 	}
 }
 

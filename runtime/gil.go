@@ -195,6 +195,13 @@ func (in *Interp) evalBreaker(t *thread) {
 // thread state builds one before any must-exit check: after step 7 that
 // touches freed interpreter state (gh-124619, open in 3.14).
 func (in *Interp) ensure(t *thread) {
+	if !t.tstate && in.preset.FreshEnsureMustExit && in.finalizing && t.id != 0 && !in.cfg.NoStrike {
+		// 3.15.2: a native thread's first PyGILState_Ensure once
+		// finalization has started never returns (research note section
+		// 13; 3.14.10 runs it): it meets the policy before it builds a
+		// thread state, so gh-124619's use of freed states is unreachable.
+		in.strike(t, "ensure", "before building a thread state")
+	}
 	if !t.tstate {
 		if in.tstatesFreed {
 			in.halt(t, Corruption, KindUAFTstate, t.name+": PyGILState_Ensure built a thread state after finalization freed the interpreter's thread states (gh-124619)")

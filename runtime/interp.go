@@ -109,11 +109,12 @@ type Interp struct {
 	phase      string
 	exitCode   int
 
-	finalizeStarted bool    // Py_FinalizeEx began (step 2): interp->finalizing in 3.12
-	finalizing      bool    // the finalizing flag (step 4)
-	tstatesFreed    bool    // step 7: the interpreter's thread states are gone
-	buffered        int     // bytes in the stdout buffer not yet written
-	v2              v2State // state of atthreadexit (tls.go) and after_finalize (afterfinalize.go)
+	finalizeStarted bool       // Py_FinalizeEx began (step 2): interp->finalizing in 3.12
+	finalizing      bool       // the finalizing flag (step 4)
+	tstatesFreed    bool       // step 7: the interpreter's thread states are gone
+	buffered        int        // bytes in the stdout buffer not yet written
+	v2              v2State    // state of atthreadexit (tls.go) and after_finalize (afterfinalize.go)
+	guards          guardState // PEP 788's interpreter guards (guards.go)
 
 	result *Result
 	trace  []Event
@@ -359,6 +360,9 @@ func (in *Interp) run() (*Result, error) {
 			r.Report.Stmt, r.Report.Op = stmtRef(t.cur), stmtOp(t.cur)
 		}
 	case chaos.EndBudget:
+		if in.guardChurn(r) {
+			break
+		}
 		r.Outcome = Budget
 		r.Report = Report{Kind: KindBudget, Phase: in.phase, Message: fmt.Sprintf("the step budget (%d scheduling points) ran out before the process exited", r.Steps)}
 	case chaos.EndWatchdog:

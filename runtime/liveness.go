@@ -31,11 +31,18 @@ func (w eventWait) String() string { return "event " + w.name }
 // Never reports that no live thread can still set the event, naming the
 // threads that would have.
 func (w eventWait) Never() (why, how string, ok bool) {
-	in := w.in
+	return w.in.nobodyMay("set "+w.name, w.t)
+}
+
+// nobodyMay reports that no live thread other than waiter can still run op
+// ("set E", "close G"), naming the threads that would have, and how the
+// wait-for chain ends (chaos.ChainForever when one was hung, ChainEnded
+// when one ended).
+func (in *Interp) nobodyMay(op string, waiter *thread) (why, how string, ok bool) {
 	var gone []string
 	how = chaos.ChainNever
 	for _, o := range in.threads {
-		if o == w.t || !in.opsAnywhere(o)["set "+w.name] {
+		if o == waiter || !in.opsAnywhere(o)[op] {
 			continue
 		}
 		switch {
@@ -46,18 +53,19 @@ func (w eventWait) Never() (why, how string, ok bool) {
 			if how == chaos.ChainNever {
 				how = chaos.ChainEnded
 			}
-		case !o.spawned && !in.maySpawn(o, w.t):
+		case !o.spawned && !in.maySpawn(o, waiter):
 			gone = append(gone, o.name+" (never started, and no live thread can still start it)")
-		case !o.spawned || in.mayStill(o, "set "+w.name):
+		case !o.spawned || in.mayStill(o, op):
 			return "", "", false
 		default:
-			gone = append(gone, o.name+" (past its last set "+w.name+")")
+			gone = append(gone, o.name+" (past its last "+op+")")
 		}
 	}
+	verb, _, _ := strings.Cut(op, " ")
 	if len(gone) == 0 {
-		return "no thread sets it", chaos.ChainNever, true
+		return "no thread " + verb + "s it", chaos.ChainNever, true
 	}
-	return "no live thread can still set it; " + strings.Join(gone, ", ") + " would have", how, true
+	return "no live thread can still " + verb + " it; " + strings.Join(gone, ", ") + " would have", how, true
 }
 
 // maySpawn reports whether thread o, not started, may still be spawned by
@@ -108,7 +116,7 @@ func (in *Interp) opsAnywhere(t *thread) map[string]bool {
 	return m
 }
 
-// addOps adds the set and spawn statements of body to m.
+// addOps adds the set, spawn and close statements of body to m.
 func addOps(m map[string]bool, body []*scenario.Stmt) {
 	scenario.Walk(body, func(st *scenario.Stmt) {
 		switch st.Op {
@@ -116,6 +124,8 @@ func addOps(m map[string]bool, body []*scenario.Stmt) {
 			m["set "+st.Name] = true
 		case scenario.OpSpawn:
 			m["spawn "+st.Name] = true
+		case scenario.OpClose, scenario.OpInterpGuardBlock: // the block's end closes it
+			m["close "+st.Name] = true
 		}
 	})
 }

@@ -113,6 +113,8 @@ type Preset struct {
 	TstatesFreedAtFlag   bool // 3.9-3.13 delete other thread states right after the flag
 	CatchallAborts       bool // glibc: catch(...) without rethrow aborts
 	Debug                bool // a debug build: Py_DECREF without the GIL is a fatal error
+	Guards               bool // 3.15: PEP 788 interpreter guards, and the guard wait before the flag
+	FreshEnsureMustExit  bool // 3.15: a thread state an ensure builds after the flag must exit
 	Join                 JoinRule
 
 	DefaultPolicy string
@@ -193,10 +195,10 @@ var Facts = []Fact{
 	{What: "join after the flag returns at once: deleting the thread states released every join lock", Releases: "3.9-3.12",
 		Source: "bpo-19466 (_PyThreadState_DeleteExcept)",
 		Spans:  []Span{branches(9, 12)}, Set: func(p *Preset) { p.Join = JoinReturns }},
-	{What: "join after the flag raises PythonFinalizationError unless the target is exiting", Releases: "3.14",
+	{What: "join after the flag raises PythonFinalizationError unless the target is exiting", Releases: "3.14+",
 		Source: "gh-123940 (PR #130402, _threadmodule.c ThreadHandle_join)",
 		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.Join = JoinRaises }},
-	{What: "must-exit is per thread state: a thread state built after the flag runs alongside finalization", Releases: "3.14",
+	{What: "must-exit is per thread state: a thread state built after the flag runs alongside finalization (3.15: not one a fresh ensure builds)", Releases: "3.14+",
 		Source: "PR #130649 (gh-124878), gh-132948",
 		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.PerThreadMustExit = true }},
 	{What: "other threads' thread states are deleted right after the flag (3.8 and 3.14: at step 7)", Releases: "3.9-3.13",
@@ -208,14 +210,22 @@ var Facts = []Fact{
 	{What: "a debug build (facet debug): a DECREF or use without the GIL is a fatal error, not silent corruption", Releases: "--with-pydebug builds",
 		Source: "_Py_EnsureTstateNotNULL checks in debug builds (spec v2 debug facet)",
 		When:   func(p Preset) bool { return p.Debug }, Set: func(p *Preset) { p.Debug = true }},
-	{What: "an ensure after the thread states are freed (step 7) builds a thread state first", Releases: "all, open in 3.14",
-		Source: "gh-124619, gh-132948"},
+	{What: "an ensure after the thread states are freed (step 7) builds a thread state first", Releases: "3.8-3.14, open in 3.14",
+		Source: "gh-124619, gh-132948",
+		// 3.15: unreachable, the fresh ensure meets the policy first.
+		Spans: []Span{through(14, Latest)}},
 	{What: "default policy unwind (pthread_exit) on POSIX, terminate (_endthreadex) on Windows", Releases: "3.8-3.13.7",
 		Source: "bpo-1856, gh-87135 / bpo-42969",
 		Spans:  []Span{through(13, 7)}, Set: setThreadExitPolicy, InReleaseView: true},
-	{What: "default policy hang (PyThread_hang_thread)", Releases: "3.13.8, 3.14",
+	{What: "default policy hang (PyThread_hang_thread)", Releases: "3.13.8, 3.14+",
 		Source: "gh-87135 (GH-105805; 3.13 backport PR #137827, Misc/NEWS.d/3.13.8.rst)",
 		Spans:  []Span{since(13, 8)}, Set: func(p *Preset) { p.DefaultPolicy = PolicyHang }, InReleaseView: true},
+	{What: "PEP 788 interpreter guards: after atexit, Py_FinalizeEx waits with the GIL released until no guard is held; the close that leaves none held sets the flag, and guards are refused from then on", Releases: "3.15+",
+		Source: "PEP 788 (gh-149101); observed on 3.15.2 (research note section 13)",
+		Spans:  []Span{since(15, 0)}, Set: func(p *Preset) { p.Guards = true }, InReleaseView: true},
+	{What: "a native thread's first PyGILState_Ensure after the flag meets the policy before it builds a thread state (under hang it never returns)", Releases: "3.15+",
+		Source: "observed on 3.15.2; 3.14.10 runs it (research note section 13)",
+		Spans:  []Span{since(15, 0)}, Set: func(p *Preset) { p.FreshEnsureMustExit = true }},
 }
 
 // setThreadExitPolicy: before the hang (gh-87135), a thread that meets

@@ -42,6 +42,14 @@ func (p *Point) AppendKey(b []byte) []byte {
 	for _, name := range p.tab.events {
 		e.bool(in.events[name])
 	}
+	e.bool(in.guards.waiting)
+	e.bool(in.guards.refusing)
+	e.int(len(in.guards.held))
+	for _, h := range in.guards.held {
+		e.str(h.name)
+		e.int(h.holder)
+		e.bool(h.leaked)
+	}
 	for _, name := range p.tab.objects {
 		e.obj(in.heap.bound[name])
 	}

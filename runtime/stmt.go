@@ -74,6 +74,13 @@ func init() {
 		scenario.OpUntil:        (*Interp).until,
 		scenario.OpPark:         func(in *Interp, t *thread, _ *scenario.Stmt) { in.park(t) },
 		scenario.OpAtThreadExit: (*Interp).registerTLS,
+		// PEP 788 (guards.go)
+		scenario.OpInterpGuard:      (*Interp).interpGuard,
+		scenario.OpInterpGuardBlock: (*Interp).interpGuardBlock,
+		scenario.OpClose:            (*Interp).closeStmt,
+		scenario.OpEnsureGuard:      (*Interp).ensureGuard,
+		scenario.OpEnsureView:       (*Interp).ensureView,
+		scenario.OpIfGuarded:        (*Interp).ifGuarded,
 	}
 }
 

@@ -131,6 +131,15 @@ const (
 	OpUntil        // v2: until E { }
 	OpPark         // v2: park
 	OpAtThreadExit // v2: atthreadexit { }
+	// PEP 788's interpreter guards (spec v3, CPython 3.15 and later). Rows
+	// that share a keyword with another (ensure, if, interp_guard) are told
+	// apart by the word after it and by a { after the operand.
+	OpInterpGuard      // interp_guard G
+	OpInterpGuardBlock // interp_guard G { } else { }
+	OpClose            // close G
+	OpEnsureGuard      // ensure G
+	OpEnsureView       // ensure view { } else { }
+	OpIfGuarded        // if guarded G { } else { }
 	numOps
 )
 
@@ -142,6 +151,8 @@ var opNames = [...]string{
 	OpUnlock: "unlock", OpSet: "set", OpWait: "wait", OpNative: "native", OpHold: "hold",
 	OpCleanup: "cleanup", OpLoop: "loop", OpForever: "forever", OpYield: "yield", OpExit: "exit",
 	OpIf: "if", OpUntil: "until", OpPark: "park", OpAtThreadExit: "atthreadexit",
+	OpInterpGuard: "interp_guard", OpInterpGuardBlock: "interp_guard", OpClose: "close",
+	OpEnsureGuard: "ensure", OpEnsureView: "ensure", OpIfGuarded: "if",
 }
 
 func (o Op) String() string {
@@ -151,7 +162,8 @@ func (o Op) String() string {
 	return "invalid"
 }
 
-// LookupOp returns the Op for a statement keyword, or OpInvalid.
+// LookupOp returns the first Op of a statement keyword (see Forms for the
+// others), or OpInvalid.
 func LookupOp(kw string) Op {
 	for i, n := range opNames {
 		if n == kw && Op(i) != OpInvalid {
@@ -161,7 +173,8 @@ func LookupOp(kw string) Op {
 	return OpInvalid
 }
 
-// Stmt is one statement. Which fields are used depends on Op:
+// Stmt is one statement. Which fields are used depends on Op (its row of
+// Syntaxes says it):
 //
 //	spawn                       Name (a thread), Nowait
 //	join                        Name (a thread)
@@ -176,6 +189,9 @@ func LookupOp(kw string) Op {
 //	if (finalizing)             Body (then), Else
 //	loop, forever, until        Body
 //	atthreadexit                Body
+//	interp_guard, close, ensure G   Name (an interpreter guard)
+//	interp_guard G { }, if guarded G   Name, Body, Else
+//	ensure view                 Body, Else
 type Stmt struct {
 	Op       Op
 	Name     string

@@ -100,6 +100,7 @@ const (
 	fuzzLocks    = 2
 	fuzzEvents   = 2
 	fuzzTexts    = 4
+	fuzzGuards   = 2  // interpreter guards (PEP 788), named after the texts
 	fuzzNameLen  = 32 // bytes in a thread, object, lock or event name
 	fuzzTextLen  = 64 // bytes in the scenario name or a print text
 
@@ -145,6 +146,7 @@ const (
 	spaceLock
 	spaceEvent
 	spaceText
+	spaceGuard
 )
 
 // nameRef is a statement operand that names a slot of the string table.
@@ -160,6 +162,7 @@ type decoder struct {
 	budget int           // statements still allowed
 	blocks []*ThreadDecl // thread blocks besides main: a plain one, or the first copy
 	refs   []nameRef
+	minor  int // the release drawn, 3.minor: statements of later releases fall back
 }
 
 func (d *decoder) next() byte {
@@ -191,6 +194,7 @@ func Decode(data []byte) *Scenario {
 	for range int(d.next()) % (fuzzPresetN + 1) {
 		s.Presets = addPreset(s.Presets, fuzzPreset(d.next()))
 	}
+	d.minor = ReleaseMinor(s.Presets)
 	if i := int(d.next()) % (len(Policies) + 1); i > 0 {
 		s.Policy = Policies[i-1]
 	}
@@ -258,7 +262,7 @@ func (d *decoder) stmt(c context, depth int) *Stmt {
 	syn := d.op()
 	st := &Stmt{Op: syn.Op}
 	d.operand(st, syn, c)
-	if syn.place != nil && syn.place(c) != "" {
+	if syn.place != nil && syn.place(c) != "" || syn.tooOld(d.minor) != "" {
 		d.fallback(st, syn)
 	}
 	if fin := syntaxOf(st.Op); fin.Body && depth < fuzzDepth {
@@ -294,7 +298,7 @@ func (d *decoder) op() *Syntax {
 // operand, in a byte of their own from bit 0 up. A spawn or join with no
 // thread block to name, and a spawn in after_finalize, become yield.
 func (d *decoder) operand(st *Stmt, syn *Syntax, c context) {
-	if syn.Arg == ArgNone || syn.Arg == ArgFinalizing {
+	if syn.Arg == ArgNone {
 		if len(syn.Modifiers) > 0 {
 			b := d.next()
 			for i, m := range syn.Modifiers {
@@ -323,6 +327,8 @@ func (d *decoder) operand(st *Stmt, syn *Syntax, c context) {
 		d.ref(st, spaceEvent, slot%fuzzEvents)
 	case ArgText:
 		d.ref(st, spaceText, slot%fuzzTexts)
+	case ArgGuard:
+		d.ref(st, spaceGuard, slot%fuzzGuards)
 	case ArgCount:
 		st.N = 1 + slot%fuzzCount
 	case ArgCode:

@@ -39,6 +39,9 @@ func (d *decoder) strings(s *Scenario) {
 	for i := range texts {
 		texts[i] = text()
 	}
+	// Read after the texts, so that inputs made before guards existed
+	// keep every name.
+	guards := names(fuzzGuards, "G")
 	for _, r := range d.refs {
 		switch r.space {
 		case spaceThread:
@@ -51,6 +54,8 @@ func (d *decoder) strings(s *Scenario) {
 			r.st.Name = events[r.slot]
 		case spaceText:
 			r.st.Text = texts[r.slot]
+		case spaceGuard:
+			r.st.Name = guards[r.slot]
 		}
 	}
 }

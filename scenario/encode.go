@@ -32,11 +32,11 @@ func Encode(s *Scenario) ([]byte, error) {
 }
 
 type encoder struct {
-	buf                           []byte
-	stmts                         int
-	threads                       map[string]int // index in blocks, by name (a replicated block's NAME)
-	blocks                        []*ThreadDecl  // thread blocks besides main, a replicated one by its first copy
-	objects, locks, events, texts []string       // string table slots, in order of first use
+	buf                                   []byte
+	stmts                                 int
+	threads                               map[string]int // index in blocks, by name (a replicated block's NAME)
+	blocks                                []*ThreadDecl  // thread blocks besides main, a replicated one by its first copy
+	objects, locks, events, texts, guards []string       // string table slots, in order of first use
 }
 
 func outOfBounds(format string, args ...any) error {
@@ -174,7 +174,7 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 func (e *encoder) operand(st *Stmt, syn *Syntax) error {
 	var mods byte
 	for i, m := range syn.Modifiers {
-		if syn.Arg == ArgNone || syn.Arg == ArgFinalizing {
+		if syn.Arg == ArgNone {
 			mods |= bit(*m.Flag(st), 1<<i)
 		} else {
 			mods |= bit(*m.Flag(st), 128>>i)
@@ -182,7 +182,7 @@ func (e *encoder) operand(st *Stmt, syn *Syntax) error {
 	}
 	var err error
 	switch syn.Arg {
-	case ArgNone, ArgFinalizing:
+	case ArgNone:
 		if len(syn.Modifiers) > 0 {
 			e.put(mods)
 		}
@@ -199,6 +199,8 @@ func (e *encoder) operand(st *Stmt, syn *Syntax) error {
 		err = e.name(&e.locks, fuzzLocks, "locks", st.Name)
 	case ArgEvent:
 		err = e.name(&e.events, fuzzEvents, "events", st.Name)
+	case ArgGuard:
+		err = e.name(&e.guards, fuzzGuards, "guards", st.Name)
 	case ArgText:
 		if len(st.Text) > fuzzTextLen || sanitizeText([]byte(st.Text)) != st.Text {
 			return outOfBounds("print text %q is longer than %d bytes or not printable", st.Text, fuzzTextLen)
@@ -306,7 +308,7 @@ func (e *encoder) strings(s *Scenario) error {
 	for _, table := range []struct {
 		names []string
 		n     int
-	}{{e.objects, fuzzObjects}, {e.locks, fuzzLocks}, {e.events, fuzzEvents}, {e.texts, fuzzTexts}} {
+	}{{e.objects, fuzzObjects}, {e.locks, fuzzLocks}, {e.events, fuzzEvents}, {e.texts, fuzzTexts}, {e.guards, fuzzGuards}} {
 		for i := range table.n {
 			if i < len(table.names) {
 				e.putString(table.names[i])

@@ -85,6 +85,10 @@ type parser struct {
 
 func (p *parser) peek() token { return p.toks[p.i] }
 
+// peekAt returns the token k places after the next one (the last token,
+// EOF, past the end).
+func (p *parser) peekAt(k int) token { return p.toks[min(p.i+k, len(p.toks)-1)] }
+
 func (p *parser) next() token {
 	t := p.toks[p.i]
 	if t.kind != tokEOF {

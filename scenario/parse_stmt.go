@@ -61,9 +61,12 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 		}
 		return nil, errorAt(t.pos, "unknown statement %q", t.text)
 	}
-	syn := syntaxOf(op)
-	st := &Stmt{Op: op, Pos: t.pos}
-	err := p.operands(st, syn, t.text)
+	syn, err := p.form(t.text)
+	if err != nil {
+		return nil, err
+	}
+	st := &Stmt{Op: syn.Op, Pos: t.pos}
+	err = p.operands(st, syn, t.text)
 	if err == nil && syn.Body {
 		st.Body, err = p.block(st.String(), depth+1)
 	}
@@ -74,6 +77,40 @@ func (p *parser) stmt(depth int) (*Stmt, *Error) {
 		return nil, err
 	}
 	return st, nil
+}
+
+// form picks the row of keyword kw that the tokens after it make: the row
+// whose Word comes next; else, among the rows without one, the row with an
+// operand when a name comes next, and of those the block form when a {
+// follows the name. A keyword with rows that all have a Word needs one.
+func (p *parser) form(kw string) (*Syntax, *Error) {
+	rows := forms(kw)
+	next := p.peek()
+	var words []string
+	var bare []*Syntax
+	for _, r := range rows {
+		switch {
+		case r.Word != "" && next.kind == tokWord && next.text == r.Word:
+			p.next()
+			return r, nil
+		case r.Word != "":
+			words = append(words, r.Word)
+		default:
+			bare = append(bare, r)
+		}
+	}
+	if len(bare) == 0 {
+		return nil, errorAt(next.pos, "expected %s after %s, found %s", wantList(words), kw, next.describe())
+	}
+	pick := bare[0]
+	for _, r := range bare[1:] {
+		named := next.kind == tokWord && r.Arg != ArgNone && pick.Arg == ArgNone
+		block := r.Body && !pick.Body && p.peekAt(1).kind == tokLBrace
+		if named || block {
+			pick = r
+		}
+	}
+	return pick, nil
 }
 
 // operands reads a statement's operand and modifiers, in its row's order.
@@ -110,10 +147,6 @@ func (p *parser) operand(st *Stmt, a Arg, kw string) *Error {
 			return errorAt(s.pos, "expected a quoted string after %s, found %s", kw, s.describe())
 		}
 		st.Text = s.text
-	case a == ArgFinalizing:
-		if c := p.next(); c.kind != tokWord || c.text != "finalizing" {
-			return errorAt(c.pos, "expected finalizing after %s (the only condition), found %s", kw, c.describe())
-		}
 	}
 	return err
 }

@@ -206,7 +206,7 @@ func TestParseErrors(t *testing.T) {
 		{"duplicate main", head + "main {\n}\nmain {\n}\n", `t.scn:4:1: duplicate main block (first at 2:1)`},
 		{"duplicate policy", head + "policy hang\npolicy exit\nmain {}\n", `t.scn:3:1: duplicate policy line (first at 2:1)`},
 		{"unknown policy", head + "policy foo\nmain {}\n", `t.scn:2:1: unknown policy "foo" (want abort, exit, hang, unwind or terminate)`},
-		{"unknown preset", head + "preset cpython-3.12 cpython-2.7\nmain {}\n", `t.scn:2:1: unknown preset "cpython-2.7" (want cpython-3.8 ... cpython-3.14, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug)`},
+		{"unknown preset", head + "preset cpython-3.12 cpython-2.7\nmain {}\n", `t.scn:2:1: unknown preset "cpython-2.7" (want cpython-3.8 ... cpython-3.15, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug)`},
 		{"empty preset", head + "preset\nmain {}\n", `t.scn:2:7: expected a preset name after preset, found end of line`},
 		{"unknown callback", head + "callback unwind\nmain {}\n", `t.scn:2:1: unknown callback "unwind" (want hang, exit, abort, return or terminate-thread)`},
 		{"unknown statement", head + "main {\n  frob X\n}\n", `t.scn:3:3: unknown statement "frob"`},

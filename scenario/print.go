@@ -121,6 +121,9 @@ func indent(b *bytes.Buffer, depth int) {
 func (st *Stmt) String() string {
 	syn := syntaxOf(st.Op)
 	words := []string{st.Op.String()}
+	if syn.Word != "" {
+		words = append(words, syn.Word)
+	}
 	mods := func() {
 		for _, m := range syn.Modifiers {
 			if *m.Flag(st) {
@@ -138,8 +141,6 @@ func (st *Stmt) String() string {
 		words = append(words, strconv.Itoa(st.N))
 	case a == ArgText:
 		words = append(words, strconv.Quote(st.Text))
-	case a == ArgFinalizing:
-		words = append(words, "finalizing")
 	}
 	if !syn.ModsFirst {
 		mods()

@@ -10,12 +10,12 @@ import (
 func TestReleaseListsDerived(t *testing.T) {
 	wantPresets := []string{
 		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.11", "cpython-3.12",
-		"cpython-3.13", "cpython-3.14", "posix", "windows", "glibc", "debug",
+		"cpython-3.13", "cpython-3.14", "cpython-3.15", "posix", "windows", "glibc", "debug",
 	}
 	if !slices.Equal(Presets, wantPresets) {
 		t.Errorf("Presets = %q, want %q", Presets, wantPresets)
 	}
-	const want = "cpython-3.8 ... cpython-3.14, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug"
+	const want = "cpython-3.8 ... cpython-3.15, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug"
 	if presetWant != want {
 		t.Errorf("presetWant = %q, want %q", presetWant, want)
 	}
@@ -41,6 +41,7 @@ var goldenFuzzPresetCodes = []string{
 	"cpython-3.11", "cpython-3.11.5", "cpython-3.11.6", "cpython-3.12", "cpython-3.12.0",
 	"cpython-3.12.1", "cpython-3.12.2", "cpython-3.12.3", "cpython-3.13", "cpython-3.13.7",
 	"cpython-3.13.8", "cpython-3.14", "posix", "windows", "glibc", "debug",
+	"cpython-3.15",
 }
 
 func TestFuzzPresetCodesStable(t *testing.T) {

@@ -3,6 +3,7 @@ package scenario
 import (
 	"bytes"
 	"errors"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -89,7 +90,7 @@ func TestPresetVersion(t *testing.T) {
 		{"cpython-3.10.999", 10, 999, true},
 		{"cpython-3.10.1000", 0, 0, false},
 		{"cpython-3.7", 0, 0, false},
-		{"cpython-3.15", 0, 0, false},
+		{"cpython-3.15", 15, -1, true}, {"cpython-3.16", 0, 0, false},
 		{"cpython-3.12.03", 0, 0, false},
 		{"cpython-3.012", 0, 0, false},
 		{"cpython-3.12.", 0, 0, false},
@@ -129,7 +130,7 @@ var v2Errors = []struct{ name, src, want string }{
 	{"join nowait", "main { join t nowait }\nthread t {}\n", `t.scn:2:15: unexpected "nowait" after join statement`},
 	{"print flush without text", "main { print flush }\n", `t.scn:2:20: expected a quoted string after print, found }`},
 	{"print word", "main { print fast \"x\" }\n", `t.scn:2:14: expected a quoted string after print, found "fast"`},
-	{"preset patch leading zero", "preset cpython-3.12.03\nmain {}\n", `t.scn:2:1: unknown preset "cpython-3.12.03" (want cpython-3.8 ... cpython-3.14, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug)`},
+	{"preset patch leading zero", "preset cpython-3.12.03\nmain {}\n", `t.scn:2:1: unknown preset "cpython-3.12.03" (want cpython-3.8 ... cpython-3.15, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug)`},
 }
 
 func TestParseErrorsV2(t *testing.T) {
@@ -240,7 +241,7 @@ var v2Bad = []struct{ name, src, want string }{
 	{"atthreadexit in main", "main {\n  atthreadexit { }\n}\n", `t.scn:3:3: atthreadexit is allowed only in a thread, daemon or foreign block, not in main`},
 	{"atthreadexit in teardown", "main {}\nteardown { atthreadexit { } }\n", `t.scn:3:12: atthreadexit is allowed only in a thread, daemon or foreign block, not in teardown`},
 	{"nested atthreadexit", "main {}\ndaemon d { atthreadexit { atthreadexit { } } }\n", `t.scn:3:27: atthreadexit is not allowed inside atthreadexit`},
-	{"if without finalizing", "main { if E { } }\n", `t.scn:2:11: expected finalizing after if (the only condition), found "E"`},
+	{"if without finalizing", "main { if E { } }\n", `t.scn:2:11: expected finalizing or guarded after if, found "E"`},
 	{"if without block", "main { if finalizing yield }\n", `t.scn:2:22: expected { after if finalizing, found "yield"`},
 	{"else alone", "main {\n  else { }\n}\n", `t.scn:3:3: else without if (else follows the } of an if block, on the same line)`},
 	{"else on next line", "main {\n  if finalizing { }\n  else { }\n}\n", `t.scn:4:3: else without if (else follows the } of an if block, on the same line)`},
@@ -337,7 +338,8 @@ thread w[2] {
 	}
 }
 
-// The decoder generates every statement, modifier and block of v2.
+// The decoder generates every statement, modifier and block, and every
+// preset it draws.
 func TestDecodeGeneratesV2(t *testing.T) {
 	seen := map[string]bool{}
 	mark := func(st *Stmt) {
@@ -357,6 +359,12 @@ func TestDecodeGeneratesV2(t *testing.T) {
 		for i := range data {
 			state = state*6364136223846793005 + 1442695040888963407
 			data[i] = byte(state >> 56)
+			if i > 1 && state>>40%16 == 0 {
+				data[i] = extendedCode // statements with codes past the one-byte ones
+			}
+		}
+		if state>>32%2 == 0 { // half the inputs as the newest release
+			data[0], data[1] = 1, byte(slices.Index(fuzzPresets, releasePresets()[len(releasePresets())-1]))
 		}
 		s := Decode(data)
 		for _, body := range s.Bodies() {

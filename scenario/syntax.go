@@ -1,5 +1,7 @@
 package scenario
 
+import "fmt"
+
 // The statement table: one row per statement of the language. The parser,
 // the printer, Equal, the fuzz encoder and decoder, the validator and the
 // tests that must cover every statement in every place (the runtime's
@@ -13,19 +15,19 @@ package scenario
 type Arg uint8
 
 const (
-	ArgNone       Arg = iota
-	ArgThread         // a thread, or a replicated block NAME[N] as a whole
-	ArgObject         // an object
-	ArgLock           // a C-level mutex
-	ArgEvent          // an event
-	ArgCount          // a count, 1..MaxCount
-	ArgCode           // an exit code, 0..255; may be left out (0)
-	ArgText           // a quoted string
-	ArgFinalizing     // the word finalizing (if's only condition)
+	ArgNone   Arg = iota
+	ArgThread     // a thread, or a replicated block NAME[N] as a whole
+	ArgObject     // an object
+	ArgLock       // a C-level mutex
+	ArgEvent      // an event
+	ArgCount      // a count, 1..MaxCount
+	ArgCode       // an exit code, 0..255; may be left out (0)
+	ArgText       // a quoted string
+	ArgGuard      // an interpreter guard (PEP 788)
 )
 
 // Named reports whether the operand is a name (Stmt.Name).
-func (a Arg) Named() bool { return a >= ArgThread && a <= ArgEvent }
+func (a Arg) Named() bool { return a >= ArgThread && a <= ArgEvent || a == ArgGuard }
 
 // Number reports whether the operand is a number (Stmt.N).
 func (a Arg) Number() bool { return a == ArgCount || a == ArgCode }
@@ -41,7 +43,10 @@ type Modifier struct {
 // Syntax is one statement of the language: its operand, modifiers and
 // blocks, its fuzz code, and where it may stand.
 type Syntax struct {
-	Op        Op
+	Op Op
+	// Word is a fixed word after the keyword ("if finalizing", "if
+	// guarded G", "ensure view"), "" for none.
+	Word      string
 	Arg       Arg
 	Modifiers []Modifier
 	// ModsFirst: the modifiers come between the keyword and the operand
@@ -63,6 +68,10 @@ type Syntax struct {
 	// place says what is wrong with the statement standing in a context,
 	// or "" (nil: it may stand anywhere). validate.go has the rules.
 	place func(c context) string
+	// MinMinor is the first CPython 3.Y release that has the statement (0:
+	// every release); before it the statement is a parse error, and the
+	// fuzz decoder makes it its Fallback.
+	MinMinor int
 }
 
 var (
@@ -103,10 +112,29 @@ var Syntaxes = []Syntax{
 	{Op: OpForever, Body: true, Code: 25},
 	{Op: OpYield, Code: 0},
 	{Op: OpExit, Arg: ArgCode, Code: 26, place: placeExit, Fallback: OpYield},
-	{Op: OpIf, Arg: ArgFinalizing, Body: true, Else: true, Code: 27},
+	{Op: OpIf, Word: "finalizing", Body: true, Else: true, Code: 27},
 	{Op: OpUntil, Arg: ArgEvent, Body: true, Code: 28},
 	{Op: OpPark, Code: 29, place: placePark, Fallback: OpYield},
 	{Op: OpAtThreadExit, Body: true, Code: 30, place: placeAtThreadExit, Fallback: OpLoop},
+	{Op: OpInterpGuard, Arg: ArgGuard, Code: 31, MinMinor: 15, Fallback: OpYield},
+	{Op: OpInterpGuardBlock, Arg: ArgGuard, Body: true, Else: true, Code: 32, MinMinor: 15, Fallback: OpIf},
+	{Op: OpClose, Arg: ArgGuard, Code: 33, MinMinor: 15, Fallback: OpYield},
+	{Op: OpEnsureGuard, Arg: ArgGuard, Code: 34, MinMinor: 15, Fallback: OpEnsure},
+	{Op: OpEnsureView, Word: "view", Body: true, Else: true, Code: 35, MinMinor: 15, Fallback: OpIf},
+	{Op: OpIfGuarded, Word: "guarded", Arg: ArgGuard, Body: true, Else: true, Code: 36, MinMinor: 15, Fallback: OpIf},
+}
+
+// forms returns the rows of keyword kw: one, or several told apart by
+// their Word and by a block after the operand (ensure, ensure G, ensure
+// view; if finalizing, if guarded G; interp_guard G, interp_guard G { }).
+func forms(kw string) []*Syntax {
+	var out []*Syntax
+	for i := range Syntaxes {
+		if Syntaxes[i].Op.String() == kw {
+			out = append(out, &Syntaxes[i])
+		}
+	}
+	return out
 }
 
 // The fuzz codes: a statement's op byte b is code b%legacyCodes (the 31
@@ -183,4 +211,31 @@ var TopBlocks = []TopBlock{
 	{Name: "atexit"},
 	{Name: "teardown"},
 	{Name: "after_finalize"},
+}
+
+// ReleaseMinor returns the minor version Y of the release on a preset
+// line (the last one named), or DefaultRelease.
+func ReleaseMinor(presets []string) int {
+	minor := DefaultRelease
+	for _, p := range presets {
+		if m, _, ok := PresetVersion(p); ok {
+			minor = m
+		}
+	}
+	return minor
+}
+
+// tooOld says why a statement of row syn cannot stand in a scenario of
+// release 3.minor, or "".
+func (syn *Syntax) tooOld(minor int) string {
+	if minor >= syn.MinMinor {
+		return ""
+	}
+	what := syn.Op.String()
+	if syn.Word != "" {
+		what += " " + syn.Word
+	} else if syn.Arg == ArgGuard && syn.Op == OpEnsureGuard {
+		what += " GUARD"
+	}
+	return fmt.Sprintf("%s needs CPython 3.%d or later (PEP 788 interpreter guards); this scenario runs as 3.%d (name the release on its preset line: preset cpython-3.%d)", what, syn.MinMinor, minor, syn.MinMinor)
 }

@@ -1,6 +1,9 @@
 package scenario
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+)
 
 // Syntaxes has one row per statement, in Op order, and each row's
 // modifiers and blocks are the ones the parser accepts on it: the tests
@@ -30,7 +33,11 @@ func TestSyntaxesListEveryStatement(t *testing.T) {
 			}
 			// Each statement stands in the daemon x (exit in main),
 			// where the thread x and the object x exist.
-			in, src := 1, "scenario \"s\"\nmain {\n  new x\n}\ndaemon x {\n"+string(PrintStmts(body))+"}\n"
+			preset := ""
+			if syn.MinMinor > DefaultRelease {
+				preset = fmt.Sprintf("preset cpython-3.%d\n", syn.MinMinor)
+			}
+			in, src := 1, "scenario \"s\"\n"+preset+"main {\n  new x\n}\ndaemon x {\n"+string(PrintStmts(body))+"}\n"
 			if op == OpExit {
 				in, src = 0, "scenario \"s\"\nmain {\n"+string(PrintStmts(body))+"}\n"
 			}

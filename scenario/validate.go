@@ -24,7 +24,7 @@ func validate(s *Scenario) *Error {
 	if s == nil {
 		return &Error{Msg: "nil scenario"}
 	}
-	v := &validator{s: s, created: map[string]bool{}, declared: map[string]Pos{}, groups: map[string]Pos{}}
+	v := &validator{s: s, created: map[string]bool{}, declared: map[string]Pos{}, groups: map[string]Pos{}, minor: ReleaseMinor(s.Presets)}
 	v.scenario()
 	if len(v.errs) == 0 {
 		return nil
@@ -45,6 +45,7 @@ type validator struct {
 	declared map[string]Pos  // threads other than main, by name
 	groups   map[string]Pos  // replicated blocks NAME[N], by NAME
 	uses     []*Stmt         // statements that need an object to exist
+	minor    int             // the scenario's release, 3.minor
 }
 
 func (v *validator) errorf(p Pos, format string, args ...any) {
@@ -231,6 +232,9 @@ func (v *validator) stmt(st *Stmt, c context) {
 		return
 	}
 	v.operand(st, &syn)
+	if msg := syn.tooOld(v.minor); msg != "" {
+		v.errorf(st.Pos, "%s", msg)
+	}
 	if syn.place != nil {
 		if msg := syn.place(c); msg != "" {
 			v.errorf(st.Pos, "%s", msg)
