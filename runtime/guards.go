@@ -136,14 +136,19 @@ func (w guardWait) Blocker() int {
 	}
 	return -1
 }
+// String names the guards main waits for; the first one's holder is the
+// wait's Blocker, which the wait-for chain names after it.
 func (w guardWait) String() string {
 	var names []string
-	for _, h := range w.in.guards.held {
+	for i, h := range w.in.guards.held {
 		n := "guard " + guardName(h.name)
 		if h.leaked {
 			n += " (leaked)"
 		}
-		names = append(names, n+" held by "+w.in.threads[h.holder].name)
+		if i > 0 {
+			n += " held by " + w.in.threads[h.holder].name
+		}
+		names = append(names, n)
 	}
 	return "the interpreter guards to be closed: " + strings.Join(names, ", ")
 }
@@ -251,11 +256,11 @@ func (in *Interp) ifGuarded(t *thread, st *scenario.Stmt) {
 // the guard wait as a deadlock (the livelock rule): guards taken and closed
 // so that one is always held starve finalization for ever.
 func (in *Interp) guardChurn(r *Result) bool {
-	if !in.guards.waiting {
+	if !in.guards.waiting || len(in.guards.held) == 0 {
 		return false
 	}
 	r.Outcome = Deadlock
 	r.Report = Report{Kind: KindDeadlock, Thread: MainThread, Phase: in.phase,
-		Message: "main waited for the interpreter guards until the step budget ran out: one was always held (guard churn starves finalization): main waits for " + guardWait{in}.String()}
+		Message: fmt.Sprintf("main waited for the interpreter guards until the step budget ran out: one was always held (guard churn starves finalization): main waits for %s (held by %s)", guardWait{in}, in.threads[guardWait{in}.Blocker()].name)}
 	return true
 }

@@ -204,7 +204,7 @@ daemon g {
 		t.Fatalf("no deadlock: %v", rep.Outcomes)
 	}
 	msg := w.Result.Report.Message
-	for _, want := range []string{"main waits for the interpreter guards to be closed: guard G held by g", "g has ended"} {
+	for _, want := range []string{"main waits for the interpreter guards to be closed: guard G (held by g)", "g has ended"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("the report does not say %q: %s", want, msg)
 		}
