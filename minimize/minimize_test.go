@@ -362,3 +362,30 @@ after_finalize { set F
 		t.Errorf("replaceNth(%d) found a statement past the end", n)
 	}
 }
+
+// Every block statement of the language (scenario.Syntaxes) is entered by
+// the minimizer: its body and its else block are reached by replaceNth,
+// so that statements in them can be removed. Generated from the table, so
+// a new block statement is covered without editing the test.
+func TestMinimizerReachesEveryStatementsBlocks(t *testing.T) {
+	for _, syn := range scenario.Syntaxes {
+		if !syn.Body {
+			continue
+		}
+		st := &scenario.Stmt{Op: syn.Op, Name: "x", N: 1, Body: []*scenario.Stmt{{Op: scenario.OpIO}}}
+		if syn.Else {
+			st.Else = []*scenario.Stmt{{Op: scenario.OpIO}}
+		}
+		s := &scenario.Scenario{Name: "s", Threads: []*scenario.ThreadDecl{{Kind: scenario.Main, Name: "main", Body: []*scenario.Stmt{st}}}}
+		for i := 1; i < Statements(s); i++ {
+			c := scenario.Clone(s)
+			var hit *scenario.Stmt
+			if !replaceNth(c, i, func(x *scenario.Stmt) []*scenario.Stmt { hit = x; return nil }) || hit == nil || hit.Op != scenario.OpIO {
+				t.Errorf("%s: replaceNth(%d) reached %v, want the io inside its blocks", syn.Op, i, hit)
+			}
+		}
+		if want := 2 + len(st.Else); Statements(s) != want {
+			t.Errorf("%s: %d statements counted, want %d", syn.Op, Statements(s), want)
+		}
+	}
+}

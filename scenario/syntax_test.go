@@ -6,9 +6,11 @@ import (
 )
 
 // Syntaxes has one row per statement, in Op order, and each row's
-// modifiers and blocks are the ones the parser accepts on it: the tests
-// generated from the table (the runtime's structural property test) cover
-// exactly the language.
+// modifiers and blocks are the ones the parser accepts on it: every
+// statement, with each modifier, goes through parse, print, parse, the
+// fuzz codec's encode and decode, and Walk. (The runtime's structural
+// property test runs each in every block; the minimizer's test enters
+// each block statement.)
 func TestSyntaxesListEveryStatement(t *testing.T) {
 	if len(Syntaxes) != int(numOps)-1 {
 		t.Fatalf("%d rows for %d statements", len(Syntaxes), numOps-1)
@@ -48,6 +50,15 @@ func TestSyntaxesListEveryStatement(t *testing.T) {
 			}
 			if !EqualStmts(got.Threads[in].Body, body) {
 				t.Errorf("%s %s: parsed back as\n%s", op, m.Word, PrintStmts(got.Threads[in].Body))
+			}
+			// The fuzz codec carries it, and Walk reaches it.
+			if data, err := Encode(got); err != nil || !Equal(Decode(data), got) {
+				t.Errorf("%s %s: no round trip through the fuzz codec (%v):\n%s", op, m.Word, err, Print(Decode(data)))
+			}
+			reached := false
+			Walk(got.Threads[in].Body, func(x *Stmt) { reached = reached || x.Op == op })
+			if !reached {
+				t.Errorf("%s %s: Walk does not reach it", op, m.Word)
 			}
 		}
 	}
