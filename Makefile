@@ -50,7 +50,7 @@ fuzz-long:
 chaos:
 	$(GO) run ./cmd/shutdownfuzz campaign -duration $(CHAOS) -policy all -out out/campaign
 
-# ---- CI at scale: workflow lint, libFuzzer build (issue 11) ----
+# ---- CI at scale: workflow lint, libFuzzer build ----
 # Tools go into .tools/, one directory per pinned version, so that
 # installing is idempotent and a version bump installs afresh.
 ACTIONLINT_VERSION ?= v1.7.12
@@ -74,7 +74,7 @@ $(ACTIONLINT):
 libfuzzer:
 	./.ci/libfuzzer
 
-# Conformance against real CPython (docs/conformance.md, issue 9).
+# Conformance against real CPython (docs/conformance.md).
 # conform-env installs python3.11-dev, g++ and debootstrap with apt, and builds
 # a cached Debian sid root with CPython 3.13 and 3.14 (needs root; a second
 # run returns at once). conform runs every library scenario on every release

@@ -1,12 +1,12 @@
-// Package conform checks the interpreter model against real CPython (issue
-// 9). It exports a scenario as a real program - a C++ extension module that
+// Package conform checks the interpreter model against real CPython. It
+// exports a scenario as a real program - a C++ extension module that
 // uses the C API, a Python driver and a build script - runs it on real
-// interpreters (3.11 from the host's apt, 3.13 and 3.14 from a cached Debian
-// sid root built by scripts/conform-env.sh), observes the outcome of each run
+// interpreters (3.11 from the host's apt, the newer ones from a cached
+// Debian sid root built by scripts/conform-env.sh), observes the outcome of each run
 // and compares the observations with the outcome set the model predicts under
 // the release's preset and default policy.
 //
-// The mapping from statements to real code is the table of issue 9 and of
+// The mapping from statements to real code is the table of
 // docs/conformance.md: thread/daemon are threading.Thread, foreign is a
 // std::thread using PyGILState_Ensure/Release, release/acquire are
 // PyEval_SaveThread/RestoreThread, native frames are C++ lambdas (noexcept,

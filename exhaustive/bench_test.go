@@ -62,7 +62,7 @@ teardown {
 const benchMinStates = 100_000
 
 // BenchmarkExhaustive explores benchScenario completely and reports
-// states/s, the figure issue 12 sets a target for (50,000 states/s), and
+// states/s, the figure the exhaustive search aims at (50,000 states/s), and
 // states per CPU second (the process's, GC included), which a machine
 // shared with other work does not distort as much.
 func BenchmarkExhaustive(b *testing.B) {

@@ -1,7 +1,7 @@
 // Package exhaustive visits every reachable state of a scenario under one
 // policy and reports the exact set of outcomes, each with a witness
 // schedule that replays in the controlled mode, the number of states, and
-// whether the search completed (issue 12; Shuttle's DFS mode and loom do
+// whether the search completed (Shuttle's DFS mode and loom do
 // the same for Rust, by replaying from the start).
 //
 // # Design: stateful DFS by replay

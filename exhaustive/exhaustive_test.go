@@ -45,7 +45,7 @@ func seen(r *exhaustive.Result) string {
 	return strings.Join(out, ",")
 }
 
-// The hang of issue 12: teardown waits for an event that only a daemon
+// The event-wait hang: teardown waits for an event that only a daemon
 // sets, and the daemon is stopped by the policy when it retakes the GIL
 // after its io; an unrelated foreign thread spins for ever. No thread can
 // ever set the event, so under hang, unwind and terminate main is blocked

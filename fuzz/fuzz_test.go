@@ -182,7 +182,7 @@ func TestContractsOnLibraryWitnesses(t *testing.T) {
 	}
 }
 
-// The fuzz target fails on the event-wait hang of issue 12 when hunting
+// The fuzz target fails on the event-wait hang (main blocked for good on an event only a hung daemon would set) when hunting
 // with -sfz.strict -sfz.want=deadlock (a teardown waits on an event only a
 // daemon would set, while a foreign thread spins): the input goes through
 // the fuzz encoding, and the policy's deadlock must be reported, never

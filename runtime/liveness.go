@@ -9,7 +9,7 @@ import (
 
 // Liveness in sampled mode: the spec's v2 rule "Deadlock includes
 // livelock". When main waits on something no thread can still provide, the
-// run is a deadlock at once, even while other threads spin (issue 12). The
+// run is a deadlock at once, even while other threads spin. The
 // controller follows main's wait-for chain (chaos.BlockerOnly,
 // chaos.Hopeless); this file says when an event can never be set.
 

@@ -236,8 +236,8 @@ daemon d { forever { work 1 } }`,
 main { forever { yield } }`,
 		want: []string{"budget/budget"},
 	},
-	// Liveness in sampled mode (spec v2 "Deadlock includes livelock",
-	// issue 12): main blocked for good is a deadlock at once, whatever
+	// Liveness in sampled mode (spec v2 "Deadlock includes livelock"):
+	// main blocked for good is a deadlock at once, whatever
 	// spins elsewhere; budget is never reached.
 	{
 		name: "event-wait hang: teardown waits on an event only a hung daemon would set", policy: "hang",

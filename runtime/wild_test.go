@@ -120,7 +120,7 @@ teardown { lock L }`)
 
 // Wild runs check their own goroutines, not the process: with wild and
 // controlled runs going on in parallel, no wild run reports another run's
-// goroutines as its leak (issue 12: 30 of 30 did with a process-wide scan).
+// goroutines as its leak (30 of 30 did with a process-wide scan).
 func TestParallelWildRunsReportNoLeak(t *testing.T) {
 	s := parse(t, `scenario "x"
 main { spawn d

@@ -226,7 +226,7 @@ func TestParseV2Fields(t *testing.T) {
 	}
 }
 
-// v2Bad are bad inputs of the issue-10 statements.
+// v2Bad are bad inputs of the v2 statements.
 var v2Bad = []struct{ name, src, want string }{
 	{"park in main", "main {\n  park\n}\n", `t.scn:3:3: park is not allowed in main (it would block the process for ever; park stands in a thread, daemon or foreign block)`},
 	{"park in atexit", "main {}\natexit { park }\n", `t.scn:3:10: park is allowed only in a thread, daemon or foreign block (atexit runs on main)`},

@@ -166,7 +166,7 @@ func TestLibraryNamesRelease(t *testing.T) {
 	}
 }
 
-// The release view of three library scenarios (issue 8's acceptance): each
+// The release view of three library scenarios (releases where a default outcome changes): each
 // run under each release's own default policy shows exactly these sets.
 func TestLibraryAcrossReleases(t *testing.T) {
 	for _, c := range []struct{ name, release, want string }{

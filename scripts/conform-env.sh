@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # conform-env.sh: prepare the real interpreters that `shutdownfuzz conform` runs
-# scenarios on (issue 9). Idempotent: a second run only checks and returns.
+# scenarios on. Idempotent: a second run only checks and returns.
 #   - CPython 3.11 and g++ from the host's apt (Debian bookworm: python3.11-dev, g++ 12);
 #   - a cached Debian sid root built with debootstrap for 3.13 and 3.14.
 # The mirror is read from the machine's own apt sources at run time.

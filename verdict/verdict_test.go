@@ -75,7 +75,7 @@ func TestCheckFailsWhenAPolicyCorrupts(t *testing.T) {
 	}
 }
 
-// The event-wait hang of issue 12: a teardown waits on an event only a
+// The event-wait hang: a teardown waits on an event only a
 // daemon would set, while an unrelated foreign thread spins.
 const eventWaitHang = `scenario "event-wait hang"
 main { spawn d
@@ -117,7 +117,7 @@ func TestStrictWantDeadlockFailsOnEventWaitHang(t *testing.T) {
 // Known positive 3: a replay that diverges (a test-only hook drops the
 // last recorded choice, as a nondeterministic runtime would lose it) is a
 // harness failure.
-// (A clean run reports nothing and is not replayed, issue 11; an abort
+// (A clean run reports nothing and is not replayed; an abort
 // is.)
 func TestCheckFailsOnReplayDivergence(t *testing.T) {
 	s := strikingRun(t, "abort")
