@@ -136,6 +136,7 @@ func (w guardWait) Blocker() int {
 	}
 	return -1
 }
+
 // String names the guards main waits for; the first one's holder is the
 // wait's Blocker, which the wait-for chain names after it.
 func (w guardWait) String() string {
