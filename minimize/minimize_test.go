@@ -48,8 +48,8 @@ func TestMinimizeKeepsSignatureAndShrinks(t *testing.T) {
 			target := w.Result.Signature()
 			// Keep only runs where a thread met the policy and the
 			// counterfactual without must-exit checks does not fail the
-			// same way (package fuzz's CausedByPolicy, inlined here to
-			// keep the test free of that package).
+			// same way (a simple form of verdict.Attribute, written out
+			// here to keep the test free of the oracle).
 			opts := Options{Keep: func(c Case, r *runtime.Result) bool {
 				if r.Strikes == 0 {
 					return false

@@ -23,15 +23,18 @@
 //
 // Only failures the policy caused count, and attribution is three-valued
 // too (see Attribute): caused by the policy, not caused (the scenario's
-// own bug), or unknown, which is inconclusive. Two known, cited exceptions
-// are allowed everywhere, so that fuzzing reports only new breaks:
+// own bug), or unknown, which is inconclusive. Three known, cited
+// exceptions are allowed everywhere (KnownException), so that fuzzing
+// reports only new breaks:
 //
 //   - gh-124619: a foreign thread's outermost ensure builds a thread state
-//     after finalization freed them: corruption, under every policy (still
-//     open in 3.14);
+//     after finalization freed them: corruption, under every policy (open
+//     in 3.14; 3.15's ensure meets the policy first);
 //   - bpo-23309: a thread the policy stopped (hung, unwound, terminated)
 //     while it held the stdout lock turns main's flush into a fatal error:
-//     abort. CPython bounds the wait to turn this deadlock into a crash.
+//     abort. CPython bounds the wait to turn this deadlock into a crash;
+//   - cpython#110052: the take_gil window, a thread state read after
+//     finalization freed it (3.9-3.12).
 package verdict
 
 import (
