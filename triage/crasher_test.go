@@ -1,4 +1,4 @@
-package verdict
+package triage
 
 import (
 	"testing"
@@ -7,6 +7,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
 func TestMakeCrasherRoundTrips(t *testing.T) {
@@ -30,7 +31,7 @@ daemon d { new X
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cause.Cause != Caused {
+	if c.Cause.Cause != verdict.Caused {
 		t.Errorf("the unwind caused this failure, but MakeCrasher says not")
 	}
 	dir := t.TempDir()
