@@ -66,15 +66,39 @@ func TestOutcomeClassesComplete(t *testing.T) {
 }
 
 // The language reference's table of outcomes is the table's Doc column,
-// row for row.
+// row for row; the README's summary lists the same classes in the same
+// order, in words of its own.
 func TestOutcomeClassesDocumented(t *testing.T) {
-	src, err := os.ReadFile("../docs/scenario-language.md")
+	var want, names []string
+	for _, c := range OutcomeClasses {
+		want = append(want, "| `"+c.Name+"` | "+c.Doc+" |")
+		names = append(names, c.Name)
+	}
+	rows := outcomeRows(t, "../docs/scenario-language.md")
+	if !reflect.DeepEqual(rows, want) {
+		t.Errorf("docs/scenario-language.md's outcomes:\n%s\nwant (from OutcomeClasses):\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
+	}
+	var readme []string
+	for _, row := range outcomeRows(t, "../README.md") {
+		name, _, _ := strings.Cut(strings.TrimPrefix(row, "| `"), "`")
+		readme = append(readme, name)
+	}
+	if !reflect.DeepEqual(readme, names) {
+		t.Errorf("README.md's outcomes %v, want %v", readme, names)
+	}
+}
+
+// outcomeRows returns the table rows ("| `name` | ...") of the Outcomes
+// section of a Markdown file.
+func outcomeRows(t *testing.T, file string) []string {
+	t.Helper()
+	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, section, ok := strings.Cut(string(src), "\n## Outcomes\n")
 	if !ok {
-		t.Fatal("docs/scenario-language.md has no Outcomes section")
+		t.Fatalf("%s has no Outcomes section", file)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	var rows []string
@@ -83,11 +107,5 @@ func TestOutcomeClassesDocumented(t *testing.T) {
 			rows = append(rows, line)
 		}
 	}
-	var want []string
-	for _, c := range OutcomeClasses {
-		want = append(want, "| `"+c.Name+"` | "+c.Doc+" |")
-	}
-	if !reflect.DeepEqual(rows, want) {
-		t.Errorf("docs/scenario-language.md's outcomes:\n%s\nwant (from OutcomeClasses):\n%s", strings.Join(rows, "\n"), strings.Join(want, "\n"))
-	}
+	return rows
 }
