@@ -4,53 +4,36 @@ import (
 	"os"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
-// The scenarios of report's tests: a hostile one (its name is markup)
-// that expects hang: clean but can deadlock, and a small one.
-func loadEntries(t *testing.T) []Entry {
+// entry parses one of report's test scenarios: hostile.scn (its name is
+// markup) expects hang: clean but can deadlock; small.scn.
+func entry(t *testing.T, name string) Entry {
 	t.Helper()
-	var out []Entry
-	for _, f := range []string{"../report/testdata/hostile.scn", "../report/testdata/small.scn"} {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := scenario.Parse(f, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, Entry{File: f, Scenario: s})
+	file := "../report/testdata/" + name
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
 	}
-	return out
+	s, err := scenario.Parse(file, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return Entry{File: file, Scenario: s}
 }
 
-var (
-	testMatrixOnce sync.Once
-	testMatrix     *report.Matrix
-	testMatrixErr  error
-)
-
-// buildTest builds the test matrix once: 2 scenarios × 3 policies × 40 runs.
-func buildTest(t *testing.T) *report.Matrix {
-	t.Helper()
-	entries := loadEntries(t)
-	testMatrixOnce.Do(func() {
-		testMatrix, testMatrixErr = Build(entries, []string{"abort", "hang", "terminate"}, 40)
-	})
-	if testMatrixErr != nil {
-		t.Fatal(testMatrixErr)
-	}
-	return testMatrix
+func loadEntries(t *testing.T) []Entry {
+	return []Entry{entry(t, "hostile.scn"), entry(t, "small.scn")}
 }
 
 func TestBuild(t *testing.T) {
-	m := buildTest(t)
+	m, err := Build(loadEntries(t), []string{"abort", "hang", "terminate"}, 40)
+	if err != nil {
+		t.Fatal(err)
+	}
 	if len(m.Rows) != 2 || len(m.Rows[0].Cells) != 3 {
 		t.Fatalf("matrix is %d rows", len(m.Rows))
 	}

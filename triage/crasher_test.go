@@ -4,25 +4,19 @@ import (
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/corpus"
-	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
-	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
 func TestMakeCrasherRoundTrips(t *testing.T) {
-	s, err := scenario.Parse("x.scn", []byte(`scenario "x"
+	s, rep := explored(t, `scenario "x"
 main { spawn d
   work 3
   wait started }
 daemon d { new X
   native { hold X
     set started
-    io } }`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, _ := explore.Policy(s, "unwind", explore.Options{Runs: 300})
+    io } }`, "unwind", 300)
 	w := rep.Outcomes["corruption"]
 	if w == nil {
 		t.Fatal("no corruption witness")

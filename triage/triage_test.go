@@ -14,18 +14,11 @@ import (
 // finds the saved crasher's failure under the same Key; without Known a
 // second filing finds the same file. A clean run is a MakeError.
 func TestFile(t *testing.T) {
-	s, err := scenario.Parse("x.scn", []byte(`scenario "x"
+	s, rep := explored(t, `scenario "x"
 main { spawn d
   work 2 }
 daemon d { io
-  io }`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, err := explore.Policy(s, "exit", explore.Options{Runs: 50})
-	if err != nil {
-		t.Fatal(err)
-	}
+  io }`, "exit", 50)
 	w := rep.Outcomes[runtime.LostCleanup]
 	if w == nil {
 		t.Fatalf("no lost-cleanup under exit: %v", rep.Seen())
@@ -60,4 +53,18 @@ daemon d { io
 	if _, err := f.File(s, "exit", clean.Result, "a test"); !errors.As(err, &me) {
 		t.Errorf("filing a clean run: %v, want a MakeError", err)
 	}
+}
+
+// explored parses src and explores it under policy with runs schedules.
+func explored(t *testing.T, src, policy string, runs int) (*scenario.Scenario, *explore.Report) {
+	t.Helper()
+	s, err := scenario.Parse("x.scn", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := explore.Policy(s, policy, explore.Options{Runs: runs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, rep
 }
