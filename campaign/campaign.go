@@ -10,10 +10,10 @@
 // keeps only the indices k ≡ i (mod n), so shards never repeat each other's
 // schedules. The cells are visited round-robin, one schedule per visit.
 //
-// Each non-clean run has a signature, policy + "|" + Result.Signature().
-// The first time a signature is seen, in this session or an earlier one of
-// the same campaign, its run is minimized with verdict.MakeCrasher and saved
-// in DIR/crashers with corpus.Save. A wild run is minimized through the
+// Each non-clean run has a signature, its triage.Key (policy and
+// Result.Signature). The first time a signature is seen, in this session
+// or an earlier one of the same campaign, its run is minimized and saved
+// in DIR/crashers by triage.Filer. A wild run is minimized through the
 // controlled replay of its recorded schedule. Outcomes outside a
 // scenario's expect lines are recorded as unexpected: regressions.
 //
@@ -38,12 +38,11 @@ import (
 	"time"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
-	"github.com/shutdownfuzz/shutdownfuzz/corpus"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
-	"github.com/shutdownfuzz/shutdownfuzz/verdict"
+	"github.com/shutdownfuzz/shutdownfuzz/triage"
 )
 
 // Modes of a campaign.
@@ -344,7 +343,7 @@ func (c *campaign) record(cell *CellState, k int, r *runtime.Result) *Signature 
 	if r.Outcome == runtime.Budget {
 		c.st.Inconclusive++
 	} else if r.Outcome != runtime.Clean {
-		sigKey = cell.Policy + "|" + r.Signature()
+		sigKey = triage.Key(cell.Policy, r)
 		sig := c.st.Signatures[sigKey]
 		if sig == nil {
 			sig = &Signature{Signature: sigKey, Policy: cell.Policy, Outcome: o, Scenarios: []string{cell.Scenario},
@@ -358,7 +357,7 @@ func (c *campaign) record(cell *CellState, k int, r *runtime.Result) *Signature 
 		sig.Count++
 	}
 	if unexpected {
-		key := cell.Scenario + "|" + cell.Policy + "|" + o
+		key := unexpectedKey(cell, o)
 		u := c.st.Unexpected[key]
 		if u == nil {
 			u = &Unexpected{Scenario: cell.Scenario, Policy: cell.Policy, Outcome: o, Expected: expectedList(set),
@@ -368,6 +367,11 @@ func (c *campaign) record(cell *CellState, k int, r *runtime.Result) *Signature 
 		u.Count++
 	}
 	return first
+}
+
+// unexpectedKey is the key of State.Unexpected: outcome o of cell.
+func unexpectedKey(cell *CellState, o string) string {
+	return cell.Scenario + "|" + cell.Policy + "|" + o
 }
 
 func expectedList(set map[string]bool) []string {
@@ -417,18 +421,17 @@ func (c *campaign) crasher(sig *Signature, s *scenario.Scenario, r *runtime.Resu
 	}
 	how := fmt.Sprintf("shutdownfuzz campaign -mode %s, scenario %s, policy %s, schedule index %d (%s)",
 		c.cfg.Mode, sig.FirstScenario, sig.Policy, sig.FirstIndex, sig.FirstStrategy)
-	if got := sig.Policy + "|" + r.Signature(); got != sig.Signature {
+	if got := triage.Key(sig.Policy, r); got != sig.Signature {
 		how += "; its controlled replay shows " + got
 	}
-	cr, err := verdict.MakeCrasher(s, sig.Policy, r, how, minimize.Options{MaxRuns: c.cfg.MinimizeRuns})
+	// The state's Signatures deduplicate (record), so the filer has no
+	// Known of its own.
+	f := &triage.Filer{Dir: filepath.Join(c.cfg.Dir, "crashers"), Options: minimize.Options{MaxRuns: c.cfg.MinimizeRuns}}
+	filed, err := f.File(s, sig.Policy, r, how)
 	if err != nil {
 		return "", err.Error()
 	}
-	p, _, err := corpus.Save(filepath.Join(c.cfg.Dir, "crashers"), cr.Name, cr.Content)
-	if err != nil {
-		return "", err.Error()
-	}
-	return p, ""
+	return filed.Path, ""
 }
 
 // monitor writes the state, samples resources and reports progress until

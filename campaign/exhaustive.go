@@ -7,6 +7,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/triage"
 )
 
 // prove runs the exhaustive search of every cell not searched yet (in an
@@ -52,7 +53,7 @@ func (c *campaign) recordProof(cell *CellState, w *exhaustive.Witness) {
 	unexpected := hasExpect && !set[o]
 	sigKey := ""
 	if w.Outcome != runtime.Clean {
-		sigKey = cell.Policy + "|" + r.Signature()
+		sigKey = triage.Key(cell.Policy, r)
 		sig := c.st.Signatures[sigKey]
 		if sig == nil {
 			sig = &Signature{Signature: sigKey, Policy: cell.Policy, Outcome: o, Scenarios: []string{cell.Scenario},
@@ -66,7 +67,7 @@ func (c *campaign) recordProof(cell *CellState, w *exhaustive.Witness) {
 		sig.Count++
 	}
 	if unexpected {
-		key := cell.Scenario + "|" + cell.Policy + "|" + o
+		key := unexpectedKey(cell, o)
 		if c.st.Unexpected[key] == nil {
 			c.st.Unexpected[key] = &Unexpected{Scenario: cell.Scenario, Policy: cell.Policy, Outcome: o, Expected: expectedList(set),
 				Signature: sigKey, FirstIndex: -1, FirstStrategy: "exhaustive", FirstSchedule: r.ReplayLine(), FirstTime: now}

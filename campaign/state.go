@@ -36,8 +36,8 @@ type State struct {
 	ElapsedSeconds float64      `json:"elapsed_seconds"`
 	Runs           int          `json:"runs"`
 	Cells          []*CellState `json:"cells"`
-	// Signatures maps policy + "|" + Result.Signature() to what is known
-	// of it.
+	// Signatures maps each failure's triage.Key (its policy and
+	// Result.Signature) to what is known of it.
 	Signatures map[string]*Signature `json:"signatures"`
 	// Unexpected maps scenario + "|" + policy + "|" + outcome to the first
 	// run whose outcome the scenario's expect lines did not allow.

@@ -165,3 +165,24 @@ func TestRealInterpreter(t *testing.T) {
 		})
 	}
 }
+
+// Conformance steers into the most severe predicted outcome, in the order
+// of scenario.OutcomeClasses' Severity; the Markdown page says how a real
+// run shows each class, or that it cannot.
+func TestOutcomeClasses(t *testing.T) {
+	order := bySeverity()
+	if len(order) != len(runtime.Outcomes) || order[len(order)-1] != runtime.Clean ||
+		!slices.IsSortedFunc(order, func(a, b runtime.Outcome) int { return b.Class().Severity - a.Class().Severity }) {
+		t.Errorf("severity order %v: want every outcome, the most severe first, clean last", order)
+	}
+	_, observed, ok := strings.Cut(markdownTmpl, "\n## What is observed, and what cannot be\n")
+	if !ok {
+		t.Fatal("the Markdown template has no section on what is observed")
+	}
+	observed, _, _ = strings.Cut(observed, "\n## ")
+	for _, o := range runtime.Outcomes {
+		if !strings.Contains(observed, "**"+string(o)+"**") && !strings.Contains(observed, "`"+string(o)+"`") {
+			t.Errorf("templates/conformance.md.tmpl does not say how a real run shows %s, or that it cannot", o)
+		}
+	}
+}

@@ -2,6 +2,7 @@ package conform
 
 import (
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -20,8 +21,8 @@ type Prediction struct {
 	Runs     int                     `json:"runs"`
 	Outcomes map[runtime.Outcome]int `json:"outcomes"`
 	// Witness is the outcome conformance steers real runs into: the most
-	// severe one predicted (corruption, abort, deadlock, lost-cleanup,
-	// clean). Schedule replays it in the model; Steer are its strikes.
+	// severe one predicted (scenario.OutcomeClass.Severity: corruption,
+	// abort, deadlock, lost-cleanup, ..., clean). Schedule replays it in the model; Steer are its strikes.
 	Witness  runtime.Outcome `json:"witness"`
 	Kind     string          `json:"witness_kind"`
 	Schedule string          `json:"witness_schedule"`
@@ -32,8 +33,13 @@ type Prediction struct {
 // out of steps, so it predicts nothing about those runs.
 func (p *Prediction) Inconclusive() bool { return p.Outcomes[runtime.Budget] > 0 }
 
-// severity orders the outcomes conformance prefers to steer into.
-var severity = []runtime.Outcome{runtime.Corruption, runtime.Abort, runtime.Deadlock, runtime.LostCleanup, runtime.Contract, runtime.Budget, runtime.Clean}
+// bySeverity orders the outcomes conformance prefers to steer into: the
+// most severe first (scenario.OutcomeClass.Severity).
+func bySeverity() []runtime.Outcome {
+	out := slices.Clone(runtime.Outcomes)
+	slices.SortFunc(out, func(a, b runtime.Outcome) int { return b.Class().Severity - a.Class().Severity })
+	return out
+}
 
 // ForRelease returns a copy of s with its presets replaced by the
 // release's (cpython-X.Y glibc) and no policy, schedule or expect lines, so
@@ -60,7 +66,7 @@ func Predict(s *scenario.Scenario, version string, runs int) (*Prediction, error
 	for o, w := range rep.Outcomes {
 		p.Outcomes[o] = w.Count
 	}
-	for _, o := range severity {
+	for _, o := range bySeverity() {
 		w := rep.Outcomes[o]
 		// The take_gil window (cpython#110052) is a few instructions inside
 		// CPython: no real synchronisation can steer into it, so it is a

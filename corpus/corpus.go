@@ -154,29 +154,3 @@ func Save(dir, name string, content []byte) (path string, created bool, err erro
 	}
 	return path, true, nil
 }
-
-// Signatures replays every loadable entry of dir under the policies its
-// expect lines name and returns the failure signatures it shows, for
-// deduplication.
-func Signatures(dir string) (map[string]string, error) {
-	entries, err := Load(dir)
-	if err != nil {
-		return nil, err
-	}
-	sigs := map[string]string{}
-	for _, e := range entries {
-		if e.Err != nil {
-			continue
-		}
-		checks, err := Replay(e.Scenario)
-		if err != nil {
-			continue
-		}
-		for _, c := range checks {
-			if c.Result.Outcome != runtime.Clean {
-				sigs[c.Policy+"|"+c.Result.Signature()] = e.Path
-			}
-		}
-	}
-	return sigs, nil
-}

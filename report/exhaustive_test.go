@@ -1,15 +1,17 @@
-package report
+package report_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/grid"
 )
 
 // An exhaustive matrix marks every cell proved or not, in the data, the
 // text (= and ~) and the HTML; a bound too small leaves cells unproved.
 func TestExhaustiveMatrix(t *testing.T) {
 	entries := loadEntries(t)
-	m, err := BuildWith(entries, []string{"hang"}, BuildOptions{Runs: 1, Exhaustive: true})
+	m, err := grid.BuildWith(entries, []string{"hang"}, grid.Options{Runs: 1, Exhaustive: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +33,7 @@ func TestExhaustiveMatrix(t *testing.T) {
 		t.Error("HTML does not show proved cells")
 	}
 
-	m, err = BuildWith(entries, []string{"hang"}, BuildOptions{Runs: 1, Exhaustive: true, MaxStates: 2})
+	m, err = grid.BuildWith(entries, []string{"hang"}, grid.Options{Runs: 1, Exhaustive: true, MaxStates: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -44,7 +46,7 @@ func TestExhaustiveMatrix(t *testing.T) {
 		t.Errorf("text does not mark the cells unproved:\n%s", text)
 	}
 
-	m, err = BuildWith(entries, []string{"hang"}, BuildOptions{Runs: 5})
+	m, err = grid.BuildWith(entries, []string{"hang"}, grid.Options{Runs: 5})
 	if err != nil {
 		t.Fatal(err)
 	}

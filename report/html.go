@@ -8,7 +8,7 @@ import (
 	"math"
 	"strings"
 
-	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 //go:embed report.html.tmpl
@@ -40,7 +40,13 @@ type page struct {
 	Witnesses []pageWitness
 	Bad       int // cells with outcomes outside their expect lines
 	Cells     int
-	Outcomes  []string
+	// Classes are the outcome classes, for the legend; ColorLines and
+	// StyleLines are the same classes laid out for the stylesheet: the
+	// custom property --NAME of each colour, and the CSS class (Style)
+	// that sets the chips' colour to it, each in two lines (splitLines).
+	Classes    []scenario.OutcomeClass
+	ColorLines [][]scenario.OutcomeClass
+	StyleLines [][]scenario.OutcomeClass
 }
 
 type pageRow struct {
@@ -78,6 +84,7 @@ type pageCell struct {
 
 type chip struct {
 	Outcome    string
+	Style      string // the outcome's CSS class
 	Count      int
 	Percent    string
 	Unexpected bool
@@ -90,7 +97,7 @@ type pageWitness struct {
 	Panel                          string
 	Key, Alt                       string // fragment keys: ID/policy/outcome and name/policy/outcome
 	RowID, Scenario, File, Policy  string
-	Outcome                        string
+	Outcome, Style                 string
 	Release                        string // the preset a release-view witness ran under
 	Unexpected                     bool
 	Expected                       string
@@ -110,10 +117,8 @@ type tailEvent struct {
 }
 
 func newPage(m *Matrix) *page {
-	p := &page{M: m, Cells: len(m.Rows) * len(m.Policies)}
-	for _, o := range runtime.Outcomes {
-		p.Outcomes = append(p.Outcomes, string(o))
-	}
+	p := &page{M: m, Cells: len(m.Rows) * len(m.Policies), Classes: scenario.OutcomeClasses,
+		ColorLines: splitLines(scenario.OutcomeClasses, 4), StyleLines: splitLines(scenario.OutcomeClasses, 3)}
 	for _, row := range m.Rows {
 		pr := pageRow{ID: row.ID, Scenario: row.Scenario, File: row.File, Preset: row.Preset}
 		if row.Group != "" && (len(p.Rows) == 0 || m.Rows[len(p.Rows)-1].Group != row.Group) {
@@ -139,7 +144,7 @@ func newPage(m *Matrix) *page {
 			for _, o := range cell.Outcomes {
 				w := cell.Witnesses[o]
 				panel := fmt.Sprintf("w%d", len(p.Witnesses))
-				ch := chip{Outcome: o, Count: cell.Counts[o], Unexpected: cell.IsUnexpected(o), RowID: row.ID, Policy: cell.Policy, Panel: panel}
+				ch := chip{Outcome: o, Style: style(o), Count: cell.Counts[o], Unexpected: cell.IsUnexpected(o), RowID: row.ID, Policy: cell.Policy, Panel: panel}
 				if cell.Runs > 0 && cell.Search != "exhaustive" {
 					ch.Percent = percent(cell.Counts[o], cell.Runs)
 				}
@@ -176,7 +181,7 @@ func (p *page) addVersions(v *Versions) {
 			pc := pageVCell{Release: c.Release, Preset: c.Preset, Policy: c.Policy, Changed: c.Changed}
 			for _, o := range c.Outcomes {
 				panel := fmt.Sprintf("w%d", len(p.Witnesses))
-				ch := chip{Outcome: o, Count: c.Counts[o], RowID: row.ID, Policy: c.Release, Panel: panel}
+				ch := chip{Outcome: o, Style: style(o), Count: c.Counts[o], RowID: row.ID, Policy: c.Release, Panel: panel}
 				if c.Runs > 0 {
 					ch.Percent = percent(c.Counts[o], c.Runs)
 				}
@@ -194,6 +199,23 @@ func (p *page) addVersions(v *Versions) {
 		}
 		p.VRows = append(p.VRows, pr)
 	}
+}
+
+// splitLines puts the first n classes on one line of the stylesheet and
+// the rest on a second, the layout the page has always had (its bytes stay
+// the same); a class added to the table goes on the second line.
+func splitLines(classes []scenario.OutcomeClass, n int) [][]scenario.OutcomeClass {
+	if len(classes) <= n {
+		return [][]scenario.OutcomeClass{classes}
+	}
+	return [][]scenario.OutcomeClass{classes[:n], classes[n:]}
+}
+
+// style is the CSS class of outcome o (scenario.OutcomeClasses); a name
+// the language does not know has none.
+func style(o string) string {
+	c, _ := scenario.LookupOutcome(o)
+	return c.Style
 }
 
 func percent(n, of int) string {
@@ -217,6 +239,7 @@ func newPageWitness(panel string, row Row, cell *Cell, w *Witness) pageWitness {
 		File:       row.File,
 		Policy:     cell.Policy,
 		Outcome:    w.Outcome,
+		Style:      style(w.Outcome),
 		Unexpected: cell.IsUnexpected(w.Outcome),
 		Expected:   strings.Join(cell.Expected, ", "),
 		Runs:       cell.Runs,
@@ -466,7 +489,7 @@ func newSVG(tl *Timeline) svgView {
 	// The terminal event: a line across all lanes, a marker on the lane of
 	// the thread it blames, and the outcome as a label.
 	e := tl.End
-	v.End = svgEnd{X: x(e.Step), Y1: v.TopY, Y2: v.BottomY + 3, Label: e.Outcome, Class: "end o-" + e.Outcome}
+	v.End = svgEnd{X: x(e.Step), Y1: v.TopY, Y2: v.BottomY + 3, Label: e.Outcome, Class: "end " + style(e.Outcome)}
 	v.End.Title = fmt.Sprintf("step %d: %s (%s): %s", e.Step, e.Outcome, e.Report.Kind, e.Report.Message)
 	v.End.MarkY = float64(v.TopY + svgLanePad + svgBarH/2)
 	for _, l := range v.Lanes {

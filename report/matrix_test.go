@@ -1,4 +1,4 @@
-package report
+package report_test
 
 import (
 	"bytes"
@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/shutdownfuzz/shutdownfuzz/grid"
+	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -19,9 +21,9 @@ var update = flag.Bool("update", false, "rewrite testdata/matrix.golden")
 
 const hostileName = `"<script>alert(1)</script>&"`
 
-func loadEntries(t *testing.T) []Entry {
+func loadEntries(t *testing.T) []grid.Entry {
 	t.Helper()
-	var out []Entry
+	var out []grid.Entry
 	for _, f := range []string{"testdata/hostile.scn", "testdata/small.scn"} {
 		src, err := os.ReadFile(f)
 		if err != nil {
@@ -31,7 +33,7 @@ func loadEntries(t *testing.T) []Entry {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, Entry{File: f, Scenario: s})
+		out = append(out, grid.Entry{File: f, Scenario: s})
 	}
 	if out[0].Scenario.Name != hostileName {
 		t.Fatalf("hostile scenario is named %q", out[0].Scenario.Name)
@@ -41,77 +43,21 @@ func loadEntries(t *testing.T) []Entry {
 
 var (
 	testMatrixOnce sync.Once
-	testMatrix     *Matrix
+	testMatrix     *report.Matrix
 	testMatrixErr  error
 )
 
 // buildTest builds the test matrix once: 2 scenarios × 3 policies × 40 runs.
-func buildTest(t *testing.T) *Matrix {
+func buildTest(t *testing.T) *report.Matrix {
 	t.Helper()
 	entries := loadEntries(t)
 	testMatrixOnce.Do(func() {
-		testMatrix, testMatrixErr = Build(entries, []string{"abort", "hang", "terminate"}, 40)
+		testMatrix, testMatrixErr = grid.Build(entries, []string{"abort", "hang", "terminate"}, 40)
 	})
 	if testMatrixErr != nil {
 		t.Fatal(testMatrixErr)
 	}
 	return testMatrix
-}
-
-func TestBuild(t *testing.T) {
-	m := buildTest(t)
-	if len(m.Rows) != 2 || len(m.Rows[0].Cells) != 3 {
-		t.Fatalf("matrix is %d rows", len(m.Rows))
-	}
-	if m.OK() {
-		t.Errorf("OK() = true; the hostile scenario expects hang: clean but can deadlock")
-	}
-	hang := m.Rows[0].Cells[1]
-	if hang.Policy != "hang" || !reflect.DeepEqual(hang.Unexpected, []string{"deadlock"}) || !hang.IsUnexpected("deadlock") {
-		t.Errorf("hostile/hang: %+v", hang)
-	}
-	if term := m.Rows[0].Cells[2]; len(term.Expected) != 0 || len(term.Unexpected) != 0 {
-		t.Errorf("hostile/terminate has no expect line, got expected %v unexpected %v", term.Expected, term.Unexpected)
-	}
-	for _, row := range m.Rows {
-		for _, c := range row.Cells {
-			total := 0
-			for _, o := range c.Outcomes {
-				total += c.Counts[o]
-				w := c.Witnesses[o]
-				if w == nil || w.Count != c.Counts[o] || w.Outcome != o || w.Note != "" {
-					t.Errorf("%s/%s/%s: witness %+v", row.ID, c.Policy, o, w)
-					continue
-				}
-				if !strings.HasPrefix(w.Schedule, "schedule replay") || !strings.Contains(w.Command, "-policy "+c.Policy+" -schedule 'replay ") {
-					t.Errorf("%s/%s/%s: schedule %q command %q", row.ID, c.Policy, o, w.Schedule, w.Command)
-				}
-				if len(w.Timeline.Lanes) != 2 || w.Timeline.End.Outcome != o {
-					t.Errorf("%s/%s/%s: timeline %+v", row.ID, c.Policy, o, w.Timeline)
-				}
-			}
-			if total != c.Runs || c.Runs != 40 {
-				t.Errorf("%s/%s: counts %v add to %d of %d runs", row.ID, c.Policy, c.Counts, total, c.Runs)
-			}
-		}
-	}
-}
-
-func TestBuildErrors(t *testing.T) {
-	entries := loadEntries(t)
-	if _, err := Build(entries, []string{"nope"}, 1); err == nil {
-		t.Error("Build accepted policy nope")
-	}
-	if _, err := Build(entries, nil, 0); err == nil {
-		t.Error("Build accepted 0 runs")
-	}
-	m, err := Build(entries[1:], nil, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Policies) != len(scenario.Policies) {
-		t.Errorf("no policies should mean all, got %v", m.Policies)
-	}
 }
 
 func TestHTML(t *testing.T) {
@@ -194,7 +140,7 @@ func TestJSONRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var back Matrix
+	var back report.Matrix
 	if err := json.Unmarshal(b, &back); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +184,7 @@ func TestTextGolden(t *testing.T) {
 		}
 	}
 	// Deterministic: a second build gives the same text.
-	m2, err := Build(loadEntries(t), []string{"abort", "hang", "terminate"}, 40)
+	m2, err := grid.Build(loadEntries(t), []string{"abort", "hang", "terminate"}, 40)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -255,8 +201,8 @@ func TestVersionsHTMLAndText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	entries := append(loadEntries(t), Entry{File: "join.scn", Scenario: joinScn})
-	v, err := BuildVersions(entries, []string{"cpython-3.8", "cpython-3.13.7", "cpython-3.14"}, 20)
+	entries := append(loadEntries(t), grid.Entry{File: "join.scn", Scenario: joinScn})
+	v, err := grid.BuildVersions(entries, []string{"cpython-3.8", "cpython-3.13.7", "cpython-3.14"}, 20)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -302,7 +248,7 @@ func TestBudgetCellIsInconclusive(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := BuildWith([]Entry{{File: "loop.scn", Scenario: s}}, []string{"hang"}, BuildOptions{Runs: 2, MaxSteps: 100})
+	m, err := grid.BuildWith([]grid.Entry{{File: "loop.scn", Scenario: s}}, []string{"hang"}, grid.Options{Runs: 2, MaxSteps: 100})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -318,7 +264,7 @@ func TestBudgetCellIsInconclusive(t *testing.T) {
 func TestPatternsGroup(t *testing.T) {
 	entries := loadEntries(t)
 	entries[1].File = "patterns/" + entries[1].File
-	m, err := Build(entries, []string{"hang"}, 2)
+	m, err := grid.Build(entries, []string{"hang"}, 2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,18 +7,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
-
-// Abbrev is the short name of each outcome in the text table.
-var Abbrev = map[string]string{
-	string(runtime.Clean):       "cl",
-	string(runtime.Abort):       "ab",
-	string(runtime.LostCleanup): "lc",
-	string(runtime.Deadlock):    "dl",
-	string(runtime.Corruption):  "co",
-	string(runtime.Contract):    "ct",
-	string(runtime.Budget):      "bu",
-}
 
 const (
 	maxLabel        = 36 // widest scenario column in the text table
@@ -122,11 +112,11 @@ func (m *Matrix) Text() string {
 	}
 
 	b.WriteString("\nlegend:")
-	for _, o := range runtime.Outcomes {
-		fmt.Fprintf(&b, " %s %s", Abbrev[string(o)], o)
-		if o != runtime.Outcomes[len(runtime.Outcomes)-1] {
+	for i, c := range scenario.OutcomeClasses {
+		if i > 0 {
 			b.WriteString(",")
 		}
+		fmt.Fprintf(&b, " %s %s", c.Abbrev, c.Name)
 	}
 	b.WriteString("\n        ! outside the expect lines, * no expect line for the policy (unchecked), ? inconclusive (not a pass)\n")
 	b.WriteString("        [ ] the default policy of the scenario's preset\n")
@@ -166,9 +156,11 @@ func (m *Matrix) Text() string {
 	return b.String()
 }
 
+// abbrev is an outcome's short name in a cell (scenario.OutcomeClasses);
+// a name the language does not know is shown whole.
 func abbrev(o string) string {
-	if a, ok := Abbrev[o]; ok {
-		return a
+	if c, ok := scenario.LookupOutcome(o); ok {
+		return c.Abbrev
 	}
 	return clean(o)
 }

@@ -2,14 +2,9 @@ package report
 
 import (
 	"fmt"
-	"path"
 	"slices"
 	"strings"
 	"text/tabwriter"
-
-	"github.com/shutdownfuzz/shutdownfuzz/explore"
-	"github.com/shutdownfuzz/shutdownfuzz/runtime"
-	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // Versions is the release view of a set of scenarios: the user's question
@@ -43,86 +38,6 @@ type VersionCell struct {
 	// Changed: the outcome set differs from the previous release's.
 	Changed   bool                `json:"changed"`
 	Witnesses map[string]*Witness `json:"witnesses"`
-}
-
-// ParseReleases reads a comma-separated release list: "3.8,3.13.7" or
-// "cpython-3.8,cpython-3.13.7". Empty means runtime.VersionPresets.
-func ParseReleases(list string) ([]string, error) {
-	if strings.TrimSpace(list) == "" {
-		return slices.Clone(runtime.VersionPresets), nil
-	}
-	var out []string
-	for _, f := range strings.Split(list, ",") {
-		name := strings.TrimSpace(f)
-		if !strings.HasPrefix(name, "cpython-") {
-			name = "cpython-" + name
-		}
-		if _, ok := runtime.ParseRelease(name); !ok {
-			return nil, fmt.Errorf("%q is not a CPython release (want 3.Y or 3.Y.Z, Y from 8 to 14)", strings.TrimSpace(f))
-		}
-		out = append(out, name)
-	}
-	return out, nil
-}
-
-// BuildVersions runs each entry under each release (runs schedules per
-// cell, in parallel; the result does not depend on it) and marks the cells
-// whose outcome set changes from one release to the next.
-func BuildVersions(entries []Entry, releases []string, runs int) (*Versions, error) {
-	if runs <= 0 {
-		return nil, fmt.Errorf("runs must be at least 1, got %d", runs)
-	}
-	v := &Versions{Runs: runs, Releases: slices.Clone(releases)}
-	for _, e := range entries {
-		v.Rows = append(v.Rows, VersionRow{ID: strings.TrimSuffix(path.Base(e.File), ".scn"), Scenario: e.Scenario.Name, File: e.File,
-			Cells: make([]VersionCell, len(releases))})
-	}
-	err := forEachCell(len(entries), len(releases), func(r, c int) error {
-		cell, err := buildVersionCell(entries[r], releases[c], runs)
-		if err != nil {
-			return fmt.Errorf("%s: %s: %w", entries[r].File, releases[c], err)
-		}
-		v.Rows[r].Cells[c] = *cell
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	for r := range v.Rows {
-		cells := v.Rows[r].Cells
-		for c := 1; c < len(cells); c++ {
-			cells[c].Changed = !slices.Equal(cells[c].Outcomes, cells[c-1].Outcomes)
-		}
-	}
-	return v, nil
-}
-
-func buildVersionCell(e Entry, release string, runs int) (*VersionCell, error) {
-	s := scenario.Clone(e.Scenario)
-	s.Presets = runtime.WithRelease(e.Scenario, release)
-	s.Policy, s.Expect = "", nil
-	p, err := runtime.LookupPreset(s.Presets)
-	if err != nil {
-		return nil, err
-	}
-	rep, err := explore.Policy(s, p.DefaultPolicy, explore.Options{Runs: runs})
-	if err != nil {
-		return nil, err
-	}
-	c := &VersionCell{Release: release, Preset: strings.Join(s.Presets, " "), Policy: p.DefaultPolicy, Runs: rep.Runs,
-		Counts: map[string]int{}, Witnesses: map[string]*Witness{}}
-	ve := Entry{File: e.File, Scenario: s, Preset: c.Preset}
-	for _, o := range rep.Seen() {
-		w := rep.Outcomes[o]
-		c.Counts[string(o)] = w.Count
-		c.Outcomes = append(c.Outcomes, string(o))
-		wit, err := witness(ve, p.DefaultPolicy, o, w, 0)
-		if err != nil {
-			return nil, err
-		}
-		c.Witnesses[string(o)] = wit
-	}
-	return c, nil
 }
 
 // Changes counts the changed cells.

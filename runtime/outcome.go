@@ -9,6 +9,9 @@ import (
 )
 
 // Outcome is the class of a run, exactly as the scenario language names it.
+// The classes are defined once, in scenario.OutcomeClasses; the constants
+// below name the ones the model's code refers to, and a test checks that
+// they are exactly the table's.
 type Outcome string
 
 const (
@@ -21,8 +24,22 @@ const (
 	Budget      Outcome = "budget"
 )
 
-// Outcomes lists every outcome in the language's order.
-var Outcomes = []Outcome{Clean, Abort, LostCleanup, Deadlock, Corruption, Contract, Budget}
+// Outcomes lists every outcome in the language's order
+// (scenario.OutcomeClasses).
+var Outcomes = func() []Outcome {
+	out := make([]Outcome, len(scenario.OutcomeClasses))
+	for i, c := range scenario.OutcomeClasses {
+		out[i] = Outcome(c.Name)
+	}
+	return out
+}()
+
+// Class is o's row of scenario.OutcomeClasses: its abbreviation, severity
+// and report style. A name the language does not know has the zero class.
+func (o Outcome) Class() scenario.OutcomeClass {
+	c, _ := scenario.LookupOutcome(string(o))
+	return c
+}
 
 // Report kinds: the detail behind an outcome. Together with the outcome and
 // the statement that failed they form a failure's signature.

@@ -252,11 +252,11 @@ type Schedule struct {
 }
 
 // The names the language knows. Runtime tables are keyed by these, and tests
-// there check that the two agree.
+// there check that the two agree. The outcome names are Outcomes
+// (outcome.go), taken from OutcomeClasses.
 var (
 	Policies  = []string{"abort", "exit", "hang", "unwind", "terminate"}
 	Callbacks = []string{"hang", "exit", "abort", "return", "terminate-thread"}
-	Outcomes  = []string{"clean", "abort", "lost-cleanup", "deadlock", "corruption", "contract", "budget"}
 	// Presets are the preset names one may list: the branches of Releases,
 	// then the Facets. IsPreset also accepts cpython-X.Y.Z for each of these
 	// branches (see PresetVersion).

@@ -1,7 +1,8 @@
 // Package verdict is the fuzz oracle: it says whether a run of a scenario
-// under a thread-exit policy broke the policy's contract, whether the
-// policy caused the failure, and turns a failing run into a minimized
-// corpus file.
+// under a thread-exit policy broke the policy's contract and whether the
+// policy caused the failure. It only judges: turning a failing run into a
+// minimized corpus file is package triage's, and this package imports
+// neither the minimizer nor the corpus (a test checks it).
 //
 // A contract says which outcomes a thread-exit policy may cause, as the
 // bpo-42969 discussion documents each policy's risks:

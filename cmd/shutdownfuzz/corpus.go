@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
@@ -17,6 +18,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/triage"
 	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
@@ -99,21 +101,21 @@ func cmdMinimize(args []string, stdout, stderr io.Writer) error {
 				continue
 			}
 		}
-		c, err := verdict.MakeCrasher(s, p, r, how, minimize.Options{MaxRuns: *runs})
+		// No Known: minimize files what it is given, deduplicated only by
+		// the file's content.
+		f := &triage.Filer{Dir: *dir, Options: minimize.Options{MaxRuns: *runs}}
+		filed, err := f.File(s, p, r, how)
 		if err != nil {
 			return err
 		}
-		path, created, err := corpus.Save(*dir, c.Name, c.Content)
-		if err != nil {
-			return err
-		}
+		c := filed.Crasher
 		verb := "wrote"
-		if !created {
+		if !filed.Created {
 			verb = "already have"
 		}
 		fmt.Fprintf(stdout, "%s %s: %s under %s, %d threads, %d statements, %d preemptions (%d runs)\n",
-			verb, path, c.Result.Outcome, p, len(c.Scenario.Threads), minimize.Statements(c.Scenario), c.Result.Preemptions, c.Stats.Runs)
-		fmt.Fprintf(stdout, "to re-run: %s\n", corpus.RerunCommand(p, path))
+			verb, filed.Path, c.Result.Outcome, p, len(c.Scenario.Threads), minimize.Statements(c.Scenario), c.Result.Preemptions, c.Stats.Runs)
+		fmt.Fprintf(stdout, "to re-run: %s\n", corpus.RerunCommand(p, filed.Path))
 		return nil
 	}
 	return &exitError{code: 1, msg: fmt.Sprintf("%s: no failure to minimize under %s", file, strings.Join(policies, ", "))}
@@ -125,7 +127,7 @@ type importer struct {
 	runs       int
 	libFuzzer  bool // every input is a libFuzzer test case
 	strict     bool // any non-clean outcome is a crasher, not only contract breaks
-	known      map[string]string
+	filer      *triage.Filer
 	stdout     io.Writer
 
 	newSeeds, failures, inconclusive, newCrashers int
@@ -151,9 +153,11 @@ func cmdImport(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError("%v", err)
 	}
-	if im.known, err = corpus.Signatures(im.dir); err != nil {
+	known, err := triage.Known(im.dir)
+	if err != nil {
 		return err
 	}
+	im.filer = &triage.Filer{Dir: im.dir, Known: known, Options: minimize.Options{MaxRuns: im.runs}}
 	for _, in := range inputs {
 		if err := im.input(in); err != nil {
 			return err
@@ -238,24 +242,19 @@ func (im *importer) input(in string) error {
 // crasher minimizes s's failure r under policy p into the corpus, unless
 // the corpus has its signature already.
 func (im *importer) crasher(in string, s *scenario.Scenario, p string, r *runtime.Result) error {
-	key := p + "|" + r.Signature()
-	if prev, ok := im.known[key]; ok {
-		fmt.Fprintf(im.stdout, "%s: %s under %s: already in %s\n", in, r.Signature(), p, prev)
-		return nil
-	}
-	c, err := verdict.MakeCrasher(s, p, r, "shutdownfuzz import of "+in, minimize.Options{MaxRuns: im.runs})
-	if err != nil {
+	filed, err := im.filer.File(s, p, r, "shutdownfuzz import of "+in)
+	var notMade *triage.MakeError
+	switch {
+	case errors.As(err, &notMade):
 		fmt.Fprintf(im.stdout, "%s: %s under %s: %v\n", in, r.Signature(), p, err)
 		return nil
-	}
-	path, created, err := corpus.Save(im.dir, c.Name, c.Content)
-	if err != nil {
+	case err != nil:
 		return err
-	}
-	im.known[key] = path
-	if created {
+	case filed.Dup != "":
+		fmt.Fprintf(im.stdout, "%s: %s under %s: already in %s\n", in, r.Signature(), p, filed.Dup)
+	case filed.Created:
 		im.newCrashers++
-		fmt.Fprintf(im.stdout, "%s: %s under %s: wrote %s\n  to re-run: %s\n", in, r.Signature(), p, path, corpus.RerunCommand(p, path))
+		fmt.Fprintf(im.stdout, "%s: %s under %s: wrote %s\n  to re-run: %s\n", in, r.Signature(), p, filed.Path, corpus.RerunCommand(p, filed.Path))
 	}
 	return nil
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/grid"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -54,7 +55,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *maxStates < 1 {
 		return usageError("-max-states must be at least 1")
 	}
-	opts := report.BuildOptions{Runs: *runs, Exhaustive: *exh, MaxStates: *maxStates}
+	opts := grid.Options{Runs: *runs, Exhaustive: *exh, MaxStates: *maxStates}
 	switch *mode {
 	case "controlled":
 	case "wild":
@@ -76,13 +77,13 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if len(entries) == 0 {
 		return usageError("no scenarios: %s has no *.scn files", strings.Join(pos, " "))
 	}
-	m, err := report.BuildWith(entries, policies, opts)
+	m, err := grid.BuildWith(entries, policies, opts)
 	if err != nil {
 		return runError(err, "")
 	}
 	if versions.set {
-		releases, _ := report.ParseReleases(versions.list)
-		if m.Versions, err = report.BuildVersions(entries, releases, *runs); err != nil {
+		releases, _ := grid.ParseReleases(versions.list)
+		if m.Versions, err = grid.BuildVersions(entries, releases, *runs); err != nil {
 			return runError(err, "")
 		}
 	}
@@ -136,8 +137,8 @@ func unproved(m *report.Matrix) int {
 // matrixEntries loads the scenarios named on the command line: the whole
 // library when there are none, every *.scn of a directory, or a file (or
 // library scenario name) as run and explore accept it.
-func matrixEntries(pos []string) ([]report.Entry, error) {
-	var entries []report.Entry
+func matrixEntries(pos []string) ([]grid.Entry, error) {
+	var entries []grid.Entry
 	if len(pos) == 0 {
 		for _, n := range scenarios.Names() {
 			src, file, _ := scenarios.Source(n)
@@ -145,7 +146,7 @@ func matrixEntries(pos []string) ([]report.Entry, error) {
 			if err != nil {
 				return nil, &exitError{code: 2, msg: err.Error()}
 			}
-			entries = append(entries, report.Entry{File: n, Scenario: s})
+			entries = append(entries, grid.Entry{File: n, Scenario: s})
 		}
 		return entries, nil
 	}
@@ -167,7 +168,7 @@ func matrixEntries(pos []string) ([]report.Entry, error) {
 			if err != nil {
 				return nil, err
 			}
-			entries = append(entries, report.Entry{File: f, Scenario: s})
+			entries = append(entries, grid.Entry{File: f, Scenario: s})
 		}
 	}
 	return entries, nil

@@ -4,7 +4,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/shutdownfuzz/shutdownfuzz/report"
+	"github.com/shutdownfuzz/shutdownfuzz/grid"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -29,7 +29,7 @@ func (v *versionsFlag) Set(s string) error {
 		s = ""
 	}
 	v.list = s
-	_, err := report.ParseReleases(s)
+	_, err := grid.ParseReleases(s)
 	return err
 }
 
@@ -45,7 +45,7 @@ func (v *versionsFlag) releaseListArg(pos []string) []string {
 	if _, err := os.Stat(pos[0]); err == nil {
 		return pos
 	}
-	if _, err := report.ParseReleases(pos[0]); err != nil {
+	if _, err := grid.ParseReleases(pos[0]); err != nil {
 		return pos
 	}
 	v.list = pos[0]

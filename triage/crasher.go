@@ -1,4 +1,4 @@
-package verdict
+package triage
 
 import (
 	"fmt"
@@ -7,6 +7,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
 // Crasher is a minimized failing run, ready to be saved.
@@ -16,7 +17,7 @@ type Crasher struct {
 	Scenario *scenario.Scenario
 	Result   *runtime.Result
 	Stats    minimize.Stats
-	Cause    Attribution // who caused the failure (Attribute)
+	Cause    verdict.Attribution // who caused the failure (verdict.Attribute)
 }
 
 // MakeCrasher minimizes the failing run r of s under policy and formats it
@@ -29,13 +30,13 @@ func MakeCrasher(s *scenario.Scenario, policy string, r *runtime.Result, how str
 	if r.Outcome == runtime.Clean {
 		return nil, fmt.Errorf("the run is clean: nothing to minimize")
 	}
-	if Inconclusive(r) {
+	if verdict.Inconclusive(r) {
 		return nil, fmt.Errorf("the run is inconclusive (%s): nothing was decided, so there is nothing to minimize", r.Report.Kind)
 	}
-	cause := Attribute(WithSchedule(s, r.Schedule), policy, r, opts.MaxSteps)
-	if cause.Cause == Caused && opts.Keep == nil {
+	cause := verdict.Attribute(verdict.WithSchedule(s, r.Schedule), policy, r, opts.MaxSteps)
+	if cause.Cause == verdict.Caused && opts.Keep == nil {
 		opts.Keep = func(c minimize.Case, r *runtime.Result) bool {
-			return Attribute(WithSchedule(c.Scenario, c.Schedule), c.Policy, r, opts.MaxSteps).Cause == Caused
+			return verdict.Attribute(verdict.WithSchedule(c.Scenario, c.Schedule), c.Policy, r, opts.MaxSteps).Cause == verdict.Caused
 		}
 	}
 	target := r.Signature()
@@ -67,11 +68,11 @@ func MakeCrasher(s *scenario.Scenario, policy string, r *runtime.Result, how str
 }
 
 // causeLine is the "Caused by:" comment of a crasher.
-func causeLine(a Attribution) string {
+func causeLine(a verdict.Attribution) string {
 	switch a.Cause {
-	case Caused:
+	case verdict.Caused:
 		return "the policy (no fair NoStrike counterfactual fails this way)"
-	case NotCaused:
+	case verdict.NotCaused:
 		return "the scenario's own bug (" + a.Why + ")"
 	}
 	return "unknown (" + a.Why + ")"

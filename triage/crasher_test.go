@@ -1,27 +1,22 @@
-package verdict
+package triage
 
 import (
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/corpus"
-	"github.com/shutdownfuzz/shutdownfuzz/explore"
 	"github.com/shutdownfuzz/shutdownfuzz/minimize"
-	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/verdict"
 )
 
 func TestMakeCrasherRoundTrips(t *testing.T) {
-	s, err := scenario.Parse("x.scn", []byte(`scenario "x"
+	s, rep := explored(t, `scenario "x"
 main { spawn d
   work 3
   wait started }
 daemon d { new X
   native { hold X
     set started
-    io } }`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rep, _ := explore.Policy(s, "unwind", explore.Options{Runs: 300})
+    io } }`, "unwind", 300)
 	w := rep.Outcomes["corruption"]
 	if w == nil {
 		t.Fatal("no corruption witness")
@@ -30,7 +25,7 @@ daemon d { new X
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Cause.Cause != Caused {
+	if c.Cause.Cause != verdict.Caused {
 		t.Errorf("the unwind caused this failure, but MakeCrasher says not")
 	}
 	dir := t.TempDir()
