@@ -55,6 +55,7 @@
 package exhaustive
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"time"
@@ -95,6 +96,10 @@ type Witness struct {
 	Cycle  []int
 	Count  int             // transitions into the outcome (or fair components)
 	Result *runtime.Result // the run (terminal) or a description of the cycle
+	// Defects counts the transitions into the outcome that only a defect
+	// of CPython made (runtime.Result.Defect), and Defect names the first.
+	Defects int
+	Defect  string
 }
 
 // Result is the outcome set of one policy.
@@ -238,6 +243,10 @@ func (x *search) run(p *pending) error {
 		x.res.Outcomes[r.Outcome] = w
 	}
 	w.Count++
+	if d := r.Defect(); d != "" {
+		w.Defects++
+		w.Defect = cmp.Or(w.Defect, d)
+	}
 	return nil
 }
 

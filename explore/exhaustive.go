@@ -24,7 +24,8 @@ func exhaustivePolicy(s *scenario.Scenario, policy string, opts Options) (*Repor
 		if len(w.Cycle) > 0 {
 			how = fmt.Sprintf("exhaustive, a fair cycle: repeat the last %d choice(s) for ever (%s)", len(w.Cycle), chaos.FormatChoices(w.Cycle))
 		}
-		rep.Outcomes[o] = &Witness{Count: w.Count, Schedule: w.Result.ReplayLine(), Strategy: how, Cycle: w.Cycle, Result: w.Result}
+		rep.Outcomes[o] = &Witness{Count: w.Count, Schedule: w.Result.ReplayLine(), Strategy: how, Cycle: w.Cycle, Result: w.Result,
+			Defects: w.Defects, Defect: w.Defect}
 	}
 	rep.compare(s)
 	return rep, nil

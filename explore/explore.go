@@ -5,6 +5,7 @@
 package explore
 
 import (
+	"cmp"
 	"fmt"
 	"sort"
 	"strings"
@@ -42,7 +43,15 @@ type Witness struct {
 	Run      int             `json:"run"`             // the index of the run that found it
 	Cycle    []int           `json:"cycle,omitempty"` // exhaustive: the turn that repeats for ever (a deadlock or budget found as a cycle)
 	Result   *runtime.Result `json:"-"`
+	// Defects counts the runs of this outcome that only a defect of
+	// CPython made (runtime.Result.Defect); Defect names the first.
+	Defects int    `json:"defects,omitempty"`
+	Defect  string `json:"defect,omitempty"`
 }
+
+// DefectOnly reports whether only CPython's own defects reached the
+// outcome: every run of it was a defect run.
+func (w *Witness) DefectOnly() bool { return w.Defects > 0 && w.Defects == w.Count }
 
 // Report is the exploration of one policy.
 type Report struct {
@@ -106,6 +115,10 @@ func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) 
 			rep.Outcomes[r.Outcome] = w
 		}
 		w.Count++
+		if d := r.Defect(); d != "" {
+			w.Defects++
+			w.Defect = cmp.Or(w.Defect, d)
+		}
 		if r.Outcome == runtime.Budget {
 			rep.Inconclusive++
 		}
@@ -190,6 +203,12 @@ func (r *Report) TextWith(command func(w *Witness) string) string {
 		if o == runtime.Budget {
 			mark += "  INCONCLUSIVE"
 		}
+		switch {
+		case w.DefectOnly():
+			mark += "  CPYTHON DEFECT ONLY (" + w.Defect + ")"
+		case w.Defects > 0:
+			mark += fmt.Sprintf("  (%d of them only through CPython's defect %s)", w.Defects, w.Defect)
+		}
 		if r.Mode == "exhaustive" {
 			fmt.Fprintf(&b, "  %-12s %6d  %s%s\n", o, w.Count, w.Strategy, mark)
 		} else {
@@ -212,7 +231,28 @@ func (r *Report) TextWith(command func(w *Witness) string) string {
 	if r.Inconclusive > 0 {
 		fmt.Fprintf(&b, "  inconclusive: %d of %d runs ran out of their step budget before anything was decided (not a pass; raise -steps)\n", r.Inconclusive, r.Runs)
 	}
+	if issues := r.CleanApartFromDefects(); issues != nil {
+		fmt.Fprintf(&b, "  clean apart from CPython's own defects (%s)\n", strings.Join(issues, ", "))
+	}
 	return b.String()
+}
+
+// CleanApartFromDefects returns the CPython defects behind every outcome
+// but clean, when there is at least one such outcome and only CPython's
+// own defects reached each (Witness.DefectOnly); nil otherwise.
+func (r *Report) CleanApartFromDefects() []string {
+	var issues []string
+	for o, w := range r.Outcomes {
+		switch {
+		case o == runtime.Clean:
+		case !w.DefectOnly():
+			return nil
+		case !contains(issues, w.Defect):
+			issues = append(issues, w.Defect)
+		}
+	}
+	sort.Strings(issues)
+	return issues
 }
 
 func contains(list []string, s string) bool {

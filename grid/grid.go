@@ -142,6 +142,7 @@ func buildCell(e Entry, policy string, opts Options) (*report.Cell, error) {
 		w := rep.Outcomes[o]
 		c.Counts[string(o)] = w.Count
 		c.Outcomes = append(c.Outcomes, string(o))
+		c.Defects = markDefect(c.Defects, o, w)
 		wit, err := witness(e, policy, o, w, opts.MaxSteps)
 		if err != nil {
 			return nil, err
@@ -217,4 +218,17 @@ func forEachCell(rows, cols int, fn func(r, c int) error) error {
 		}
 	}
 	return nil
+}
+
+// markDefect records in defects that only CPython's own defects reached
+// outcome o (explore.Witness.DefectOnly).
+func markDefect(defects map[string]string, o runtime.Outcome, w *explore.Witness) map[string]string {
+	if !w.DefectOnly() {
+		return defects
+	}
+	if defects == nil {
+		defects = map[string]string{}
+	}
+	defects[string(o)] = w.Defect
+	return defects
 }

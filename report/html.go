@@ -91,6 +91,9 @@ type chip struct {
 	RowID      string
 	Policy     string
 	Panel      string // the witness panel's element id
+	// Defect is the issue of the CPython defect that alone reached the
+	// outcome (Cell.Defects), or "".
+	Defect string
 }
 
 type pageWitness struct {
@@ -144,7 +147,7 @@ func newPage(m *Matrix) *page {
 			for _, o := range cell.Outcomes {
 				w := cell.Witnesses[o]
 				panel := fmt.Sprintf("w%d", len(p.Witnesses))
-				ch := chip{Outcome: o, Style: style(o), Count: cell.Counts[o], Unexpected: cell.IsUnexpected(o), RowID: row.ID, Policy: cell.Policy, Panel: panel}
+				ch := chip{Outcome: o, Style: style(o), Count: cell.Counts[o], Unexpected: cell.IsUnexpected(o), RowID: row.ID, Policy: cell.Policy, Panel: panel, Defect: cell.Defects[o]}
 				if cell.Runs > 0 && cell.Search != "exhaustive" {
 					ch.Percent = percent(cell.Counts[o], cell.Runs)
 				}
@@ -181,7 +184,7 @@ func (p *page) addVersions(v *Versions) {
 			pc := pageVCell{Release: c.Release, Preset: c.Preset, Policy: c.Policy, Changed: c.Changed}
 			for _, o := range c.Outcomes {
 				panel := fmt.Sprintf("w%d", len(p.Witnesses))
-				ch := chip{Outcome: o, Style: style(o), Count: c.Counts[o], RowID: row.ID, Policy: c.Release, Panel: panel}
+				ch := chip{Outcome: o, Style: style(o), Count: c.Counts[o], RowID: row.ID, Policy: c.Release, Panel: panel, Defect: c.Defects[o]}
 				if c.Runs > 0 {
 					ch.Percent = percent(c.Counts[o], c.Runs)
 				}

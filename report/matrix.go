@@ -31,6 +31,7 @@ package report
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -82,6 +83,10 @@ type Cell struct {
 	Inconclusive int `json:"inconclusive,omitempty"`
 	// Witnesses holds, for each outcome seen, the first run that showed it.
 	Witnesses map[string]*Witness `json:"witnesses"`
+	// Defects maps each outcome that only CPython's own defects reached
+	// (every run of it was a defect run) to the defect's issue
+	// (runtime.Defects); the scenario's own code did not cause it.
+	Defects map[string]string `json:"defects,omitempty"`
 	// Search is "sampled" or "exhaustive". Proved: an exhaustive search
 	// visited all States, so Outcomes is the exact set; an exhaustive cell
 	// that is not proved hit its bound, and its set is only a lower bound.
@@ -166,3 +171,29 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// CleanApartFromDefects returns the CPython defects behind every outcome
+// of the cell but clean, when there is such an outcome and only CPython's
+// own defects reached each; nil otherwise.
+func (c *Cell) CleanApartFromDefects() []string {
+	return cleanApart(c.Outcomes, c.Defects)
+}
+
+func cleanApart(outcomes []string, defects map[string]string) []string {
+	var issues []string
+	for _, o := range outcomes {
+		switch d := defects[o]; {
+		case o == string(runtime.Clean):
+		case d == "":
+			return nil
+		case !slices.Contains(issues, d):
+			issues = append(issues, d)
+		}
+	}
+	slices.Sort(issues)
+	return issues
+}
+
+// defectMark is what a cell shows after an outcome only CPython's own
+// defects reached.
+const defectMark = "†"

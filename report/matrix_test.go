@@ -9,6 +9,7 @@ import (
 	"reflect"
 	"regexp"
 	"strings"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -280,5 +281,56 @@ func TestPatternsGroup(t *testing.T) {
 	}
 	if !strings.Contains(buf.String(), `<tr class="group"><th colspan="2" id="patterns">patterns: cited shutdown bugs`) {
 		t.Error("HTML has no patterns heading row")
+	}
+}
+
+// An outcome only CPython's own defects reach is marked apart from what the
+// scenario's code causes, in every rendering: "co 3†" with a footnote that
+// names the defect, a summary line for a default-policy cell that is clean
+// apart from it, and in the HTML a marked chip (the issue escaped, as all
+// text); the release view marks it too. A scenario whose corruption is the
+// take_gil window (cpython#110052) under 3.12.
+func TestDefectOnlyOutcomesMarked(t *testing.T) {
+	s, err := scenario.Parse("daemon.scn", []byte(`scenario "plain daemon"
+preset cpython-3.12
+main {
+  spawn d
+  work 2
+}
+daemon d { forever { io } }
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := grid.BuildWith([]grid.Entry{{File: "daemon.scn", Scenario: s}}, []string{"unwind"}, grid.Options{Runs: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := m.Rows[0].Cells[0]
+	if c.Defects["corruption"] != "cpython#110052" || c.Defects["clean"] != "" {
+		t.Fatalf("defects %v, outcomes %v: want corruption only through cpython#110052", c.Defects, c.Outcomes)
+	}
+	text := m.Text()
+	for _, want := range []string{"co " + strconv.Itoa(c.Counts["corruption"]) + "†", "† only CPython's own defects reach the outcome", "cpython#110052 (3.9-3.12)",
+		"daemon (unwind): clean apart from CPython's own defects (cpython#110052)"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the text lacks %q:\n%s", want, text)
+		}
+	}
+	var page bytes.Buffer
+	if err := m.HTML(&page); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(page.String(), `defect" href="#cell=daemon/unwind/corruption"`) || !strings.Contains(page.String(), `data-defect="cpython#110052"`) {
+		t.Errorf("the page does not mark the defect-only chip")
+	}
+	c.Defects["corruption"] = `<script>"x"`
+	page.Reset()
+	if err := m.HTML(&page); err != nil || strings.Contains(page.String(), `<script>"x"`) {
+		t.Errorf("a hostile defect name is not escaped (%v)", err)
+	}
+	js, _ := json.Marshal(m)
+	if !strings.Contains(string(js), `"defects":{"corruption":`) {
+		t.Errorf("the JSON lacks the defects: %s", js)
 	}
 }

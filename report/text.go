@@ -2,6 +2,8 @@ package report
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -44,6 +46,9 @@ func (m *Matrix) Text() string {
 			var parts []string
 			for _, o := range cell.Outcomes {
 				s := fmt.Sprintf("%s %d", abbrev(o), cell.Counts[o])
+				if cell.Defects[o] != "" {
+					s += defectMark
+				}
 				if cell.IsUnexpected(o) {
 					s += "!"
 				}
@@ -123,6 +128,7 @@ func (m *Matrix) Text() string {
 	if m.Search == "exhaustive" {
 		b.WriteString("        = proved: every state visited, ~ search bound hit: a lower bound, not proved\n")
 	}
+	b.WriteString(defectNotes(m.defects()))
 	b.WriteString("\npresets:\n")
 	for _, row := range m.Rows {
 		fmt.Fprintf(&b, "  %s: %s\n", clean(row.ID), clean(row.Preset))
@@ -146,6 +152,7 @@ func (m *Matrix) Text() string {
 			}
 		}
 	}
+	b.WriteString(cleanApartText(m))
 	b.WriteString(inconclusiveText(m))
 	if cellsBad == 0 {
 		fmt.Fprintf(&b, "\nevery outcome is allowed by the expect lines\n")
@@ -233,4 +240,60 @@ func (m *Matrix) MissingText() string {
 		}
 	}
 	return b.String()
+}
+
+// defects maps each defect issue behind a defect-only outcome of the matrix
+// to the rows that show it.
+func (m *Matrix) defects() map[string][]string {
+	out := map[string][]string{}
+	for _, row := range m.Rows {
+		for _, c := range row.Cells {
+			for _, d := range c.Defects {
+				if !slices.Contains(out[d], row.ID) {
+					out[d] = append(out[d], row.ID)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// defectNotes is the legend's footnote on the CPython defects the table
+// marks, each with its releases, what it is and the rows that show it.
+func defectNotes(defects map[string][]string) string {
+	if len(defects) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("        " + defectMark + " only CPython's own defects reach the outcome, not the scenario's code:\n")
+	for _, issue := range slices.Sorted(maps.Keys(defects)) {
+		d, _ := runtime.LookupDefect(issue)
+		fmt.Fprintf(&b, "          %s (%s): %s; %s\n", issue, d.Releases, d.What, strings.Join(cleanAll(defects[issue]), ", "))
+	}
+	return b.String()
+}
+
+// cleanApartText lists the scenarios whose default-policy cell is clean
+// apart from CPython's own defects.
+func cleanApartText(m *Matrix) string {
+	var lines []string
+	for _, row := range m.Rows {
+		for _, c := range row.Cells {
+			if issues := c.CleanApartFromDefects(); c.Default && issues != nil {
+				lines = append(lines, fmt.Sprintf("  %s (%s): clean apart from CPython's own defects (%s)\n", clean(row.ID), c.Policy, strings.Join(issues, ", ")))
+			}
+		}
+	}
+	if len(lines) == 0 {
+		return ""
+	}
+	return "\n" + plural(len(lines), "scenario is", "scenarios are") + " clean under the default policy apart from CPython's own defects:\n" + strings.Join(lines, "")
+}
+
+func cleanAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = clean(s)
+	}
+	return out
 }

@@ -38,6 +38,8 @@ type VersionCell struct {
 	// Changed: the outcome set differs from the previous release's.
 	Changed   bool                `json:"changed"`
 	Witnesses map[string]*Witness `json:"witnesses"`
+	// Defects: the outcomes only CPython's own defects reached (Cell.Defects).
+	Defects map[string]string `json:"defects,omitempty"`
 }
 
 // Changes counts the changed cells.
@@ -77,7 +79,11 @@ func (v *Versions) Text() string {
 		for _, c := range row.Cells {
 			var parts []string
 			for _, o := range c.Outcomes {
-				parts = append(parts, abbrev(o))
+				part := abbrev(o)
+				if c.Defects[o] != "" {
+					part += defectMark
+				}
+				parts = append(parts, part)
 			}
 			cell := strings.Join(parts, " ")
 			if c.Changed {
@@ -89,6 +95,7 @@ func (v *Versions) Text() string {
 	}
 	writeTable(&b, rows)
 	b.WriteString("\n        ^ the outcome set changed from the release to the left; cells list the outcomes seen\n")
+	b.WriteString(defectNotes(v.defects()))
 	var changes []string
 	for _, row := range v.Rows {
 		for i, c := range row.Cells {
@@ -123,4 +130,20 @@ func writeTable(b *strings.Builder, rows [][]string) {
 		fmt.Fprintln(tw, strings.Join(r, "\t"))
 	}
 	tw.Flush()
+}
+
+// defects maps each defect issue behind a defect-only outcome of the view
+// to the rows that show it.
+func (v *Versions) defects() map[string][]string {
+	out := map[string][]string{}
+	for _, row := range v.Rows {
+		for _, c := range row.Cells {
+			for _, d := range c.Defects {
+				if !slices.Contains(out[d], row.ID) {
+					out[d] = append(out[d], row.ID)
+				}
+			}
+		}
+	}
+	return out
 }

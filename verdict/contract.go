@@ -76,17 +76,16 @@ func Allowed(s *scenario.Scenario, policy string) map[runtime.Outcome]bool {
 }
 
 // KnownException returns the cited issue when r's failure is one of the
-// known exceptions, or "".
+// known exceptions, or "": a defect of CPython itself (runtime.Defects, the
+// same table the reports mark), or bpo-23309's fatal error, which CPython
+// chose in order to turn the deadlock of a stopped stdout-lock holder into
+// a crash.
 func KnownException(r *runtime.Result) string {
-	switch {
-	case r.Outcome == runtime.Corruption && r.Report.Kind == runtime.KindUAFTstate && strings.HasPrefix(r.Report.Op, "ensure"):
-		return "gh-124619"
-	case r.Outcome == runtime.Abort && r.Report.Kind == runtime.KindFatalStdout:
+	if d := r.Defect(); d != "" {
+		return d
+	}
+	if r.Outcome == runtime.Abort && r.Report.Kind == runtime.KindFatalStdout {
 		return "bpo-23309"
-	case r.Outcome == runtime.Corruption && r.Report.Kind == runtime.KindTakeGILWindow:
-		// 3.9-3.12: the check passed before the flag, the thread state was
-		// read after finalization freed it; no policy is involved.
-		return "cpython#110052"
 	}
 	return ""
 }

@@ -1,0 +1,50 @@
+package runtime
+
+import "strings"
+
+// Defects are the defects of CPython itself that the model reproduces. An
+// outcome that only such a defect makes reachable keeps its class, and
+// the run carries the defect's issue (Result.Defect): reports count and
+// mark it apart from what the scenario's own code causes (so that a fixed
+// extension pattern reads "clean apart from CPython's own defects"), and
+// the fuzz oracle never blames a policy for it (verdict.KnownException).
+// This table is the one definition both use.
+var Defects = []Defect{
+	{Issue: "cpython#110052", Releases: "3.9-3.12",
+		What:  "take_gil read the thread state after its must-exit check, after finalization freed it (daemon threads crash at random at exit)",
+		match: func(r *Result) bool { return r.Report.Kind == KindTakeGILWindow }},
+	{Issue: "gh-124619", Releases: "3.8-3.14",
+		What:  "a thread's outermost PyGILState_Ensure built a thread state in an interpreter whose thread states finalization had freed",
+		match: func(r *Result) bool { return r.Report.Kind == KindUAFTstate && strings.HasPrefix(r.Report.Op, "ensure") }},
+}
+
+// Defect is one defect of CPython: its issue, the releases that have it,
+// and what happens.
+type Defect struct {
+	Issue, Releases, What string
+	match                 func(*Result) bool
+}
+
+// Defect returns the issue of the CPython defect that alone made r's
+// failure reachable, or "".
+func (r *Result) Defect() string {
+	if r.Outcome == Clean {
+		return ""
+	}
+	for _, d := range Defects {
+		if d.match(r) {
+			return d.Issue
+		}
+	}
+	return ""
+}
+
+// LookupDefect returns the defect of an issue.
+func LookupDefect(issue string) (Defect, bool) {
+	for _, d := range Defects {
+		if d.Issue == issue {
+			return d, true
+		}
+	}
+	return Defect{}, false
+}
