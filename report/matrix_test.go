@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
-	"strings"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 

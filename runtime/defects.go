@@ -14,8 +14,10 @@ var Defects = []Defect{
 		What:  "take_gil read the thread state after its must-exit check, after finalization freed it (daemon threads crash at random at exit)",
 		match: func(r *Result) bool { return r.Report.Kind == KindTakeGILWindow }},
 	{Issue: "gh-124619", Releases: "3.8-3.14",
-		What:  "a thread's outermost PyGILState_Ensure built a thread state in an interpreter whose thread states finalization had freed",
-		match: func(r *Result) bool { return r.Report.Kind == KindUAFTstate && strings.HasPrefix(r.Report.Op, "ensure") }},
+		What: "a thread's outermost PyGILState_Ensure built a thread state in an interpreter whose thread states finalization had freed",
+		match: func(r *Result) bool {
+			return r.Report.Kind == KindUAFTstate && strings.HasPrefix(r.Report.Op, "ensure")
+		}},
 }
 
 // Defect is one defect of CPython: its issue, the releases that have it,
