@@ -212,6 +212,17 @@ func (in *Interp) waitGuards(t *thread) {
 
 // The statements.
 
+func init() {
+	register(map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt){
+		scenario.OpInterpGuard:      (*Interp).interpGuard,
+		scenario.OpInterpGuardBlock: (*Interp).interpGuardBlock,
+		scenario.OpClose:            (*Interp).closeStmt,
+		scenario.OpEnsureGuard:      (*Interp).ensureGuard,
+		scenario.OpEnsureView:       (*Interp).ensureView,
+		scenario.OpIfGuarded:        (*Interp).ifGuarded,
+	})
+}
+
 func (in *Interp) interpGuard(t *thread, st *scenario.Stmt) { in.takeGuard(t, st.Name) }
 
 func (in *Interp) closeStmt(t *thread, st *scenario.Stmt) { in.closeGuard(t, st.Name, -1) }

@@ -9,6 +9,14 @@ import (
 // Native frames: native, hold and cleanup, and what the forced unwind
 // (pthread_exit) does to them (exit.go's unwind walks them).
 
+func init() {
+	register(map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt){
+		scenario.OpNative:  (*Interp).native,
+		scenario.OpHold:    (*Interp).hold,
+		scenario.OpCleanup: (*Interp).cleanup,
+	})
+}
+
 // native runs a C/C++ frame; at its end its items run in reverse order.
 func (in *Interp) native(t *thread, st *scenario.Stmt) {
 	f := &frame{stmt: st}

@@ -9,16 +9,27 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
-// The semantics of each statement of the language (scenario.Syntaxes),
-// registered against its Op: TestEveryStatementHasSemantics fails for a
-// statement without them. Blocking calls, C-level locks and print are
-// below; PyGILState is in gil.go, native frames in native.go, thread-local
-// destructors in tls.go, after_finalize in afterfinalize.go, spawn, join
-// and park in threads.go.
-var semantics map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt)
+// semantics holds what each statement of the language (scenario.Syntaxes)
+// does in the model, registered against its Op by the file that models it
+// (register, from an init function): TestEveryStatementHasSemantics fails
+// for a statement without them. The plain statements are registered here;
+// native frames in native.go, thread-local destructors in tls.go, PEP
+// 788's guards in guards.go. (after_finalize changes what some statements
+// mean on main: afterfinalize.go.)
+var semantics = map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt){}
+
+// register records the semantics of statements.
+func register(m map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt)) {
+	for op, fn := range m {
+		if semantics[op] != nil {
+			panic("runtime: semantics registered twice for " + op.String())
+		}
+		semantics[op] = fn
+	}
+}
 
 func init() {
-	semantics = map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt){
+	register(map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt){
 		scenario.OpSpawn: func(in *Interp, t *thread, st *scenario.Stmt) {
 			in.needGIL(t, st)
 			in.spawn(t, st)
@@ -60,9 +71,6 @@ func init() {
 		scenario.OpUnlock:  (*Interp).unlock,
 		scenario.OpSet:     (*Interp).set,
 		scenario.OpWait:    (*Interp).wait,
-		scenario.OpNative:  (*Interp).native,
-		scenario.OpHold:    (*Interp).hold,
-		scenario.OpCleanup: (*Interp).cleanup,
 		scenario.OpLoop:    (*Interp).loop,
 		scenario.OpForever: (*Interp).forever,
 		scenario.OpYield:   func(*Interp, *thread, *scenario.Stmt) {},
@@ -70,18 +78,10 @@ func init() {
 			in.exitCode = st.N
 			panic(mainExited{})
 		},
-		scenario.OpIf:           (*Interp).ifFinalizing,
-		scenario.OpUntil:        (*Interp).until,
-		scenario.OpPark:         func(in *Interp, t *thread, _ *scenario.Stmt) { in.park(t) },
-		scenario.OpAtThreadExit: (*Interp).registerTLS,
-		// PEP 788 (guards.go)
-		scenario.OpInterpGuard:      (*Interp).interpGuard,
-		scenario.OpInterpGuardBlock: (*Interp).interpGuardBlock,
-		scenario.OpClose:            (*Interp).closeStmt,
-		scenario.OpEnsureGuard:      (*Interp).ensureGuard,
-		scenario.OpEnsureView:       (*Interp).ensureView,
-		scenario.OpIfGuarded:        (*Interp).ifGuarded,
-	}
+		scenario.OpIf:    (*Interp).ifFinalizing,
+		scenario.OpUntil: (*Interp).until,
+		scenario.OpPark:  func(in *Interp, t *thread, _ *scenario.Stmt) { in.park(t) },
+	})
 }
 
 // exec runs a body for t. Every statement starts with a scheduling point.

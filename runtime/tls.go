@@ -19,6 +19,12 @@ import (
 // thread's state there. A forced unwind that starts inside one aborts
 // (destructors are noexcept).
 
+func init() {
+	register(map[scenario.Op]func(in *Interp, t *thread, st *scenario.Stmt){
+		scenario.OpAtThreadExit: (*Interp).registerTLS,
+	})
+}
+
 // tlsList is the atthreadexit blocks a thread registered.
 type tlsList struct {
 	blocks []*scenario.Stmt

@@ -7,9 +7,76 @@ import "fmt"
 // tests that must cover every statement in every place (the runtime's
 // structural property test, the oracle's after_finalize attribution test,
 // the minimizer's block test) all read it, so that a statement is defined
-// once. Adding one takes its Op constant and keyword (ast.go), a row here
-// with a fresh Code, its semantics in package runtime (which has a test
-// that fails without them) and a line in docs/scenario-language.md.
+// once. Adding one takes three files: here, its Op constant and its row
+// (keyword, operand, blocks, a fresh Code); in package runtime, the file
+// that models it, which registers its semantics (a test fails without
+// them); and a line in docs/scenario-language.md.
+
+// Op is a statement's operation.
+type Op uint8
+
+const (
+	OpInvalid Op = iota
+	OpSpawn
+	OpJoin
+	OpWork
+	OpIO
+	OpPrint
+	OpAcquire
+	OpRelease
+	OpEnsure
+	OpUnensure
+	OpNew
+	OpLocal
+	OpPublish
+	OpIncref
+	OpDecref
+	OpUse
+	OpGuard
+	OpLock
+	OpUnlock
+	OpSet
+	OpWait
+	OpNative
+	OpHold
+	OpCleanup
+	OpLoop
+	OpForever
+	OpYield
+	OpExit
+	OpIf           // v2: if finalizing { } else { }
+	OpUntil        // v2: until E { }
+	OpPark         // v2: park
+	OpAtThreadExit // v2: atthreadexit { }
+	// PEP 788's interpreter guards (spec v3, CPython 3.15 and later). Rows
+	// that share a keyword with another (ensure, if, interp_guard) are told
+	// apart by the word after it and by a { after the operand.
+	OpInterpGuard      // interp_guard G
+	OpInterpGuardBlock // interp_guard G { } else { }
+	OpClose            // close G
+	OpEnsureGuard      // ensure G
+	OpEnsureView       // ensure view { } else { }
+	OpIfGuarded        // if guarded G { } else { }
+	numOps
+)
+
+func (o Op) String() string {
+	if syn, ok := SyntaxOf(o); ok {
+		return syn.Keyword
+	}
+	return "invalid"
+}
+
+// LookupOp returns the first Op of a statement keyword (forms gives the
+// others), or OpInvalid.
+func LookupOp(kw string) Op {
+	for _, syn := range Syntaxes {
+		if syn.Keyword == kw {
+			return syn.Op
+		}
+	}
+	return OpInvalid
+}
 
 // Arg is the operand a statement takes after its keyword.
 type Arg uint8
@@ -43,7 +110,8 @@ type Modifier struct {
 // Syntax is one statement of the language: its operand, modifiers and
 // blocks, its fuzz code, and where it may stand.
 type Syntax struct {
-	Op Op
+	Op      Op
+	Keyword string // what the statement starts with
 	// Word is a fixed word after the keyword ("if finalizing", "if
 	// guarded G", "ensure view"), "" for none.
 	Word      string
@@ -85,43 +153,43 @@ var (
 
 // Syntaxes lists every statement, in Op order.
 var Syntaxes = []Syntax{
-	{Op: OpSpawn, Arg: ArgThread, Modifiers: []Modifier{modNowait}, Code: 20, place: placeSpawn, Fallback: OpYield},
-	{Op: OpJoin, Arg: ArgThread, Code: 21},
-	{Op: OpWork, Arg: ArgCount, Code: 1},
-	{Op: OpIO, Code: 2},
-	{Op: OpPrint, Arg: ArgText, Modifiers: []Modifier{modFlush}, ModsFirst: true, Code: 3},
-	{Op: OpAcquire, Code: 4},
-	{Op: OpRelease, Code: 5},
-	{Op: OpEnsure, Code: 6},
-	{Op: OpUnensure, Code: 7},
-	{Op: OpNew, Arg: ArgObject, Creates: true, Code: 8},
-	{Op: OpLocal, Arg: ArgObject, Creates: true, Code: 9},
-	{Op: OpPublish, Arg: ArgObject, Code: 10},
-	{Op: OpIncref, Arg: ArgObject, Code: 11},
-	{Op: OpDecref, Arg: ArgObject, Code: 12},
-	{Op: OpUse, Arg: ArgObject, Code: 13},
-	{Op: OpGuard, Arg: ArgObject, Code: 14},
-	{Op: OpLock, Arg: ArgLock, Code: 16},
-	{Op: OpUnlock, Arg: ArgLock, Code: 17},
-	{Op: OpSet, Arg: ArgEvent, Code: 18},
-	{Op: OpWait, Arg: ArgEvent, Code: 19},
-	{Op: OpNative, Modifiers: []Modifier{modNoexcept, modCatchall, modNounwind}, Body: true, Code: 22},
-	{Op: OpHold, Arg: ArgObject, Inside: OpNative, Fallback: OpUse, Code: 15, place: placeInside(OpHold, OpNative)},
-	{Op: OpCleanup, Modifiers: []Modifier{modOnUnwind}, Body: true, Inside: OpNative, Fallback: OpNative, Code: 23, place: placeInside(OpCleanup, OpNative)},
-	{Op: OpLoop, Arg: ArgCount, Body: true, Code: 24},
-	{Op: OpForever, Body: true, Code: 25},
-	{Op: OpYield, Code: 0},
-	{Op: OpExit, Arg: ArgCode, Code: 26, place: placeExit, Fallback: OpYield},
-	{Op: OpIf, Word: "finalizing", Body: true, Else: true, Code: 27},
-	{Op: OpUntil, Arg: ArgEvent, Body: true, Code: 28},
-	{Op: OpPark, Code: 29, place: placePark, Fallback: OpYield},
-	{Op: OpAtThreadExit, Body: true, Code: 30, place: placeAtThreadExit, Fallback: OpLoop},
-	{Op: OpInterpGuard, Arg: ArgGuard, Code: 31, MinMinor: 15, Fallback: OpYield},
-	{Op: OpInterpGuardBlock, Arg: ArgGuard, Body: true, Else: true, Code: 32, MinMinor: 15, Fallback: OpIf},
-	{Op: OpClose, Arg: ArgGuard, Code: 33, MinMinor: 15, Fallback: OpYield},
-	{Op: OpEnsureGuard, Arg: ArgGuard, Code: 34, MinMinor: 15, Fallback: OpEnsure},
-	{Op: OpEnsureView, Word: "view", Body: true, Else: true, Code: 35, MinMinor: 15, Fallback: OpIf},
-	{Op: OpIfGuarded, Word: "guarded", Arg: ArgGuard, Body: true, Else: true, Code: 36, MinMinor: 15, Fallback: OpIf},
+	{Op: OpSpawn, Keyword: "spawn", Arg: ArgThread, Modifiers: []Modifier{modNowait}, Code: 20, place: placeSpawn, Fallback: OpYield},
+	{Op: OpJoin, Keyword: "join", Arg: ArgThread, Code: 21},
+	{Op: OpWork, Keyword: "work", Arg: ArgCount, Code: 1},
+	{Op: OpIO, Keyword: "io", Code: 2},
+	{Op: OpPrint, Keyword: "print", Arg: ArgText, Modifiers: []Modifier{modFlush}, ModsFirst: true, Code: 3},
+	{Op: OpAcquire, Keyword: "acquire", Code: 4},
+	{Op: OpRelease, Keyword: "release", Code: 5},
+	{Op: OpEnsure, Keyword: "ensure", Code: 6},
+	{Op: OpUnensure, Keyword: "unensure", Code: 7},
+	{Op: OpNew, Keyword: "new", Arg: ArgObject, Creates: true, Code: 8},
+	{Op: OpLocal, Keyword: "local", Arg: ArgObject, Creates: true, Code: 9},
+	{Op: OpPublish, Keyword: "publish", Arg: ArgObject, Code: 10},
+	{Op: OpIncref, Keyword: "incref", Arg: ArgObject, Code: 11},
+	{Op: OpDecref, Keyword: "decref", Arg: ArgObject, Code: 12},
+	{Op: OpUse, Keyword: "use", Arg: ArgObject, Code: 13},
+	{Op: OpGuard, Keyword: "guard", Arg: ArgObject, Code: 14},
+	{Op: OpLock, Keyword: "lock", Arg: ArgLock, Code: 16},
+	{Op: OpUnlock, Keyword: "unlock", Arg: ArgLock, Code: 17},
+	{Op: OpSet, Keyword: "set", Arg: ArgEvent, Code: 18},
+	{Op: OpWait, Keyword: "wait", Arg: ArgEvent, Code: 19},
+	{Op: OpNative, Keyword: "native", Modifiers: []Modifier{modNoexcept, modCatchall, modNounwind}, Body: true, Code: 22},
+	{Op: OpHold, Keyword: "hold", Arg: ArgObject, Inside: OpNative, Fallback: OpUse, Code: 15, place: placeInside(OpHold, OpNative)},
+	{Op: OpCleanup, Keyword: "cleanup", Modifiers: []Modifier{modOnUnwind}, Body: true, Inside: OpNative, Fallback: OpNative, Code: 23, place: placeInside(OpCleanup, OpNative)},
+	{Op: OpLoop, Keyword: "loop", Arg: ArgCount, Body: true, Code: 24},
+	{Op: OpForever, Keyword: "forever", Body: true, Code: 25},
+	{Op: OpYield, Keyword: "yield", Code: 0},
+	{Op: OpExit, Keyword: "exit", Arg: ArgCode, Code: 26, place: placeExit, Fallback: OpYield},
+	{Op: OpIf, Keyword: "if", Word: "finalizing", Body: true, Else: true, Code: 27},
+	{Op: OpUntil, Keyword: "until", Arg: ArgEvent, Body: true, Code: 28},
+	{Op: OpPark, Keyword: "park", Code: 29, place: placePark, Fallback: OpYield},
+	{Op: OpAtThreadExit, Keyword: "atthreadexit", Body: true, Code: 30, place: placeAtThreadExit, Fallback: OpLoop},
+	{Op: OpInterpGuard, Keyword: "interp_guard", Arg: ArgGuard, Code: 31, MinMinor: 15, Fallback: OpYield},
+	{Op: OpInterpGuardBlock, Keyword: "interp_guard", Arg: ArgGuard, Body: true, Else: true, Code: 32, MinMinor: 15, Fallback: OpIf},
+	{Op: OpClose, Keyword: "close", Arg: ArgGuard, Code: 33, MinMinor: 15, Fallback: OpYield},
+	{Op: OpEnsureGuard, Keyword: "ensure", Arg: ArgGuard, Code: 34, MinMinor: 15, Fallback: OpEnsure},
+	{Op: OpEnsureView, Keyword: "ensure", Word: "view", Body: true, Else: true, Code: 35, MinMinor: 15, Fallback: OpIf},
+	{Op: OpIfGuarded, Keyword: "if", Word: "guarded", Arg: ArgGuard, Body: true, Else: true, Code: 36, MinMinor: 15, Fallback: OpIf},
 }
 
 // forms returns the rows of keyword kw: one, or several told apart by
@@ -130,7 +198,7 @@ var Syntaxes = []Syntax{
 func forms(kw string) []*Syntax {
 	var out []*Syntax
 	for i := range Syntaxes {
-		if Syntaxes[i].Op.String() == kw {
+		if Syntaxes[i].Keyword == kw {
 			out = append(out, &Syntaxes[i])
 		}
 	}
