@@ -248,14 +248,19 @@ func (m *Matrix) defects() map[string][]string {
 	out := map[string][]string{}
 	for _, row := range m.Rows {
 		for _, c := range row.Cells {
-			for _, d := range c.Defects {
-				if !slices.Contains(out[d], row.ID) {
-					out[d] = append(out[d], row.ID)
-				}
-			}
+			addDefects(out, row.ID, c.Defects)
 		}
 	}
 	return out
+}
+
+// addDefects adds row id to the rows of each issue in defects.
+func addDefects(rows map[string][]string, id string, defects map[string]string) {
+	for _, d := range defects {
+		if !slices.Contains(rows[d], id) {
+			rows[d] = append(rows[d], id)
+		}
+	}
 }
 
 // defectNotes is the legend's footnote on the CPython defects the table

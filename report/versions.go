@@ -138,11 +138,7 @@ func (v *Versions) defects() map[string][]string {
 	out := map[string][]string{}
 	for _, row := range v.Rows {
 		for _, c := range row.Cells {
-			for _, d := range c.Defects {
-				if !slices.Contains(out[d], row.ID) {
-					out[d] = append(out[d], row.ID)
-				}
-			}
+			addDefects(out, row.ID, c.Defects)
 		}
 	}
 	return out
