@@ -88,7 +88,7 @@ func printStmts(b *bytes.Buffer, body []*Stmt, depth int) {
 		if st == nil {
 			continue
 		}
-		if st.Op == OpIf && st.Else != nil {
+		if syntaxOf(st.Op).Else && st.Else != nil { // if, and PEP 788's interp_guard G, ensure view, if guarded G
 			indent(b, depth)
 			b.WriteString(st.String() + " {\n")
 			printStmts(b, st.Body, depth+1)

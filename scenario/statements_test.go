@@ -338,6 +338,50 @@ thread w[2] {
 	}
 }
 
+// The else blocks of PEP 788's block statements print back (the printer
+// used to write an else only for if finalizing, so a printed, minimized or
+// decoded scenario lost them).
+func TestPrintElseOfGuardBlocks(t *testing.T) {
+	src := "scenario \"p\"\npreset cpython-3.15\nmain {\n  spawn w\n}\n" +
+		"foreign w {\n  interp_guard G { yield } else { set a }\n  ensure view { work 1 } else { set b }\n  if guarded G { close G } else { yield }\n  interp_guard H { yield }\n}\n"
+	s, err := Parse("p.scn", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `scenario "p"
+preset cpython-3.15
+
+main {
+  spawn w
+}
+
+foreign w {
+  interp_guard G {
+    yield
+  } else {
+    set a
+  }
+  ensure view {
+    work 1
+  } else {
+    set b
+  }
+  if guarded G {
+    close G
+  } else {
+    yield
+  }
+  interp_guard H {
+    yield
+  }
+}
+`
+	if got := string(Print(s)); got != want {
+		t.Fatalf("got\n%s\nwant\n%s", got, want)
+	}
+	checkPrintRoundTrip(t, s)
+}
+
 // The decoder generates every statement, modifier and block, and every
 // preset it draws.
 func TestDecodeGeneratesV2(t *testing.T) {
