@@ -195,12 +195,14 @@ func (in *Interp) evalBreaker(t *thread) {
 // thread state builds one before any must-exit check: after step 7 that
 // touches freed interpreter state (gh-124619, open in 3.14).
 func (in *Interp) ensure(t *thread) {
-	if !t.tstate && in.preset.FreshEnsureMustExit && in.finalizing && t.id != 0 && !in.cfg.NoStrike {
-		// 3.15.2: a native thread's first PyGILState_Ensure once
-		// finalization has started never returns (research note section
-		// 13; 3.14.10 runs it): it meets the policy before it builds a
-		// thread state, so gh-124619's use of freed states is unreachable.
-		in.strike(t, "ensure", "before building a thread state")
+	if !t.tstate && in.preset.FreshEnsureMustExit && (in.finalizing || in.guards.refusing) && t.id != 0 && !in.cfg.NoStrike {
+		// 3.15.2: a native thread's first PyGILState_Ensure takes a guard
+		// on the main interpreter first; once guards are refused it calls
+		// PyThread_hang_thread (pystate.c 3026; probed: make
+		// pep788-probes; 3.14.10 runs it). It meets the policy before it
+		// builds a thread state, so gh-124619's use of freed states is
+		// unreachable.
+		in.strike(t, "ensure", "before building a thread state (its guard was refused)")
 	}
 	if !t.tstate {
 		if in.tstatesFreed {

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
@@ -15,10 +16,11 @@ import (
 //     is held (Py_FinalizeEx's guard wait, phase "wait-guards"); other
 //     threads, daemons too, run Python meanwhile and see is_finalizing()
 //     false;
-//   - guards are granted during that wait; the close that leaves none held
-//     while main waits sets the finalizing flag in the same step, and from
-//     then on every request for a guard is refused (interp_guard is not
-//     held, ensure view runs its else block);
+//   - guards are granted during that wait; main, woken once none is held,
+//     refuses every later request (interp_guard is not held, ensure view
+//     runs its else block, a fresh PyGILState_Ensure hangs) if none was
+//     granted again meanwhile, else goes round again (waitGuards); the
+//     flag is set after that, at step 4;
 //   - a guard that is never closed hangs the process after atexit;
 //   - ensure G (PyThreadState_Ensure) attaches while G is held, so it
 //     cannot meet the policy; with G closed or refused it is undefined
@@ -30,21 +32,38 @@ import (
 
 // guard is one interpreter guard that is held.
 type guard struct {
+	id     int    // which take made it
 	name   string // "" for the implicit guard of ensure view
 	holder int    // the thread that took it
-	leaked bool   // its name was taken again while it was held
+	// scoped: a block took it (interp_guard G { }, ensure view); its
+	// variable is the block's own, so it is closed by identity when the
+	// block is left, and another thread's G is another variable.
+	scoped bool
+	leaked bool // the statement form took its name again while it was held
 }
 
 // guardState is the interpreter's guards.
 type guardState struct {
 	held     []guard
+	next     int  // the id of the next guard
 	waiting  bool // main is in the guard wait
 	refusing bool // no guard is granted any more (the flag is set)
 }
 
-func (g *guardState) find(name string) int {
+// find returns the index of the guard a statement of thread t means by
+// name: the innermost guard block of t of that name, else the guard the
+// statement form last took under it; -1 if none is held.
+func (g *guardState) find(name string, t int) int {
+	if name == "" {
+		return -1
+	}
+	for i := len(g.held) - 1; i >= 0; i-- {
+		if h := g.held[i]; h.scoped && h.name == name && h.holder == t {
+			return i
+		}
+	}
 	for i, h := range g.held {
-		if h.name == name && !h.leaked && name != "" {
+		if !h.scoped && h.name == name && !h.leaked {
 			return i
 		}
 	}
@@ -58,71 +77,66 @@ const (
 )
 
 // takeGuard is interp_guard G (PyInterpreterGuard_FromCurrent or
-// _FromView): it reports whether G was granted.
-func (in *Interp) takeGuard(t *thread, name string) bool {
+// _FromView), scoped for a block's own guard: it returns the guard's id,
+// or false when it was refused.
+func (in *Interp) takeGuard(t *thread, name string, scoped bool) (int, bool) {
 	g := &in.guards
 	if g.refusing || in.finalizing {
-		in.event(t, EvNote, "interp_guard "+name+": refused (finalization has started)")
-		return false
+		in.event(t, EvNote, "interp_guard "+guardName(name)+": refused (finalization has started)")
+		return 0, false
 	}
-	if i := g.find(name); i >= 0 {
+	if i := g.find(name, -1); i >= 0 && !scoped {
 		g.held[i].leaked = true
 		in.event(t, EvNote, "interp_guard "+name+": the guard it held is leaked, still held")
 	}
-	g.held = append(g.held, guard{name: name, holder: t.id})
-	in.event(t, EvNote, "interp_guard "+name+": granted")
-	return true
+	id := g.next
+	g.next++
+	g.held = append(g.held, guard{id: id, name: name, holder: t.id, scoped: scoped})
+	in.event(t, EvNote, "interp_guard "+guardName(name)+": granted")
+	return id, true
 }
 
-// closeGuard is PyInterpreterGuard_Close on the guard held under name
-// ("" with holder for ensure view's implicit one); closing a guard that
-// is not held does nothing. The close that leaves none held while main
-// waits sets the flag.
-func (in *Interp) closeGuard(t *thread, name string, holder int) {
+// closeGuard is PyInterpreterGuard_Close on the guard held at index i (-1:
+// none, and closing a guard that is not held does nothing).
+func (in *Interp) closeGuard(t *thread, i int) {
 	g := &in.guards
-	i := g.find(name)
-	if name == "" {
-		for j, h := range g.held {
-			if h.name == "" && h.holder == holder {
-				i = j
-			}
-		}
-	}
 	if i < 0 {
 		return
 	}
+	name := g.held[i].name
 	g.held = append(g.held[:i], g.held[i+1:]...)
 	in.event(t, EvNote, "close "+guardName(name)+": closed")
-	if len(g.held) == 0 && g.waiting {
-		in.raiseFlag()
-		in.event(t, EvNote, "no interpreter guard held: finalization starts (the flag is set)")
-	}
+}
+
+// closeID closes the guard with id, if it is still held.
+func (in *Interp) closeID(t *thread, id int) {
+	in.closeGuard(t, slices.IndexFunc(in.guards.held, func(h guard) bool { return h.id == id }))
 }
 
 func guardName(name string) string {
 	if name == "" {
 		return "the implicit guard of ensure view"
 	}
-	return name
+	return "guard " + name
 }
 
-// guardBlock runs body holding the guard it took (interp_guard G { } and
-// ensure view { }): the guard is closed, and leave runs, when body is left
-// normally, by a raise, by the forced unwind or by main's exit; not when
-// the thread hangs, parks or is terminated inside it.
-func (in *Interp) guardBlock(t *thread, name string, body []*scenario.Stmt, leave func()) {
+// guardBlock runs body holding the guard id it took (interp_guard G { }
+// and ensure view { }): the guard is closed, and leave runs, when body is
+// left normally, by a raise, by the forced unwind or by main's exit; not
+// when the thread hangs, parks or is terminated inside it.
+func (in *Interp) guardBlock(t *thread, id int, body []*scenario.Stmt, leave func()) {
 	defer func() {
 		// nil: the normal end (below), or the end of the run (Goexit).
 		if r := recover(); r != nil {
 			if _, ended := r.(threadEnded); !ended || t.endHow == "unwound" {
-				in.closeGuard(t, name, t.id) // a raise, main's exit, the forced unwind
+				in.closeID(t, id) // a raise, main's exit, the forced unwind
 			}
 			panic(r)
 		}
 	}()
 	in.exec(t, body)
 	leave()
-	in.closeGuard(t, name, t.id)
+	in.closeID(t, id)
 }
 
 // guardWait is main's wait between atexit and the flag: until no guard is
@@ -142,7 +156,7 @@ func (w guardWait) Blocker() int {
 func (w guardWait) String() string {
 	var names []string
 	for i, h := range w.in.guards.held {
-		n := "guard " + guardName(h.name)
+		n := guardName(h.name)
 		if h.leaked {
 			n += " (leaked)"
 		}
@@ -154,10 +168,10 @@ func (w guardWait) String() string {
 	return "the interpreter guards to be closed: " + strings.Join(names, ", ")
 }
 
-// Never: no held guard can be closed any more. A named guard is closed by
-// a close of it, or by the end of its interp_guard block, that some live
-// thread other than main still has ahead; the implicit guard of ensure
-// view only by its holder, leaving the block; a leaked guard by nothing.
+// Never: no held guard can be closed any more. A guard a block took is
+// closed by its holder, leaving the block; one the statement form took, by
+// a close of it that some live thread other than main still has ahead; a
+// leaked guard by nothing.
 func (w guardWait) Never() (why, how string, ok bool) {
 	in := w.in
 	var whys []string
@@ -167,11 +181,11 @@ func (w guardWait) Never() (why, how string, ok bool) {
 		switch {
 		case h.leaked:
 			whys = append(whys, fmt.Sprintf("guard %s taken by %s was leaked (its name was taken again while it was held): nothing can close it", h.name, holder.name))
-		case h.name == "":
+		case h.scoped:
 			if !holder.hung && !holder.ended {
 				return "", "", false
 			}
-			whys = append(whys, fmt.Sprintf("%s, %s, holds the implicit guard of ensure view", holder.name, holder.state()))
+			whys = append(whys, fmt.Sprintf("%s, %s, holds %s in a block it never leaves", holder.name, holder.state(), guardName(h.name)))
 		default:
 			why, hw, never := in.nobodyMay("close "+h.name, in.threads[0])
 			if !never {
@@ -191,23 +205,39 @@ func (w guardWait) Never() (why, how string, ok bool) {
 	return strings.Join(whys, "; "), how, true
 }
 
-// waitGuards is the guard wait: main releases the GIL and waits until no
-// interpreter guard is held; the flag is then set (by the close that left
-// none held, or here when none was held). Releases before 3.15 have no
-// guards and no wait.
+// waitGuards is the guard wait of 3.15.2's make_pre_finalization_calls
+// (pylifecycle.c 2274-2377, read from the machine code of libpython3.15d
+// and probed on the real interpreter: make pep788-probes): after atexit,
+// main parks with the GIL released until no guard is held; woken, it
+// stops the world and refuses guards from then on only if it can swap the
+// guard count from 0 (to UINTPTR_MAX). A guard granted between the last
+// close and that swap sends it round again: it joins the non-daemon
+// threads (and would run atexit callbacks registered meanwhile; the
+// language registers none) and waits again. The finalizing flag is set
+// after the loop, at step 4. Releases before 3.15 have no guards and no
+// wait.
 func (in *Interp) waitGuards(t *thread) {
 	if !in.preset.Guards {
 		return
 	}
-	in.setPhase(t, phaseWaitGuards)
-	if len(in.guards.held) > 0 {
-		in.releaseGIL(t)
-		in.guards.waiting = true
-		in.ctl.Block(t.id, guardWait{in})
-		in.guards.waiting = false
-		in.takeGIL(t, "the guard wait")
+	for {
+		in.setPhase(t, phaseWaitGuards)
+		if len(in.guards.held) > 0 {
+			in.guards.waiting = true
+			in.releaseGIL(t)
+			in.ctl.Block(t.id, guardWait{in})
+			in.takeGIL(t, "the guard wait") // scheduling points: a guard may be taken meanwhile
+			in.guards.waiting = false
+		}
+		if len(in.guards.held) == 0 { // the world stopped: swap the count
+			in.guards.refusing = true
+			in.event(t, EvNote, "no interpreter guard held: guards are refused from now on")
+			return
+		}
+		in.event(t, EvNote, "a guard was granted before main could refuse them: Py_FinalizeEx goes round its pre-finalization calls again")
+		in.setPhase(t, "wait-threads")
+		in.waitNonDaemon(t)
 	}
-	in.raiseFlag() // at once when no guard was held
 }
 
 // The statements.
@@ -223,21 +253,24 @@ func init() {
 	})
 }
 
-func (in *Interp) interpGuard(t *thread, st *scenario.Stmt) { in.takeGuard(t, st.Name) }
+func (in *Interp) interpGuard(t *thread, st *scenario.Stmt) { in.takeGuard(t, st.Name, false) }
 
-func (in *Interp) closeStmt(t *thread, st *scenario.Stmt) { in.closeGuard(t, st.Name, -1) }
+func (in *Interp) closeStmt(t *thread, st *scenario.Stmt) {
+	in.closeGuard(t, in.guards.find(st.Name, t.id))
+}
 
 func (in *Interp) interpGuardBlock(t *thread, st *scenario.Stmt) {
-	if !in.takeGuard(t, st.Name) {
+	id, ok := in.takeGuard(t, st.Name, true)
+	if !ok {
 		in.exec(t, st.Else)
 		return
 	}
-	in.guardBlock(t, st.Name, st.Body, func() {})
+	in.guardBlock(t, id, st.Body, func() {})
 }
 
 // ensureGuard is PyThreadState_Ensure(G).
 func (in *Interp) ensureGuard(t *thread, st *scenario.Stmt) {
-	if in.guards.find(st.Name) < 0 {
+	if in.guards.find(st.Name, t.id) < 0 {
 		in.halt(t, Corruption, KindClosedGuard, fmt.Sprintf("%s: ensure %s (PyThreadState_Ensure) with guard %s closed or refused: undefined behaviour", t.name, st.Name, st.Name))
 	}
 	in.ensure(t)
@@ -247,17 +280,18 @@ func (in *Interp) ensureGuard(t *thread, st *scenario.Stmt) {
 // guard until the body is left (PyThreadState_Release); refused once the
 // flag is set, then the else block runs.
 func (in *Interp) ensureView(t *thread, st *scenario.Stmt) {
-	if !in.takeGuard(t, "") {
+	id, ok := in.takeGuard(t, "", true)
+	if !ok {
 		in.exec(t, st.Else)
 		return
 	}
 	in.ensure(t)
-	in.guardBlock(t, "", st.Body, func() { in.unensure(t) })
+	in.guardBlock(t, id, st.Body, func() { in.unensure(t) })
 }
 
 func (in *Interp) ifGuarded(t *thread, st *scenario.Stmt) {
 	body, v := st.Else, "not held"
-	if in.guards.find(st.Name) >= 0 {
+	if in.guards.find(st.Name, t.id) >= 0 {
 		body, v = st.Body, "held"
 	}
 	in.event(t, EvNote, "guard "+st.Name+" is "+v)

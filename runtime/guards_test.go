@@ -78,6 +78,29 @@ teardown {
   set td
   wait refused
 }`, want: []string{"clean"}, never: []string{"corruption", "deadlock"}},
+		// (b') as real 3.15.2 does (make pep788-probes: granted in 5 of 5
+		// runs): a guard asked for right after the last close is granted
+		// until main, woken, refuses them; main then goes round its
+		// pre-finalization calls and waits again (make_pre_finalization_calls).
+		// Here g holds the GIL from its close to its next take, so main,
+		// which needs the GIL to refuse, always comes too late.
+		{name: "granted after the last close, before main refuses", policy: "hang", src: `scenario "x"
+preset cpython-3.15
+main {
+  spawn g
+  wait taken
+}
+daemon g {
+  interp_guard G
+  set taken
+  wait atexit_ran
+  close G
+  interp_guard H {
+    set again
+  }
+}
+atexit { set atexit_ran }
+teardown { wait again }`, want: []string{"clean"}, never: []string{"corruption", "deadlock"}},
 		// (c) after that, ensure view runs its else block
 		// (PyThreadState_EnsureFromView returns NULL) ...
 		{name: "ensure view refused after the flag", policy: "hang", src: `scenario "x"

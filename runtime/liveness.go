@@ -124,7 +124,7 @@ func addOps(m map[string]bool, body []*scenario.Stmt) {
 			m["set "+st.Name] = true
 		case scenario.OpSpawn:
 			m["spawn "+st.Name] = true
-		case scenario.OpClose, scenario.OpInterpGuardBlock: // the block's end closes it
+		case scenario.OpClose:
 			m["close "+st.Name] = true
 		}
 	})

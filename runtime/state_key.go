@@ -45,9 +45,10 @@ func (p *Point) AppendKey(b []byte) []byte {
 	e.bool(in.guards.waiting)
 	e.bool(in.guards.refusing)
 	e.int(len(in.guards.held))
-	for _, h := range in.guards.held {
+	for _, h := range in.guards.held { // ids only tell guards apart: not in the key
 		e.str(h.name)
 		e.int(h.holder)
+		e.bool(h.scoped)
 		e.bool(h.leaked)
 	}
 	for _, name := range p.tab.objects {
