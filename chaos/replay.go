@@ -1,5 +1,7 @@
 package chaos
 
+import "slices"
+
 // Replay follows a recorded list of thread ids. When the list runs out, or
 // names a thread that cannot run, it diverges: from then on it is Random,
 // seeded from the schedule, and Diverged reports the step.
@@ -20,7 +22,7 @@ func (f *follow) Choose(runnable []int, cur int) int {
 	i := f.step
 	f.step++
 	if f.tail == nil {
-		if i < len(f.choices) && contains(runnable, f.choices[i]) {
+		if i < len(f.choices) && slices.Contains(runnable, f.choices[i]) {
 			return f.choices[i]
 		}
 		f.diverged = i

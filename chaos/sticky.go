@@ -1,5 +1,7 @@
 package chaos
 
+import "slices"
+
 // Sticky follows choices while they name a runnable thread, then keeps
 // running the current thread while it can run, else the lowest runnable
 // one: the continuation with the fewest context switches. To stay fair it
@@ -18,7 +20,7 @@ type sticky struct {
 
 func (s *sticky) Choose(runnable []int, cur int) int {
 	pick := runnable[0]
-	if contains(runnable, cur) {
+	if slices.Contains(runnable, cur) {
 		pick = cur
 	}
 	if pick == s.last && s.streak >= starveLimit && len(runnable) > 1 {

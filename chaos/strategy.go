@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
-	"strings"
 )
 
 // A Strategy picks the thread that runs at each scheduling point. runnable
@@ -41,27 +40,6 @@ func SeedOf(choices []int) uint64 {
 		h.Write([]byte{' '})
 	}
 	return h.Sum64()
-}
-
-func contains(list []int, x int) bool {
-	for _, v := range list {
-		if v == x {
-			return true
-		}
-	}
-	return false
-}
-
-// FormatChoices writes choices space-separated, as a schedule line wants.
-func FormatChoices(choices []int) string {
-	var b strings.Builder
-	for i, c := range choices {
-		if i > 0 {
-			b.WriteByte(' ')
-		}
-		b.WriteString(strconv.Itoa(c))
-	}
-	return b.String()
 }
 
 // Describe names a strategy for reports.

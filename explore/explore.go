@@ -6,6 +6,7 @@ package explore
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -184,7 +185,7 @@ func (r *Report) TextWith(command func(w *Witness) string) string {
 	for _, o := range r.Seen() {
 		w := r.Outcomes[o]
 		mark := ""
-		if contains(r.Unexpected, string(o)) {
+		if slices.Contains(r.Unexpected, string(o)) {
 			mark = "  UNEXPECTED"
 		}
 		if o == runtime.Budget {
@@ -213,13 +214,4 @@ func (r *Report) TextWith(command func(w *Witness) string) string {
 		fmt.Fprintf(&b, "  inconclusive: %d of %d runs ran out of their step budget before anything was decided (not a pass; raise -steps)\n", r.Inconclusive, r.Runs)
 	}
 	return b.String()
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

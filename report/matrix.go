@@ -31,6 +31,7 @@ package report
 
 import (
 	"encoding/json"
+	"slices"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -116,7 +117,7 @@ const TailEvents = 40
 
 // IsUnexpected reports whether outcome o of the cell lies outside its expect
 // lines.
-func (c *Cell) IsUnexpected(o string) bool { return contains(c.Unexpected, o) }
+func (c *Cell) IsUnexpected(o string) bool { return slices.Contains(c.Unexpected, o) }
 
 // OK reports whether every cell's outcomes are allowed by its expect lines
 // and every run was decided (no budget run: inconclusive is never a pass).
@@ -156,13 +157,4 @@ func (m *Matrix) JSON() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
