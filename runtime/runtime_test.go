@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -82,15 +83,7 @@ daemon d { forever { io } }`,
 	},
 	{
 		name: "hang keeps a held lock: deadlock", policy: "hang",
-		src: `scenario "x"
-main { spawn d
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-teardown { lock L
-  unlock L }`,
+		src:  testscn.HeldLock("x"),
 		want: []string{"clean", "deadlock/deadlock-on-hung"}, never: []string{"corruption", "abort"},
 	},
 	{

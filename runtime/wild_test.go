@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -43,15 +44,7 @@ func TestWildReplaysUnderControl(t *testing.T) {
 
 // go-deadlock reports the hang of main on a lock a hung daemon holds.
 func TestWildGoDeadlockFindsHang(t *testing.T) {
-	s := parse(t, `scenario "x"
-main { spawn d
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-teardown { lock L
-  unlock L }`)
+	s := parse(t, testscn.HeldLock("x"))
 	for seed := uint64(0); seed < 200; seed++ {
 		r := wildRun(t, s, "hang", seed)
 		if r.Outcome == runtime.Deadlock && len(r.Detector) > 0 {

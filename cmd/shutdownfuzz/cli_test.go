@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
@@ -21,16 +22,7 @@ func cli(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-const lockScn = `scenario "lock"
-main { spawn d
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-teardown { lock L
-  unlock L }
-`
+var lockScn = testscn.HeldLock("lock")
 
 func TestRunAndExploreExitStatus(t *testing.T) {
 	dir := t.TempDir()
