@@ -15,11 +15,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func library(t *testing.T, name string) *scenario.Scenario {
 	t.Helper()
-	src, file, ok := scenarios.Source(name)
-	if !ok {
-		t.Fatalf("no library scenario %s", name)
-	}
-	s, err := scenario.Parse(file, src)
+	s, err := scenarios.Parse(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,11 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func load(t *testing.T, name string) *scenario.Scenario {
 	t.Helper()
-	src, file, ok := Source(name)
-	if !ok {
-		t.Fatalf("no library scenario %q", name)
-	}
-	s, err := scenario.Parse(file, src)
+	s, err := Parse(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,5 +209,17 @@ func TestSourceTakesPrintedNames(t *testing.T) {
 		if _, _, ok := Source(name); !ok {
 			t.Errorf("Source(%q) found nothing", name)
 		}
+	}
+}
+
+// Parse takes the names Source takes; a name with no scenario is an error
+// that says so.
+func TestParseNamesItsFile(t *testing.T) {
+	s, err := Parse("library/hang-holds-lock.scn")
+	if err != nil || s.Name != "hang holds lock" {
+		t.Fatalf("Parse: %v, %v", s, err)
+	}
+	if _, err := Parse("no-such-scenario"); err == nil || !strings.Contains(err.Error(), `no library scenario "no-such-scenario"`) {
+		t.Errorf("Parse of a missing name: %v", err)
 	}
 }

@@ -109,8 +109,7 @@ func TestJSON(t *testing.T) {
 // crashers, and a second import writes nothing new.
 func TestImportIsIdempotent(t *testing.T) {
 	in, seeds, crashers := t.TempDir(), t.TempDir(), t.TempDir()
-	src, file, _ := scenarios.Source(scenarios.Names()[0])
-	s, err := scenario.Parse(file, src)
+	s, err := scenarios.Parse(scenarios.Names()[0])
 	if err != nil {
 		t.Fatal(err)
 	}

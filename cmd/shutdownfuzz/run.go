@@ -321,8 +321,7 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, n := range scenarios.Names() {
-		src, file, _ := scenarios.Source(n)
-		s, err := scenario.Parse(file, src)
+		s, err := scenarios.Parse(n)
 		title := ""
 		if err == nil {
 			title = s.Name
