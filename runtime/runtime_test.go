@@ -50,14 +50,7 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-const eventWaitHang = `scenario "event-wait hang"
-main { spawn d
-  spawn f }
-daemon d { wait go
-  set done }
-foreign f { forever { yield } }
-teardown { set go
-  wait done }`
+var eventWaitHang = testscn.EventWaitHang("event-wait hang")
 
 // Each case names outcomes (or outcome/kind pairs) that must be reachable
 // and ones that must not be.

@@ -18,6 +18,9 @@ var heldLock string
 //go:embed testdata/lock-loop.scn
 var lockLoop string
 
+//go:embed testdata/event-wait-hang.scn
+var eventWaitHang string
+
 // HeldLock is a daemon that takes lock L and does io while holding it;
 // main waits until the daemon holds L and returns, and teardown takes L.
 // Under hang the daemon parks for ever holding L, so teardown waits for
@@ -30,6 +33,12 @@ func HeldLock(name string) string { return named(heldLock, name) }
 // deadlock. (The library scenario hang-holds-lock has the same threads,
 // with its own preset, policy and expect lines.)
 func LockLoop(name string) string { return named(lockLoop, name) }
+
+// EventWaitHang is a teardown that waits on an event only a daemon would
+// set, after the daemon itself waits for teardown's signal, while an
+// unrelated foreign thread spins. A policy that stops the daemon leaves
+// teardown waiting for ever: a deadlock, not the step budget.
+func EventWaitHang(name string) string { return named(eventWaitHang, name) }
 
 // named renames src, a scenario whose first line is its scenario line.
 func named(src, name string) string {

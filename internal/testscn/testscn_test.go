@@ -17,6 +17,7 @@ func TestScenariosParseUnderAnyName(t *testing.T) {
 	}{
 		{"held-lock", HeldLock},
 		{"lock-loop", LockLoop},
+		{"event-wait-hang", EventWaitHang},
 	} {
 		for _, name := range []string{"x", `a "quoted" <name>`} {
 			src := tc.src(name)
