@@ -25,8 +25,8 @@
 //
 // Scenario names, file names, print texts and report messages are treated
 // as hostile: the HTML escapes all of them through html/template and the
-// text rendering strips control characters. Every rendering is a pure
-// function of the Matrix.
+// text rendering shows each control or other non-printing character as
+// '?' (clean). Every rendering is a pure function of the Matrix.
 package report
 
 import (
