@@ -9,6 +9,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -248,6 +249,18 @@ func firstWitness(ctx context.Context, s *scenario.Scenario, policy, strat strin
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// cappedLast orders a sample that reached its cap without the outcome after
+// one that found it, whatever their counts; 0 when both or neither did.
+func cappedLast(a, b Sample) int {
+	switch {
+	case a.Capped == b.Capped:
+		return 0
+	case a.Capped:
+		return 1
+	}
+	return -1
+}
+
 // summarize computes the medians: the upper median for an even count,
 // capped samples last.
 func (r *StrategyResult) summarize() {
@@ -257,31 +270,9 @@ func (r *StrategyResult) summarize() {
 	}
 	mid := len(r.Samples) / 2
 	bySched := slices.Clone(r.Samples)
-	slices.SortFunc(bySched, func(a, b Sample) int {
-		if a.Capped != b.Capped {
-			if a.Capped {
-				return 1
-			}
-			return -1
-		}
-		return a.Schedules - b.Schedules
-	})
+	slices.SortFunc(bySched, func(a, b Sample) int { return cmp.Or(cappedLast(a, b), a.Schedules-b.Schedules) })
 	byWall := slices.Clone(r.Samples)
-	slices.SortFunc(byWall, func(a, b Sample) int {
-		if a.Capped != b.Capped {
-			if a.Capped {
-				return 1
-			}
-			return -1
-		}
-		switch {
-		case a.WallMS < b.WallMS:
-			return -1
-		case a.WallMS > b.WallMS:
-			return 1
-		}
-		return 0
-	})
+	slices.SortFunc(byWall, func(a, b Sample) int { return cmp.Or(cappedLast(a, b), cmp.Compare(a.WallMS, b.WallMS)) })
 	r.MedianSchedules = bySched[mid].Schedules
 	r.MedianWallMS = byWall[mid].WallMS
 	r.Capped = byWall[mid].Capped

@@ -360,7 +360,7 @@ func (c *campaign) record(cell *CellState, k int, r *runtime.Result) *Signature 
 		key := unexpectedKey(cell, o)
 		u := c.st.Unexpected[key]
 		if u == nil {
-			u = &Unexpected{Scenario: cell.Scenario, Policy: cell.Policy, Outcome: o, Expected: expectedList(set),
+			u = &Unexpected{Scenario: cell.Scenario, Policy: cell.Policy, Outcome: o, Expected: scenario.OutcomesIn(set),
 				Signature: sigKey, FirstIndex: k, FirstStrategy: r.Strategy, FirstSchedule: r.ReplayLine(), FirstTime: now}
 			c.st.Unexpected[key] = u
 		}
@@ -372,16 +372,6 @@ func (c *campaign) record(cell *CellState, k int, r *runtime.Result) *Signature 
 // unexpectedKey is the key of State.Unexpected: outcome o of cell.
 func unexpectedKey(cell *CellState, o string) string {
 	return cell.Scenario + "|" + cell.Policy + "|" + o
-}
-
-func expectedList(set map[string]bool) []string {
-	var out []string
-	for _, o := range scenario.Outcomes {
-		if set[o] {
-			out = append(out, o)
-		}
-	}
-	return out
 }
 
 // makeCrasher minimizes the first run of sig and saves it in Dir/crashers.

@@ -7,6 +7,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/triage"
 )
 
@@ -69,7 +70,7 @@ func (c *campaign) recordProof(cell *CellState, w *exhaustive.Witness) {
 	if unexpected {
 		key := unexpectedKey(cell, o)
 		if c.st.Unexpected[key] == nil {
-			c.st.Unexpected[key] = &Unexpected{Scenario: cell.Scenario, Policy: cell.Policy, Outcome: o, Expected: expectedList(set),
+			c.st.Unexpected[key] = &Unexpected{Scenario: cell.Scenario, Policy: cell.Policy, Outcome: o, Expected: scenario.OutcomesIn(set),
 				Signature: sigKey, FirstIndex: -1, FirstStrategy: "exhaustive", FirstSchedule: r.ReplayLine(), FirstTime: now}
 		}
 		c.st.Unexpected[key].Count++

@@ -6,27 +6,11 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
-const lockScenario = `scenario "held lock"
-main {
-  spawn d
-  work 3
-}
-daemon d {
-  forever {
-    lock L
-    io
-    unlock L
-  }
-}
-teardown {
-  lock L
-  unlock L
-}
-expect hang: clean
-`
+var lockScenario = testscn.LockLoop("held lock") + "expect hang: clean\n"
 
 // An exhaustive campaign proves small cells and does not sample them; an
 // outcome the proof finds outside the expect lines is unexpected (here

@@ -133,7 +133,7 @@ func (c *campaign) summary(ctx context.Context) *Summary {
 		cs := CellSummary{Scenario: cell.Scenario, Policy: cell.Policy, Runs: cell.Runs, NextSchedule: cell.Next, Counts: cell.Counts,
 			Proved: cell.Proved, States: cell.States, Outcomes: cell.Outcomes}
 		if set, ok := c.byName[cell.Scenario].Expected(cell.Policy); ok {
-			cs.Expected = expectedList(set)
+			cs.Expected = scenario.OutcomesIn(set)
 			for _, o := range scenario.Outcomes {
 				if (cell.Counts[o] > 0 || slices.Contains(cell.Outcomes, o)) && !set[o] {
 					cs.Unexpected = append(cs.Unexpected, o)

@@ -15,11 +15,7 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 func library(t *testing.T, name string) *scenario.Scenario {
 	t.Helper()
-	src, file, ok := scenarios.Source(name)
-	if !ok {
-		t.Fatalf("no library scenario %s", name)
-	}
-	s, err := scenario.Parse(file, src)
+	s, err := scenarios.Parse(name)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,13 +133,11 @@ func TestCString(t *testing.T) {
 	}
 }
 
-// spawn NAME nowait is _thread.start_new_thread and print flush is
-// print(..., flush=True) in the exported program (spec v2).
-func TestExportNowaitAndFlush(t *testing.T) {
-	s, err := scenario.Parse("v2.scn", []byte(`scenario "v2"
-main { spawn d nowait
-  print flush "x" }
-daemon d { print "y" }`))
+// exportedCPP parses src as file and returns the C++ source of its export
+// for Python 3.11.
+func exportedCPP(t *testing.T, file, src string) string {
+	t.Helper()
+	s, err := scenario.Parse(file, []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -151,7 +145,16 @@ daemon d { print "y" }`))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cpp := p.Files["sfz_scenario.cpp"]
+	return p.Files["sfz_scenario.cpp"]
+}
+
+// spawn NAME nowait is _thread.start_new_thread and print flush is
+// print(..., flush=True) in the exported program (spec v2).
+func TestExportNowaitAndFlush(t *testing.T) {
+	cpp := exportedCPP(t, "v2.scn", `scenario "v2"
+main { spawn d nowait
+  print flush "x" }
+daemon d { print "y" }`)
 	if !strings.Contains(cpp, "sfz::spawn(g::T_d, nullptr, true);") || !strings.Contains(cpp, `sfz::print("x", true);`) || !strings.Contains(cpp, `sfz::print("y");`) {
 		t.Errorf("export lacks the nowait spawn or the flushed print:\n%s", cpp)
 	}
@@ -159,18 +162,10 @@ daemon d { print "y" }`))
 
 // A spawn or join of a replicated block NAME[N] starts or joins each copy.
 func TestExportReplicatedBlock(t *testing.T) {
-	s, err := scenario.Parse("rep.scn", []byte(`scenario "rep"
+	cpp := exportedCPP(t, "rep.scn", `scenario "rep"
 main { spawn h
   join h }
-daemon h[2] { work 1 }`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	p, err := Export(s, Options{Version: "3.11"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cpp := p.Files["sfz_scenario.cpp"]
+daemon h[2] { work 1 }`)
 	for _, want := range []string{"sfz::spawn(g::T_h0, nullptr);", "sfz::spawn(g::T_h1, nullptr);", "sfz::join(g::T_h0);", "sfz::join(g::T_h1);"} {
 		if !strings.Contains(cpp, want) {
 			t.Errorf("export lacks %q:\n%s", want, cpp)

@@ -98,13 +98,7 @@ func Replay(s *scenario.Scenario) ([]Check, error) {
 		if err != nil {
 			return nil, err
 		}
-		var exp []string
-		for _, o := range scenario.Outcomes {
-			if set[o] {
-				exp = append(exp, o)
-			}
-		}
-		out = append(out, Check{Policy: p, Result: r, Expected: exp, OK: set[string(r.Outcome)]})
+		out = append(out, Check{Policy: p, Result: r, Expected: scenario.OutcomesIn(set), OK: set[string(r.Outcome)]})
 	}
 	if len(out) == 0 {
 		return nil, errors.New("no expect lines: a corpus file must say what it expects")

@@ -6,7 +6,6 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
-	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -47,11 +46,7 @@ func TestRandomScenariosAgree(t *testing.T) {
 				t.Fatal(err)
 			}
 			for _, o := range rep.Seen() {
-				ok := r.Outcomes[o] != nil
-				if o == runtime.Budget {
-					ok = r.Outcomes[runtime.Deadlock] != nil || r.Outcomes[runtime.Budget] != nil
-				}
-				if !ok {
+				if !covers(r, o) {
 					t.Errorf("scenario %d %s: sampling found %s (%s), exhaustive %v\n%s", i, p, o, rep.Outcomes[o].Schedule, r.Seen(), scenario.Print(s))
 				}
 			}

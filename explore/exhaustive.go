@@ -2,8 +2,8 @@ package explore
 
 import (
 	"fmt"
+	"strings"
 
-	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -22,7 +22,10 @@ func exhaustivePolicy(s *scenario.Scenario, policy string, opts Options) (*Repor
 	for o, w := range res.Outcomes {
 		how := "exhaustive"
 		if len(w.Cycle) > 0 {
-			how = fmt.Sprintf("exhaustive, a fair cycle: repeat the last %d choice(s) for ever (%s)", len(w.Cycle), chaos.FormatChoices(w.Cycle))
+			// The turn is written out choice by choice, space-separated
+			// (not in the C*N runs of a schedule line), as "[0 1 1]"
+			// prints without its brackets.
+			how = fmt.Sprintf("exhaustive, a fair cycle: repeat the last %d choice(s) for ever (%s)", len(w.Cycle), strings.Trim(fmt.Sprint(w.Cycle), "[]"))
 		}
 		rep.Outcomes[o] = &Witness{Count: w.Count, Schedule: w.Result.ReplayLine(), Strategy: how, Cycle: w.Cycle, Result: w.Result,
 			Defects: w.Defects, Defect: w.Defect}

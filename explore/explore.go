@@ -7,6 +7,7 @@ package explore
 import (
 	"cmp"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -197,7 +198,7 @@ func (r *Report) TextWith(command func(w *Witness) string) string {
 	for _, o := range r.Seen() {
 		w := r.Outcomes[o]
 		mark := ""
-		if contains(r.Unexpected, string(o)) {
+		if slices.Contains(r.Unexpected, string(o)) {
 			mark = "  UNEXPECTED"
 		}
 		if o == runtime.Budget {
@@ -247,19 +248,10 @@ func (r *Report) CleanApartFromDefects() []string {
 		case o == runtime.Clean:
 		case !w.DefectOnly():
 			return nil
-		case !contains(issues, w.Defect):
+		case !slices.Contains(issues, w.Defect):
 			issues = append(issues, w.Defect)
 		}
 	}
 	sort.Strings(issues)
 	return issues
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

@@ -6,22 +6,13 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const src = `scenario "x"
-main { spawn d
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-teardown { lock L
-  unlock L }
-expect hang: clean
-`
+var src = testscn.HeldLock("x") + "expect hang: clean\n"
 
 func TestPolicyIsDeterministicAndChecksExpectLines(t *testing.T) {
 	s, err := scenario.Parse("x.scn", []byte(src))

@@ -14,11 +14,8 @@ import (
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func library(t *testing.T, name string) *scenario.Scenario {
-	src, file, ok := scenarios.Source(name)
-	if !ok {
-		t.Fatalf("no library scenario %s", name)
-	}
-	s, err := scenario.Parse(file, src)
+	t.Helper()
+	s, err := scenarios.Parse(name)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -25,8 +25,8 @@
 //
 // Scenario names, file names, print texts and report messages are treated
 // as hostile: the HTML escapes all of them through html/template and the
-// text rendering strips control characters. Every rendering is a pure
-// function of the Matrix.
+// text rendering shows each control or other non-printing character as
+// '?' (clean). Every rendering is a pure function of the Matrix.
 package report
 
 import (
@@ -121,7 +121,7 @@ const TailEvents = 40
 
 // IsUnexpected reports whether outcome o of the cell lies outside its expect
 // lines.
-func (c *Cell) IsUnexpected(o string) bool { return contains(c.Unexpected, o) }
+func (c *Cell) IsUnexpected(o string) bool { return slices.Contains(c.Unexpected, o) }
 
 // OK reports whether every cell's outcomes are allowed by its expect lines
 // and every run was decided (no budget run: inconclusive is never a pass).
@@ -161,15 +161,6 @@ func (m *Matrix) JSON() ([]byte, error) {
 		return nil, err
 	}
 	return append(b, '\n'), nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // CleanApartFromDefects returns the CPython defects behind every outcome

@@ -222,8 +222,7 @@ func TestNewTimelineTruncated(t *testing.T) {
 // span lies within the run, and at most one thread holds the GIL at a time.
 func TestTimelineInvariants(t *testing.T) {
 	for _, name := range scenarios.Names() {
-		src, file, _ := scenarios.Source(name)
-		s, err := scenario.Parse(file, src)
+		s, err := scenarios.Parse(name)
 		if err != nil {
 			t.Fatal(err)
 		}

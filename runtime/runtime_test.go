@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -49,14 +50,7 @@ func keys(m map[string]bool) []string {
 	return out
 }
 
-const eventWaitHang = `scenario "event-wait hang"
-main { spawn d
-  spawn f }
-daemon d { wait go
-  set done }
-foreign f { forever { yield } }
-teardown { set go
-  wait done }`
+var eventWaitHang = testscn.EventWaitHang("event-wait hang")
 
 // Each case names outcomes (or outcome/kind pairs) that must be reachable
 // and ones that must not be.
@@ -82,15 +76,7 @@ daemon d { forever { io } }`,
 	},
 	{
 		name: "hang keeps a held lock: deadlock", policy: "hang",
-		src: `scenario "x"
-main { spawn d
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-teardown { lock L
-  unlock L }`,
+		src:  testscn.HeldLock("x"),
 		want: []string{"clean", "deadlock/deadlock-on-hung"}, never: []string{"corruption", "abort"},
 	},
 	{

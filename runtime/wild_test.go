@@ -10,6 +10,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -43,15 +44,7 @@ func TestWildReplaysUnderControl(t *testing.T) {
 
 // go-deadlock reports the hang of main on a lock a hung daemon holds.
 func TestWildGoDeadlockFindsHang(t *testing.T) {
-	s := parse(t, `scenario "x"
-main { spawn d
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-teardown { lock L
-  unlock L }`)
+	s := parse(t, testscn.HeldLock("x"))
 	for seed := uint64(0); seed < 200; seed++ {
 		r := wildRun(t, s, "hang", seed)
 		if r.Outcome == runtime.Deadlock && len(r.Detector) > 0 {
@@ -94,10 +87,10 @@ thread d { release
 	t.Fatal("no lock-order inversion reported by go-deadlock in 50 wild runs")
 }
 
-// No goroutine outlives its run, hung threads and real lock waiters
-// included, in either mode.
-func TestNoGoroutineOutlivesARun(t *testing.T) {
-	s := parse(t, `scenario "x"
+// lockAndSpinner leaves goroutines for the leak checks to find: a daemon
+// that can hang holding lock L, teardown waiting for L, and a foreign
+// thread that spins for ever.
+const lockAndSpinner = `scenario "x"
 main { spawn d
   spawn f
   wait started }
@@ -106,7 +99,12 @@ daemon d { lock L
   io
   unlock L }
 foreign f { forever { yield } }
-teardown { lock L }`)
+teardown { lock L }`
+
+// No goroutine outlives its run, hung threads and real lock waiters
+// included, in either mode.
+func TestNoGoroutineOutlivesARun(t *testing.T) {
+	s := parse(t, lockAndSpinner)
 	for seed := uint64(0); seed < 20; seed++ {
 		for _, p := range scenario.Policies {
 			runtime.Run(s, runtime.Config{Policy: p, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}})
@@ -122,16 +120,7 @@ teardown { lock L }`)
 // controlled runs going on in parallel, no wild run reports another run's
 // goroutines as its leak (30 of 30 did with a process-wide scan).
 func TestParallelWildRunsReportNoLeak(t *testing.T) {
-	s := parse(t, `scenario "x"
-main { spawn d
-  spawn f
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-foreign f { forever { yield } }
-teardown { lock L }`)
+	s := parse(t, lockAndSpinner)
 	stop := make(chan struct{})
 	var busy, wild sync.WaitGroup
 	for range 3 { // controlled runs, going on for as long as the wild ones

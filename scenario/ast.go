@@ -10,6 +10,7 @@
 package scenario
 
 import (
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -217,23 +218,14 @@ func smallNumber(s string, max int) (int, bool) {
 	return n, n <= max
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // IsPolicy, IsOutcome, IsPreset and IsCallback report whether a name is known.
-func IsPolicy(s string) bool  { return contains(Policies, s) }
-func IsOutcome(s string) bool { return contains(Outcomes, s) }
+func IsPolicy(s string) bool  { return slices.Contains(Policies, s) }
+func IsOutcome(s string) bool { return slices.Contains(Outcomes, s) }
 func IsPreset(s string) bool {
 	_, _, ok := PresetVersion(s)
-	return ok || contains(Presets, s)
+	return ok || slices.Contains(Presets, s)
 }
-func IsCallback(s string) bool { return contains(Callbacks, s) }
+func IsCallback(s string) bool { return slices.Contains(Callbacks, s) }
 
 // Thread returns the index of the thread named name, or -1.
 func (s *Scenario) Thread(name string) int {

@@ -56,6 +56,18 @@ func outcomeNames() []string {
 	return out
 }
 
+// OutcomesIn lists the outcomes that set holds (an expect set, as Expected
+// returns it) in the language's order; nil when it holds none.
+func OutcomesIn(set map[string]bool) []string {
+	var out []string
+	for _, o := range Outcomes {
+		if set[o] {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
 // LookupOutcome returns the class named name.
 func LookupOutcome(name string) (OutcomeClass, bool) {
 	for _, c := range OutcomeClasses {

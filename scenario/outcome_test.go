@@ -109,3 +109,15 @@ func outcomeRows(t *testing.T, file string) []string {
 	}
 	return rows
 }
+
+// OutcomesIn lists an expect set in the language's order, leaving out
+// names that are not outcomes, and gives nil for a set with no outcome.
+func TestOutcomesIn(t *testing.T) {
+	got := OutcomesIn(map[string]bool{"budget": true, "clean": true, "deadlock": true, "bogus": true, "abort": false})
+	if want := []string{"clean", "deadlock", "budget"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("OutcomesIn = %v, want %v", got, want)
+	}
+	if got := OutcomesIn(map[string]bool{"bogus": true}); got != nil {
+		t.Errorf("OutcomesIn of no outcome = %#v, want nil", got)
+	}
+}

@@ -124,7 +124,7 @@ func TestPresetVersion(t *testing.T) {
 }
 
 // v2Errors are bad inputs of the v2 syntax, with their exact errors.
-var v2Errors = []struct{ name, src, want string }{
+var v2Errors = []parseError{
 	{"spawn modifier", "main { spawn t wait }\nthread t {}\n", `t.scn:2:16: unknown spawn modifier "wait" (want nowait)`},
 	{"spawn two modifiers", "main { spawn t nowait nowait }\nthread t {}\n", `t.scn:2:23: duplicate nowait`},
 	{"join nowait", "main { join t nowait }\nthread t {}\n", `t.scn:2:15: unexpected "nowait" after join statement`},
@@ -133,8 +133,14 @@ var v2Errors = []struct{ name, src, want string }{
 	{"preset patch leading zero", "preset cpython-3.12.03\nmain {}\n", `t.scn:2:1: unknown preset "cpython-3.12.03" (want cpython-3.8 ... cpython-3.15, cpython-X.Y.Z (a release of one of those, Z 0..999), posix, windows, glibc or debug)`},
 }
 
-func TestParseErrorsV2(t *testing.T) {
-	for _, tt := range v2Errors {
+// parseError is a bad input (what follows the scenario line) and the exact
+// error Parse gives for it.
+type parseError struct{ name, src, want string }
+
+// checkParseErrors parses each case after a scenario line and checks
+// that it fails with exactly its error.
+func checkParseErrors(t *testing.T, cases []parseError) {
+	for _, tt := range cases {
 		t.Run(tt.name, func(t *testing.T) {
 			s, err := Parse("t.scn", []byte("scenario \"x\"\n"+tt.src))
 			if err == nil {
@@ -146,6 +152,8 @@ func TestParseErrorsV2(t *testing.T) {
 		})
 	}
 }
+
+func TestParseErrorsV2(t *testing.T) { checkParseErrors(t, v2Errors) }
 
 func TestValidateModifiers(t *testing.T) {
 	main := func(st *Stmt) *Scenario {
@@ -227,7 +235,7 @@ func TestParseV2Fields(t *testing.T) {
 }
 
 // v2Bad are bad inputs of the v2 statements.
-var v2Bad = []struct{ name, src, want string }{
+var v2Bad = []parseError{
 	{"park in main", "main {\n  park\n}\n", `t.scn:3:3: park is not allowed in main (it would block the process for ever; park stands in a thread, daemon or foreign block)`},
 	{"park in atexit", "main {}\natexit { park }\n", `t.scn:3:10: park is allowed only in a thread, daemon or foreign block (atexit runs on main)`},
 	{"park in after_finalize", "main {}\nafter_finalize { park }\n", `t.scn:3:18: park is allowed only in a thread, daemon or foreign block (after_finalize runs on main)`},
@@ -261,19 +269,7 @@ var v2Bad = []struct{ name, src, want string }{
 	{"bracket elsewhere", "main { work [1] }\n", `t.scn:2:13: expected a number after work, found [`},
 }
 
-func TestParseErrorsV2Statements(t *testing.T) {
-	for _, tt := range v2Bad {
-		t.Run(tt.name, func(t *testing.T) {
-			s, err := Parse("t.scn", []byte("scenario \"x\"\n"+tt.src))
-			if err == nil {
-				t.Fatalf("parsed without error:\n%s", Print(s))
-			}
-			if err.Error() != tt.want {
-				t.Errorf("got  %s\nwant %s", err, tt.want)
-			}
-		})
-	}
-}
+func TestParseErrorsV2Statements(t *testing.T) { checkParseErrors(t, v2Bad) }
 
 func TestValidateBuiltV2(t *testing.T) {
 	th := func(name, group string, copies int, body ...*Stmt) *ThreadDecl {

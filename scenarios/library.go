@@ -8,9 +8,12 @@ package scenarios
 
 import (
 	"embed"
+	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 //go:embed *.scn patterns/*.scn
@@ -57,4 +60,14 @@ func Source(name string) ([]byte, string, bool) {
 		return nil, "", false
 	}
 	return b, file, true
+}
+
+// Parse parses the library scenario name (as Source takes it) under its
+// file name; parse errors are the parser's.
+func Parse(name string) (*scenario.Scenario, error) {
+	src, file, ok := Source(name)
+	if !ok {
+		return nil, fmt.Errorf("no library scenario %q", name)
+	}
+	return scenario.Parse(file, src)
 }

@@ -18,11 +18,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func load(t *testing.T, name string) *scenario.Scenario {
 	t.Helper()
-	src, file, ok := Source(name)
-	if !ok {
-		t.Fatalf("no library scenario %q", name)
-	}
-	s, err := scenario.Parse(file, src)
+	s, err := Parse(name)
 	if err != nil {
 		t.Fatal(err)
 	}

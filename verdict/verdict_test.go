@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -77,15 +78,7 @@ func TestCheckFailsWhenAPolicyCorrupts(t *testing.T) {
 
 // The event-wait hang: a teardown waits on an event only a
 // daemon would set, while an unrelated foreign thread spins.
-const eventWaitHang = `scenario "event-wait hang"
-main { spawn d
-  spawn f }
-daemon d { wait go
-  set done }
-foreign f { forever { yield } }
-teardown { set go
-  wait done }
-`
+var eventWaitHang = testscn.EventWaitHang("event-wait hang")
 
 // Known positive 2: hunting the event-wait hang with -sfz.strict
 // -sfz.want=deadlock must fail under hang, unwind and terminate: the

@@ -13,27 +13,12 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/campaign"
 	"github.com/shutdownfuzz/shutdownfuzz/corpus"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
 
 // lockScenario fails under hang (deadlock), and says so.
-const lockScenario = `scenario "campaign lock"
-main {
-  spawn d
-  work 3
-}
-daemon d {
-  forever {
-    lock L
-    io
-    unlock L
-  }
-}
-teardown {
-  lock L
-  unlock L
-}
-expect abort: abort, clean
+var lockScenario = testscn.LockLoop("campaign lock") + `expect abort: abort, clean
 expect exit: lost-cleanup, clean
 expect hang: deadlock, clean
 expect unwind: deadlock, clean

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
@@ -21,26 +22,34 @@ func cli(args ...string) (int, string, string) {
 	return code, out.String(), errb.String()
 }
 
-const lockScn = `scenario "lock"
-main { spawn d
-  wait started }
-daemon d { lock L
-  set started
-  io
-  unlock L }
-teardown { lock L
-  unlock L }
-`
+var lockScn = testscn.HeldLock("lock")
+
+// cliCase is a command line, the exit status it must give, and a text its
+// stdout or stderr must contain.
+type cliCase struct {
+	args []string
+	code int
+	want string
+}
+
+// checkCLI runs the cases in order (a case may depend on the files an
+// earlier one wrote) and reports each that gives another exit status or
+// lacks its text.
+func checkCLI(t *testing.T, cases []cliCase) {
+	t.Helper()
+	for _, tc := range cases {
+		code, out, errs := cli(tc.args...)
+		if code != tc.code || !strings.Contains(out+errs, tc.want) {
+			t.Errorf("%v: exit %d, want %d with %q\nstdout: %s\nstderr: %s", tc.args, code, tc.code, tc.want, out, errs)
+		}
+	}
+}
 
 func TestRunAndExploreExitStatus(t *testing.T) {
 	dir := t.TempDir()
 	ok := writeScenario(t, dir, "ok.scn", lockScn+"expect hang: clean, deadlock\n")
 	bad := writeScenario(t, dir, "bad.scn", lockScn+"expect hang: clean\n")
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
+	checkCLI(t, []cliCase{
 		{[]string{"explore", "-policy", "hang", "-runs", "200", ok}, 0, "deadlock"},
 		{[]string{"explore", "-policy", "hang", "-runs", "200", bad}, 1, "UNEXPECTED"},
 		{[]string{"explore", ok, "-policy", "hang", "-runs", "50"}, 0, "policy hang"}, // flags after the file
@@ -51,12 +60,7 @@ func TestRunAndExploreExitStatus(t *testing.T) {
 		{[]string{"run"}, 2, "want exactly one FILE.scn"},
 		{[]string{"run", "-schedule", "replay x", ok}, 2, "column 8: expected a choice"},
 		{[]string{"frobnicate"}, 2, "unknown command"},
-	} {
-		code, out, errs := cli(tc.args...)
-		if code != tc.code || !strings.Contains(out+errs, tc.want) {
-			t.Errorf("%v: exit %d, want %d with %q\nstdout: %s\nstderr: %s", tc.args, code, tc.code, tc.want, out, errs)
-		}
-	}
+	})
 }
 
 func TestBadFilesAreUsageErrors(t *testing.T) {
@@ -117,8 +121,7 @@ func TestJSON(t *testing.T) {
 // crashers, and a second import writes nothing new.
 func TestImportIsIdempotent(t *testing.T) {
 	in, seeds, crashers := t.TempDir(), t.TempDir(), t.TempDir()
-	src, file, _ := scenarios.Source(scenarios.Names()[0])
-	s, err := scenario.Parse(file, src)
+	s, err := scenarios.Parse(scenarios.Names()[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,23 +10,14 @@ import (
 func TestExportCommand(t *testing.T) {
 	dir := t.TempDir()
 	out := filepath.Join(dir, "prog")
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
+	checkCLI(t, []cliCase{
 		{[]string{"export", "-o", out, "-python", "3.11", "raii-decref-unwind"}, 0, "build.sh"},
 		{[]string{"export", "-o", out, "raii-decref-unwind"}, 1, "exists (use -force to overwrite)"},
 		{[]string{"export", "-o", out, "-force", "raii-decref-unwind"}, 0, "driver.py"},
 		{[]string{"export", "raii-decref-unwind"}, 2, "usage: shutdownfuzz export"},
 		{[]string{"export", "-o", out, "-python", "2.7", "-force", "raii-decref-unwind"}, 2, "unknown python version"},
 		{[]string{"export", "-o", filepath.Join(dir, "cb"), "callback-returns"}, 1, "cannot be exported"},
-	} {
-		code, stdout, stderr := cli(tc.args...)
-		if code != tc.code || !strings.Contains(stdout+stderr, tc.want) {
-			t.Errorf("%v: exit %d, want %d with %q\nstdout: %s\nstderr: %s", tc.args, code, tc.code, tc.want, stdout, stderr)
-		}
-	}
+	})
 	for _, f := range []string{"build.sh", "driver.py", "sfz_helpers.py", "sfz_rt.h", "sfz_scenario.cpp"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Errorf("export wrote no %s: %v", f, err)

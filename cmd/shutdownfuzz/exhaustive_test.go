@@ -13,11 +13,7 @@ func TestExploreExhaustive(t *testing.T) {
 	dir := t.TempDir()
 	ok := writeScenario(t, dir, "ok.scn", lockScn+"expect hang: clean, deadlock\n")
 	bad := writeScenario(t, dir, "bad.scn", lockScn+"expect hang: clean\n")
-	for _, tc := range []struct {
-		args []string
-		code int
-		want string
-	}{
+	checkCLI(t, []cliCase{
 		{[]string{"explore", "-exhaustive", "-policy", "hang", ok}, 0, "the outcome set is proved"},
 		{[]string{"explore", "-exhaustive", "-policy", "hang", bad}, 1, "UNEXPECTED"},
 		{[]string{"explore", "-exhaustive", "-max-states", "3", "-policy", "hang", ok}, 1, "INCOMPLETE after 3 states"},
@@ -25,12 +21,7 @@ func TestExploreExhaustive(t *testing.T) {
 		{[]string{"explore", "-exhaustive", "-mode", "wild", ok}, 2, "does not combine"},
 		{[]string{"matrix", "-exhaustive", "-policy", "hang", "-out", dir, ok}, 0, "[cl 1 dl 5] ="},
 		{[]string{"matrix", "-exhaustive", "-max-states", "3", "-policy", "hang", "-out", dir, ok}, 1, "1 cell(s) not proved"},
-	} {
-		code, out, errs := cli(tc.args...)
-		if code != tc.code || !strings.Contains(out+errs, tc.want) {
-			t.Errorf("%v: exit %d, want %d with %q\nstdout: %s\nstderr: %s", tc.args, code, tc.code, tc.want, out, errs)
-		}
-	}
+	})
 	code, out, _ := cli("explore", "-exhaustive", "-json", "-policy", "hang", ok)
 	var rep struct {
 		Mode     string `json:"mode"`

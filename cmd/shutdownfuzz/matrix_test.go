@@ -11,27 +11,12 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-const matrixScenario = `scenario "matrix <test>"
-main {
-  spawn d
-  work 3
-}
-daemon d {
-  forever {
-    lock L
-    io
-    unlock L
-  }
-}
-teardown {
-  lock L
-  unlock L
-}
-expect abort: abort, clean
+var matrixScenario = testscn.LockLoop("matrix <test>") + `expect abort: abort, clean
 expect hang: clean
 `
 

@@ -16,8 +16,7 @@ import (
 func TestLibraryWitnessLinesReplayThroughRun(t *testing.T) {
 	n := 0
 	for _, name := range scenarios.Names() {
-		src, file, _ := scenarios.Source(name)
-		s, err := scenario.Parse(file, src)
+		s, err := scenarios.Parse(name)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -215,13 +215,7 @@ func allowedBy(s *scenario.Scenario, policy string, o runtime.Outcome) ([]string
 	if !ok {
 		return nil, true
 	}
-	var list []string
-	for _, x := range runtime.Outcomes {
-		if set[string(x)] {
-			list = append(list, string(x))
-		}
-	}
-	return list, set[string(o)]
+	return scenario.OutcomesIn(set), set[string(o)]
 }
 
 // rerunCommand is the one command that reproduces r, its schedule and
@@ -327,8 +321,7 @@ func cmdList(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	for _, n := range scenarios.Names() {
-		src, file, _ := scenarios.Source(n)
-		s, err := scenario.Parse(file, src)
+		s, err := scenarios.Parse(n)
 		title := ""
 		if err == nil {
 			title = s.Name

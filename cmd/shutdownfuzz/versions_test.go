@@ -45,8 +45,8 @@ func TestMatrixVersions(t *testing.T) {
 		text := stdout.String()
 		// 3.8 blocks, 3.11 returns (and can crash in the cpython#110052
 		// take_gil window), 3.13 blocks, 3.14 raises.
-		if !containsFields(text, "join dl cl co ^ dl ^ cl ^") {
-			t.Errorf("%v: no row join dl cl co ^ dl ^ cl ^:\n%s", args, text)
+		if !containsFields(text, "join dl cl co† ^ dl ^ cl ^") {
+			t.Errorf("%v: no row join dl cl co† ^ dl ^ cl ^:\n%s", args, text)
 		}
 		for _, want := range []string{
 			"1 scenario × 4 releases", "3.8", "unwind", "hang",
