@@ -39,7 +39,7 @@ func (m *Matrix) Text() string {
 	}
 	label := len("scenario")
 	for r, row := range m.Rows {
-		label = max(label, min(maxLabel, utf8.RuneCountInString(clean(row.ID))))
+		label = max(label, min(maxLabel, utf8.RuneCountInString(Clean(row.ID))))
 		cells[r] = make([][]string, len(row.Cells))
 		for c := range row.Cells {
 			cell := &row.Cells[c]
@@ -104,7 +104,7 @@ func (m *Matrix) Text() string {
 		for k := 0; k < height; k++ {
 			first := ""
 			if k == 0 {
-				first = truncate(clean(row.ID), label)
+				first = truncate(Clean(row.ID), label)
 			}
 			cols := make([]string, len(m.Policies))
 			for c := range cols {
@@ -131,7 +131,7 @@ func (m *Matrix) Text() string {
 	b.WriteString(defectNotes(m.defects()))
 	b.WriteString("\npresets:\n")
 	for _, row := range m.Rows {
-		fmt.Fprintf(&b, "  %s: %s\n", clean(row.ID), clean(row.Preset))
+		fmt.Fprintf(&b, "  %s: %s\n", Clean(row.ID), Clean(row.Preset))
 	}
 
 	var bad []string
@@ -147,8 +147,8 @@ func (m *Matrix) Text() string {
 					continue
 				}
 				bad = append(bad, fmt.Sprintf("  %s, policy %s: %s in %d of %d runs (expected %s)\n    %s\n    %s\n",
-					clean(row.ID), cell.Policy, o, w.Count, cell.Runs, strings.Join(cell.Expected, ", "),
-					clean(w.Report.Message), clean(w.Command)))
+					Clean(row.ID), cell.Policy, o, w.Count, cell.Runs, strings.Join(cell.Expected, ", "),
+					Clean(w.Report.Message), Clean(w.Command)))
 			}
 		}
 	}
@@ -169,12 +169,13 @@ func abbrev(o string) string {
 	if c, ok := scenario.LookupOutcome(o); ok {
 		return c.Abbrev
 	}
-	return clean(o)
+	return Clean(o)
 }
 
-// clean makes hostile text safe for a terminal: control and other
-// non-printing characters become '?'.
-func clean(s string) string {
+// Clean makes hostile text (from scenario files) safe for a terminal:
+// control and other non-printing characters, invalid UTF-8 included,
+// become '?'. Every text rendering uses it.
+func Clean(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r == utf8.RuneError || !unicode.IsPrint(r) {
 			return '?'
@@ -218,7 +219,7 @@ func inconclusiveText(m *Matrix) string {
 			n++
 			if w := cell.Witnesses[string(runtime.Budget)]; w != nil {
 				fmt.Fprintf(&b, "  %s, policy %s: %d of %d runs ran out of their step budget\n    %s\n",
-					clean(row.ID), cell.Policy, cell.Inconclusive, cell.Runs, clean(w.Command))
+					Clean(row.ID), cell.Policy, cell.Inconclusive, cell.Runs, Clean(w.Command))
 			}
 		}
 	}
@@ -235,7 +236,7 @@ func (m *Matrix) MissingText() string {
 	for _, row := range m.Rows {
 		for _, cell := range row.Cells {
 			if len(cell.Missing) > 0 {
-				fmt.Fprintf(&b, "  %s, policy %s: %s never appeared in %d runs\n", clean(row.ID), cell.Policy, strings.Join(cell.Missing, ", "), cell.Runs)
+				fmt.Fprintf(&b, "  %s, policy %s: %s never appeared in %d runs\n", Clean(row.ID), cell.Policy, strings.Join(cell.Missing, ", "), cell.Runs)
 			}
 		}
 	}
@@ -285,7 +286,7 @@ func cleanApartText(m *Matrix) string {
 	for _, row := range m.Rows {
 		for _, c := range row.Cells {
 			if issues := c.CleanApartFromDefects(); c.Default && issues != nil {
-				lines = append(lines, fmt.Sprintf("  %s (%s): clean apart from CPython's own defects (%s)\n", clean(row.ID), c.Policy, strings.Join(issues, ", ")))
+				lines = append(lines, fmt.Sprintf("  %s (%s): clean apart from CPython's own defects (%s)\n", Clean(row.ID), c.Policy, strings.Join(issues, ", ")))
 			}
 		}
 	}
@@ -298,7 +299,7 @@ func cleanApartText(m *Matrix) string {
 func cleanAll(ss []string) []string {
 	out := make([]string, len(ss))
 	for i, s := range ss {
-		out[i] = clean(s)
+		out[i] = Clean(s)
 	}
 	return out
 }

@@ -75,7 +75,7 @@ func (v *Versions) Text() string {
 	}
 	rows := [][]string{head, pols}
 	for _, row := range v.Rows {
-		line := []string{truncate(clean(row.ID), maxLabel)}
+		line := []string{truncate(Clean(row.ID), maxLabel)}
 		for _, c := range row.Cells {
 			var parts []string
 			for _, o := range c.Outcomes {
@@ -103,11 +103,11 @@ func (v *Versions) Text() string {
 				continue
 			}
 			prev := row.Cells[i-1]
-			line := fmt.Sprintf("  %s: %s {%s} -> %s {%s}\n", clean(row.ID), strings.TrimPrefix(prev.Release, "cpython-"), strings.Join(prev.Outcomes, ", "),
+			line := fmt.Sprintf("  %s: %s {%s} -> %s {%s}\n", Clean(row.ID), strings.TrimPrefix(prev.Release, "cpython-"), strings.Join(prev.Outcomes, ", "),
 				strings.TrimPrefix(c.Release, "cpython-"), strings.Join(c.Outcomes, ", "))
 			for _, o := range c.Outcomes {
 				if !slices.Contains(prev.Outcomes, o) {
-					line += fmt.Sprintf("    new %s: %s\n", o, clean(c.Witnesses[o].Command))
+					line += fmt.Sprintf("    new %s: %s\n", o, Clean(c.Witnesses[o].Command))
 				}
 			}
 			changes = append(changes, line)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"io"
 	"os"
 	"os/signal"
@@ -69,7 +70,7 @@ func benchMain(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	}
 	opts := bench.Options{Seeds: *seeds, Max: *maxRuns, Timeout: *timeout}
 	if *verbose {
-		opts.Progress = func(s string) { fmt.Fprintln(stderr, "bench: "+cleanText(s)) }
+		opts.Progress = func(s string) { fmt.Fprintln(stderr, "bench: "+report.Clean(s)) }
 	}
 	rep, err := bench.Run(ctx, scs, opts)
 	if err != nil {

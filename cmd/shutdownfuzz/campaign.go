@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"io"
 	"os"
 	"os/signal"
@@ -203,14 +204,14 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 		if sig.Unexpected {
 			mark = "  UNEXPECTED"
 		}
-		fmt.Fprintf(w, "  %7d  %s  (first: %s, %s)%s\n", sig.Count, cleanText(sig.Signature), cleanText(sig.FirstScenario), sig.FirstStrategy, mark)
+		fmt.Fprintf(w, "  %7d  %s  (first: %s, %s)%s\n", sig.Count, report.Clean(sig.Signature), report.Clean(sig.FirstScenario), sig.FirstStrategy, mark)
 		switch {
 		case sig.Crasher != "":
 			fmt.Fprintf(w, "           crasher %s\n           to re-run: %s\n", sig.Crasher, corpus.RerunCommand(sig.Policy, sig.Crasher))
 		case sig.Pending:
 			fmt.Fprintf(w, "           crasher pending (made by the next session)\n")
 		case sig.CrasherError != "":
-			fmt.Fprintf(w, "           no crasher: %s\n", cleanText(sig.CrasherError))
+			fmt.Fprintf(w, "           no crasher: %s\n", report.Clean(sig.CrasherError))
 		}
 	}
 	if s.Inconclusive > 0 {
@@ -220,7 +221,7 @@ func printSummary(w io.Writer, s *campaign.Summary, dir string) {
 		fmt.Fprintf(w, "%d outcomes outside their expect lines:\n", len(s.Unexpected))
 		for _, u := range s.Unexpected {
 			fmt.Fprintf(w, "  %s policy %s: %s (%d runs; expected %s), first at %s\n",
-				cleanText(u.Scenario), u.Policy, u.Outcome, u.Count, strings.Join(u.Expected, ", "), u.FirstStrategy)
+				report.Clean(u.Scenario), u.Policy, u.Outcome, u.Count, strings.Join(u.Expected, ", "), u.FirstStrategy)
 			if u.Crasher != "" {
 				fmt.Fprintf(w, "    crasher %s\n    to re-run: %s\n", u.Crasher, corpus.RerunCommand(u.Policy, u.Crasher))
 			}
@@ -258,17 +259,6 @@ func printProofs(w io.Writer, s *campaign.Summary) {
 		if !c.Proved {
 			how = "NOT proved (sampled)"
 		}
-		fmt.Fprintf(w, "  %s policy %s: %s, %d states: %s\n", cleanText(c.Scenario), c.Policy, how, c.States, strings.Join(c.Outcomes, ", "))
+		fmt.Fprintf(w, "  %s policy %s: %s, %d states: %s\n", report.Clean(c.Scenario), c.Policy, how, c.States, strings.Join(c.Outcomes, ", "))
 	}
-}
-
-// cleanText drops control characters from text that came from scenario
-// files.
-func cleanText(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, s)
 }
