@@ -1,10 +1,11 @@
 // Package conform checks the interpreter model against real CPython (issue
 // 9). It exports a scenario as a real program - a C++ extension module that
 // uses the C API, a Python driver and a build script - runs it on real
-// interpreters (3.11 from the host's apt, 3.13 and 3.14 from a cached Debian
-// sid root built by scripts/conform-env.sh), observes the outcome of each run
-// and compares the observations with the outcome set the model predicts under
-// the release's preset and default policy.
+// interpreters (3.11 from the host's apt, 3.13, 3.14 and 3.15 from a cached
+// Debian sid root built by scripts/conform-env.sh), observes the outcome of
+// each run and compares the observations with the outcome set the model
+// predicts under the release's preset and default policy (for a release the
+// model has no preset for, the newest one it models before it: ModelRelease).
 //
 // The mapping from statements to real code is the table of issue 9 and of
 // docs/conformance.md: thread/daemon are threading.Thread, foreign is a

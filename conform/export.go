@@ -16,11 +16,11 @@ import (
 var runtimeHeader string
 
 // Versions are the CPython releases conformance knows how to run.
-var Versions = []string{"3.11", "3.13", "3.14"}
+var Versions = []string{"3.11", "3.13", "3.14", "3.15"}
 
 // Options shape an exported program.
 type Options struct {
-	Version string       // "3.11", "3.13" or "3.14": the build script's default interpreter
+	Version string       // "3.11", "3.13", "3.14" or "3.15": the build script's default interpreter
 	Steer   []SteerPoint // the witness's context switches, turned into synchronisation
 }
 

@@ -14,7 +14,7 @@ import (
 )
 
 // DefaultRoot is where scripts/conform-env.sh builds the Debian sid root
-// that holds CPython 3.13 and 3.14; SFZ_CONFORM_ROOT overrides it.
+// that holds CPython 3.13, 3.14 and 3.15; SFZ_CONFORM_ROOT overrides it.
 const DefaultRoot = "/var/cache/shutdownfuzz/sid"
 
 // Interpreter is one real CPython: on the host (Root "") or inside a
@@ -29,7 +29,8 @@ type Interpreter struct {
 var ErrMissing = errors.New("interpreter not installed")
 
 // Find locates the interpreter for version: 3.11 is the host's Debian
-// python3.11 (not a pyenv shim on PATH), 3.13 and 3.14 live in the sid root.
+// python3.11 (not a pyenv shim on PATH), 3.13, 3.14 and 3.15 live in the
+// sid root.
 func Find(version string) (*Interpreter, error) {
 	root := os.Getenv("SFZ_CONFORM_ROOT")
 	if root == "" {
@@ -39,7 +40,7 @@ func Find(version string) (*Interpreter, error) {
 	switch version {
 	case "3.11":
 		in = &Interpreter{Version: version, Python: "/usr/bin/python3.11"}
-	case "3.13", "3.14":
+	case "3.13", "3.14", "3.15":
 		in = &Interpreter{Version: version, Root: root, Python: "/usr/bin/python" + version}
 		if _, err := os.Stat(filepath.Join(root, ".sfz-complete")); err != nil {
 			return nil, fmt.Errorf("python %s: %w: no finished sid root at %s (run `make conform-env`)", version, ErrMissing, root)

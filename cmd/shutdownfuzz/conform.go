@@ -15,7 +15,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
 )
 
-const exportArgs = "-o DIR [-python 3.11|3.13|3.14] [-force] FILE.scn"
+const exportArgs = "-o DIR [-python 3.11|3.13|3.14|3.15] [-force] FILE.scn"
 
 // cmdExport writes a scenario as a real program: a C++ extension, a Python
 // driver and a build script (docs/conformance.md).
@@ -62,7 +62,7 @@ func joinNames(names []string) string {
 	return s
 }
 
-const conformArgs = "[-python 3.11,3.13,3.14] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-model-runs N] [-keep] [FILES...]"
+const conformArgs = "[-python 3.11,3.13,3.14,3.15] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-model-runs N] [-keep] [FILES...]"
 
 // cmdConform runs scenarios on real CPython and compares the outcomes with
 // the model's predictions (docs/conformance.md).
@@ -98,6 +98,12 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 			return usageError("%v", err)
 		}
 		interps = append(interps, in)
+		// A release the model has no preset for is predicted with the
+		// newest one it models before it (conform.ModelRelease).
+		if r, err := conform.ModelRelease(in.Version); err == nil && r != in.Version {
+			fmt.Fprintf(stderr, "conform: the model has no cpython-%s preset: predictions for %s use cpython-%s, the newest release it models before it (reports mark them \"%s's model\")\n",
+				in.Version, in.Version, r, r)
+		}
 	}
 	entries, err := matrixEntries(pos)
 	if err != nil {
