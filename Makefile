@@ -7,7 +7,7 @@ SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
 FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick
+.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -100,3 +100,11 @@ conform: conform-env
 
 conform-quick: conform-env
 	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.14,3.15 -runs 3 -timeout 5s $(CONFORM_QUICK)
+
+# The five PEP 788 observations on real CPython 3.15 (and 3.14 for the last):
+# builds conform/testdata/pep788/probe.c in the sid root (cached), runs each
+# probe PEP788_RUNS times under a watchdog and prints one line per
+# observation (docs/conformance.md). About 12 s per run; needs root.
+PEP788_RUNS ?= 5
+pep788-probes: conform-env
+	/usr/bin/python3.11 conform/testdata/pep788/probes.py -runs $(PEP788_RUNS)
