@@ -87,7 +87,7 @@ mirror() {
 # each interpreter's sys.version (and its debug build's, when installed),
 # g++'s version, the packages, and when.
 write_stamp() {
-	local v line tmp="$STAMP.tmp"
+	local v py line tmp="$STAMP.tmp"
 	{
 		for v in $SID_VERSIONS; do
 			for py in "python$v" "python${v}d"; do
