@@ -7,7 +7,7 @@ SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
 FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform conform-quick
+.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -76,11 +76,15 @@ libfuzzer:
 
 # Conformance against real CPython (docs/conformance.md).
 # conform-env installs python3.11-dev, g++ and debootstrap with apt, and builds
-# a cached Debian sid root with CPython 3.13 and 3.14 (needs root; a second
-# run returns at once). conform runs every library scenario on every release
-# scenario.Releases marks Conform (3.11, 3.13 and 3.14: conform's default
-# -python) and regenerates docs/conformance.md; conform-quick runs six scenarios
-# three times on 3.11 and 3.14 and fails if an interpreter is missing.
+# a cached Debian sid root with CPython 3.13, 3.14 and 3.15 (needs root; a
+# root built before 3.15 gains python3.15-dev in place; a second run returns
+# at once). conform-env-dbg adds the debug builds (python3.11-dbg on the host,
+# python3.13/3.14/3.15-dbg in the root): opt-in, as it adds about 50 s and
+# 700 MB. conform runs every library scenario on every release
+# scenario.Releases marks Conform (conform's default -python: 3.11, 3.13,
+# 3.14 and 3.15) and regenerates docs/conformance.md; conform-quick runs six
+# scenarios three times on 3.11, 3.14 and 3.15 and fails if an interpreter is
+# missing.
 CONFORM_RUNS ?= 5
 CONFORM_QUICK = raii-decref-unwind catchall-glibc noexcept-unwind-abort stack-waiter-terminate \
 	hang-holds-lock gh-123940-join-hung-daemon-314
@@ -88,8 +92,19 @@ CONFORM_QUICK = raii-decref-unwind catchall-glibc noexcept-unwind-abort stack-wa
 conform-env:
 	bash scripts/conform-env.sh
 
+conform-env-dbg:
+	bash scripts/conform-env.sh --dbg
+
 conform: conform-env
 	$(GO) run ./cmd/shutdownfuzz conform -runs $(CONFORM_RUNS) -compare -markdown -o docs/conformance.md -force
 
 conform-quick: conform-env
-	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.14 -runs 3 -timeout 5s $(CONFORM_QUICK)
+	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.14,3.15 -runs 3 -timeout 5s $(CONFORM_QUICK)
+
+# The five PEP 788 observations on real CPython 3.15 (and 3.14 for the last):
+# builds conform/testdata/pep788/probe.c in the sid root (cached), runs each
+# probe PEP788_RUNS times under a watchdog and prints one line per
+# observation (docs/conformance.md). About 12 s per run; needs root.
+PEP788_RUNS ?= 5
+pep788-probes: conform-env
+	/usr/bin/python3.11 conform/testdata/pep788/probes.py -runs $(PEP788_RUNS)

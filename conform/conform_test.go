@@ -73,10 +73,17 @@ func TestPredict(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		r := ForRelease(s, v)
+		m, err := ModelRelease(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := ForRelease(s, m)
 		policy, preset, _ := runtime.ResolvePolicy(r, "")
-		if p.Policy != policy || p.Preset != preset.Name || !strings.Contains(p.Preset, "cpython-"+v) {
-			t.Errorf("%s: preset %q policy %q, want %q %q", v, p.Preset, p.Policy, preset.Name, policy)
+		if p.Policy != policy || p.Preset != preset.Name || !strings.Contains(p.Preset, "cpython-"+m) || p.Release != m {
+			t.Errorf("%s: preset %q policy %q release %q, want %q %q %q", v, p.Preset, p.Policy, p.Release, preset.Name, policy, m)
+		}
+		if (m != v) != (p.StandIn == v) {
+			t.Errorf("%s: modelled with %s but stand-in %q", v, m, p.StandIn)
 		}
 		if p.Outcomes[p.Witness] == 0 {
 			t.Errorf("%s: witness %s is not in the prediction %v", v, p.Witness, p.Outcomes)
@@ -95,6 +102,34 @@ func TestPredict(t *testing.T) {
 	}
 }
 
+// TestModelRelease: a release the model knows predicts itself; one it does
+// not know (3.99, and 3.15 until the model has a 3.15 preset) predicts with
+// the newest modelled release before it; nothing modelled before is an error.
+func TestModelRelease(t *testing.T) {
+	for _, v := range []string{"3.11", "3.13", "3.14"} {
+		if m, err := ModelRelease(v); m != v || err != nil {
+			t.Errorf("ModelRelease(%s) = %q, %v", v, m, err)
+		}
+	}
+	m, err := ModelRelease("3.99")
+	if err != nil || m == "3.99" {
+		t.Fatalf("ModelRelease(3.99) = %q, %v", m, err)
+	}
+	if _, err := runtime.LookupPreset([]string{"cpython-" + m}); err != nil {
+		t.Errorf("ModelRelease(3.99) = %q, which the model does not know: %v", m, err)
+	}
+	if _, err := runtime.LookupPreset([]string{"cpython-3.15"}); err != nil {
+		if m, _ := ModelRelease("3.15"); m != "3.14" {
+			t.Errorf("ModelRelease(3.15) = %q without a 3.15 preset, want 3.14", m)
+		}
+	}
+	for _, v := range []string{"3.1", "3", "x.y"} {
+		if m, err := ModelRelease(v); err == nil {
+			t.Errorf("ModelRelease(%q) = %q, want an error", v, m)
+		}
+	}
+}
+
 func TestRender(t *testing.T) {
 	row := &Row{Scenario: "raii", File: "raii-decref-unwind", Version: "3.11", Python: "3.11.2", Runs: 3,
 		Prediction: pred(runtime.Corruption, runtime.Clean, runtime.Corruption),
@@ -107,7 +142,13 @@ func TestRender(t *testing.T) {
 		Rerun: "shutdownfuzz conform -python 3.14 -runs 1 gh-123940-join-hung-daemon"}
 	bad.Judge()
 	ne := &Row{File: "callback-returns", Version: "3.11", Verdict: NotExported, Reason: "it sets an exit callback"}
-	rep := &Report{Runs: 3, Steer: true, Versions: []string{"3.11"}, Rows: []*Row{row, bad, ne}}
+	// A stand-in prediction (3.15 with 3.14's model) that disagrees.
+	stand := &Row{Scenario: "s", File: "foreign-callback", Version: "3.15", Python: "3.15.2", Runs: 1, Prediction: pred(runtime.Clean, runtime.Clean),
+		Observed: map[runtime.Outcome]int{runtime.Deadlock: 1}, Kinds: map[string]int{"deadlock/timeout": 1}, Evidence: map[string]string{"deadlock/timeout": "still alive"},
+		Rerun: "shutdownfuzz conform -python 3.15 -runs 1 foreign-callback"}
+	stand.Prediction.Policy, stand.Prediction.Release, stand.Prediction.StandIn = "hang", "3.14", "3.15"
+	stand.Judge()
+	rep := &Report{Runs: 3, Steer: true, Versions: []string{"3.11"}, Rows: []*Row{row, bad, ne, stand}}
 	if rep.OK() {
 		t.Error("a report with a disagreement is OK")
 	}
@@ -121,13 +162,16 @@ func TestRender(t *testing.T) {
 	if err := rep.JSON(&js); err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"DISAGREE", "re-run: shutdownfuzz conform -python 3.14", "corruption 0/3"} {
+	for _, want := range []string{"DISAGREE", "re-run: shutdownfuzz conform -python 3.14", "corruption 0/3",
+		"clean (hang (3.14's model))", "the model has no cpython-3.15 preset: predicted with cpython-3.14"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}
 	}
 	for _, want := range []string{"| raii-decref-unwind | 3.11.2 | unwind | clean, corruption | clean 3 | corruption 0/3 | agree, witness not reproduced |",
-		"- callback-returns: it sets an exit callback", "join z returned ×3", "re-run: `shutdownfuzz conform -python 3.14"} {
+		"- callback-returns: it sets an exit callback", "join z returned ×3", "re-run: `shutdownfuzz conform -python 3.14",
+		"| foreign-callback | 3.15.2 | hang (3.14's model) | clean | deadlock 1 | clean 0/1 | DISAGREE |",
+		"Predicted that way here: 3.15 (with cpython-3.14).", "Note: the model has no cpython-3.15 preset"} {
 		if !strings.Contains(md.String(), want) {
 			t.Errorf("markdown lacks %q:\n%s", want, md.String())
 		}

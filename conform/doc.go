@@ -2,9 +2,10 @@
 // exports a scenario as a real program - a C++ extension module that
 // uses the C API, a Python driver and a build script - runs it on real
 // interpreters (3.11 from the host's apt, the newer ones from a cached
-// Debian sid root built by scripts/conform-env.sh), observes the outcome of each run
-// and compares the observations with the outcome set the model predicts under
-// the release's preset and default policy.
+// Debian sid root built by scripts/conform-env.sh), observes the outcome of
+// each run and compares the observations with the outcome set the model
+// predicts under the release's preset and default policy (for a release the
+// model has no preset for, the newest one it models before it: ModelRelease).
 //
 // The mapping from statements to real code is the table of
 // docs/conformance.md: thread/daemon are threading.Thread, foreign is a

@@ -27,6 +27,20 @@ type Prediction struct {
 	Kind     string          `json:"witness_kind"`
 	Schedule string          `json:"witness_schedule"`
 	Steer    []SteerPoint    `json:"steer,omitempty"`
+	// Release is the release the model explored ("3.14"). It differs from
+	// the release that ran only when the model has no preset for that one;
+	// StandIn then names the release that ran ("3.15"), and reports say so.
+	Release string `json:"release"`
+	StandIn string `json:"stand_in_for,omitempty"`
+}
+
+// StandInText says that the prediction is another release's, or is "".
+func (p *Prediction) StandInText() string {
+	if p.StandIn == "" {
+		return ""
+	}
+	return fmt.Sprintf("the model has no cpython-%s preset: predicted with cpython-%s, the newest release it models before %s; a disagreement may be a difference between the two releases that the model lacks",
+		p.StandIn, p.Release, p.StandIn)
 }
 
 // Inconclusive reports a prediction that includes budget: the model ran
@@ -51,9 +65,39 @@ func ForRelease(s *scenario.Scenario, version string) *scenario.Scenario {
 	return &c
 }
 
-// Predict explores the model for s on version with runs schedules.
+// ModelRelease returns the release the model predicts version with:
+// version itself when the model has a cpython-X.Y preset for it, otherwise
+// the newest modelled release before it (3.14 for 3.15 while the model has
+// no 3.15 preset). A release conform can run but the model does not know
+// is thus still predicted, and steered, with the release it derives from;
+// Prediction.StandIn marks such a prediction, and a disagreement there may
+// be a difference between the two releases that the model lacks.
+func ModelRelease(version string) (string, error) {
+	if _, err := runtime.LookupPreset([]string{"cpython-" + version}); err == nil {
+		return version, nil
+	}
+	major, minor, ok := strings.Cut(version, ".")
+	y, err := strconv.Atoi(minor)
+	if !ok || err != nil {
+		return "", fmt.Errorf("python %q is not a release X.Y", version)
+	}
+	for y--; y >= 0; y-- {
+		v := major + "." + strconv.Itoa(y)
+		if _, err := runtime.LookupPreset([]string{"cpython-" + v}); err == nil {
+			return v, nil
+		}
+	}
+	return "", fmt.Errorf("the model has no preset for CPython %s or any release before it", version)
+}
+
+// Predict explores the model for s on version with runs schedules (with
+// ModelRelease's stand-in when the model does not know version).
 func Predict(s *scenario.Scenario, version string, runs int) (*Prediction, error) {
-	r := ForRelease(s, version)
+	release, err := ModelRelease(version)
+	if err != nil {
+		return nil, err
+	}
+	r := ForRelease(s, release)
 	policy, preset, err := runtime.ResolvePolicy(r, "")
 	if err != nil {
 		return nil, err
@@ -62,7 +106,10 @@ func Predict(s *scenario.Scenario, version string, runs int) (*Prediction, error
 	if err != nil {
 		return nil, err
 	}
-	p := &Prediction{Preset: preset.Name, Policy: policy, Runs: rep.Runs, Outcomes: map[runtime.Outcome]int{}}
+	p := &Prediction{Preset: preset.Name, Policy: policy, Runs: rep.Runs, Outcomes: map[runtime.Outcome]int{}, Release: release}
+	if release != version {
+		p.StandIn = version
+	}
 	for o, w := range rep.Outcomes {
 		p.Outcomes[o] = w.Count
 	}

@@ -60,6 +60,18 @@ func (row *Row) predicted() string {
 	return outcomeSet(row.Prediction.Outcomes, false)
 }
 
+// policy is the model's policy, with the release it modelled when that is
+// a stand-in: "hang (3.14's model)".
+func (row *Row) policy() string {
+	if row.Prediction == nil {
+		return "-"
+	}
+	if row.Prediction.StandIn != "" {
+		return fmt.Sprintf("%s (%s's model)", row.Prediction.Policy, row.Prediction.Release)
+	}
+	return row.Prediction.Policy
+}
+
 func (row *Row) witness() string {
 	if row.Prediction == nil || row.Runs == 0 {
 		return "-"
@@ -99,7 +111,7 @@ func (r *Report) Text(w io.Writer) error {
 		}
 		policy := ""
 		if row.Prediction != nil {
-			policy = " (" + row.Prediction.Policy + ")"
+			policy = " (" + row.policy() + ")"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s%s\t%s\t%s\t%s\n", filepath.Base(row.File), row.python(), row.predicted(), policy,
 			outcomeSet(row.Observed, true), row.witness(), row.Verdict)
@@ -112,6 +124,9 @@ func (r *Report) Text(w io.Writer) error {
 			continue
 		}
 		fmt.Fprintf(w, "\n%s on python %s: %s\n", row.Scenario, row.python(), row.Verdict)
+		if p := row.Prediction; p != nil && p.StandIn != "" {
+			fmt.Fprintf(w, "  %s\n", p.StandInText())
+		}
 		if row.Reason != "" {
 			fmt.Fprintf(w, "  %s\n", row.Reason)
 		}
@@ -141,6 +156,7 @@ var mdTemplate = template.Must(template.New("md").Funcs(template.FuncMap{
 	"observed":  func(row *Row) string { return outcomeSet(row.Observed, true) },
 	"predicted": func(row *Row) string { return row.predicted() },
 	"witness":   func(row *Row) string { return row.witness() },
+	"policy":    func(row *Row) string { return row.policy() },
 	"python":    func(row *Row) string { return row.python() },
 	"notes":     func(row *Row) string { return row.notesText() },
 	"evidence": func(row *Row) []string {
@@ -178,6 +194,20 @@ var mdTemplate = template.Must(template.New("md").Funcs(template.FuncMap{
 			}
 		}
 		return out
+	},
+	// standIns lists the releases predicted with another release's model:
+	// "3.15 (with cpython-3.14)".
+	"standIns": func(rows []*Row) string {
+		var out []string
+		for _, row := range rows {
+			if p := row.Prediction; p != nil && p.StandIn != "" {
+				s := fmt.Sprintf("%s (with cpython-%s)", p.StandIn, p.Release)
+				if !slices.Contains(out, s) {
+					out = append(out, s)
+				}
+			}
+		}
+		return strings.Join(out, ", ")
 	},
 	"cell": func(s string) string { return strings.ReplaceAll(s, "|", "\\|") },
 }).Parse(markdownTmpl))

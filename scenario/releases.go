@@ -69,7 +69,7 @@ var Releases = []Branch{
 	{Minor: 12, Changes: []int{1, 3}},
 	{Minor: 13, Changes: []int{8}, Conform: true},
 	{Minor: 14, Conform: true},
-	{Minor: 15},
+	{Minor: 15, Conform: true},
 }
 
 // DefaultRelease is the branch a scenario without a preset line models:

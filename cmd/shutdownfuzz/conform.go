@@ -98,6 +98,12 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 			return usageError("%v", err)
 		}
 		interps = append(interps, in)
+		// A release the model has no preset for is predicted with the
+		// newest one it models before it (conform.ModelRelease).
+		if r, err := conform.ModelRelease(in.Version); err == nil && r != in.Version {
+			fmt.Fprintf(stderr, "conform: the model has no cpython-%s preset: predictions for %s use cpython-%s, the newest release it models before it (reports mark them \"%s's model\")\n",
+				in.Version, in.Version, r, r)
+		}
 	}
 	entries, err := matrixEntries(pos)
 	if err != nil {

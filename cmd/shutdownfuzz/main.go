@@ -11,7 +11,7 @@
 //	shutdownfuzz campaign [-duration D] [-policy all|P] [-mode M] [-shard i/n] [-out DIR]
 //	shutdownfuzz bench    [-seeds N] [-filter RE] [-json] [FILES...]
 //	shutdownfuzz export   -o DIR [-python VERSION] [-force] FILE.scn
-//	shutdownfuzz conform  [-python 3.11,3.13,3.14] [-runs N] [-json|-markdown] [FILES...]
+//	shutdownfuzz conform  [-python 3.11,3.13,3.14,3.15] [-runs N] [-json|-markdown] [FILES...]
 //
 // M is controlled (the deterministic scheduler, the default) or wild (Go's
 // scheduler with injected timing, go-deadlock and goleak).
