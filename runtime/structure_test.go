@@ -165,7 +165,10 @@ func stmtVariants() []stmtVariant {
 		mods := append([]scenario.Modifier{{}}, syn.Modifiers...)
 		for _, m := range mods {
 			syn, m := syn, m
-			name := syn.Op.String()
+			name := withOperand(&scenario.Stmt{Op: syn.Op}, syn.Arg).String() // "ensure G", "if guarded G"
+			if syn.Body {
+				name += " { }"
+			}
 			if m.Word != "" {
 				name += " " + m.Word
 			}
