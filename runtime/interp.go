@@ -146,6 +146,7 @@ type thread struct {
 	raising     int  // native frames left normally by an exception, items running
 
 	hasGIL      bool
+	waitingGIL  bool // blocked in take_gil's wait for the GIL
 	sinceTake   int  // bytecode steps since the GIL was taken
 	tstate      bool // has a thread state
 	tstateFreed bool // its thread state was freed in step 7

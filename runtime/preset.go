@@ -115,6 +115,8 @@ type Preset struct {
 	Debug                bool // a debug build: Py_DECREF without the GIL is a fatal error
 	Guards               bool // 3.15: PEP 788 interpreter guards, and the guard wait before the flag
 	FreshEnsureMustExit  bool // 3.15: a thread state an ensure builds after the flag must exit
+	TakeGILWindow        bool // 3.9-3.13: take_gil reads the thread state after its entry check (cpython#110052)
+	DropGILReadsTstate   bool // 3.9-3.12: a thread struck after acquiring hands its state to drop_gil
 	Join                 JoinRule
 
 	DefaultPolicy string
@@ -226,6 +228,12 @@ var Facts = []Fact{
 	{What: "a native thread's first PyGILState_Ensure after the flag meets the policy before it builds a thread state (under hang it never returns)", Releases: "3.15+",
 		Source: "observed on 3.15.2; 3.14.10 runs it (research note section 13)",
 		Spans:  []Span{since(15, 0)}, Set: func(p *Preset) { p.FreshEnsureMustExit = true }},
+	{What: "take_gil reads the thread state (tstate->interp) after its entry must-exit check: a take that passed the check before the flag reads a state freed after it", Releases: "3.9-3.13",
+		Source: "cpython#110052 (3.13.0 ceval_gil.c 301/312, pylifecycle.c 2022/2039; research note section 14); 3.14 reads tstate->state, refcounted (PR #130649)",
+		Spans:  []Span{branches(9, 13)}, Set: func(p *Preset) { p.TakeGILWindow = true }},
+	{What: "a thread struck after acquiring hands its thread state to drop_gil, which reads tstate->interp under FORCE_SWITCHING while a drop request is pending", Releases: "3.9-3.12",
+		Source: "cpython#110052; 3.11 ceval_gil.h 288 -> 175 (3.13 passes NULL: \"tstate could be a dangling pointer\")",
+		Spans:  []Span{branches(9, 12)}, Set: func(p *Preset) { p.DropGILReadsTstate = true }},
 }
 
 // setThreadExitPolicy: before the hang (gh-87135), a thread that meets

@@ -84,8 +84,9 @@ func KnownException(r *runtime.Result) string {
 	case r.Outcome == runtime.Abort && r.Report.Kind == runtime.KindFatalStdout:
 		return "bpo-23309"
 	case r.Outcome == runtime.Corruption && r.Report.Kind == runtime.KindTakeGILWindow:
-		// 3.9-3.12: the check passed before the flag, the thread state was
-		// read after finalization freed it; no policy is involved.
+		// 3.9-3.13: the check passed before the flag, the thread state was
+		// read after finalization freed it (3.9-3.12 also: handed to
+		// drop_gil after acquiring); no policy is involved.
 		return "cpython#110052"
 	}
 	return ""
