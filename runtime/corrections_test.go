@@ -89,6 +89,24 @@ teardown { set go }`
 	}
 }
 
+// gh-108987's quiet return (3.11.6, 3.12.1, 3.13+) checks must-exit at
+// the bootstrap, before thread_run's GIL take: two scheduling points (spec
+// v3). A thread that passed the check before the flag meets the policy at
+// take_gil's entry check ("thread start (before waiting)"); only a flag
+// already set at the check returns quietly.
+func TestLateBootstrapTwoPoints_gh108987_v3(t *testing.T) {
+	src := `scenario "late"
+preset PRESET
+main { spawn d nowait }
+daemon d { yield }`
+	for _, preset := range []string{"cpython-3.11.6", "cpython-3.12.1", "cpython-3.13", "cpython-3.14", "cpython-3.15"} {
+		m := reports(t, strings.Replace(src, "PRESET", preset, 1), "abort", 400)
+		if !seenMessage(m, "at thread start (before waiting)") {
+			t.Errorf("%s: a bootstrap that checked before the flag never met the policy at its GIL take (seen %v)", preset, keysOf(m))
+		}
+	}
+}
+
 func keysOf(m map[string]bool) []string {
 	var out []string
 	for k := range m {

@@ -89,10 +89,16 @@ func (in *Interp) runThread(t *thread) {
 // thread must exit returns without taking the GIL: no policy runs, the
 // thread is not hung and counts as exiting (gh-108987, PRs #109272 and
 // #110342). Earlier releases meet the policy at this take. The check and
-// the take are one scheduling point.
+// the take are two scheduling points (spec v3, "Corrections to v2"): a
+// thread that passed the check before the flag meets the policy at
+// take_gil's entry check or after its wait, as any take does; the quiet
+// return covers only a flag already set at the bootstrap's own check.
 func (in *Interp) bootstrap(t *thread) {
-	if in.preset.QuietBootstrap && in.mustExit(t) {
-		in.endThread(t, "returned at bootstrap")
+	if in.preset.QuietBootstrap {
+		if in.mustExit(t) {
+			in.endThread(t, "returned at bootstrap")
+		}
+		in.point(t)
 	}
 	in.takeGIL(t, "thread start")
 }
