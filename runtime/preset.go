@@ -173,9 +173,9 @@ var Facts = []Fact{
 	{What: "take_gil reads tstate->async_exc after acquiring, before the must-exit check", Releases: "3.8",
 		Source: "bpo-39877 (29356e03, fixed in 3.9)",
 		Spans:  []Span{branches(8, 8)}},
-	{What: "a waiter that meets must-exit resets its own drop request", Releases: "3.10.8, 3.11+",
-		Source: "gh-96387 (PR #96869; Misc/NEWS.d/3.10.8.rst)",
-		Spans:  []Span{since(10, 8)}, Set: func(p *Preset) { p.ResetDropRequest = true },
+	{What: "a waiter that meets must-exit resets its own drop request", Releases: "3.10.8, 3.11.1, 3.12+",
+		Source: "gh-96387 (PR #96869; Misc/NEWS.d/3.10.8.rst and 3.11.1.rst, not 3.11.0)",
+		Spans:  []Span{patches(10, 8, Latest), since(11, 1)}, Set: func(p *Preset) { p.ResetDropRequest = true },
 		// A daemon handing off the GIL at the flag hangs before it: an
 		// outcome plain daemon threads meet.
 		InReleaseView: true},

@@ -293,6 +293,27 @@ teardown { work 4 }`
 	})
 }
 
+// gh-96387 is in the 3.11.1 changelog (Misc/NEWS.d/3.11.1.rst), not 3.11.0
+// (spec v3): 3.11.0 can still leave main waiting for ever in the
+// FORCE_SWITCHING hand-off; 3.11.1 cannot. 3.12.0 has the reset.
+func TestDropRequestReset_gh96387_3111(t *testing.T) {
+	src := `scenario "x"
+preset PRESET
+main { spawn d
+  wait started }
+daemon d { set started
+  forever { io } }
+teardown { work 4 }`
+	// corruption: the cpython#110052 take_gil window of 3.9-3.13.
+	checkSets(t, src, []v2case{
+		{"cpython-3.11.0", "hang", "clean, deadlock, corruption"},
+		{"cpython-3.11.0", "unwind", "clean, deadlock, corruption"},
+		{"cpython-3.11.1", "hang", "clean, corruption"},
+		{"cpython-3.11.1", "unwind", "clean, corruption"},
+		{"cpython-3.12.0", "hang", "clean, corruption"},
+	})
+}
+
 // print appends to the buffer without dropping the GIL; print flush drops
 // it around write() while holding the buffer lock (bufferedio.c). Only the
 // latter can leave the stdout lock with a stopped daemon (bpo-23309).

@@ -110,17 +110,20 @@ const (
 )
 
 var (
-	// fuzzPresetCodes are the fixed preset codes, 0..20: stored fuzz inputs
-	// hold them (fuzz/testdata, the fuzzers' caches). They are what
+	// fuzzPresetCodes are the fixed preset codes: stored fuzz inputs hold
+	// them (fuzz/testdata, the fuzzers' caches). Codes 0..20 are what
 	// Releases drew for 3.8..3.14 (each Branch's Drawn, oldest branch
-	// first), then the Facets, and stay as written whatever the table
-	// becomes: never edit, reorder or remove an entry (appending is the
-	// one change allowed, see fuzzPreset).
+	// first), then the Facets; code 21 is cpython-3.15, appended with its
+	// branch and copied here when 3.11.1 became a change inside 3.11, so
+	// that 3.11.0 and 3.11.1 take the next codes (see fuzzPreset). They
+	// stay as written whatever the table becomes: never edit, reorder or
+	// remove an entry (appending is the one change allowed).
 	fuzzPresetCodes = [...]string{
 		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.10.7", "cpython-3.10.8",
 		"cpython-3.11", "cpython-3.11.5", "cpython-3.11.6", "cpython-3.12", "cpython-3.12.0",
 		"cpython-3.12.1", "cpython-3.12.2", "cpython-3.12.3", "cpython-3.13", "cpython-3.13.7",
 		"cpython-3.13.8", "cpython-3.14", "posix", "windows", "glibc", "debug",
+		"cpython-3.15",
 	}
 	// fuzzPresets are the presets the decoder draws, by code: the fixed
 	// codes, then every release Releases draws that they lack (a newer
