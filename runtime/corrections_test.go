@@ -1,6 +1,7 @@
 package runtime_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 
@@ -105,6 +106,131 @@ daemon d { yield }`
 			t.Errorf("%s: a bootstrap that checked before the flag never met the policy at its GIL take (seen %v)", preset, keysOf(m))
 		}
 	}
+}
+
+// tlsRunners runs src under policy on schedules 0..runs-1 and returns
+// where d's thread-local destructor ran: "main in PHASE", "d", or "never"
+// (the run ended without it).
+func tlsRunners(t *testing.T, src, policy string, runs int) map[string]bool {
+	t.Helper()
+	s := parse(t, src)
+	seen := map[string]bool{}
+	for i := range runs {
+		r, err := runtime.Run(s, runtime.Config{Policy: policy, Trace: true, Schedule: explore.Schedule(i), MaxSteps: 20000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		phase, where := "body", "never"
+		for _, e := range r.Events {
+			if e.Kind == runtime.EvPhase {
+				phase = e.Detail
+			}
+			if e.Kind == runtime.EvNote && e.Detail == "atthreadexit of d" {
+				where = "d"
+				if e.Thread == 0 {
+					where = "main in " + phase
+				}
+			}
+		}
+		seen[where] = true
+	}
+	return seen
+}
+
+// A daemon registers a thread-local destructor and loops on io; main
+// returns, and drops the GIL once in a __del__ (teardown io). The policy
+// meets the daemon when it re-takes the GIL after the flag (3.8: only
+// after acquiring, which the teardown's io allows).
+func tlsDaemon(preset, mod string) string {
+	return "scenario \"x\"\npreset " + preset + `
+main {
+  spawn d
+  wait registered
+}
+daemon d {
+  atthreadexit ` + mod + `{ set dtor }
+  set registered
+  forever { io }
+}
+teardown { io }`
+}
+
+// 3.14 and 3.15 clear every other thread state right after the flag
+// (3.14.7 pylifecycle.c 2092-2103, pystate.c 2028-2042, PR #130649; spec
+// v3): Python-level thread-locals of live threads die on main in phase
+// "finalizing", as in 3.9-3.13 (bpo-19466), and at step 7 in 3.8
+// (zapthreads). The memory stays with the thread: no take_gil window.
+func TestThreadStatesClearedAtFlag_314_pr130649(t *testing.T) {
+	for preset, want := range map[string]string{
+		"cpython-3.14": "main in finalizing", "cpython-3.15": "main in finalizing",
+		"cpython-3.12": "main in finalizing", "cpython-3.8": "main in free-tstates",
+	} {
+		got := tlsRunners(t, tlsDaemon(preset, ""), "hang", 200)
+		if len(got) != 1 || !got[want] {
+			t.Errorf("%s: the plain atthreadexit of a hung daemon ran %v, want only %s", preset, keysOfSet(got), want)
+		}
+	}
+	// A daemon caught between the flag and its own end keeps its state in
+	// 3.14: its re-takes meet the policy, never a freed state.
+	checkSeen(t, kinds(t, tlsDaemon("cpython-3.14", ""), "hang", 300), []string{"clean"}, []string{"corruption"})
+}
+
+// Thread-local destructors come in two kinds (spec v3): plain atthreadexit
+// is Python-level state, cleared on main right after the flag (3.9-3.15,
+// bpo-19466 and 3.14.7 pylifecycle.c 2092-2103) or at step 7 (3.8), and
+// on the thread at a normal end; atthreadexit native is C++ thread_local
+// and pthread-key destructors, run on the thread itself at a normal end,
+// after pthread_exit's forced unwind (glibc; research note item 11) and at
+// _endthreadex (Windows TLS callbacks), never when the thread hangs, never
+// on main.
+func TestAtThreadExitNative_specV3(t *testing.T) {
+	for _, c := range []struct {
+		preset, policy, mod string
+		want                []string
+	}{
+		// The policy stops the daemon after the flag, when main has
+		// already cleared its Python-level state.
+		{"cpython-3.12", "unwind", "", []string{"main in finalizing"}},
+		{"cpython-3.12", "terminate", "", []string{"main in finalizing"}},
+		{"cpython-3.14", "hang", "", []string{"main in finalizing"}},
+		// 3.8: the unwound thread never deleted its state; zapthreads
+		// clears it at step 7.
+		{"cpython-3.8", "unwind", "", []string{"main in free-tstates"}},
+		// native: on the thread when the policy ends it (or never, when
+		// the run ends first), never on main; never at a hang.
+		{"cpython-3.12", "unwind", "native ", []string{"d", "never"}},
+		{"cpython-3.8", "unwind", "native ", []string{"d", "never"}},
+		{"cpython-3.13.7", "terminate", "native ", []string{"d", "never"}},
+		{"cpython-3.14", "hang", "native ", []string{"never"}},
+		{"cpython-3.12", "hang", "native ", []string{"never"}},
+	} {
+		got := tlsRunners(t, tlsDaemon(c.preset, c.mod), c.policy, 300)
+		if want := strings.Join(c.want, ", "); strings.Join(keysOfSet(got), ", ") != want {
+			t.Errorf("%s %s atthreadexit %s: ran %v, want %s", c.preset, c.policy, c.mod, keysOfSet(got), want)
+		}
+	}
+	// At a normal end both kinds run on the thread.
+	for _, mod := range []string{"", "native "} {
+		src := `scenario "x"
+preset cpython-3.12
+main {
+  spawn d
+  join d
+}
+thread d { atthreadexit ` + mod + `{ set dtor } }`
+		if got := tlsRunners(t, src, "hang", 50); len(got) != 1 || !got["d"] {
+			t.Errorf("atthreadexit %s at a normal end ran %v, want on d", mod, keysOfSet(got))
+		}
+	}
+}
+
+func keysOfSet(m map[string]bool) []string {
+	var out []string
+	for k := range m {
+		out = append(out, k)
+	}
+	slices.Sort(out)
+	return out
 }
 
 func keysOf(m map[string]bool) []string {

@@ -111,6 +111,7 @@ type Preset struct {
 	QuietBootstrap       bool // a late bootstrap returns without the GIL (gh-108987)
 	PerThreadMustExit    bool // 3.14: only thread states marked at the flag must exit
 	TstatesFreedAtFlag   bool // 3.9-3.13 delete other thread states right after the flag
+	TstatesClearedAtFlag bool // 3.14+ clear them there, each freed when its thread lets go
 	CatchallAborts       bool // glibc: catch(...) without rethrow aborts
 	Debug                bool // a debug build: Py_DECREF without the GIL is a fatal error
 	Guards               bool // 3.15: PEP 788 interpreter guards, and the guard wait before the flag
@@ -203,7 +204,7 @@ var Facts = []Fact{
 	{What: "must-exit is per thread state: a thread state built after the flag runs alongside finalization (3.15: not one a fresh ensure builds)", Releases: "3.14+",
 		Source: "PR #130649 (gh-124878), gh-132948",
 		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.PerThreadMustExit = true }},
-	{What: "other threads' thread states are deleted right after the flag (3.8 and 3.14: at step 7)", Releases: "3.9-3.13",
+	{What: "other threads' thread states are deleted right after the flag (3.8: at step 7; 3.14+: cleared there, see below)", Releases: "3.9-3.13",
 		Source: "bpo-19466 (pylifecycle.c _PyThreadState_DeleteExcept)",
 		Spans:  []Span{branches(9, 13)}, Set: func(p *Preset) { p.TstatesFreedAtFlag = true }},
 	{What: "catch(...) that swallows the forced unwind aborts: FATAL: exception not rethrown", Releases: "glibc",
@@ -234,6 +235,9 @@ var Facts = []Fact{
 	{What: "a thread struck after acquiring hands its thread state to drop_gil, which reads tstate->interp under FORCE_SWITCHING while a drop request is pending", Releases: "3.9-3.12",
 		Source: "cpython#110052; 3.11 ceval_gil.h 288 -> 175 (3.13 passes NULL: \"tstate could be a dangling pointer\")",
 		Spans:  []Span{branches(9, 12)}, Set: func(p *Preset) { p.DropGILReadsTstate = true }},
+	{What: "other threads' thread states are cleared right after the flag (Python-level thread-locals die on main) and freed only when their thread lets go (a hung thread keeps its own)", Releases: "3.14+",
+		Source: "3.14.7 pylifecycle.c 2092-2103, pystate.c 2028-2042 (_PyThreadState_RemoveExcept; PR #130649); research note section 14",
+		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.TstatesClearedAtFlag = true }},
 }
 
 // setThreadExitPolicy: before the hang (gh-87135), a thread that meets

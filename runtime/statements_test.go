@@ -226,22 +226,27 @@ daemon d {
 	})
 }
 
-// atthreadexit is a thread-local destructor: it runs at a normal end or
-// after the forced unwind, not at terminate or hang; in 3.8-3.13
-// finalization clears live threads' states on main, which runs their
-// threading.local destructors (PyThreadState_Clear drops tstate->dict).
+// atthreadexit is a thread-local destructor. Plain atthreadexit is
+// Python-level state: it runs at a normal end, or on main where
+// finalization clears the thread's state (3.8 at step 7, 3.9-3.15 right
+// after the flag: PyThreadState_Clear drops tstate->dict). atthreadexit
+// native (C++ thread_local, pthread keys) runs on the thread at a normal
+// end, after the forced unwind and at _endthreadex, never at a hang and
+// never on main (spec v3; TestAtThreadExitNative_specV3 has the matrix).
 func TestAtThreadExitThreadLocalDestructors(t *testing.T) {
-	daemon := `
+	daemon := func(mod string) string {
+		return `
 main {
   spawn d
   wait registered
 }
 daemon d {
-  atthreadexit { set dtor }
+  atthreadexit ` + mod + `{ set dtor }
   set registered
   forever { io }
 }
 after_finalize { wait dtor }`
+	}
 	runV2(t, []v2Case{
 		{name: "normal end", policy: "hang", src: `scenario "x"
 main {
@@ -250,30 +255,25 @@ main {
   wait dtor
 }
 thread t { atthreadexit { set dtor } }`, want: []string{"clean"}, never: []string{"deadlock"}},
-		{name: "after the forced unwind", policy: "unwind", src: `scenario "x"
+		{name: "native after the forced unwind", policy: "unwind", src: `scenario "x"
 main {
   spawn d
   wait registered
 }
 daemon d {
-  atthreadexit { set dtor }
+  atthreadexit native { set dtor }
   set registered
   forever { io }
 }
 teardown { wait dtor }`, want: []string{"clean"}, never: []string{"deadlock"}},
-		{name: "not at terminate", policy: "terminate", src: "scenario \"x\"\npreset cpython-3.14" + daemon,
-			want: []string{"deadlock"}, never: []string{"clean"}},
-		{name: "on main when 3.12 clears the thread state", policy: "hang", src: "scenario \"x\"\npreset cpython-3.12" + daemon,
+		{name: "native at terminate (_endthreadex)", policy: "terminate", src: "scenario \"x\"\npreset cpython-3.14" + daemon("native "),
 			want: []string{"clean"}, never: []string{"deadlock"}},
-		{name: "not on main in 3.14", policy: "hang", src: "scenario \"x\"\npreset cpython-3.14" + daemon,
+		{name: "native not at a hang", policy: "hang", src: "scenario \"x\"\npreset cpython-3.14" + daemon("native "),
 			want: []string{"deadlock"}, never: []string{"clean"}},
-		// A destructor that finalization runs on main (3.9-3.13:
-		// PyThreadState_Clear drops tstate->dict right after the flag,
-		// pystate.c) and that releases the GIL returns into
-		// finalization without it: main's own no-gil failure, as for an
-		// atexit handler. The model panicked here ("main drops a GIL it
-		// does not hold" in step 5's flush; FuzzShutdown's seed
-		// 132aa789656555bd).
+		{name: "on main when 3.12 clears the thread state", policy: "hang", src: "scenario \"x\"\npreset cpython-3.12" + daemon(""),
+			want: []string{"clean"}, never: []string{"deadlock"}},
+		{name: "on main when 3.14 clears the thread state", policy: "hang", src: "scenario \"x\"\npreset cpython-3.14" + daemon(""),
+			want: []string{"clean"}, never: []string{"deadlock"}},
 		{name: "on main, returning without the GIL", policy: "hang", src: `scenario "x"
 preset cpython-3.12
 main {

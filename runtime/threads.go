@@ -78,6 +78,13 @@ func (in *Interp) runThread(t *thread) {
 	if t.kind != scenario.Foreign && !t.hasGIL {
 		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL")
 	}
+	// A normal end clears the thread's own state: its Python-level
+	// thread-locals die here, on the thread, before it lets the GIL go
+	// (tls.go).
+	in.runTLS(t, t, false)
+	if t.kind != scenario.Foreign && !t.hasGIL {
+		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL (a thread-local destructor released it)")
+	}
 	if t.hasGIL && t.kind != scenario.Foreign {
 		in.dropGIL(t)
 	}
@@ -103,13 +110,18 @@ func (in *Interp) bootstrap(t *thread) {
 	in.takeGIL(t, "thread start")
 }
 
-// endThread ends t: its stack is freed and its thread state with it. It
-// does not return.
+// endThread ends t: its stack is freed, and, at a normal end, its thread
+// state with it. A thread the policy unwound or terminated never deletes
+// its own state: it stays in the interpreter's list until finalization
+// clears it (research note item 1: zapthreads in 3.8). It does not
+// return.
 func (in *Interp) endThread(t *thread, how string) {
-	in.atThreadExit(t, how) // thread-local destructors: v2stmt.go
+	in.atThreadExit(t) // native thread-local destructors (tls.go)
 	t.ended, t.endHow = true, how
 	t.exiting = how == "returned" || how == "returned at bootstrap"
-	t.tstate = false
+	if t.exiting {
+		t.tstate = false
+	}
 	for _, o := range t.locals {
 		if !o.freed {
 			o.freed, o.freedBy = true, "freed with the stack of "+t.name+" ("+how+")"
