@@ -224,6 +224,58 @@ thread d { atthreadexit ` + mod + `{ set dtor } }`
 	}
 }
 
+// The debug facet (spec v3): from 3.12 a DECREF without a thread state is
+// a fatal error, freeing or not (_Py_EnsureTstateNotNULL); up to 3.11 a
+// DECREF that does not free is not checked, and one that frees is fatal
+// in the debug allocator hooks (_PyMem_DebugFree) only when no thread holds
+// the GIL: otherwise it runs on the holder's process-wide thread state,
+// corruption, as real 3.11.2 debug builds segfaulted in the forced unwind
+// at exit (research note section 14). A use is never checked.
+func TestDebugFacet_EnsureTstateNotNULL312_PyMemDebugFree(t *testing.T) {
+	// A foreign thread DECREFs X without the GIL while main holds the GIL
+	// (in its body) or has dropped it (join). X keeps a second reference
+	// when KEEP is incref.
+	foreign := func(preset, keep, op string) string {
+		return "scenario \"x\"\npreset " + preset + `
+main {
+  new X
+  ` + keep + `
+  spawn f
+  join f
+}
+foreign f { ` + op + ` X }`
+	}
+	// A daemon's smart pointer frees X during the forced unwind at exit,
+	// main holding the GIL (greenlet#325's pattern).
+	const unwind = `scenario "x"
+preset PRESET debug
+main {
+  new X
+  spawn d
+  work 3
+}
+daemon d {
+  native {
+    hold X
+    forever { io }
+  }
+}`
+	runV2(t, []v2Case{
+		{name: "3.12 non-freeing DECREF", policy: "hang", src: foreign("cpython-3.12 debug", "incref X", "decref"),
+			want: []string{"abort/fatal-no-gil"}, never: []string{"corruption"}},
+		{name: "3.11 non-freeing DECREF is not checked", policy: "hang", src: foreign("cpython-3.11 debug", "incref X", "decref"),
+			want: []string{"corruption/no-gil"}, never: []string{"abort"}},
+		{name: "3.11 freeing DECREF: fatal only without a GIL holder", policy: "hang", src: foreign("cpython-3.11 debug", "", "decref"),
+			want: []string{"abort/fatal-no-gil", "corruption/no-gil"}},
+		{name: "3.12 use is never checked", policy: "hang", src: foreign("cpython-3.12 debug", "", "use"),
+			want: []string{"corruption/no-gil"}, never: []string{"abort"}},
+		{name: "3.11 forced unwind at exit", policy: "unwind", src: strings.Replace(unwind, "PRESET", "cpython-3.11", 1),
+			want: []string{"corruption/no-gil"}, never: []string{"abort"}},
+		{name: "3.12 forced unwind at exit", policy: "unwind", src: strings.Replace(unwind, "PRESET", "cpython-3.12", 1),
+			want: []string{"abort/fatal-no-gil"}},
+	})
+}
+
 func keysOfSet(m map[string]bool) []string {
 	var out []string
 	for k := range m {

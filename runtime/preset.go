@@ -113,7 +113,8 @@ type Preset struct {
 	TstatesFreedAtFlag   bool // 3.9-3.13 delete other thread states right after the flag
 	TstatesClearedAtFlag bool // 3.14+ clear them there, each freed when its thread lets go
 	CatchallAborts       bool // glibc: catch(...) without rethrow aborts
-	Debug                bool // a debug build: Py_DECREF without the GIL is a fatal error
+	Debug                bool // a debug build: a freeing Py_DECREF without the GIL may be a fatal error
+	DebugTstateCheck     bool // 3.12+ debug build: any Py_DECREF without a thread state is a fatal error
 	Guards               bool // 3.15: PEP 788 interpreter guards, and the guard wait before the flag
 	FreshEnsureMustExit  bool // 3.15: a thread state an ensure builds after the flag must exit
 	TakeGILWindow        bool // 3.9-3.13: take_gil reads the thread state after its entry check (cpython#110052)
@@ -210,8 +211,8 @@ var Facts = []Fact{
 	{What: "catch(...) that swallows the forced unwind aborts: FATAL: exception not rethrown", Releases: "glibc",
 		Source: "pybind11 #1208, gh-87135",
 		When:   func(p Preset) bool { return p.Platform == "glibc" }, Set: func(p *Preset) { p.CatchallAborts = true }},
-	{What: "a debug build (facet debug): a DECREF or use without the GIL is a fatal error, not silent corruption", Releases: "--with-pydebug builds",
-		Source: "_Py_EnsureTstateNotNULL checks in debug builds (spec v2 debug facet)",
+	{What: "a debug build (facet debug): a DECREF that frees without the GIL is a fatal error in the debug allocator hooks when no thread holds the GIL (up to 3.11, otherwise it runs on the holder's process-wide thread state: corruption); a use is never checked", Releases: "--with-pydebug builds, -X dev",
+		Source: "_PyMem_DebugFree / _PyMem_DebugCheckGIL (bpo-26558); real 3.11.2 -dbg segfaulted in the forced unwind (research note section 14; spec v3)",
 		When:   func(p Preset) bool { return p.Debug }, Set: func(p *Preset) { p.Debug = true }},
 	{What: "an ensure after the thread states are freed (step 7) builds a thread state first", Releases: "3.8-3.14, open in 3.14",
 		Source: "gh-124619, gh-132948",
@@ -238,6 +239,9 @@ var Facts = []Fact{
 	{What: "other threads' thread states are cleared right after the flag (Python-level thread-locals die on main) and freed only when their thread lets go (a hung thread keeps its own)", Releases: "3.14+",
 		Source: "3.14.7 pylifecycle.c 2092-2103, pystate.c 2028-2042 (_PyThreadState_RemoveExcept; PR #130649); research note section 14",
 		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.TstatesClearedAtFlag = true }},
+	{What: "a debug build: any DECREF without a thread state is a fatal error (its reference accounting reads the thread-local current state)", Releases: "3.12+ debug builds",
+		Source: "_Py_EnsureTstateNotNULL (Include/internal/pycore_pystate.h) in Py_DECREF's debug path from 3.12 (research note section 14; spec v3)",
+		Spans:  []Span{since(12, 0)}, When: func(p Preset) bool { return p.Debug }, Set: func(p *Preset) { p.DebugTstateCheck = true }},
 }
 
 // setThreadExitPolicy: before the hang (gh-87135), a thread that meets

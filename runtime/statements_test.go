@@ -321,9 +321,10 @@ daemon d { native { forever { io } } }`, want: []string{"clean"}, never: []strin
 	})
 }
 
-// The debug facet: a DECREF or use without the GIL is a fatal error in a
-// debug build (_PyMem_DebugCheckGIL, _Py_EnsureTstateNotNULL) rather than
-// silent corruption.
+// The debug facet: a DECREF without the GIL is a fatal error in a 3.12+
+// debug build (_Py_EnsureTstateNotNULL) rather than silent corruption;
+// TestDebugFacet_EnsureTstateNotNULL312_PyMemDebugFree has the rules by
+// release.
 func TestDebugBuildFatalWithoutGIL(t *testing.T) {
 	body := `
 main {
@@ -331,7 +332,7 @@ main {
   spawn f
   join f
 }
-foreign f { use X }`
+foreign f { decref X }`
 	runV2(t, []v2Case{
 		{name: "release build", policy: "hang", src: "scenario \"x\"" + body, want: []string{"corruption/no-gil"}, never: []string{"abort"}},
 		{name: "debug build", policy: "hang", src: "scenario \"x\"\npreset cpython-3.12 debug" + body, want: []string{"abort/fatal-no-gil"}, never: []string{"corruption"}},
