@@ -276,6 +276,35 @@ daemon d {
 	})
 }
 
+// After step 7 an outermost ensure is corruption or abort in 3.14 (spec
+// v3): real 3.14.10 runs of a gRPC-style poller (native threads looping
+// PyGILState_Ensure / Release at exit) ended in SIGSEGV or in "Fatal Python
+// error: gilstate_tss_set: failed to set current tstate (TSS)" once
+// _PyGILState_Fini deleted the key (research note section 15; gh-124619).
+// 3.13 and 3.12 have no such abort.
+func TestEnsureAfterStep7CorruptionOrAbort_gh124619_314(t *testing.T) {
+	const poller = `scenario "poller"
+preset PRESET
+main {
+  spawn p
+  work 2
+}
+foreign p {
+  forever {
+    ensure
+    work 1
+    unensure
+  }
+}`
+	src := func(preset string) string { return strings.Replace(poller, "PRESET", preset, 1) }
+	runV2(t, []v2Case{
+		{name: "3.14", policy: "hang", runs: 1000, src: src("cpython-3.14"),
+			want: []string{"corruption/tstate-use-after-free", "abort/fatal-gilstate"}},
+		{name: "3.13", policy: "hang", runs: 400, src: src("cpython-3.13"), never: []string{"abort/fatal-gilstate"}},
+		{name: "3.15", policy: "hang", runs: 400, src: src("cpython-3.15"), never: []string{"abort/fatal-gilstate"}},
+	})
+}
+
 func keysOfSet(m map[string]bool) []string {
 	var out []string
 	for k := range m {

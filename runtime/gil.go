@@ -200,6 +200,24 @@ func (in *Interp) evalBreaker(t *thread) {
 	in.takeGIL(t, "eval breaker")
 }
 
+// gilstateFini is 3.14's _PyGILState_Fini at the end of step 7: the
+// gilstate TSS key is deleted and the interpreter is freed, its memory
+// still intact until main's exit goes on (spec v3: after step 7 an
+// outermost ensure is corruption or abort in 3.14). An ensure that builds
+// a thread state while main is here survives new_threadstate and aborts in
+// gilstate_tss_set (research note section 15: 5 of 100 runs of a poller
+// on 3.14.10); one that comes before, in step 7, or after, once main's
+// exit reused the memory, touches freed state: corruption (gh-124619,
+// grpc#17621's new_threadstate(interp=0x0)). The phase is a scheduling
+// point only under 3.14 and in a scenario with an ensure, so that other
+// runs keep their schedules.
+func (in *Interp) gilstateFini(t *thread) {
+	if !in.preset.GILStateFiniAbort || !in.hasEnsure {
+		return
+	}
+	in.setPhase(t, PhaseGILStateFini)
+}
+
 // ensure is PyGILState_Ensure. The outermost ensure of a thread without a
 // thread state builds one before any must-exit check: after step 7 that
 // touches freed interpreter state (gh-124619, open in 3.14).
@@ -213,6 +231,12 @@ func (in *Interp) ensure(t *thread) {
 	}
 	if !t.tstate {
 		if in.tstatesFreed {
+			if in.preset.GILStateFiniAbort && in.phase == PhaseGILStateFini {
+				// 3.14.10: "Fatal Python error: gilstate_tss_set: failed
+				// to set current tstate (TSS)" with "Python runtime
+				// state: finalizing" (research note section 15).
+				in.halt(t, Abort, KindFatalGILState, "Fatal Python error: gilstate_tss_set: failed to set current tstate (TSS) ("+t.name+": PyGILState_Ensure after _PyGILState_Fini deleted the key; gh-124619)")
+			}
 			in.halt(t, Corruption, KindUAFTstate, t.name+": PyGILState_Ensure built a thread state after finalization freed the interpreter's thread states (gh-124619)")
 		}
 		t.tstate = true

@@ -115,6 +115,7 @@ type Preset struct {
 	CatchallAborts       bool // glibc: catch(...) without rethrow aborts
 	Debug                bool // a debug build: a freeing Py_DECREF without the GIL may be a fatal error
 	DebugTstateCheck     bool // 3.12+ debug build: any Py_DECREF without a thread state is a fatal error
+	GILStateFiniAbort    bool // 3.14: an ensure right after _PyGILState_Fini aborts in gilstate_tss_set
 	Guards               bool // 3.15: PEP 788 interpreter guards, and the guard wait before the flag
 	FreshEnsureMustExit  bool // 3.15: a thread state an ensure builds after the flag must exit
 	TakeGILWindow        bool // 3.9-3.13: take_gil reads the thread state after its entry check (cpython#110052)
@@ -242,6 +243,9 @@ var Facts = []Fact{
 	{What: "a debug build: any DECREF without a thread state is a fatal error (its reference accounting reads the thread-local current state)", Releases: "3.12+ debug builds",
 		Source: "_Py_EnsureTstateNotNULL (Include/internal/pycore_pystate.h) in Py_DECREF's debug path from 3.12 (research note section 14; spec v3)",
 		Spans:  []Span{since(12, 0)}, When: func(p Preset) bool { return p.Debug }, Set: func(p *Preset) { p.DebugTstateCheck = true }},
+	{What: "an outermost PyGILState_Ensure after step 7 is corruption or abort: right after _PyGILState_Fini deleted the TSS key, with the freed interpreter's memory still intact, gilstate_tss_set fails (Fatal Python error); before it, or once main's exit goes on, the ensure touches freed state", Releases: "3.14",
+		Source: "gh-124619; seen on 3.14.10: \"Fatal Python error: gilstate_tss_set: failed to set current tstate (TSS)\" (research note section 15; spec v3)",
+		Spans:  []Span{branches(14, 14)}, Set: func(p *Preset) { p.GILStateFiniAbort = true }},
 }
 
 // setThreadExitPolicy: before the hang (gh-87135), a thread that meets

@@ -81,6 +81,10 @@ func KnownException(r *runtime.Result) string {
 	switch {
 	case r.Outcome == runtime.Corruption && r.Report.Kind == runtime.KindUAFTstate && strings.HasPrefix(r.Report.Op, "ensure"):
 		return "gh-124619"
+	case r.Outcome == runtime.Abort && r.Report.Kind == runtime.KindFatalGILState:
+		// 3.14: the same ensure, right after _PyGILState_Fini deleted the
+		// TSS key: gilstate_tss_set fails.
+		return "gh-124619"
 	case r.Outcome == runtime.Abort && r.Report.Kind == runtime.KindFatalStdout:
 		return "bpo-23309"
 	case r.Outcome == runtime.Corruption && r.Report.Kind == runtime.KindTakeGILWindow:
