@@ -40,7 +40,7 @@ func (in *Interp) finalize(t *thread) {
 	in.setPhase(t, "free-tstates") // step 7
 	in.tstatesFreed = true
 	in.freeThreadStates(t)
-	in.gilstateFini(t) // 3.14: _PyGILState_Fini, then the interpreter is freed (gil.go)
+	in.gilstateFini(t)       // 3.14: _PyGILState_Fini, then the interpreter is freed (gil.go)
 	in.afterFinalize(t)      // after_finalize blocks: afterfinalize.go
 	in.setPhase(t, "exited") // step 8
 	in.result.Outcome = Clean
