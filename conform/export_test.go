@@ -48,7 +48,7 @@ func golden(t *testing.T, name, got string) {
 func TestExportGolden(t *testing.T) {
 	steer := map[string][]SteerPoint{
 		"raii-decref-unwind":    {{Thread: "w", Line: 26, Col: 7, Stmt: "acquire@26:7", Phase: "flush", Gate: true}},
-		"gh-124619-late-ensure": {{Thread: "lib", Line: 23, Col: 3, Stmt: "ensure@23:3", Phase: "exited"}},
+		"gh-124619-late-ensure": {{Thread: "lib", Line: 28, Col: 3, Stmt: "ensure@28:3", Phase: "exited"}},
 	}
 	for _, name := range []string{"raii-decref-unwind", "catchall-glibc", "noexcept-unwind-abort", "cleanup-unlocks",
 		"stack-waiter-terminate", "gh-124619-late-ensure", "atexit-stops-daemons", "gh-104690-thread-in-del-311"} {

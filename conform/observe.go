@@ -91,6 +91,9 @@ func ended(raw *Raw) (Observation, bool) {
 	if o, ok := fatal(runtime.KindFatalStdout, "could not acquire lock for"); ok {
 		return o, true
 	}
+	if o, ok := fatal(runtime.KindFatalGILState, "gilstate_tss_set"); ok {
+		return o, true
+	}
 	if o, ok := fatal("fatal-error", "Fatal Python error"); ok {
 		return o, true
 	}

@@ -29,7 +29,7 @@ func phaseConst(phase string) string {
 		return "sfz::PhaseTeardown"
 	case "collect":
 		return "sfz::PhaseCollected"
-	case "free-tstates", "exited":
+	case "free-tstates", "gilstate-fini", "exited":
 		return "sfz::PhaseFinalized"
 	default:
 		return "sfz::PhaseAtexitDone"

@@ -231,10 +231,12 @@ func TestVersionsHTMLAndText(t *testing.T) {
 		}
 	}
 	// join (gh-123940): 3.8 and 3.13.7 block on the stopped daemon, 3.14
-	// raises: only the 3.14 cell changes.
+	// raises; 3.13.7 can also crash in the cpython#110052 take_gil window
+	// (open in every 3.13 patch release, spec v3): the 3.13.7 and 3.14
+	// cells change.
 	join := v.Rows[len(v.Rows)-1].Cells
-	if join[0].Changed || join[1].Changed || !join[2].Changed {
-		t.Errorf("changed flags %v %v %v, want false false true; outcomes %v %v %v", join[0].Changed, join[1].Changed, join[2].Changed,
+	if join[0].Changed || !join[1].Changed || !join[2].Changed {
+		t.Errorf("changed flags %v %v %v, want false true true; outcomes %v %v %v", join[0].Changed, join[1].Changed, join[2].Changed,
 			join[0].Outcomes, join[1].Outcomes, join[2].Outcomes)
 	}
 	if text := v.Text(); !strings.Contains(text, "-preset 'cpython-3.14' -policy hang") || !strings.Contains(text, " ^") {
@@ -311,7 +313,7 @@ daemon d { forever { io } }
 		t.Fatalf("defects %v, outcomes %v: want corruption only through cpython#110052", c.Defects, c.Outcomes)
 	}
 	text := m.Text()
-	for _, want := range []string{"co " + strconv.Itoa(c.Counts["corruption"]) + "†", "† only CPython's own defects reach the outcome", "cpython#110052 (3.9-3.12)",
+	for _, want := range []string{"co " + strconv.Itoa(c.Counts["corruption"]) + "†", "† only CPython's own defects reach the outcome", "cpython#110052 (3.9-3.13)",
 		"daemon (unwind): clean apart from CPython's own defects (cpython#110052)"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("the text lacks %q:\n%s", want, text)

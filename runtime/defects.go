@@ -10,8 +10,8 @@ import "strings"
 // the fuzz oracle never blames a policy for it (verdict.KnownException).
 // This table is the one definition both use.
 var Defects = []Defect{
-	{Issue: "cpython#110052", Releases: "3.9-3.12",
-		What:  "take_gil read the thread state after its must-exit check, after finalization freed it (daemon threads crash at random at exit)",
+	{Issue: "cpython#110052", Releases: "3.9-3.13",
+		What:  "take_gil read the thread state after its must-exit check (3.9-3.12 also drop_gil after acquiring), after finalization freed it (daemon threads crash at random at exit)",
 		match: func(r *Result) bool { return r.Report.Kind == KindTakeGILWindow }},
 	{Issue: "gh-124619", Releases: "3.8-3.14",
 		What: "a thread's outermost PyGILState_Ensure built a thread state in an interpreter whose thread states finalization had freed",
@@ -41,7 +41,7 @@ func (r *Result) Defect() string {
 	return ""
 }
 
-// LookupDefect returns the defect of an issue.
+// LookupDefect returns the (first) defect of an issue.
 func LookupDefect(issue string) (Defect, bool) {
 	for _, d := range Defects {
 		if d.Issue == issue {

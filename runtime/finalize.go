@@ -40,7 +40,8 @@ func (in *Interp) finalize(t *thread) {
 	in.setPhase(t, "free-tstates") // step 7
 	in.tstatesFreed = true
 	in.freeThreadStates(t)
-	in.afterFinalize(t)      // after_finalize blocks: v2stmt.go
+	in.gilstateFini(t)       // 3.14: _PyGILState_Fini, then the interpreter is freed (gil.go)
+	in.afterFinalize(t)      // after_finalize blocks: afterfinalize.go
 	in.setPhase(t, "exited") // step 8
 	in.result.Outcome = Clean
 	in.result.Report = Report{Kind: KindExit, Phase: in.phase, Message: fmt.Sprintf("the process exited with code %d after finalization", in.exitCode)}
@@ -70,11 +71,18 @@ func (in *Interp) waitNonDaemon(t *thread) {
 // exist now are marked to exit: _PyThreadState_MustExit is per thread state
 // (pylifecycle.c 2092-2096, pystate.c 3141-3145, PR #130649). In 3.9-3.13
 // _PyThreadState_DeleteExcept deletes every other thread state right after
-// the flag (3.9 pylifecycle.c 1511, 3.12 1847; bpo-19466).
+// the flag (3.9 pylifecycle.c 1511, 3.12 1847; bpo-19466). 3.14 and 3.15
+// clear every other thread state there too, but free each only when its
+// thread lets go (3.14.7 pylifecycle.c 2092-2103, pystate.c 2028-2042;
+// spec v3): Python-level thread-locals die on main, and a thread keeps
+// its own state.
 func (in *Interp) setFinalizing(t *thread) {
 	in.raiseFlag()
-	if in.preset.TstatesFreedAtFlag {
+	switch {
+	case in.preset.TstatesFreedAtFlag:
 		in.freeThreadStates(t)
+	case in.preset.TstatesClearedAtFlag:
+		in.clearThreadStates(t)
 	}
 }
 
@@ -93,16 +101,36 @@ func (in *Interp) raiseFlag() {
 	}
 }
 
-// freeThreadStates frees the thread states of all other threads: right
-// after the flag in 3.9-3.13, at step 7 in 3.8 (zapthreads) and 3.14.
+// freeThreadStates clears and frees the thread states of all other
+// threads: right after the flag in 3.9-3.13, at step 7 in 3.8
+// (zapthreads). In 3.14 and later, step 7 frees none (each thread frees its
+// own when it lets go) but _PyGILState_Fini forgets them: a later ensure
+// builds a new one (gh-124619).
 func (in *Interp) freeThreadStates(t *thread) {
+	freed := !in.preset.TstatesClearedAtFlag
 	for _, o := range in.threads[1:] {
 		if o.tstate {
-			in.clearThreadLocals(t, o) // v2stmt.go
-			o.tstate, o.tstateFreed = false, true
+			in.clearThreadLocals(t, o) // Python-level thread-locals die on main (tls.go)
+			o.tstate, o.tstateFreed = false, freed
 		}
 	}
-	in.event(t, EvNote, "thread states of other threads freed")
+	if freed {
+		in.event(t, EvNote, "thread states of other threads freed")
+	} else {
+		in.event(t, EvNote, "thread states of other threads forgotten (each is freed when its thread lets go)")
+	}
+}
+
+// clearThreadStates clears the thread states of all other live threads
+// right after the flag without freeing them (3.14 and later): their
+// Python-level thread-locals die on main.
+func (in *Interp) clearThreadStates(t *thread) {
+	for _, o := range in.threads[1:] {
+		if o.tstate {
+			in.clearThreadLocals(t, o)
+		}
+	}
+	in.event(t, EvNote, "thread states of other threads cleared (not freed)")
 }
 
 // flushStdout is step 5, flush_std_files: buffered_flush takes the buffer

@@ -84,7 +84,7 @@ func (in *Interp) takeGIL(t *thread, site string) {
 	if in.mustExit(t) && in.preset.CheckEntry {
 		in.strike(t, site, "before waiting")
 	}
-	in.takeGILWindow(t, site) // 3.9-3.12: cpython#110052 (v2stmt.go)
+	in.takeGILWindow(t, site) // 3.9-3.13: cpython#110052 (below)
 	g := in.gil
 	for {
 		// TryLock only a GIL the model says is free (then it must
@@ -95,6 +95,12 @@ func (in *Interp) takeGIL(t *thread, site string) {
 			if !g.mu.TryLock() {
 				panic("runtime: the GIL is free in the model but held for real")
 			}
+			// A drop request is pending for the exit path below (drop_gil
+			// resets it only after take_gil's must-exit check): another
+			// thread's request still set, or another thread waiting, whose
+			// timed wait may set one at any moment (spec v3: an untimed
+			// model has a request pending whenever another thread waits).
+			pending := g.dropReq && g.requester != t.id || in.otherGILWaiter(t)
 			g.holder, g.lastHolder = t.id, t.id
 			g.switches++
 			if g.dropReq {
@@ -112,6 +118,7 @@ func (in *Interp) takeGIL(t *thread, site string) {
 			if in.mustExit(t) {
 				// Every preset checks after acquiring (3.8: every caller
 				// of take_gil, bpo-36475); the GIL is dropped first.
+				in.dropGILWindow(t, site, pending)
 				in.dropGIL(t)
 				in.strike(t, site, "after acquiring")
 			}
@@ -124,7 +131,9 @@ func (in *Interp) takeGIL(t *thread, site string) {
 		}
 		g.dropReq, g.requester = true, t.id
 		in.event(t, EvWaitGIL, site)
+		t.waitingGIL = true
 		in.ctl.Block(t.id, gilWait{in, t})
+		t.waitingGIL = false
 		if g.holder >= 0 && in.mustExit(t) && in.preset.CheckWaiting {
 			if in.preset.ResetDropRequest && g.requester == t.id {
 				g.dropReq, g.requester = false, -1
@@ -191,6 +200,24 @@ func (in *Interp) evalBreaker(t *thread) {
 	in.takeGIL(t, "eval breaker")
 }
 
+// gilstateFini is 3.14's _PyGILState_Fini at the end of step 7: the
+// gilstate TSS key is deleted and the interpreter is freed, its memory
+// still intact until main's exit goes on (spec v3: after step 7 an
+// outermost ensure is corruption or abort in 3.14). An ensure that builds
+// a thread state while main is here survives new_threadstate and aborts in
+// gilstate_tss_set (research note section 15: 5 of 100 runs of a poller
+// on 3.14.10); one that comes before, in step 7, or after, once main's
+// exit reused the memory, touches freed state: corruption (gh-124619,
+// grpc#17621's new_threadstate(interp=0x0)). The phase is a scheduling
+// point only under 3.14 and in a scenario with an ensure, so that other
+// runs keep their schedules.
+func (in *Interp) gilstateFini(t *thread) {
+	if !in.preset.GILStateFiniAbort || !in.hasEnsure {
+		return
+	}
+	in.setPhase(t, PhaseGILStateFini)
+}
+
 // ensure is PyGILState_Ensure. The outermost ensure of a thread without a
 // thread state builds one before any must-exit check: after step 7 that
 // touches freed interpreter state (gh-124619, open in 3.14).
@@ -206,6 +233,12 @@ func (in *Interp) ensure(t *thread) {
 	}
 	if !t.tstate {
 		if in.tstatesFreed {
+			if in.preset.GILStateFiniAbort && in.phase == PhaseGILStateFini {
+				// 3.14.10: "Fatal Python error: gilstate_tss_set: failed
+				// to set current tstate (TSS)" with "Python runtime
+				// state: finalizing" (research note section 15).
+				in.halt(t, Abort, KindFatalGILState, "Fatal Python error: gilstate_tss_set: failed to set current tstate (TSS) ("+t.name+": PyGILState_Ensure after _PyGILState_Fini deleted the key; gh-124619)")
+			}
 			in.halt(t, Corruption, KindUAFTstate, t.name+": PyGILState_Ensure built a thread state after finalization freed the interpreter's thread states (gh-124619)")
 		}
 		t.tstate = true
@@ -234,26 +267,56 @@ func (in *Interp) unensure(t *thread) {
 	}
 }
 
-// The take_gil window: in 3.9-3.12, take_gil checks must-exit and then
-// reads tstate->interp; the two are separate scheduling points. A thread
-// that passed the check before the flag and reads its state after
-// finalization freed it is corruption (cpython#110052: plain daemon
-// threads crash at random at exit, interp=0xdddd... in debug builds). 3.8
-// has its own read after acquiring (bpo-39877, takeGIL); 3.14 refcounts
-// thread states (gh-124878), so the read is safe. 3.13 is given no window,
-// as the issue reads cpython#110052 (3.9-3.12); whether 3.13's take_gil
-// still reads the state there is unchecked (see docs). The window point
-// exists only under 3.9-3.12 and for threads other than main, so that
-// other presets keep their schedules.
-// takeGILWindow is the second scheduling point of take_gil under 3.9-3.12:
-// after the must-exit check, the read of the thread's own state. gil.go's
-// takeGIL calls it right after the entry check.
+// The take_gil window (cpython#110052; spec v3, "Corrections to v2").
+// take_gil checks must-exit on entry and then reads tstate->interp; the
+// two are separate scheduling points. A thread that passed the check before
+// the flag and reads its state after finalization freed it (right after the
+// flag: _PyThreadState_DeleteExcept, bpo-19466) dereferences freed memory:
+// plain daemon threads crash at random at exit, interp=0xdddd... in debug
+// builds. The window is open in 3.9 to 3.13.x: 3.13.0 has the same code
+// (ceval_gil.c 301 checks, 312 reads; pylifecycle.c 2022 sets the flag,
+// 2039 deletes the states; research note section 14), and no gh-110052
+// change fixed take_gil. 3.14 reads tstate->state and keeps a thread's own
+// state alive (refcounted, PR #130649), so it is closed there and in 3.15.
+// 3.8 has its own read after acquiring (bpo-39877, takeGIL). A take that
+// begins after the flag exits at the entry check without touching its
+// state (bpo-39877), so it never enters the window. The window point
+// exists only where Preset.TakeGILWindow holds and for threads other than
+// main, so that other presets keep their schedules.
+
+// takeGILWindow is the second scheduling point of take_gil: after the
+// entry must-exit check, the read of the thread's own state. takeGIL calls
+// it right after the entry check.
 func (in *Interp) takeGILWindow(t *thread, site string) {
-	if m := in.preset.Release.Minor; t.id == 0 || in.finalizing || m < 9 || m > 12 || !t.tstate {
+	if !in.preset.TakeGILWindow || t.id == 0 || in.finalizing || !t.tstate {
 		return
 	}
 	in.point(t)
 	if t.tstateFreed {
 		in.halt(t, Corruption, KindTakeGILWindow, fmt.Sprintf("%s passed take_gil's must-exit check at %s before the flag, then read its thread state (tstate->interp) after finalization freed it (cpython#110052)", t.name, site))
 	}
+}
+
+// dropGILWindow is the second way into the window (3.9-3.12, cpython#110052;
+// 3.11 ceval_gil.h 288 -> 175): a thread that meets must-exit after
+// acquiring the GIL calls drop_gil with its own thread state, which
+// finalization freed right after the flag; under FORCE_SWITCHING drop_gil
+// reads tstate->interp when a drop request is pending. 3.13 passes NULL
+// there ("tstate could be a dangling pointer"). takeGIL calls it before
+// the exit path's drop.
+func (in *Interp) dropGILWindow(t *thread, site string, pending bool) {
+	if in.preset.DropGILReadsTstate && t.tstateFreed && pending {
+		in.halt(t, Corruption, KindTakeGILWindow, fmt.Sprintf("%s met the must-exit check after acquiring the GIL at %s and handed its thread state, freed by finalization, to drop_gil, which read tstate->interp for a pending drop request (FORCE_SWITCHING; cpython#110052)", t.name, site))
+	}
+}
+
+// otherGILWaiter reports whether a thread other than t is waiting for the
+// GIL.
+func (in *Interp) otherGILWaiter(t *thread) bool {
+	for _, o := range in.threads {
+		if o != t && o.waitingGIL {
+			return true
+		}
+	}
+	return false
 }

@@ -109,6 +109,7 @@ type Interp struct {
 	phase      string
 	exitCode   int
 
+	hasEnsure       bool       // the scenario has an ensure statement (gilstateFini)
 	finalizeStarted bool       // Py_FinalizeEx began (step 2): interp->finalizing in 3.12
 	finalizing      bool       // the finalizing flag (step 4)
 	tstatesFreed    bool       // step 7: the interpreter's thread states are gone
@@ -146,6 +147,7 @@ type thread struct {
 	raising     int  // native frames left normally by an exception, items running
 
 	hasGIL      bool
+	waitingGIL  bool // blocked in take_gil's wait for the GIL
 	sinceTake   int  // bytecode steps since the GIL was taken
 	tstate      bool // has a thread state
 	tstateFreed bool // its thread state was freed in step 7
@@ -313,6 +315,9 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		in.result.Strategy = fmt.Sprintf("wild %d", opts.Seed)
 	} else {
 		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName})
+	}
+	for _, b := range s.Bodies() {
+		scenario.Walk(b, func(st *scenario.Stmt) { in.hasEnsure = in.hasEnsure || st.Op == scenario.OpEnsure })
 	}
 	for i, d := range s.Threads {
 		in.threads = append(in.threads, &thread{id: i, name: d.Name, decl: d, kind: d.Kind})

@@ -49,7 +49,7 @@ func (in *Interp) runFrameItems(t *thread, f *frame) {
 		f.items = f.items[:i]
 		if it.hold != nil {
 			if !t.hasGIL {
-				in.noGILAt(t, it.stmt, fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", t.name, it.hold.name, unwindNote(t)))
+				in.noGILAt(t, it.stmt, it.hold, fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", t.name, it.hold.name, unwindNote(t)))
 			}
 			in.decrefObject(t, it.hold, "smart pointer release")
 			continue

@@ -200,6 +200,8 @@ const (
 	KindNounwind       = "nounwind"         // forced unwind through a Rust extern "C" frame
 	KindAfterFinalize  = "after-finalize"   // Python-level work after Py_FinalizeEx returned
 	KindTakeGILWindow  = "take-gil-window"  // cpython#110052
+	KindFatalGILState  = "fatal-gilstate"   // 3.14: gilstate_tss_set failed after _PyGILState_Fini (gh-124619)
+	PhaseGILStateFini  = "gilstate-fini"    // 3.14: main's phase right after _PyGILState_Fini (step 7)
 	PhaseAfterFinalize = "after-finalize"   // main's phase while it runs after_finalize blocks
 	tlsNote            = "atthreadexit of " // trace note before a thread-local destructor runs
 )

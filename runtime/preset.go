@@ -111,10 +111,15 @@ type Preset struct {
 	QuietBootstrap       bool // a late bootstrap returns without the GIL (gh-108987)
 	PerThreadMustExit    bool // 3.14: only thread states marked at the flag must exit
 	TstatesFreedAtFlag   bool // 3.9-3.13 delete other thread states right after the flag
+	TstatesClearedAtFlag bool // 3.14+ clear them there, each freed when its thread lets go
 	CatchallAborts       bool // glibc: catch(...) without rethrow aborts
-	Debug                bool // a debug build: Py_DECREF without the GIL is a fatal error
+	Debug                bool // a debug build: a freeing Py_DECREF without the GIL may be a fatal error
+	DebugTstateCheck     bool // 3.12+ debug build: any Py_DECREF without a thread state is a fatal error
+	GILStateFiniAbort    bool // 3.14: an ensure right after _PyGILState_Fini aborts in gilstate_tss_set
 	Guards               bool // 3.15: PEP 788 interpreter guards, and the guard wait before the flag
 	FreshEnsureMustExit  bool // 3.15: a thread state an ensure builds after the flag must exit
+	TakeGILWindow        bool // 3.9-3.13: take_gil reads the thread state after its entry check (cpython#110052)
+	DropGILReadsTstate   bool // 3.9-3.12: a thread struck after acquiring hands its state to drop_gil
 	Join                 JoinRule
 
 	DefaultPolicy string
@@ -171,9 +176,9 @@ var Facts = []Fact{
 	{What: "take_gil reads tstate->async_exc after acquiring, before the must-exit check", Releases: "3.8",
 		Source: "bpo-39877 (29356e03, fixed in 3.9)",
 		Spans:  []Span{branches(8, 8)}},
-	{What: "a waiter that meets must-exit resets its own drop request", Releases: "3.10.8, 3.11+",
-		Source: "gh-96387 (PR #96869; Misc/NEWS.d/3.10.8.rst)",
-		Spans:  []Span{since(10, 8)}, Set: func(p *Preset) { p.ResetDropRequest = true },
+	{What: "a waiter that meets must-exit resets its own drop request", Releases: "3.10.8, 3.11.1, 3.12+",
+		Source: "gh-96387 (PR #96869; Misc/NEWS.d/3.10.8.rst and 3.11.1.rst, not 3.11.0)",
+		Spans:  []Span{patches(10, 8, Latest), since(11, 1)}, Set: func(p *Preset) { p.ResetDropRequest = true },
 		// A daemon handing off the GIL at the flag hangs before it: an
 		// outcome plain daemon threads meet.
 		InReleaseView: true},
@@ -201,14 +206,14 @@ var Facts = []Fact{
 	{What: "must-exit is per thread state: a thread state built after the flag runs alongside finalization (3.15: not one a fresh ensure builds)", Releases: "3.14+",
 		Source: "PR #130649 (gh-124878), gh-132948",
 		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.PerThreadMustExit = true }},
-	{What: "other threads' thread states are deleted right after the flag (3.8 and 3.14: at step 7)", Releases: "3.9-3.13",
+	{What: "other threads' thread states are deleted right after the flag (3.8: at step 7; 3.14+: cleared there, see below)", Releases: "3.9-3.13",
 		Source: "bpo-19466 (pylifecycle.c _PyThreadState_DeleteExcept)",
 		Spans:  []Span{branches(9, 13)}, Set: func(p *Preset) { p.TstatesFreedAtFlag = true }},
 	{What: "catch(...) that swallows the forced unwind aborts: FATAL: exception not rethrown", Releases: "glibc",
 		Source: "pybind11 #1208, gh-87135",
 		When:   func(p Preset) bool { return p.Platform == "glibc" }, Set: func(p *Preset) { p.CatchallAborts = true }},
-	{What: "a debug build (facet debug): a DECREF or use without the GIL is a fatal error, not silent corruption", Releases: "--with-pydebug builds",
-		Source: "_Py_EnsureTstateNotNULL checks in debug builds (spec v2 debug facet)",
+	{What: "a debug build (facet debug): a DECREF that frees without the GIL is a fatal error in the debug allocator hooks when no thread holds the GIL (up to 3.11, otherwise it runs on the holder's process-wide thread state: corruption); a use is never checked", Releases: "--with-pydebug builds, -X dev",
+		Source: "_PyMem_DebugFree / _PyMem_DebugCheckGIL (bpo-26558); real 3.11.2 -dbg segfaulted in the forced unwind (research note section 14; spec v3)",
 		When:   func(p Preset) bool { return p.Debug }, Set: func(p *Preset) { p.Debug = true }},
 	{What: "an ensure after the thread states are freed (step 7) builds a thread state first", Releases: "3.8-3.14, open in 3.14",
 		Source: "gh-124619, gh-132948",
@@ -226,6 +231,21 @@ var Facts = []Fact{
 	{What: "a native thread's first PyGILState_Ensure after the flag meets the policy before it builds a thread state (under hang it never returns)", Releases: "3.15+",
 		Source: "observed on 3.15.2; 3.14.10 runs it (research note section 13)",
 		Spans:  []Span{since(15, 0)}, Set: func(p *Preset) { p.FreshEnsureMustExit = true }},
+	{What: "take_gil reads the thread state (tstate->interp) after its entry must-exit check: a take that passed the check before the flag reads a state freed after it", Releases: "3.9-3.13",
+		Source: "cpython#110052 (3.13.0 ceval_gil.c 301/312, pylifecycle.c 2022/2039; research note section 14); 3.14 reads tstate->state, refcounted (PR #130649)",
+		Spans:  []Span{branches(9, 13)}, Set: func(p *Preset) { p.TakeGILWindow = true }},
+	{What: "a thread struck after acquiring hands its thread state to drop_gil, which reads tstate->interp under FORCE_SWITCHING while a drop request is pending", Releases: "3.9-3.12",
+		Source: "cpython#110052; 3.11 ceval_gil.h 288 -> 175 (3.13 passes NULL: \"tstate could be a dangling pointer\")",
+		Spans:  []Span{branches(9, 12)}, Set: func(p *Preset) { p.DropGILReadsTstate = true }},
+	{What: "other threads' thread states are cleared right after the flag (Python-level thread-locals die on main) and freed only when their thread lets go (a hung thread keeps its own)", Releases: "3.14+",
+		Source: "3.14.7 pylifecycle.c 2092-2103, pystate.c 2028-2042 (_PyThreadState_RemoveExcept; PR #130649); research note section 14",
+		Spans:  []Span{since(14, 0)}, Set: func(p *Preset) { p.TstatesClearedAtFlag = true }},
+	{What: "a debug build: any DECREF without a thread state is a fatal error (its reference accounting reads the thread-local current state)", Releases: "3.12+ debug builds",
+		Source: "_Py_EnsureTstateNotNULL (Include/internal/pycore_pystate.h) in Py_DECREF's debug path from 3.12 (research note section 14; spec v3)",
+		Spans:  []Span{since(12, 0)}, When: func(p Preset) bool { return p.Debug }, Set: func(p *Preset) { p.DebugTstateCheck = true }},
+	{What: "an outermost PyGILState_Ensure after step 7 is corruption or abort: right after _PyGILState_Fini deleted the TSS key, with the freed interpreter's memory still intact, gilstate_tss_set fails (Fatal Python error); before it, or once main's exit goes on, the ensure touches freed state", Releases: "3.14",
+		Source: "gh-124619; seen on 3.14.10: \"Fatal Python error: gilstate_tss_set: failed to set current tstate (TSS)\" (research note section 15; spec v3)",
+		Spans:  []Span{branches(14, 14)}, Set: func(p *Preset) { p.GILStateFiniAbort = true }},
 }
 
 // setThreadExitPolicy: before the hang (gh-87135), a thread that meets

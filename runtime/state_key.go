@@ -155,6 +155,7 @@ func (e *keyEnc) thread(t *thread, stack uint32) {
 		}
 	}
 	e.bool(t.hasGIL)
+	e.bool(t.waitingGIL)
 	e.bool(t.sinceTake > 0)
 	e.bool(t.tstate)
 	e.bool(t.tstateFreed)

@@ -226,22 +226,27 @@ daemon d {
 	})
 }
 
-// atthreadexit is a thread-local destructor: it runs at a normal end or
-// after the forced unwind, not at terminate or hang; in 3.8-3.13
-// finalization clears live threads' states on main, which runs their
-// threading.local destructors (PyThreadState_Clear drops tstate->dict).
+// atthreadexit is a thread-local destructor. Plain atthreadexit is
+// Python-level state: it runs at a normal end, or on main where
+// finalization clears the thread's state (3.8 at step 7, 3.9-3.15 right
+// after the flag: PyThreadState_Clear drops tstate->dict). atthreadexit
+// native (C++ thread_local, pthread keys) runs on the thread at a normal
+// end, after the forced unwind and at _endthreadex, never at a hang and
+// never on main (spec v3; TestAtThreadExitNative_specV3 has the matrix).
 func TestAtThreadExitThreadLocalDestructors(t *testing.T) {
-	daemon := `
+	daemon := func(mod string) string {
+		return `
 main {
   spawn d
   wait registered
 }
 daemon d {
-  atthreadexit { set dtor }
+  atthreadexit ` + mod + `{ set dtor }
   set registered
   forever { io }
 }
 after_finalize { wait dtor }`
+	}
 	runV2(t, []v2Case{
 		{name: "normal end", policy: "hang", src: `scenario "x"
 main {
@@ -250,30 +255,25 @@ main {
   wait dtor
 }
 thread t { atthreadexit { set dtor } }`, want: []string{"clean"}, never: []string{"deadlock"}},
-		{name: "after the forced unwind", policy: "unwind", src: `scenario "x"
+		{name: "native after the forced unwind", policy: "unwind", src: `scenario "x"
 main {
   spawn d
   wait registered
 }
 daemon d {
-  atthreadexit { set dtor }
+  atthreadexit native { set dtor }
   set registered
   forever { io }
 }
 teardown { wait dtor }`, want: []string{"clean"}, never: []string{"deadlock"}},
-		{name: "not at terminate", policy: "terminate", src: "scenario \"x\"\npreset cpython-3.14" + daemon,
-			want: []string{"deadlock"}, never: []string{"clean"}},
-		{name: "on main when 3.12 clears the thread state", policy: "hang", src: "scenario \"x\"\npreset cpython-3.12" + daemon,
+		{name: "native at terminate (_endthreadex)", policy: "terminate", src: "scenario \"x\"\npreset cpython-3.14" + daemon("native "),
 			want: []string{"clean"}, never: []string{"deadlock"}},
-		{name: "not on main in 3.14", policy: "hang", src: "scenario \"x\"\npreset cpython-3.14" + daemon,
+		{name: "native not at a hang", policy: "hang", src: "scenario \"x\"\npreset cpython-3.14" + daemon("native "),
 			want: []string{"deadlock"}, never: []string{"clean"}},
-		// A destructor that finalization runs on main (3.9-3.13:
-		// PyThreadState_Clear drops tstate->dict right after the flag,
-		// pystate.c) and that releases the GIL returns into
-		// finalization without it: main's own no-gil failure, as for an
-		// atexit handler. The model panicked here ("main drops a GIL it
-		// does not hold" in step 5's flush; FuzzShutdown's seed
-		// 132aa789656555bd).
+		{name: "on main when 3.12 clears the thread state", policy: "hang", src: "scenario \"x\"\npreset cpython-3.12" + daemon(""),
+			want: []string{"clean"}, never: []string{"deadlock"}},
+		{name: "on main when 3.14 clears the thread state", policy: "hang", src: "scenario \"x\"\npreset cpython-3.14" + daemon(""),
+			want: []string{"clean"}, never: []string{"deadlock"}},
 		{name: "on main, returning without the GIL", policy: "hang", src: `scenario "x"
 preset cpython-3.12
 main {
@@ -321,9 +321,10 @@ daemon d { native { forever { io } } }`, want: []string{"clean"}, never: []strin
 	})
 }
 
-// The debug facet: a DECREF or use without the GIL is a fatal error in a
-// debug build (_PyMem_DebugCheckGIL, _Py_EnsureTstateNotNULL) rather than
-// silent corruption.
+// The debug facet: a DECREF without the GIL is a fatal error in a 3.12+
+// debug build (_Py_EnsureTstateNotNULL) rather than silent corruption;
+// TestDebugFacet_EnsureTstateNotNULL312_PyMemDebugFree has the rules by
+// release.
 func TestDebugBuildFatalWithoutGIL(t *testing.T) {
 	body := `
 main {
@@ -331,7 +332,7 @@ main {
   spawn f
   join f
 }
-foreign f { use X }`
+foreign f { decref X }`
 	runV2(t, []v2Case{
 		{name: "release build", policy: "hang", src: "scenario \"x\"" + body, want: []string{"corruption/no-gil"}, never: []string{"abort"}},
 		{name: "debug build", policy: "hang", src: "scenario \"x\"\npreset cpython-3.12 debug" + body, want: []string{"abort/fatal-no-gil"}, never: []string{"corruption"}},
@@ -373,10 +374,11 @@ thread w[3] { work 2 }`)
 	}
 }
 
-// The take_gil window (cpython#110052): in 3.9-3.12 a daemon that passed
-// take_gil's must-exit check before the flag and reads its thread state
-// after finalization freed it dereferences freed memory. 3.13 and 3.14
-// do not read it there.
+// The take_gil window (cpython#110052): in 3.9 to 3.13.x a daemon that
+// passed take_gil's must-exit check before the flag and reads its thread
+// state after finalization freed it dereferences freed memory (spec v3:
+// 3.13.0 has the same code, research note section 14). 3.14 does not read
+// it there.
 func TestTakeGILWindowCpython110052(t *testing.T) {
 	src := func(preset string) string {
 		return "scenario \"x\"\npreset " + preset + `
@@ -391,7 +393,8 @@ daemon d { forever { io } }`
 		// at step 7), but deterministic.
 		{name: "3.12", policy: "hang", runs: 2000, src: src("cpython-3.12"), want: []string{"corruption/take-gil-window"}},
 		{name: "3.9", policy: "unwind", runs: 2000, src: src("cpython-3.9"), want: []string{"corruption/take-gil-window"}},
-		{name: "3.13", policy: "hang", runs: 600, src: src("cpython-3.13"), want: []string{"clean"}, never: []string{"corruption"}},
+		{name: "3.13", policy: "hang", runs: 2000, src: src("cpython-3.13"), want: []string{"clean", "corruption/take-gil-window"}},
+		{name: "3.13.0", policy: "unwind", runs: 2000, src: src("cpython-3.13.0"), want: []string{"clean", "corruption/take-gil-window"}},
 		{name: "3.14", policy: "hang", runs: 600, src: src("cpython-3.14"), want: []string{"clean"}, never: []string{"corruption"}},
 	})
 }

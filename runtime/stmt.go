@@ -242,7 +242,7 @@ func (in *Interp) needGIL(t *thread, st *scenario.Stmt) {
 		if st.Name != "" {
 			what += " " + st.Name
 		}
-		in.noGILAt(t, t.cur, fmt.Sprintf("%s did %s without the GIL", t.name, what))
+		in.noGILAt(t, t.cur, in.decrefTarget(t.cur), fmt.Sprintf("%s did %s without the GIL", t.name, what))
 	}
 }
 

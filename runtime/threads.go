@@ -78,6 +78,13 @@ func (in *Interp) runThread(t *thread) {
 	if t.kind != scenario.Foreign && !t.hasGIL {
 		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL")
 	}
+	// A normal end clears the thread's own state: its Python-level
+	// thread-locals die here, on the thread, before it lets the GIL go
+	// (tls.go).
+	in.runTLS(t, t, false)
+	if t.kind != scenario.Foreign && !t.hasGIL {
+		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL (a thread-local destructor released it)")
+	}
 	if t.hasGIL && t.kind != scenario.Foreign {
 		in.dropGIL(t)
 	}
@@ -89,21 +96,32 @@ func (in *Interp) runThread(t *thread) {
 // thread must exit returns without taking the GIL: no policy runs, the
 // thread is not hung and counts as exiting (gh-108987, PRs #109272 and
 // #110342). Earlier releases meet the policy at this take. The check and
-// the take are one scheduling point.
+// the take are two scheduling points (spec v3, "Corrections to v2"): a
+// thread that passed the check before the flag meets the policy at
+// take_gil's entry check or after its wait, as any take does; the quiet
+// return covers only a flag already set at the bootstrap's own check.
 func (in *Interp) bootstrap(t *thread) {
-	if in.preset.QuietBootstrap && in.mustExit(t) {
-		in.endThread(t, "returned at bootstrap")
+	if in.preset.QuietBootstrap {
+		if in.mustExit(t) {
+			in.endThread(t, "returned at bootstrap")
+		}
+		in.point(t)
 	}
 	in.takeGIL(t, "thread start")
 }
 
-// endThread ends t: its stack is freed and its thread state with it. It
-// does not return.
+// endThread ends t: its stack is freed, and, at a normal end, its thread
+// state with it. A thread the policy unwound or terminated never deletes
+// its own state: it stays in the interpreter's list until finalization
+// clears it (research note item 1: zapthreads in 3.8). It does not
+// return.
 func (in *Interp) endThread(t *thread, how string) {
-	in.atThreadExit(t, how) // thread-local destructors: v2stmt.go
+	in.atThreadExit(t) // native thread-local destructors (tls.go)
 	t.ended, t.endHow = true, how
 	t.exiting = how == "returned" || how == "returned at bootstrap"
-	t.tstate = false
+	if t.exiting {
+		t.tstate = false
+	}
 	for _, o := range t.locals {
 		if !o.freed {
 			o.freed, o.freedBy = true, "freed with the stack of "+t.name+" ("+how+")"

@@ -111,7 +111,7 @@ type Expect struct {
 //	cleanup                     OnUnwind, Body
 //	if (finalizing)             Body (then), Else
 //	loop, forever, until        Body
-//	atthreadexit                Body
+//	atthreadexit                Native, Body
 //	interp_guard, close, ensure G   Name (an interpreter guard)
 //	interp_guard G { }, if guarded G   Name, Body, Else
 //	ensure view                 Body, Else
@@ -134,6 +134,10 @@ type Stmt struct {
 	// OnUnwind (cleanup only, v2) is "cleanup unwind": the block runs only
 	// when the frame unwinds, not when it returns.
 	OnUnwind bool
+	// Native (atthreadexit only, v3) is "atthreadexit native": C++
+	// thread_local and pthread-key destructors, which run on the thread
+	// itself; plain atthreadexit is Python-level thread state.
+	Native bool
 	// Else (if only, v2) is the else block of "if finalizing { } else { }".
 	Else []*Stmt
 	Body []*Stmt

@@ -60,7 +60,8 @@ package scenario
 //	exit                             b: the exit code
 //	native                           b: bit 0 noexcept, bit 1 catchall, bit 2 nounwind
 //	cleanup                          b: bit 0 unwind
-//	if, park, atthreadexit           none
+//	if, park, atthreadexit           none (atthreadexit native has a code
+//	                                 of its own, 37: Modifier.Code)
 //
 // then, for native, cleanup, loop, forever, until and atthreadexit, a body,
 // and for if two (then and else), except at depth 5 (the statements of a
@@ -110,17 +111,20 @@ const (
 )
 
 var (
-	// fuzzPresetCodes are the fixed preset codes, 0..20: stored fuzz inputs
-	// hold them (fuzz/testdata, the fuzzers' caches). They are what
+	// fuzzPresetCodes are the fixed preset codes: stored fuzz inputs hold
+	// them (fuzz/testdata, the fuzzers' caches). Codes 0..20 are what
 	// Releases drew for 3.8..3.14 (each Branch's Drawn, oldest branch
-	// first), then the Facets, and stay as written whatever the table
-	// becomes: never edit, reorder or remove an entry (appending is the
-	// one change allowed, see fuzzPreset).
+	// first), then the Facets; code 21 is cpython-3.15, appended with its
+	// branch and copied here when 3.11.1 became a change inside 3.11, so
+	// that 3.11.0 and 3.11.1 take the next codes (see fuzzPreset). They
+	// stay as written whatever the table becomes: never edit, reorder or
+	// remove an entry (appending is the one change allowed).
 	fuzzPresetCodes = [...]string{
 		"cpython-3.8", "cpython-3.9", "cpython-3.10", "cpython-3.10.7", "cpython-3.10.8",
 		"cpython-3.11", "cpython-3.11.5", "cpython-3.11.6", "cpython-3.12", "cpython-3.12.0",
 		"cpython-3.12.1", "cpython-3.12.2", "cpython-3.12.3", "cpython-3.13", "cpython-3.13.7",
 		"cpython-3.13.8", "cpython-3.14", "posix", "windows", "glibc", "debug",
+		"cpython-3.15",
 	}
 	// fuzzPresets are the presets the decoder draws, by code: the fixed
 	// codes, then every release Releases draws that they lack (a newer
@@ -259,8 +263,11 @@ func (d *decoder) ref(st *Stmt, space nameSpace, slot int) {
 // the operand (modifiers packed into it, see operand), a misplaced
 // statement replaced by its row's Fallback, then its blocks.
 func (d *decoder) stmt(c context, depth int) *Stmt {
-	syn := d.op()
+	syn, mod := d.op()
 	st := &Stmt{Op: syn.Op}
+	if mod != nil {
+		*mod.Flag(st) = true
+	}
 	d.operand(st, syn, c)
 	if syn.place != nil && syn.place(c) != "" || syn.tooOld(d.minor) != "" {
 		d.fallback(st, syn)
@@ -277,18 +284,19 @@ func (d *decoder) stmt(c context, depth int) *Stmt {
 
 // op reads a statement's code: one byte b, code b%legacyCodes, or, for
 // b == extendedCode, legacyCodes plus the next byte. Codes no statement
-// has decode as yield.
-func (d *decoder) op() *Syntax {
+// has decode as yield. A modifier's own code (Modifier.Code) gives its row
+// and the modifier.
+func (d *decoder) op() (*Syntax, *Modifier) {
 	code := int(d.next())
 	if code == extendedCode {
 		code = legacyCodes + int(d.next())
 	} else {
 		code %= legacyCodes
 	}
-	if syn := byCode[code]; syn != nil {
-		return syn
+	if c, ok := byCode[code]; ok {
+		return c.syn, c.mod
 	}
-	return syntaxOf(OpYield)
+	return syntaxOf(OpYield), nil
 }
 
 // operand reads a statement's operand byte: a slot of the string table
@@ -298,20 +306,21 @@ func (d *decoder) op() *Syntax {
 // operand, in a byte of their own from bit 0 up. A spawn or join with no
 // thread block to name, and a spawn in after_finalize, become yield.
 func (d *decoder) operand(st *Stmt, syn *Syntax, c context) {
+	mods := syn.packed()
 	if syn.Arg == ArgNone {
-		if len(syn.Modifiers) > 0 {
+		if len(mods) > 0 {
 			b := d.next()
-			for i, m := range syn.Modifiers {
+			for i, m := range mods {
 				*m.Flag(st) = b&(1<<i) != 0
 			}
 		}
 		return
 	}
 	b := int(d.next())
-	for i, m := range syn.Modifiers {
+	for i, m := range mods {
 		*m.Flag(st) = b&(128>>i) != 0
 	}
-	slot := b & (0xff >> len(syn.Modifiers))
+	slot := b & (0xff >> len(mods))
 	switch syn.Arg {
 	case ArgThread:
 		if len(d.blocks) == 0 {

@@ -288,4 +288,30 @@ func TestFuzzCodesStable(t *testing.T) {
 			t.Errorf("%s: a frozen statement behind the extended byte", syn.Op)
 		}
 	}
+	// A modifier with a code of its own (Modifier.Code) shares it with
+	// nothing, stands behind the extended byte, and is its row's only one.
+	for _, syn := range Syntaxes {
+		own := 0
+		for _, m := range syn.Modifiers {
+			if m.Code == 0 {
+				continue
+			}
+			own++
+			if prev, dup := seen[m.Code]; dup {
+				t.Errorf("%s %s and %s share code %d", syn.Op, m.Word, prev, m.Code)
+			}
+			seen[m.Code] = syn.Op
+			if m.Code < legacyCodes || m.Code >= legacyCodes+256 {
+				t.Errorf("%s %s: code %d not behind the extended byte", syn.Op, m.Word, m.Code)
+			}
+		}
+		if own > 1 {
+			t.Errorf("%s: %d modifiers with codes of their own, at most one", syn.Op, own)
+		}
+	}
+	// atthreadexit native (spec v3) took code 37: stored inputs with
+	// atthreadexit (code 30, no operand byte) decode as before.
+	if c := byCode[37]; c.syn == nil || c.syn.Op != OpAtThreadExit || c.mod == nil || c.mod.Word != "native" {
+		t.Errorf("code 37 is %+v, want atthreadexit native", c)
+	}
 }

@@ -149,10 +149,16 @@ func (e *encoder) body(body []*Stmt, depth int) error {
 // operand byte (modifiers packed into it) and its blocks.
 func (e *encoder) stmt(st *Stmt, depth int) error {
 	syn := syntaxOf(st.Op)
-	if syn.Code < legacyCodes {
-		e.put(byte(syn.Code))
+	code := syn.Code
+	for _, m := range syn.Modifiers {
+		if m.Code != 0 && *m.Flag(st) {
+			code = m.Code
+		}
+	}
+	if code < legacyCodes {
+		e.put(byte(code))
 	} else {
-		e.put(extendedCode, byte(syn.Code-legacyCodes))
+		e.put(extendedCode, byte(code-legacyCodes))
 	}
 	if err := e.operand(st, syn); err != nil || !syn.Body {
 		return err
@@ -173,7 +179,8 @@ func (e *encoder) stmt(st *Stmt, depth int) error {
 // down, or, without an operand, its modifiers in a byte from bit 0 up.
 func (e *encoder) operand(st *Stmt, syn *Syntax) error {
 	var mods byte
-	for i, m := range syn.Modifiers {
+	packed := syn.packed()
+	for i, m := range packed {
 		if syn.Arg == ArgNone {
 			mods |= bit(*m.Flag(st), 1<<i)
 		} else {
@@ -183,7 +190,7 @@ func (e *encoder) operand(st *Stmt, syn *Syntax) error {
 	var err error
 	switch syn.Arg {
 	case ArgNone:
-		if len(syn.Modifiers) > 0 {
+		if len(packed) > 0 {
 			e.put(mods)
 		}
 		return nil

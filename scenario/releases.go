@@ -65,7 +65,7 @@ var Releases = []Branch{
 	{Minor: 8},
 	{Minor: 9},
 	{Minor: 10, Changes: []int{8}},
-	{Minor: 11, Changes: []int{6}, Conform: true},
+	{Minor: 11, Changes: []int{1, 6}, Conform: true}, // 3.11.1: gh-96387 (spec v3)
 	{Minor: 12, Changes: []int{1, 3}},
 	{Minor: 13, Changes: []int{8}, Conform: true},
 	{Minor: 14, Conform: true},

@@ -100,11 +100,31 @@ func (a Arg) Named() bool { return a >= ArgThread && a <= ArgEvent || a == ArgGu
 func (a Arg) Number() bool { return a == ArgCount || a == ArgCode }
 
 // Modifier is a word that may follow a statement's keyword ("spawn t
-// nowait", "native noexcept", "cleanup unwind", "print flush"), and the
-// Stmt field it stands for.
+// nowait", "native noexcept", "cleanup unwind", "print flush",
+// "atthreadexit native"), and the Stmt field it stands for.
 type Modifier struct {
 	Word string
 	Flag func(*Stmt) *bool
+	// Code, if not 0, is the fuzz code of the statement with this modifier
+	// set. A modifier added to a row whose code was frozen without an
+	// operand byte (atthreadexit) cannot take a bit of one: reading a new
+	// byte would shift every stored input that holds the statement. It
+	// takes a code of its own instead, the next free one; the row's code
+	// stays the statement without it. A row has at most one such modifier.
+	// Other modifiers are packed in the operand byte (see decoder.operand).
+	Code int
+}
+
+// packed returns the row's modifiers that the fuzz codec packs in the
+// operand byte: those without a Code of their own.
+func (syn *Syntax) packed() []Modifier {
+	var out []Modifier
+	for _, m := range syn.Modifiers {
+		if m.Code == 0 {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // Syntax is one statement of the language: its operand, modifiers and
@@ -143,12 +163,15 @@ type Syntax struct {
 }
 
 var (
-	modNowait   = Modifier{"nowait", func(st *Stmt) *bool { return &st.Nowait }}
-	modFlush    = Modifier{"flush", func(st *Stmt) *bool { return &st.Flush }}
-	modNoexcept = Modifier{"noexcept", func(st *Stmt) *bool { return &st.Noexcept }}
-	modCatchall = Modifier{"catchall", func(st *Stmt) *bool { return &st.Catchall }}
-	modNounwind = Modifier{"nounwind", func(st *Stmt) *bool { return &st.Nounwind }}
-	modOnUnwind = Modifier{"unwind", func(st *Stmt) *bool { return &st.OnUnwind }}
+	modNowait   = Modifier{Word: "nowait", Flag: func(st *Stmt) *bool { return &st.Nowait }}
+	modFlush    = Modifier{Word: "flush", Flag: func(st *Stmt) *bool { return &st.Flush }}
+	modNoexcept = Modifier{Word: "noexcept", Flag: func(st *Stmt) *bool { return &st.Noexcept }}
+	modCatchall = Modifier{Word: "catchall", Flag: func(st *Stmt) *bool { return &st.Catchall }}
+	modNounwind = Modifier{Word: "nounwind", Flag: func(st *Stmt) *bool { return &st.Nounwind }}
+	modOnUnwind = Modifier{Word: "unwind", Flag: func(st *Stmt) *bool { return &st.OnUnwind }}
+	// atthreadexit native (spec v3): C++ thread_local and pthread-key
+	// destructors, as against Python-level thread state.
+	modTLSNative = Modifier{Word: "native", Flag: func(st *Stmt) *bool { return &st.Native }, Code: 37}
 )
 
 // Syntaxes lists every statement, in Op order.
@@ -183,7 +206,7 @@ var Syntaxes = []Syntax{
 	{Op: OpIf, Keyword: "if", Word: "finalizing", Body: true, Else: true, Code: 27},
 	{Op: OpUntil, Keyword: "until", Arg: ArgEvent, Body: true, Code: 28},
 	{Op: OpPark, Keyword: "park", Code: 29, place: placePark, Fallback: OpYield},
-	{Op: OpAtThreadExit, Keyword: "atthreadexit", Body: true, Code: 30, place: placeAtThreadExit, Fallback: OpLoop},
+	{Op: OpAtThreadExit, Keyword: "atthreadexit", Modifiers: []Modifier{modTLSNative}, Body: true, Code: 30, place: placeAtThreadExit, Fallback: OpLoop},
 	{Op: OpInterpGuard, Keyword: "interp_guard", Arg: ArgGuard, Code: 31, MinMinor: 15, Fallback: OpYield},
 	{Op: OpInterpGuardBlock, Keyword: "interp_guard", Arg: ArgGuard, Body: true, Else: true, Code: 32, MinMinor: 15, Fallback: OpIf},
 	{Op: OpClose, Keyword: "close", Arg: ArgGuard, Code: 33, MinMinor: 15, Fallback: OpYield},
@@ -217,11 +240,24 @@ const (
 	extendedCode = 254
 )
 
-// byCode maps a fuzz code to its row.
-var byCode = func() map[int]*Syntax {
-	m := map[int]*Syntax{}
+// coded is what a fuzz code stands for: a row, and the modifier with a
+// code of its own that the code sets (nil for the row's own code).
+type coded struct {
+	syn *Syntax
+	mod *Modifier
+}
+
+// byCode maps a fuzz code to its row (and modifier).
+var byCode = func() map[int]coded {
+	m := map[int]coded{}
 	for i := range Syntaxes {
-		m[Syntaxes[i].Code] = &Syntaxes[i]
+		syn := &Syntaxes[i]
+		m[syn.Code] = coded{syn: syn}
+		for j := range syn.Modifiers {
+			if mod := &syn.Modifiers[j]; mod.Code != 0 {
+				m[mod.Code] = coded{syn, mod}
+			}
+		}
 	}
 	return m
 }()

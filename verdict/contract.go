@@ -30,12 +30,13 @@
 //
 //   - gh-124619: a foreign thread's outermost ensure builds a thread state
 //     after finalization freed them: corruption, under every policy (open
-//     in 3.14; 3.15's ensure meets the policy first);
+//     in 3.14, where it can also abort in gilstate_tss_set right after
+//     _PyGILState_Fini; 3.15's ensure meets the policy first);
 //   - bpo-23309: a thread the policy stopped (hung, unwound, terminated)
 //     while it held the stdout lock turns main's flush into a fatal error:
 //     abort. CPython bounds the wait to turn this deadlock into a crash;
 //   - cpython#110052: the take_gil window, a thread state read after
-//     finalization freed it (3.9-3.12).
+//     finalization freed it (3.9-3.13).
 package verdict
 
 import (
