@@ -20,6 +20,11 @@ var Defects = []Defect{
 		}},
 }
 
+// KindCPythonDefect is the kind every failure that only a CPython defect
+// reaches has besides its own (Report.Defect names the issue; the fuzz
+// flag -sfz.want=cpython-defect selects them).
+const KindCPythonDefect = "cpython-defect"
+
 // Defect is one defect of CPython: its issue, the releases that have it,
 // and what happens.
 type Defect struct {

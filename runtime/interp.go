@@ -391,6 +391,7 @@ func (in *Interp) run() (*Result, error) {
 	if in.cfg.Trace {
 		r.Events = in.trace
 	}
+	r.Report.Defect = r.Defect()
 	return r, nil
 }
 

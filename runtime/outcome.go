@@ -79,6 +79,10 @@ type Report struct {
 	Message string `json:"message"`
 	// DuringUnwind: the failing thread was being unwound by the policy.
 	DuringUnwind bool `json:"during_unwind,omitempty"`
+	// Defect is the issue of the CPython defect that alone made the
+	// failure reachable (runtime.Defects), or "": the outcome is then of
+	// kind cpython-defect as well as of its own kind.
+	Defect string `json:"defect,omitempty"`
 }
 
 // MainThread is the name of the main thread (the language gives main no

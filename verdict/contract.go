@@ -209,7 +209,8 @@ func divergence(r, again *runtime.Result, err error) string {
 // optionally followed by /OP-PREFIX.
 func Wanted(r *runtime.Result, want string) bool {
 	kind, op, _ := strings.Cut(want, "/")
-	return (string(r.Outcome) == kind || r.Report.Kind == kind) && strings.HasPrefix(r.Report.Op, op)
+	isKind := r.Report.Kind == kind || kind == runtime.KindCPythonDefect && r.Report.Defect != ""
+	return (string(r.Outcome) == kind || isKind) && strings.HasPrefix(r.Report.Op, op)
 }
 
 func allowedList(s *scenario.Scenario, policy string) string {

@@ -333,3 +333,16 @@ func afterFinalizeHit(t *testing.T, s *scenario.Scenario, what string) bool {
 	}
 	return hit
 }
+
+// -sfz.want=cpython-defect selects the failures only a CPython defect
+// reaches (Report.Defect), whatever their own kind.
+func TestWantedCPythonDefect(t *testing.T) {
+	r := &runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindTakeGILWindow, Op: "io", Defect: "cpython#110052"}}
+	if !Wanted(r, runtime.KindCPythonDefect) || !Wanted(r, runtime.KindCPythonDefect+"/io") || !Wanted(r, runtime.KindTakeGILWindow) {
+		t.Error("a defect run is not wanted as cpython-defect")
+	}
+	r.Report.Defect = ""
+	if Wanted(r, runtime.KindCPythonDefect) {
+		t.Error("a run without a defect is wanted as cpython-defect")
+	}
+}
