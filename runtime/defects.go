@@ -18,6 +18,9 @@ var Defects = []Defect{
 		match: func(r *Result) bool {
 			return r.Report.Kind == KindUAFTstate && strings.HasPrefix(r.Report.Op, "ensure")
 		}},
+	{Issue: "gh-124619", Releases: "3.14",
+		What:  "the same ensure right after _PyGILState_Fini deleted the thread-state key: Fatal Python error: gilstate_tss_set",
+		match: func(r *Result) bool { return r.Outcome == Abort && r.Report.Kind == KindFatalGILState }},
 }
 
 // KindCPythonDefect is the kind every failure that only a CPython defect

@@ -346,3 +346,18 @@ func TestWantedCPythonDefect(t *testing.T) {
 		t.Error("a run without a defect is wanted as cpython-defect")
 	}
 }
+
+// The oracle's known exceptions are runtime.Defects: every defect's
+// failure is one, under every policy (the 3.14 gilstate_tss_set abort of
+// gh-124619 included).
+func TestKnownExceptionsAreTheDefects(t *testing.T) {
+	for _, r := range []*runtime.Result{
+		{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindTakeGILWindow, Op: "io"}},
+		{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindUAFTstate, Op: "ensure"}},
+		{Outcome: runtime.Abort, Report: runtime.Report{Kind: runtime.KindFatalGILState, Op: "ensure"}},
+	} {
+		if r.Defect() == "" || KnownException(r) != r.Defect() {
+			t.Errorf("%s/%s: defect %q, known exception %q", r.Outcome, r.Report.Kind, r.Defect(), KnownException(r))
+		}
+	}
+}
