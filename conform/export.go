@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -104,18 +105,60 @@ var supported = map[scenario.Op]bool{
 	scenario.OpLock: true, scenario.OpUnlock: true, scenario.OpSet: true, scenario.OpWait: true,
 	scenario.OpNative: true, scenario.OpHold: true, scenario.OpCleanup: true, scenario.OpLoop: true,
 	scenario.OpForever: true, scenario.OpYield: true, scenario.OpExit: true,
+	scenario.OpUntil: true, scenario.OpIf: true,
+	// PEP 788's interpreter guards (CPython 3.15 only: ExportableOn).
+	scenario.OpInterpGuard: true, scenario.OpInterpGuardBlock: true, scenario.OpClose: true,
+	scenario.OpEnsureGuard: true, scenario.OpEnsureView: true, scenario.OpIfGuarded: true,
+}
+
+// ExportableOn is Exportable for a program that runs on CPython version
+// ("3.14"): besides Exportable's reasons, a statement of a later release
+// (PEP 788's guards, 3.15) has no C API to map to on an earlier one.
+func ExportableOn(s *scenario.Scenario, version string) *NotExportable {
+	if ne := Exportable(s); ne != nil {
+		return ne
+	}
+	minor, ok := versionMinor(version)
+	if !ok {
+		return nil // Export refuses an unknown version itself
+	}
+	var why string
+	for _, body := range s.Bodies() {
+		scenario.Walk(body, func(st *scenario.Stmt) {
+			syn, _ := scenario.SyntaxOf(st.Op)
+			if why == "" && syn.MinMinor > minor {
+				what := st.Op.String()
+				if syn.Word != "" {
+					what += " " + syn.Word
+				}
+				why = fmt.Sprintf("statement `%s` at line %d needs CPython 3.%d's C API (PEP 788's interpreter guards), which python %s does not have: export it with -python 3.%d",
+					what, st.Pos.Line, syn.MinMinor, version, syn.MinMinor)
+			}
+		})
+	}
+	if why != "" {
+		return &NotExportable{s.Name, why}
+	}
+	return nil
+}
+
+// versionMinor returns Y of a version "3.Y".
+func versionMinor(version string) (int, bool) {
+	major, minor, ok := strings.Cut(version, ".")
+	y, err := strconv.Atoi(minor)
+	return y, ok && major == "3" && err == nil
 }
 
 // Export turns s into a C++ extension, a Python driver and a build script.
 func Export(s *scenario.Scenario, opts Options) (*Program, error) {
-	if ne := Exportable(s); ne != nil {
-		return nil, ne
-	}
 	if opts.Version == "" {
 		opts.Version = DefaultVersion
 	}
 	if !slices.Contains(Versions, opts.Version) {
 		return nil, fmt.Errorf("unknown python version %q (want %s)", opts.Version, strings.Join(Versions, ", "))
+	}
+	if ne := ExportableOn(s, opts.Version); ne != nil {
+		return nil, ne
 	}
 	if len(opts.Steer) > maxSteer {
 		opts.Steer = opts.Steer[:maxSteer]
