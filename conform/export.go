@@ -64,22 +64,27 @@ func (p *Program) Names() []string {
 	return out
 }
 
-// NotExportable says why a scenario has no real counterpart.
+// NotExportable says why a scenario has no real counterpart (on Version,
+// when only some releases lack it).
 type NotExportable struct {
 	Scenario, Reason string
+	Version          string // "" when no release has a counterpart
 }
 
 func (e *NotExportable) Error() string {
+	if e.Version != "" {
+		return fmt.Sprintf("scenario %q cannot be exported for python %s: %s", e.Scenario, e.Version, e.Reason)
+	}
 	return fmt.Sprintf("scenario %q cannot be exported: %s", e.Scenario, e.Reason)
 }
 
 // Exportable returns nil, or why s cannot run as a real program here.
 func Exportable(s *scenario.Scenario) *NotExportable {
 	if s.Callback != "" {
-		return &NotExportable{s.Name, "it sets an exit callback (`callback " + s.Callback + "`): Py_SetThreadExitCallback is a proposal (bpo-42969) that no CPython release has"}
+		return &NotExportable{Scenario: s.Name, Reason: "it sets an exit callback (`callback " + s.Callback + "`): Py_SetThreadExitCallback is a proposal (bpo-42969) that no CPython release has"}
 	}
 	if slices.Contains(s.Presets, "windows") {
-		return &NotExportable{s.Name, "its preset is windows (_endthreadex): conformance runs on Linux with glibc"}
+		return &NotExportable{Scenario: s.Name, Reason: "its preset is windows (_endthreadex): conformance runs on Linux with glibc"}
 	}
 	var unknown string
 	for _, body := range s.Bodies() {
@@ -90,7 +95,7 @@ func Exportable(s *scenario.Scenario) *NotExportable {
 		})
 	}
 	if unknown != "" {
-		return &NotExportable{s.Name, unknown}
+		return &NotExportable{Scenario: s.Name, Reason: unknown}
 	}
 	return nil
 }
@@ -131,13 +136,13 @@ func ExportableOn(s *scenario.Scenario, version string) *NotExportable {
 				if syn.Word != "" {
 					what += " " + syn.Word
 				}
-				why = fmt.Sprintf("statement `%s` at line %d needs CPython 3.%d's C API (PEP 788's interpreter guards), which python %s does not have: export it with -python 3.%d",
-					what, st.Pos.Line, syn.MinMinor, version, syn.MinMinor)
+				why = fmt.Sprintf("statement `%s` at line %d needs CPython 3.%d's C API (PEP 788's interpreter guards): export it with -python 3.%d",
+					what, st.Pos.Line, syn.MinMinor, syn.MinMinor)
 			}
 		})
 	}
 	if why != "" {
-		return &NotExportable{s.Name, why}
+		return &NotExportable{Scenario: s.Name, Reason: why, Version: version}
 	}
 	return nil
 }

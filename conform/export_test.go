@@ -166,7 +166,7 @@ func TestExportPEP788RefusedBefore315(t *testing.T) {
 			}
 			ne, ok := err.(*NotExportable)
 			if !ok || !strings.Contains(ne.Reason, "needs CPython 3.15") || !strings.Contains(ne.Reason, "at line ") ||
-				!strings.Contains(ne.Reason, "python "+v) || ExportableOn(s, v) == nil {
+				!strings.Contains(ne.Error(), "for python "+v+":") || ne.Version != v || ExportableOn(s, v) == nil {
 				t.Errorf("%s on %s: err = %v, want a NotExportable naming the statement and 3.15", name, v, err)
 			}
 		}
