@@ -236,3 +236,43 @@ func TestOutcomeClasses(t *testing.T) {
 		}
 	}
 }
+
+// A strike the thread reaches only after an event that finalization sets
+// (gh-124619's callback waits for teardown) is not gated: the gate, which
+// holds main before the flag, would wait its full two seconds for it (a
+// steered run then outlived the watchdog on a loaded machine). A strike
+// reached before the flag is gated.
+func TestPredictGateLateStrike(t *testing.T) {
+	p, err := Predict(library(t, "gh-124619-late-ensure-313"), "3.15", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Steer) == 0 {
+		t.Fatalf("no steering point: %+v", p)
+	}
+	for _, sp := range p.Steer {
+		if sp.Gate || sp.Thread != "lib" {
+			t.Errorf("steering point %+v: want lib's ensure, not gated", sp)
+		}
+	}
+	p, err = Predict(library(t, "raii-decref-unwind"), "3.11", 100)
+	if err != nil || len(p.Steer) == 0 {
+		t.Fatalf("raii-decref-unwind: %v, steering %+v", err, p)
+	}
+	for _, sp := range p.Steer {
+		if !sp.Gate {
+			t.Errorf("raii-decref-unwind: steering point %+v is not gated", sp)
+		}
+	}
+}
+
+// A steering point's phase becomes the phase its blocking call waits for;
+// one before the flag (a failure no policy caused) waits for nothing.
+func TestPhaseConst(t *testing.T) {
+	for phase, want := range map[string]string{"atexit": "sfz::PhaseBody", "wait-guards": "sfz::PhaseBody", "finalizing": "sfz::PhaseAtexitDone",
+		"flush": "sfz::PhaseAtexitDone", "teardown": "sfz::PhaseTeardown", "collect": "sfz::PhaseCollected", "free-tstates": "sfz::PhaseFinalized"} {
+		if got := phaseConst(phase); got != want {
+			t.Errorf("phaseConst(%s) = %s, want %s", phase, got, want)
+		}
+	}
+}
