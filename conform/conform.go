@@ -123,7 +123,7 @@ func Check(ctx context.Context, s *scenario.Scenario, file string, in *Interpret
 	row := &Row{Scenario: s.Name, File: file, Version: in.Version, Observed: map[runtime.Outcome]int{},
 		Kinds: map[string]int{}, Notes: map[string]int{}, Evidence: map[string]string{},
 		Rerun: fmt.Sprintf("shutdownfuzz conform -python %s -runs %d %s", in.Version, cfg.Runs, file)}
-	if ne := Exportable(s); ne != nil {
+	if ne := ExportableOn(s, in.Version); ne != nil {
 		row.Verdict, row.Reason = NotExported, ne.Reason
 		return row
 	}

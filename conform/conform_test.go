@@ -142,13 +142,18 @@ func TestRender(t *testing.T) {
 		Rerun: "shutdownfuzz conform -python 3.14 -runs 1 gh-123940-join-hung-daemon"}
 	bad.Judge()
 	ne := &Row{File: "callback-returns", Version: "3.11", Verdict: NotExported, Reason: "it sets an exit callback"}
+	// A PEP 788 scenario: not exported for 3.14, exported for 3.15.
+	g14 := &Row{File: "pep788-forgotten-guard", Version: "3.14", Verdict: NotExported, Reason: "statement `interp_guard` at line 34 needs CPython 3.15's C API"}
+	g15 := &Row{Scenario: "g", File: "pep788-forgotten-guard", Version: "3.15", Python: "3.15.2", Runs: 1, Prediction: pred(runtime.Deadlock, runtime.Deadlock),
+		Observed: map[runtime.Outcome]int{runtime.Deadlock: 1}, Rerun: "shutdownfuzz conform -python 3.15 -runs 1 pep788-forgotten-guard"}
+	g15.Judge()
 	// A stand-in prediction (3.15 with 3.14's model) that disagrees.
 	stand := &Row{Scenario: "s", File: "foreign-callback", Version: "3.15", Python: "3.15.2", Runs: 1, Prediction: pred(runtime.Clean, runtime.Clean),
 		Observed: map[runtime.Outcome]int{runtime.Deadlock: 1}, Kinds: map[string]int{"deadlock/timeout": 1}, Evidence: map[string]string{"deadlock/timeout": "still alive"},
 		Rerun: "shutdownfuzz conform -python 3.15 -runs 1 foreign-callback"}
 	stand.Prediction.Policy, stand.Prediction.Release, stand.Prediction.StandIn = "hang", "3.14", "3.15"
 	stand.Judge()
-	rep := &Report{Runs: 3, Steer: true, Versions: []string{"3.11"}, Rows: []*Row{row, bad, ne, stand}}
+	rep := &Report{Runs: 3, Steer: true, Versions: []string{"3.11"}, Rows: []*Row{row, bad, ne, stand, g14, g15}}
 	if rep.OK() {
 		t.Error("a report with a disagreement is OK")
 	}
@@ -169,7 +174,8 @@ func TestRender(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"| raii-decref-unwind | 3.11.2 | unwind | clean, corruption | clean 3 | corruption 0/3 | agree, witness not reproduced |",
-		"- callback-returns: it sets an exit callback", "join z returned ×3", "re-run: `shutdownfuzz conform -python 3.14",
+		"- callback-returns: it sets an exit callback", "- pep788-forgotten-guard (on 3.14): statement `interp_guard` at line 34 needs CPython 3.15's C API",
+		"| pep788-forgotten-guard | 3.15.2 | unwind | deadlock | deadlock 1 | deadlock 1/1 | agree |", "join z returned ×3", "re-run: `shutdownfuzz conform -python 3.14",
 		"| foreign-callback | 3.15.2 | hang (3.14's model) | clean | deadlock 1 | clean 0/1 | DISAGREE |",
 		"Predicted that way here: 3.15 (with cpython-3.14).", "Note: the model has no cpython-3.15 preset"} {
 		if !strings.Contains(md.String(), want) {
@@ -227,6 +233,46 @@ func TestOutcomeClasses(t *testing.T) {
 	for _, o := range runtime.Outcomes {
 		if !strings.Contains(observed, "**"+string(o)+"**") && !strings.Contains(observed, "`"+string(o)+"`") {
 			t.Errorf("templates/conformance.md.tmpl does not say how a real run shows %s, or that it cannot", o)
+		}
+	}
+}
+
+// A strike the thread reaches only after an event that finalization sets
+// (gh-124619's callback waits for teardown) is not gated: the gate, which
+// holds main before the flag, would wait its full two seconds for it (a
+// steered run then outlived the watchdog on a loaded machine). A strike
+// reached before the flag is gated.
+func TestPredictGateLateStrike(t *testing.T) {
+	p, err := Predict(library(t, "gh-124619-late-ensure-313"), "3.15", 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Steer) == 0 {
+		t.Fatalf("no steering point: %+v", p)
+	}
+	for _, sp := range p.Steer {
+		if sp.Gate || sp.Thread != "lib" {
+			t.Errorf("steering point %+v: want lib's ensure, not gated", sp)
+		}
+	}
+	p, err = Predict(library(t, "raii-decref-unwind"), "3.11", 100)
+	if err != nil || len(p.Steer) == 0 {
+		t.Fatalf("raii-decref-unwind: %v, steering %+v", err, p)
+	}
+	for _, sp := range p.Steer {
+		if !sp.Gate {
+			t.Errorf("raii-decref-unwind: steering point %+v is not gated", sp)
+		}
+	}
+}
+
+// A steering point's phase becomes the phase its blocking call waits for;
+// one before the flag (a failure no policy caused) waits for nothing.
+func TestPhaseConst(t *testing.T) {
+	for phase, want := range map[string]string{"atexit": "sfz::PhaseBody", "wait-guards": "sfz::PhaseBody", "finalizing": "sfz::PhaseAtexitDone",
+		"flush": "sfz::PhaseAtexitDone", "teardown": "sfz::PhaseTeardown", "collect": "sfz::PhaseCollected", "free-tstates": "sfz::PhaseFinalized"} {
+		if got := phaseConst(phase); got != want {
+			t.Errorf("phaseConst(%s) = %s, want %s", phase, got, want)
 		}
 	}
 }

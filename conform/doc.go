@@ -12,7 +12,12 @@
 // std::thread using PyGILState_Ensure/Release, release/acquire are
 // PyEval_SaveThread/RestoreThread, native frames are C++ lambdas (noexcept,
 // try/catch(...)), hold is a RAII DECREF, cleanup a destructor, teardown a
-// __del__ run in finalize_modules, atexit is atexit.register.
+// __del__ run in finalize_modules, atexit is atexit.register. PEP 788's
+// statements (3.15 only: ExportableOn refuses them before) are the real
+// guard API: interp_guard is PyInterpreterGuard_FromCurrent or _FromView,
+// close PyInterpreterGuard_Close, a guard block a RAII holder that closes
+// on every way out, ensure G PyThreadState_Ensure, ensure view
+// PyThreadState_EnsureFromView with a RAII PyThreadState_Release.
 //
 // What is observed (observe.go): exit status and signal (SIGABRT is abort,
 // SIGSEGV/SIGBUS corruption, a watchdog kill deadlock), "SFZ " markers the

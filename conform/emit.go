@@ -2,6 +2,7 @@ package conform
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -17,7 +18,12 @@ type emitter struct {
 	n         int // counter for unique C++ names
 
 	objects, locks, events []string
+	guards                 []string // PEP 788 guard variables (g::G_NAME)
+	pep788                 bool     // a statement uses PEP 788's C API (CPython 3.15)
 	prints                 []string // main-side print texts by id
+	// scoped are the C++ locals of the guard blocks the statement being
+	// emitted stands in, innermost last, by guard name.
+	scoped map[string][]string
 
 	// per block
 	thread  string
@@ -28,7 +34,7 @@ type emitter struct {
 }
 
 func newEmitter(s *scenario.Scenario, steer []SteerPoint) *emitter {
-	e := &emitter{s: s, steer: map[string]SteerPoint{}}
+	e := &emitter{s: s, steer: map[string]SteerPoint{}, scoped: map[string][]string{}}
 	for _, p := range steer {
 		if _, dup := e.steer[p.key()]; dup {
 			continue
@@ -46,14 +52,20 @@ func newEmitter(s *scenario.Scenario, steer []SteerPoint) *emitter {
 	}
 	for _, body := range s.Bodies() {
 		scenario.Walk(body, func(st *scenario.Stmt) {
+			if syn, _ := scenario.SyntaxOf(st.Op); syn.MinMinor >= 15 {
+				e.pep788 = true
+			}
 			switch st.Op {
 			case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref,
 				scenario.OpDecref, scenario.OpUse, scenario.OpGuard, scenario.OpHold:
 				add(&e.objects, "o", st.Name)
 			case scenario.OpLock, scenario.OpUnlock:
 				add(&e.locks, "l", st.Name)
-			case scenario.OpSet, scenario.OpWait:
+			case scenario.OpSet, scenario.OpWait, scenario.OpUntil:
 				add(&e.events, "e", st.Name)
+			case scenario.OpInterpGuard, scenario.OpInterpGuardBlock, scenario.OpClose,
+				scenario.OpEnsureGuard, scenario.OpIfGuarded:
+				add(&e.guards, "g", st.Name)
 			}
 		})
 	}
@@ -79,6 +91,9 @@ func (e *emitter) cpp() string {
 	}
 	for _, ev := range e.events {
 		e.line("sfz::Event E_%s{%s};", ev, cString(ev))
+	}
+	for _, gd := range e.guards {
+		e.line("sfz::Guard G_%s{%s}; // statement-form guard %s (PEP 788)", gd, cString(gd), gd)
 	}
 	for _, t := range e.s.Threads[1:] {
 		e.line("sfz::Thread T_%s{%s, %t, %t};", t.Name, cString(t.Name), t.Kind == scenario.Daemon, t.Kind == scenario.Foreign)
@@ -268,6 +283,31 @@ func (e *emitter) stmt(st *scenario.Stmt) {
 			e.line("\tsched_yield();")
 		}
 		e.line("}")
+	case scenario.OpUntil:
+		e.line("while (!g::E_%s.on.load()) {", st.Name)
+		e.stmts(st.Body)
+		if len(st.Body) == 0 {
+			e.line("\tsched_yield();")
+		}
+		e.line("}")
+	case scenario.OpIf:
+		e.line("if (sfz::finalizing()) { // Py_IsFinalizing()")
+		e.stmts(st.Body)
+		e.elseBlock(st)
+	case scenario.OpInterpGuardBlock:
+		e.guardBlock(st)
+	case scenario.OpEnsureView:
+		e.ensureView(st)
+	case scenario.OpIfGuarded:
+		e.line("if (%s.held()) {", e.guardRef(st.Name))
+		e.stmts(st.Body)
+		e.elseBlock(st)
+	case scenario.OpEnsureGuard:
+		sep := ""
+		if args != "" {
+			sep = ", "
+		}
+		e.line("sfz::ensure_guard(%s%s%s); // PyThreadState_Ensure(G)", e.guardRef(st.Name), sep, args)
 	default:
 		e.simple(st)
 	}
@@ -298,6 +338,10 @@ func (e *emitter) simple(st *scenario.Stmt) {
 		e.line("sched_yield();")
 	case scenario.OpExit:
 		e.line("sfz::exit_(%d);", st.N)
+	case scenario.OpInterpGuard:
+		e.line("sfz::interp_guard(g::G_%s);", st.Name)
+	case scenario.OpClose:
+		e.line("sfz::close_guard(%s);", e.guardRef(st.Name))
 	default:
 		e.line("#error statement %s has no real counterpart", st.Op)
 	}
@@ -367,4 +411,60 @@ func (e *emitter) nativeExit() {
 	if e.native == 1 && e.python {
 		e.line("if (!sfz::has_gil()) sfz::mark(\"nogil native-exit - %%s\", sfz::ctx.name);")
 	}
+}
+
+// elseBlock ends the then block of an if-like statement, with st's else
+// block when it has one.
+func (e *emitter) elseBlock(st *scenario.Stmt) {
+	if len(st.Else) > 0 {
+		e.line("} else {")
+		e.stmts(st.Else)
+	}
+	e.line("}")
+}
+
+// guardRef is the guard a statement means by name (runtime/guards.go's
+// find): the innermost enclosing guard block of that name whose guard is
+// still held, else the statement form's global.
+func (e *emitter) guardRef(name string) string {
+	locals := e.scoped[name]
+	if len(locals) == 0 {
+		return "g::G_" + name
+	}
+	refs := slices.Clone(locals)
+	slices.Reverse(refs)
+	return "sfz::find(" + strings.Join(refs, ", ") + ", g::G_" + name + ")"
+}
+
+// guardBlock is interp_guard G { } else { }: the block's own guard, taken
+// by a ScopedGuard whose destructor closes it on every way out of the
+// block (a normal end, a raise, the forced unwind); the else block runs
+// when the guard was refused, and names G as it is outside.
+func (e *emitter) guardBlock(st *scenario.Stmt) {
+	v := e.uniq("guard")
+	e.line("{")
+	e.depth++
+	e.line("sfz::ScopedGuard %s(%s); // interp_guard %s { }: closed when the block is left", v, cString(st.Name), st.Name)
+	e.line("if (%s.held()) {", v)
+	e.scoped[st.Name] = append(e.scoped[st.Name], v)
+	e.stmts(st.Body)
+	e.scoped[st.Name] = e.scoped[st.Name][:len(e.scoped[st.Name])-1]
+	e.elseBlock(st)
+	e.depth--
+	e.line("}")
+}
+
+// ensureView is ensure view { } else { }: PyThreadState_EnsureFromView,
+// released (its implicit guard closed) when the block is left however it
+// is left; refused, the else block runs.
+func (e *emitter) ensureView(st *scenario.Stmt) {
+	v := e.uniq("view")
+	e.line("{")
+	e.depth++
+	e.line("sfz::EnsureView %s; // PyThreadState_EnsureFromView(view) ... PyThreadState_Release", v)
+	e.line("if (%s.attached()) {", v)
+	e.stmts(st.Body)
+	e.elseBlock(st)
+	e.depth--
+	e.line("}")
 }

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -63,22 +64,27 @@ func (p *Program) Names() []string {
 	return out
 }
 
-// NotExportable says why a scenario has no real counterpart.
+// NotExportable says why a scenario has no real counterpart (on Version,
+// when only some releases lack it).
 type NotExportable struct {
 	Scenario, Reason string
+	Version          string // "" when no release has a counterpart
 }
 
 func (e *NotExportable) Error() string {
+	if e.Version != "" {
+		return fmt.Sprintf("scenario %q cannot be exported for python %s: %s", e.Scenario, e.Version, e.Reason)
+	}
 	return fmt.Sprintf("scenario %q cannot be exported: %s", e.Scenario, e.Reason)
 }
 
 // Exportable returns nil, or why s cannot run as a real program here.
 func Exportable(s *scenario.Scenario) *NotExportable {
 	if s.Callback != "" {
-		return &NotExportable{s.Name, "it sets an exit callback (`callback " + s.Callback + "`): Py_SetThreadExitCallback is a proposal (bpo-42969) that no CPython release has"}
+		return &NotExportable{Scenario: s.Name, Reason: "it sets an exit callback (`callback " + s.Callback + "`): Py_SetThreadExitCallback is a proposal (bpo-42969) that no CPython release has"}
 	}
 	if slices.Contains(s.Presets, "windows") {
-		return &NotExportable{s.Name, "its preset is windows (_endthreadex): conformance runs on Linux with glibc"}
+		return &NotExportable{Scenario: s.Name, Reason: "its preset is windows (_endthreadex): conformance runs on Linux with glibc"}
 	}
 	var unknown string
 	for _, body := range s.Bodies() {
@@ -89,7 +95,7 @@ func Exportable(s *scenario.Scenario) *NotExportable {
 		})
 	}
 	if unknown != "" {
-		return &NotExportable{s.Name, unknown}
+		return &NotExportable{Scenario: s.Name, Reason: unknown}
 	}
 	return nil
 }
@@ -104,18 +110,60 @@ var supported = map[scenario.Op]bool{
 	scenario.OpLock: true, scenario.OpUnlock: true, scenario.OpSet: true, scenario.OpWait: true,
 	scenario.OpNative: true, scenario.OpHold: true, scenario.OpCleanup: true, scenario.OpLoop: true,
 	scenario.OpForever: true, scenario.OpYield: true, scenario.OpExit: true,
+	scenario.OpUntil: true, scenario.OpIf: true,
+	// PEP 788's interpreter guards (CPython 3.15 only: ExportableOn).
+	scenario.OpInterpGuard: true, scenario.OpInterpGuardBlock: true, scenario.OpClose: true,
+	scenario.OpEnsureGuard: true, scenario.OpEnsureView: true, scenario.OpIfGuarded: true,
+}
+
+// ExportableOn is Exportable for a program that runs on CPython version
+// ("3.14"): besides Exportable's reasons, a statement of a later release
+// (PEP 788's guards, 3.15) has no C API to map to on an earlier one.
+func ExportableOn(s *scenario.Scenario, version string) *NotExportable {
+	if ne := Exportable(s); ne != nil {
+		return ne
+	}
+	minor, ok := versionMinor(version)
+	if !ok {
+		return nil // Export refuses an unknown version itself
+	}
+	var why string
+	for _, body := range s.Bodies() {
+		scenario.Walk(body, func(st *scenario.Stmt) {
+			syn, _ := scenario.SyntaxOf(st.Op)
+			if why == "" && syn.MinMinor > minor {
+				what := st.Op.String()
+				if syn.Word != "" {
+					what += " " + syn.Word
+				}
+				why = fmt.Sprintf("statement `%s` at line %d needs CPython 3.%d's C API (PEP 788's interpreter guards): export it with -python 3.%d",
+					what, st.Pos.Line, syn.MinMinor, syn.MinMinor)
+			}
+		})
+	}
+	if why != "" {
+		return &NotExportable{Scenario: s.Name, Reason: why, Version: version}
+	}
+	return nil
+}
+
+// versionMinor returns Y of a version "3.Y".
+func versionMinor(version string) (int, bool) {
+	major, minor, ok := strings.Cut(version, ".")
+	y, err := strconv.Atoi(minor)
+	return y, ok && major == "3" && err == nil
 }
 
 // Export turns s into a C++ extension, a Python driver and a build script.
 func Export(s *scenario.Scenario, opts Options) (*Program, error) {
-	if ne := Exportable(s); ne != nil {
-		return nil, ne
-	}
 	if opts.Version == "" {
 		opts.Version = DefaultVersion
 	}
 	if !slices.Contains(Versions, opts.Version) {
 		return nil, fmt.Errorf("unknown python version %q (want %s)", opts.Version, strings.Join(Versions, ", "))
+	}
+	if ne := ExportableOn(s, opts.Version); ne != nil {
+		return nil, ne
 	}
 	if len(opts.Steer) > maxSteer {
 		opts.Steer = opts.Steer[:maxSteer]

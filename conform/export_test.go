@@ -63,6 +63,123 @@ func TestExportGolden(t *testing.T) {
 	}
 }
 
+// TestExportGoldenPEP788 pins the C++ and Python of PEP 788's statements on
+// 3.15: the statement forms on a global guard and `until` (an ensure
+// through a closed guard), a guard block with an else inside a native frame
+// (gh-87135's migration), ensure view (gh-124619's), and every statement in
+// every form in testdata/pep788-statements.scn (a close inside a guard
+// block, a nested block of the same name, ensure view with an else, if
+// guarded G, if finalizing).
+func TestExportGoldenPEP788(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("testdata", "pep788-statements.scn"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := scenario.Parse("pep788-statements.scn", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]*scenario.Scenario{"pep788-statements": all}
+	for _, name := range []string{"pep788-ensure-after-close", "gh-87135-gil-scoped-release-3138-pep788", "gh-124619-late-ensure-pep788"} {
+		cases[name] = library(t, name)
+	}
+	for name, s := range cases {
+		t.Run(name, func(t *testing.T) {
+			p, err := Export(s, Options{Version: "3.15"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, name+".cpp", p.Files["sfz_scenario.cpp"])
+			golden(t, name+".py", p.Files["driver.py"])
+		})
+	}
+}
+
+// TestExportPEP788Mapping: each PEP 788 statement becomes its C API call
+// (the helpers of sfz_rt.h make the calls), a name means the innermost
+// guard block of that name that still holds its guard, then the global,
+// and the else blocks name the guard as it is outside the block.
+func TestExportPEP788Mapping(t *testing.T) {
+	s, err := scenario.Parse("pep788-statements.scn", mustRead(t, filepath.Join("testdata", "pep788-statements.scn")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := Export(s, Options{Version: "3.15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cpp := p.Files["sfz_scenario.cpp"]
+	for _, want := range []string{
+		"sfz::Guard G_G{\"G\"};", "sfz::Guard G_M{\"M\"};", "sfz::Guard G_H{\"H\"};",
+		"sfz::view = PyInterpreterView_FromMain();",
+		"sfz::interp_guard(g::G_M);", "sfz::interp_guard(g::G_G);",
+		"sfz::ensure_guard(g::G_G);", "sfz::unensure();",
+		"sfz::ScopedGuard guard1(\"G\");", "if (guard1.held()) {",
+		"sfz::ensure_guard(sfz::find(guard1, g::G_G));",
+		"sfz::close_guard(sfz::find(guard2, guard1, g::G_G));",
+		"if (sfz::find(guard2, guard1, g::G_G).held()) {",
+		"sfz::close_guard(sfz::find(guard1, g::G_G));",
+		"sfz::EnsureView view3;", "if (view3.attached()) {",
+		"if (g::G_M.held()) {", "sfz::close_guard(g::G_M);",
+		"while (!g::E_done.on.load()) {", "if (sfz::finalizing()) {",
+	} {
+		if !strings.Contains(cpp, want) {
+			t.Errorf("export lacks %q:\n%s", want, cpp)
+		}
+	}
+	for _, call := range []string{"PyInterpreterGuard_FromCurrent()", "PyInterpreterGuard_FromView(view)", "PyInterpreterGuard_Close(p)",
+		"PyThreadState_Ensure(p)", "PyThreadState_EnsureFromView(view)", "PyThreadState_Release((PyThreadStateToken *)tok)"} {
+		if !strings.Contains(p.Files["sfz_rt.h"], call) {
+			t.Errorf("sfz_rt.h lacks %s", call)
+		}
+	}
+	// A scenario without PEP 788 statements takes no view: its C++ builds
+	// for every release.
+	if cpp := exportedCPP(t, "plain.scn", "scenario \"p\"\nmain { work 1 }"); strings.Contains(cpp, "PyInterpreterView") {
+		t.Errorf("a scenario without guards takes a view:\n%s", cpp)
+	}
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestExportPEP788RefusedBefore315: PEP 788's statements have no C API
+// before 3.15, so an export for an earlier -python is refused (conform
+// reports those rows as not exportable), naming the statement, its line and
+// the release it needs; on 3.15 the same scenario exports.
+func TestExportPEP788RefusedBefore315(t *testing.T) {
+	for _, name := range []string{"pep788-forgotten-guard", "gh-124619-late-ensure-pep788", "patterns/pyo3-6084-detach-reattach-pep788"} {
+		s := library(t, name)
+		for _, v := range Versions {
+			_, err := Export(s, Options{Version: v})
+			if v == "3.15" {
+				if err != nil || ExportableOn(s, v) != nil {
+					t.Errorf("%s on 3.15: %v", name, err)
+				}
+				continue
+			}
+			ne, ok := err.(*NotExportable)
+			if !ok || !strings.Contains(ne.Reason, "needs CPython 3.15") || !strings.Contains(ne.Reason, "at line ") ||
+				!strings.Contains(ne.Error(), "for python "+v+":") || ne.Version != v || ExportableOn(s, v) == nil {
+				t.Errorf("%s on %s: err = %v, want a NotExportable naming the statement and 3.15", name, v, err)
+			}
+		}
+		if Exportable(s) != nil {
+			t.Errorf("%s: Exportable refuses it whatever the release", name)
+		}
+	}
+	ne := ExportableOn(library(t, "gh-124619-late-ensure-pep788"), "3.14")
+	if ne == nil || !strings.Contains(ne.Reason, "statement `ensure view` at line 36") {
+		t.Errorf("ensure view on 3.14: %v", ne)
+	}
+}
+
 func TestExportIsDeterministic(t *testing.T) {
 	s := library(t, "stack-waiter-terminate")
 	opts := Options{Version: "3.14", Steer: []SteerPoint{{Thread: "w", Line: 27, Col: 5, Phase: "flush", Gate: true}, {Thread: "w", Line: 27, Col: 5, Phase: "teardown"}}}

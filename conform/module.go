@@ -20,6 +20,10 @@ func (e *emitter) module() {
 		e.line("\tsfz::gated[%d] = %t;", p.Index, p.Gate)
 	}
 	e.line("\tsfz::pause_us = pause;")
+	if e.pep788 {
+		e.line("\tsfz::view = PyInterpreterView_FromMain(); // PEP 788: guards taken without a thread state, and ensure view")
+		e.line("\tif (!sfz::view) return PyErr_Format(PyExc_RuntimeError, \"PyInterpreterView_FromMain() failed\");")
+	}
 	e.line("\tPy_AtExit(sfz::finalized);")
 	e.line("\tsfz::mark(\"python %%s\", Py_GetVersion());")
 	e.line("\tPy_RETURN_NONE;")

@@ -28,6 +28,7 @@ var corruptionMarkers = map[string]string{
 	"stack-use-after-free":   runtime.KindUAFStack,
 	"bad-unlock":             runtime.KindBadUnlock,
 	"returned-after-swallow": runtime.KindSwallowedUnwind,
+	"closed-guard":           runtime.KindClosedGuard, // ensure G with G not held (PEP 788)
 }
 
 // Observe classifies one run of p. The first terminal event wins, as in
@@ -142,6 +143,20 @@ func notes(markers []string) []string {
 			}
 		case "swallowed":
 			add("catch(...) swallowed the unwind")
+		case "guard-refused":
+			if len(f) >= 2 {
+				add("interp_guard " + f[1] + " refused")
+			}
+		case "guard-leaked":
+			if len(f) >= 2 {
+				add("guard " + f[1] + " leaked")
+			}
+		case "view-refused":
+			add("ensure view refused")
+		case "ensure-failed":
+			if len(f) >= 2 {
+				add("ensure " + f[1] + " failed")
+			}
 		}
 	}
 	return out

@@ -26,6 +26,7 @@ func TestObserve(t *testing.T) {
 		{"object use after free", Raw{ExitCode: 3, Stderr: ok + "SFZ use-after-free use X main\n"}, runtime.Corruption, runtime.KindUAFObject},
 		{"bad unlock", Raw{ExitCode: 3, Stderr: ok + "SFZ bad-unlock L main\n"}, runtime.Corruption, runtime.KindBadUnlock},
 		{"resumed after a swallowed unwind", Raw{ExitCode: 3, Stderr: ok + "SFZ swallowed w\nSFZ returned-after-swallow w\n"}, runtime.Corruption, runtime.KindSwallowedUnwind},
+		{"ensure through a closed guard", Raw{ExitCode: 3, Stderr: ok + "SFZ closed-guard ensure G lib\n"}, runtime.Corruption, runtime.KindClosedGuard},
 		{"segfault", Raw{Signal: "SIGSEGV", ExitCode: -1, Stderr: head}, runtime.Corruption, "signal"},
 		{"glibc not rethrown", Raw{Signal: "SIGABRT", ExitCode: -1, Stderr: head + "SFZ swallowed w\nFATAL: exception not rethrown\n"}, runtime.Abort, runtime.KindNotRethrown},
 		{"terminate", Raw{Signal: "SIGABRT", ExitCode: -1, Stderr: head + "terminate called without an active exception\n"}, runtime.Abort, runtime.KindNoexcept},
@@ -76,5 +77,16 @@ func TestUnfinished(t *testing.T) {
 	ob := Observe(&Program{}, 0, &Raw{TimedOut: true, Stderr: "SFZ start main\nSFZ start d\nSFZ end main\nSFZ start teardown0\n"})
 	if !strings.HasSuffix(ob.Evidence, "unfinished: d, teardown0") {
 		t.Errorf("evidence %q does not name the unfinished blocks", ob.Evidence)
+	}
+}
+
+// The PEP 788 markers are counted as notes: a refused guard or view, a
+// leaked guard; a refusal counts once per run however often it came.
+func TestObserveGuardNotes(t *testing.T) {
+	raw := &Raw{Stderr: "SFZ guard-refused G w\nSFZ guard-refused G w\nSFZ view-refused gdbus\nSFZ guard-leaked G cb\nSFZ finalized\n"}
+	ob := Observe(&Program{}, 0, raw)
+	want := []string{"interp_guard G refused", "ensure view refused", "guard G leaked"}
+	if strings.Join(ob.Notes, "|") != strings.Join(want, "|") {
+		t.Errorf("notes = %q, want %q", ob.Notes, want)
 	}
 }

@@ -138,16 +138,28 @@ func strikes(s *scenario.Scenario, policy string, w *runtime.Result) ([]SteerPoi
 	}
 	var out []SteerPoint
 	phase := "body"
+	// late are the events set after the finalizing flag: a thread that
+	// waits for one before its strike reaches the strike only after the
+	// flag, so the gate (which holds main before the flag) must not wait
+	// for it; it would only time out.
+	late, flagged := map[string]bool{}, false
 	for _, ev := range again.Events {
 		switch ev.Kind {
 		case runtime.EvPhase:
 			phase = ev.Detail
+			flagged = flagged || phase == "finalizing"
+		case runtime.EvSet:
+			if flagged {
+				late[ev.Detail] = true
+			}
 		case runtime.EvStrike:
 			line, col, ok := stmtPos(ev.Stmt)
 			if !ok || ev.Thread <= 0 || ev.Thread >= len(again.Threads) {
 				continue
 			}
-			out = append(out, SteerPoint{Thread: again.Threads[ev.Thread], Line: line, Col: col, Stmt: ev.Stmt, Phase: phase, Gate: true})
+			name := again.Threads[ev.Thread]
+			out = append(out, SteerPoint{Thread: name, Line: line, Col: col, Stmt: ev.Stmt, Phase: phase,
+				Gate: !waitsBefore(s, name, late, line, col)})
 		}
 	}
 	// A failure that no strike caused (an ensure after step 7, gh-124619)
@@ -169,4 +181,21 @@ func stmtPos(ref string) (int, int, bool) {
 	line, err1 := strconv.Atoi(l)
 	col, err2 := strconv.Atoi(c)
 	return line, col, ok && err1 == nil && err2 == nil
+}
+
+// waitsBefore reports whether thread name waits for one of events in a
+// statement written before line:col (a wait, or the check of an until).
+func waitsBefore(s *scenario.Scenario, name string, events map[string]bool, line, col int) bool {
+	i := s.Thread(name)
+	if i < 0 || len(events) == 0 {
+		return false
+	}
+	found := false
+	scenario.Walk(s.Threads[i].Body, func(st *scenario.Stmt) {
+		before := st.Pos.Line < line || st.Pos.Line == line && st.Pos.Col < col
+		if (st.Op == scenario.OpWait || st.Op == scenario.OpUntil) && events[st.Name] && before {
+			found = true
+		}
+	})
+	return found
 }

@@ -186,6 +186,25 @@ var mdTemplate = template.Must(template.New("md").Funcs(template.FuncMap{
 		}
 		return out
 	},
+	// refusedOn lists the releases a scenario was not exported for, when
+	// it was exported for others (PEP 788's statements: 3.15 only).
+	"refusedOn": func(rows []*Row, file string) string {
+		var on []string
+		exported := false
+		for _, row := range rows {
+			switch {
+			case row.File != file:
+			case row.Verdict == NotExported:
+				on = append(on, row.Version)
+			default:
+				exported = true
+			}
+		}
+		if !exported {
+			return ""
+		}
+		return strings.Join(on, ", ")
+	},
 	"failing": func(rows []*Row) []*Row {
 		var out []*Row
 		for _, row := range rows {

@@ -25,6 +25,10 @@ func (p SteerPoint) key() string { return fmt.Sprintf("%s@%d:%d", p.Thread, p.Li
 // waits for (besides the finalizing flag) before it retakes the GIL.
 func phaseConst(phase string) string {
 	switch phase {
+	case "body", "wait-threads", "atexit", "wait-guards":
+		// Before the flag (a failure no policy caused, such as an ensure
+		// through a closed guard in atexit): nothing to wait for.
+		return "sfz::PhaseBody"
 	case "teardown":
 		return "sfz::PhaseTeardown"
 	case "collect":

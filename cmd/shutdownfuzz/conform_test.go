@@ -17,6 +17,11 @@ func TestExportCommand(t *testing.T) {
 		{[]string{"export", "raii-decref-unwind"}, 2, "usage: shutdownfuzz export"},
 		{[]string{"export", "-o", out, "-python", "2.7", "-force", "raii-decref-unwind"}, 2, "unknown python version"},
 		{[]string{"export", "-o", filepath.Join(dir, "cb"), "callback-returns"}, 1, "cannot be exported"},
+		// PEP 788's guards have a C API on 3.15 only: refused for the
+		// default -python (3.14) and any other earlier release.
+		{[]string{"export", "-o", filepath.Join(dir, "g"), "pep788-forgotten-guard"}, 1, "needs CPython 3.15's C API"},
+		{[]string{"export", "-o", filepath.Join(dir, "g"), "-python", "3.11", "pep788-forgotten-guard"}, 1, "cannot be exported for python 3.11"},
+		{[]string{"export", "-o", filepath.Join(dir, "g"), "-python", "3.15", "pep788-forgotten-guard"}, 0, "python3.15"},
 	})
 	for _, f := range []string{"build.sh", "driver.py", "sfz_helpers.py", "sfz_rt.h", "sfz_scenario.cpp"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {

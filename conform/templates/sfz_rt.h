@@ -55,15 +55,23 @@ inline bool finalizing() {
 
 inline bool has_gil() { return PyGILState_Check(); }
 
+// One entry of a thread's ensure stack: a PyGILState_Ensure (`ensure`) or a
+// PEP 788 PyThreadState_Ensure (`ensure G`), which `unensure` undoes.
+struct Ens {
+	bool token = false;                 // PyThreadState_Ensure's token, not a PyGILState_STATE
+	PyGILState_STATE st = PyGILState_UNLOCKED;
+	void *tok = nullptr;                // the PyThreadStateToken (NULL: the ensure did not attach)
+};
+
 // Per-thread state: the thread's scenario name, whether the generated code
 // believes it holds the GIL, the thread state saved by `release`, and the
-// PyGILState_Ensure stack.
+// ensure stack.
 struct Ctx {
 	const char *name = "?";
 	bool held = false;
 	bool python = false; // a Python thread (main, thread, daemon)
 	PyThreadState *saved = nullptr;
-	PyGILState_STATE ens[64];
+	Ens ens[64];
 	int nens = 0;
 };
 inline thread_local Ctx ctx;
@@ -86,9 +94,10 @@ inline void reach(int k) {
 }
 
 // window waits, without the GIL, until finalization reaches the phase in
-// which the witness met the policy (at most two seconds).
+// which the witness met the policy (at most two seconds); a witness that
+// failed before the flag (PhaseBody) does not wait.
 inline void window(int k, int want) {
-	if (!steer_on.load() || k < 0) return;
+	if (!steer_on.load() || k < 0 || want == PhaseBody) return;
 	for (int i = 0; i < 20000; i++) {
 		if (finalizing() && phase.load() >= want) break;
 		sleep_us(100);
@@ -127,13 +136,22 @@ inline void acquire(int k = -1, int want = 0) {
 
 inline void ensure(int k = -1, int want = 0) {
 	window(k, want);
-	if (ctx.nens < 64) ctx.ens[ctx.nens++] = PyGILState_Ensure();
+	Ens e;
+	e.st = PyGILState_Ensure();
+	if (ctx.nens < 64) ctx.ens[ctx.nens++] = e;
 	ctx.held = true;
 }
 
+inline void release_token(void *tok);
+
+// unensure undoes the newest ensure: PyGILState_Release, or
+// PyThreadState_Release for an `ensure G`.
 inline void unensure() {
-	PyGILState_STATE st = ctx.nens > 0 ? ctx.ens[--ctx.nens] : PyGILState_UNLOCKED;
-	PyGILState_Release(st);
+	Ens e = ctx.nens > 0 ? ctx.ens[--ctx.nens] : Ens{};
+	if (e.token)
+		release_token(e.tok);
+	else
+		PyGILState_Release(e.st);
 	ctx.held = ctx.python || ctx.nens > 0 ? has_gil() : false;
 }
 
@@ -309,6 +327,116 @@ template <class F> struct Cleanup {
 		}
 	}
 };
+
+// ---- PEP 788 interpreter guards (CPython 3.15) ----
+//
+// A guard variable of the scenario is a PyInterpreterGuard pointer, NULL
+// while it is not held (never taken, refused or closed). Guards named by
+// the statement forms (interp_guard G, close G, ensure G, if guarded G) are
+// globals, so that any thread may close them; a guard block's guard
+// (interp_guard G { }) is a local of the block, closed by its destructor.
+
+#if PY_VERSION_HEX >= 0x030F0000
+// view is the main interpreter's view, taken by setup() while the
+// interpreter runs (PyInterpreterView_FromMain) and never closed: threads
+// without an attached thread state take guards from it, and ensure view
+// attaches through it (PEP 788: a view outlives its interpreter).
+inline PyInterpreterView *view;
+
+struct Guard {
+	const char *name;
+	std::atomic<PyInterpreterGuard *> p{nullptr};
+	explicit Guard(const char *n) : name(n) {}
+	bool held() const { return p.load() != nullptr; }
+};
+
+// take_guard is PyInterpreterGuard_FromCurrent() for a thread with an
+// attached thread state (the GIL), PyInterpreterGuard_FromView(view) for
+// one without; NULL when finalization refuses guards.
+inline PyInterpreterGuard *take_guard(const char *name) {
+	PyInterpreterGuard *g;
+	if (PyThreadState_GetUnchecked() != nullptr) {
+		g = PyInterpreterGuard_FromCurrent();
+		if (g == nullptr) PyErr_Clear();
+	} else {
+		g = PyInterpreterGuard_FromView(view);
+	}
+	if (g == nullptr) mark("guard-refused %s %s", name, ctx.name);
+	return g;
+}
+
+// close_guard is PyInterpreterGuard_Close on a guard that is held, once (a guard
+// not held, or closed already, is left alone); any thread may close.
+inline void close_guard(Guard &g) {
+	PyInterpreterGuard *p = g.p.exchange(nullptr);
+	if (p != nullptr) PyInterpreterGuard_Close(p);
+}
+
+// interp_guard is the statement form: the new guard overwrites the
+// variable, so a guard it still held is leaked (never closed), as a C
+// pointer would be.
+inline void interp_guard(Guard &g) {
+	if (g.p.exchange(take_guard(g.name)) != nullptr) mark("guard-leaked %s %s", g.name, ctx.name);
+}
+
+// ScopedGuard is interp_guard G { } else { }: the block's own guard, closed
+// by the destructor however the block is left (normally, by a raise, by
+// glibc's forced unwind), unless a close in the block closed it first.
+struct ScopedGuard : Guard {
+	explicit ScopedGuard(const char *n) : Guard(n) { p.store(take_guard(n)); }
+	~ScopedGuard() { close_guard(*this); }
+};
+
+// find is the guard a statement means by a name: the innermost enclosing
+// guard block of that name whose guard is still held, else the statement
+// form's global (the model's guardState.find).
+inline Guard &find(Guard &g) { return g; }
+template <class... G> inline Guard &find(Guard &g, G &...outer) { return g.held() ? g : find(outer...); }
+
+// ensure_guard is ensure G: PyThreadState_Ensure(G). With G not held
+// (closed, refused or never taken) that is undefined behaviour: it is
+// reported, and not done.
+inline void ensure_guard(Guard &g, int k = -1, int want = 0) {
+	window(k, want);
+	Ens e;
+	e.token = true;
+	PyInterpreterGuard *p = g.p.load();
+	if (p == nullptr)
+		mark("closed-guard ensure %s %s", g.name, ctx.name);
+	else if ((e.tok = PyThreadState_Ensure(p)) == nullptr)
+		mark("ensure-failed %s %s", g.name, ctx.name);
+	if (ctx.nens < 64) ctx.ens[ctx.nens++] = e;
+	ctx.held = e.tok != nullptr || has_gil();
+}
+
+inline void release_token(void *tok) {
+	if (tok != nullptr) PyThreadState_Release((PyThreadStateToken *)tok);
+}
+
+// EnsureView is ensure view { } else { }: PyThreadState_EnsureFromView(view)
+// (NULL: refused, the else block runs), and PyThreadState_Release, which
+// closes the implicit guard, when the block is left however it is left.
+struct EnsureView {
+	void *tok;
+	EnsureView() {
+		tok = PyThreadState_EnsureFromView(view);
+		if (tok == nullptr) {
+			if (PyThreadState_GetUnchecked() != nullptr) PyErr_Clear();
+			mark("view-refused %s", ctx.name);
+			return;
+		}
+		ctx.held = true;
+	}
+	~EnsureView() {
+		if (tok == nullptr) return;
+		PyThreadState_Release((PyThreadStateToken *)tok);
+		ctx.held = ctx.python || ctx.nens > 0 ? has_gil() : false;
+	}
+	bool attached() const { return tok != nullptr; }
+};
+#else
+inline void release_token(void *) {}
+#endif
 
 // ---- threads ----
 
