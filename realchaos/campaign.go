@@ -22,6 +22,7 @@ type Config struct {
 	Seed     uint64 // run k uses Seed+k (with and without delays)
 	Timeout  time.Duration
 	WantExit int
+	Env      []string // added to every run's environment
 	// ShardIndex/ShardCount: only runs k with k mod ShardCount ==
 	// ShardIndex (ShardCount 0 or 1: every run).
 	ShardIndex, ShardCount int
@@ -65,7 +66,10 @@ type Mode struct {
 	Witnesses  int                     `json:"witnesses"`
 	// Sites counts, over the failing runs, where the threads were (a
 	// run counts once per distinct site).
-	Sites    map[string]int `json:"sites,omitempty"`
+	Sites map[string]int `json:"sites,omitempty"`
+	// Ends counts the threads of every run by where each one ended up
+	// (Markers.Ends), failing or not.
+	Ends     map[string]int `json:"thread_ends,omitempty"`
 	Failures []Failure      `json:"failures,omitempty"`
 	// NoHost counts runs where the embedding host never started (the
 	// command did not run python through it).
@@ -95,7 +99,7 @@ func (m *Mode) WitnessRate() float64 {
 }
 
 func newMode(d Delays) *Mode {
-	return &Mode{WithDelays: d.Max > 0, Delays: d.String(), Outcomes: map[runtime.Outcome]int{}, Kinds: map[string]int{}, Sites: map[string]int{}}
+	return &Mode{WithDelays: d.Max > 0, Delays: d.String(), Outcomes: map[runtime.Outcome]int{}, Kinds: map[string]int{}, Sites: map[string]int{}, Ends: map[string]int{}}
 }
 
 // Witnessed reports whether any run of the report was a witness.
@@ -143,7 +147,7 @@ func Campaign(ctx context.Context, t *Tool, c *Config) (*PythonStats, error) {
 	// One uncounted run first: a command that builds what it needs on
 	// first use (examples/poller builds its extension) does it here, not
 	// inside a measured run.
-	if _, err := t.Run(ctx, Spec{Argv: c.Argv, Dir: c.Dir, Seed: c.Seed, Timeout: max(c.Timeout, 2*time.Minute), WantExit: c.WantExit}); err != nil {
+	if _, err := t.Run(ctx, Spec{Argv: c.Argv, Dir: c.Dir, Seed: c.Seed, Timeout: max(c.Timeout, 2*time.Minute), WantExit: c.WantExit, Env: c.Env}); err != nil {
 		return nil, err
 	}
 	n := max(c.ShardCount, 1)
@@ -154,7 +158,7 @@ func Campaign(ctx context.Context, t *Tool, c *Config) (*PythonStats, error) {
 				m = ps.With
 			}
 			seed := c.Seed + uint64(k)
-			res, err := t.Run(ctx, Spec{Argv: c.Argv, Dir: c.Dir, Seed: seed, Delays: d, Timeout: c.Timeout, WantExit: c.WantExit})
+			res, err := t.Run(ctx, Spec{Argv: c.Argv, Dir: c.Dir, Seed: seed, Delays: d, Timeout: c.Timeout, WantExit: c.WantExit, Env: c.Env})
 			if err != nil {
 				return nil, err
 			}
@@ -175,6 +179,9 @@ func (c *Config) add(m *Mode, k int, seed uint64, d Delays, t *Tool, res *Result
 	m.Calls += res.Markers.Calls()
 	if len(res.Markers.Hosts()) == 0 {
 		m.NoHost++
+	}
+	for k, n := range res.Markers.Ends() {
+		m.Ends[k] += n
 	}
 	label := "without delays"
 	if d.Max > 0 {

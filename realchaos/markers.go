@@ -37,9 +37,10 @@ const (
 	Returned     = "returned"      // the real function returned
 	Exited       = "exited"        // the thread exited outside any wrapped call
 	ExitedInside = "exited-inside" // the thread exited inside the real function
+	Refused      = "refused"       // a PEP 788 call returned NULL
 )
 
-var stateNames = []string{"", Delaying, Calling, Returned, Exited, ExitedInside}
+var stateNames = []string{"", Delaying, Calling, Returned, Exited, ExitedInside, Refused}
 
 // Proc is one process of the run that called into the shim: the embedding
 // host, or a process that made a wrapped call.
@@ -66,6 +67,7 @@ type Thread struct {
 	State     string
 	FinEnter  bool // the interpreter was finalizing when the thread entered Func
 	FinNow    bool // ... at its latest marker
+	Refusals  int  // PEP 788 calls that returned NULL
 	Calls     uint64
 	Delayed   time.Duration
 	LastDelay time.Duration
@@ -141,7 +143,7 @@ func ParseTable(b []byte) (*Markers, error) {
 		t := Thread{
 			Seq: le.Uint64(s[0:]), PID: int(le.Uint32(s[8:])), TID: int(le.Uint32(s[12:])),
 			Proc: int(le.Uint32(s[16:])), Index: int(le.Uint32(s[20:])),
-			FinEnter: s[26] != 0, FinNow: s[27] != 0,
+			FinEnter: s[26] != 0, FinNow: s[27] != 0, Refusals: int(le.Uint32(s[28:])),
 			Calls: le.Uint64(s[32:]), Delayed: time.Duration(le.Uint64(s[40:])),
 			LastDelay: time.Duration(le.Uint64(s[48:])), EnterSeq: le.Uint64(s[56:]),
 		}
@@ -194,13 +196,24 @@ type Site struct {
 	Thread string // "t3", "p2/t3" when the run had more than one process
 	Func   string
 	State  string
-	// When says how the call stood to finalization: "after finalization
-	// began" (the thread entered with the flag set), "before finalization
-	// began, which began during the call", or "before finalization began".
+	// When says how the call stood to finalization: WhileFinalizing,
+	// BeganMeanwhile or BeforeFinalization.
 	When string
 }
 
-// Key is the site without the thread's name, for counting.
+// Site.When values.
+const (
+	// The thread entered the call with the finalizing flag set.
+	WhileFinalizing = "entered while finalizing"
+	// It entered before the flag, which a later marker saw set, or
+	// finalization finished (Py_BytesMain returned) after it entered.
+	BeganMeanwhile = "entered before finalization, which began meanwhile"
+	// It entered before the flag, and the shim never saw the flag after.
+	BeforeFinalization = "entered before finalization"
+)
+
+// Key is the site without the thread's name, for counting:
+// "in PyGILState_Ensure (entered while finalizing)".
 func (s Site) Key() string {
 	verb := "in"
 	switch s.State {
@@ -209,7 +222,7 @@ func (s Site) Key() string {
 	case ExitedInside:
 		verb = "exited inside"
 	}
-	return verb + " " + s.Func + ", entered " + s.When
+	return verb + " " + s.Func + " (" + s.When + ")"
 }
 
 func (s Site) String() string { return s.Thread + " " + s.Key() }
@@ -234,14 +247,41 @@ func (m *Markers) Sites() []Site {
 		if multi {
 			name = fmt.Sprintf("p%d/%s", t.Proc, name)
 		}
-		when := "before finalization began"
+		when := BeforeFinalization
 		switch p := m.proc(t.Proc); {
 		case t.FinEnter:
-			when = "after finalization began"
-		case p != nil && p.FinSeq > t.EnterSeq:
-			when = "before finalization began, which began during the call"
+			when = WhileFinalizing
+		case p != nil && (p.FinSeq > t.EnterSeq || p.Finalized && p.EndSeq > t.EnterSeq):
+			when = BeganMeanwhile
 		}
 		out = append(out, Site{Thread: name, Func: t.Func, State: t.State, When: when})
+	}
+	return out
+}
+
+// Ends counts the threads of the run by where each one ended up: the
+// sites (in or delayed before a call, exited inside one), and otherwise
+// "exited after F" (refused: a PEP 788 call returned NULL first) or
+// "running after F returned" / "refused by F" for threads that were still
+// alive outside the wrapped calls when the process ended.
+func (m *Markers) Ends() map[string]int {
+	out := map[string]int{}
+	for _, s := range m.Sites() {
+		out[s.Key()]++
+	}
+	for _, t := range m.Threads {
+		switch t.State {
+		case Exited:
+			k := "exited after " + t.Func
+			if t.Refusals > 0 {
+				k += " refused"
+			}
+			out[k]++
+		case Returned:
+			out["alive, outside the wrapped calls (last: "+t.Func+")"]++
+		case Refused:
+			out["alive after "+t.Func+" refused"]++
+		}
 	}
 	return out
 }

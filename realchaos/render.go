@@ -53,9 +53,18 @@ func (p *PythonStats) outcomes() []runtime.Outcome {
 
 // sites are the sites some mode of p counted, most frequent first.
 func (p *PythonStats) sites() []string {
+	return p.keys(func(m *Mode) map[string]int { return m.Sites })
+}
+
+// ends are the thread ends some mode of p counted, most frequent first.
+func (p *PythonStats) ends() []string {
+	return p.keys(func(m *Mode) map[string]int { return m.Ends })
+}
+
+func (p *PythonStats) keys(of func(*Mode) map[string]int) []string {
 	total := map[string]int{}
 	for _, m := range p.modes() {
-		for s, n := range m.Sites {
+		for s, n := range of(m) {
 			total[s] += n
 		}
 	}
@@ -100,8 +109,17 @@ func (r *Report) Text(w io.Writer) error {
 		}
 		row("witness rate", rate)
 		row("wrapped calls", func(m *Mode) string { return fmt.Sprint(m.Calls) })
+		if len(p.sites()) > 0 {
+			row("failing runs with a thread:", func(*Mode) string { return "" })
+		}
 		for _, s := range p.sites() {
 			row("  "+s, func(m *Mode) string { return fmt.Sprint(m.Sites[s]) })
+		}
+		if len(p.ends()) > 0 {
+			row("threads at the end of a run:", func(*Mode) string { return "" })
+		}
+		for _, s := range p.ends() {
+			row("  "+s, func(m *Mode) string { return fmt.Sprint(m.Ends[s]) })
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -188,6 +206,30 @@ func (r *Report) Markdown(w io.Writer) error {
 				fmt.Fprintf(w, "| %s | %s", p.Release, mdCell(s))
 				for _, m := range p.modes() {
 					fmt.Fprintf(w, " | %d", m.Sites[s])
+				}
+				fmt.Fprintln(w, " |")
+			}
+		}
+	}
+	any = false
+	for _, p := range r.Pythons {
+		any = any || len(p.ends()) > 0
+	}
+	if any {
+		fmt.Fprintln(w, "\nWhere every run's threads ended up (threads, over all runs):")
+		fmt.Fprintln(w)
+		if delays {
+			fmt.Fprintln(w, "| python | thread | without delays | with delays |")
+			fmt.Fprintln(w, "|---|---|---|---|")
+		} else {
+			fmt.Fprintln(w, "| python | thread | threads |")
+			fmt.Fprintln(w, "|---|---|---|")
+		}
+		for _, p := range r.Pythons {
+			for _, s := range p.ends() {
+				fmt.Fprintf(w, "| %s | %s", p.Release, mdCell(s))
+				for _, m := range p.modes() {
+					fmt.Fprintf(w, " | %d", m.Ends[s])
 				}
 				fmt.Fprintln(w, " |")
 			}

@@ -56,7 +56,15 @@ type Spec struct {
 	Timeout time.Duration
 	// WantExit is the exit status of a clean run (default 0).
 	WantExit int
+	// Env is added to the run's environment (NAME=VALUE each).
+	Env []string
 }
+
+// BaseEnv is the environment every run starts from, whatever the
+// caller's: runs replay alike from any shell (PYTHONUNBUFFERED in a
+// user's environment would change what a crash loses from stdout). PATH
+// is added per interpreter; Spec.Env adds the rest.
+var BaseEnv = []string{"LC_ALL=C.UTF-8", "HOME=/root", "PYTHONDONTWRITEBYTECODE=1"}
 
 // Result is one run: what the process left and what the shim recorded.
 type Result struct {
@@ -79,12 +87,13 @@ func (t *Tool) command(ctx context.Context, s Spec, table *os.File) (*exec.Cmd, 
 		return nil, err
 	}
 	argv := t.mapArgv(s.Argv)
-	shimEnv := append([]string{"LD_PRELOAD=" + t.Shim(), "SFZ_SHIM_FD=3", "PYTHONDONTWRITEBYTECODE=1"}, s.Delays.env(s.Seed)...)
+	shimEnv := append([]string{"LD_PRELOAD=" + t.Shim(), "SFZ_SHIM_FD=3"}, s.Delays.env(s.Seed)...)
+	shimEnv = append(append(shimEnv, BaseEnv...), s.Env...)
 	var cmd *exec.Cmd
 	if t.In.Root == "" {
 		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Dir = dir
-		cmd.Env = append(withPath(os.Environ(), t.BinDir()+":"+os.Getenv("PATH")), shimEnv...)
+		cmd.Env = append([]string{"PATH=" + t.BinDir() + ":/usr/local/bin:/usr/bin:/bin"}, shimEnv...)
 	} else {
 		inside, mount, err := t.insideDir(dir)
 		if err != nil {
@@ -100,7 +109,7 @@ func (t *Tool) command(ctx context.Context, s Spec, table *os.File) (*exec.Cmd, 
 			"/usr/bin/env", "-C", inside, "PATH=" + t.BinDir() + ":/usr/local/bin:/usr/bin:/bin"}
 		args = append(append(args, shimEnv...), argv...)
 		cmd = exec.CommandContext(ctx, "unshare", args...)
-		cmd.Env = withPath(os.Environ(), "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin")
+		cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
 	}
 	cmd.ExtraFiles = []*os.File{table}
 	return cmd, nil
@@ -151,17 +160,6 @@ func (t *Tool) mapArgv(argv []string) []string {
 		}
 	}
 	return out
-}
-
-// withPath returns env with PATH replaced.
-func withPath(env []string, path string) []string {
-	out := make([]string, 0, len(env)+1)
-	for _, e := range env {
-		if !strings.HasPrefix(e, "PATH=") && !strings.HasPrefix(e, "LD_PRELOAD=") && !strings.HasPrefix(e, "SFZ_SHIM_") {
-			out = append(out, e)
-		}
-	}
-	return append(out, "PATH="+path)
 }
 
 // Run runs the command once under the shim and classifies how it ended.

@@ -16,11 +16,12 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/conform"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/shell"
 	"github.com/shutdownfuzz/shutdownfuzz/realchaos"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
 
-var chaosArgs = "[-python " + strings.Join(realchaos.Versions, ",") + "] [-runs N] [-delay 300us] [-seed S] [-timeout D] [-json | -markdown] [-o FILE [-force]] [-shard i/n] [-witness CLASSES] [-exit N] [-v] -- COMMAND ARGS..."
+var chaosArgs = "[-python " + strings.Join(realchaos.Versions, ",") + "] [-runs N] [-delay 300us] [-seed S] [-timeout D] [-json | -markdown] [-o FILE [-force]] [-shard i/n] [-witness CLASSES] [-exit N] [-env NAME=VALUE]... [-v] -- COMMAND ARGS..."
 
 const (
 	chaosDefaultDelay   = 300 * time.Microsecond
@@ -47,6 +48,14 @@ func cmdChaos(args []string, stdout, stderr io.Writer) error {
 	witness := fs.String("witness", "", "comma-separated outcome classes that count as a witness (default: every class but clean)")
 	wantExit := fs.Int("exit", 0, "the exit status of a clean run")
 	verbose := fs.Bool("v", false, "print a line per run on stderr")
+	var env []string
+	fs.Func("env", "add NAME=VALUE to the runs' environment (repeatable; runs start from a fixed one, not the caller's)", func(v string) error {
+		if name, _, ok := strings.Cut(v, "="); !ok || name == "" || strings.ContainsAny(name, " \t") {
+			return fmt.Errorf("want NAME=VALUE, got %q", v)
+		}
+		env = append(env, v)
+		return nil
+	})
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return &exitError{code: 0}
@@ -99,7 +108,7 @@ func cmdChaos(args []string, stdout, stderr io.Writer) error {
 	delays := realchaos.DefaultDelays
 	delays.Max = *delay
 	cfg := &realchaos.Config{Argv: argv, Runs: *runs, Delays: delays, Seed: *seed, Timeout: *timeout, WantExit: *wantExit,
-		ShardIndex: si, ShardCount: sn, Witness: witnesses}
+		Env: env, ShardIndex: si, ShardCount: sn, Witness: witnesses}
 	cfg.Rerun = func(version string, s uint64, d realchaos.Delays) string {
 		cmd := fmt.Sprintf("shutdownfuzz chaos -python %s -runs 1 -delay %s -seed %d", version, shortDuration(d.Max), s)
 		if *timeout != chaosDefaultTimeout {
@@ -107,6 +116,9 @@ func cmdChaos(args []string, stdout, stderr io.Writer) error {
 		}
 		if *wantExit != 0 {
 			cmd += " -exit " + strconv.Itoa(*wantExit)
+		}
+		for _, e := range env {
+			cmd += " -env " + shell.Word(e)
 		}
 		return cmd + " -- " + realchaos.Describe(argv)
 	}

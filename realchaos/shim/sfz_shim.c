@@ -75,9 +75,10 @@ enum sfz_state {
 	S_RETURNED,     /* the real function returned */
 	S_EXITED,       /* the thread exited (outside any wrapped call) */
 	S_EXITED_INSIDE, /* the thread exited inside the real function (pthread_exit) */
+	S_REFUSED,       /* a PEP 788 call returned NULL: refused */
 };
 
-static const char *const state_names[] = {"", "delaying", "calling", "returned", "exited", "exited-inside"};
+static const char *const state_names[] = {"", "delaying", "calling", "returned", "exited", "exited-inside", "refused"};
 
 struct sfz_header {
 	uint64_t magic;
@@ -105,7 +106,7 @@ struct sfz_thread {
 	uint64_t seq; /* the thread's latest marker (written last) */
 	uint32_t pid, tid, proc, index;
 	uint8_t func, state, fin_enter, fin_now;
-	uint32_t pad;
+	uint32_t refusals; /* PEP 788 calls that returned NULL */
 	uint64_t calls, delayed_ns, last_delay_ns, enter_seq;
 };
 
@@ -135,6 +136,7 @@ struct tls {
 	uint32_t index;
 	int in_use;
 	uint8_t func, state; /* the latest marker, also without a slot */
+	uint32_t refusals;
 	struct sfz_thread *slot;
 	uint64_t calls, delayed_ns;
 };
@@ -317,6 +319,7 @@ static struct tls *thread(void)
 	me.index = __atomic_add_fetch(&proc_threads, 1, __ATOMIC_SEQ_CST);
 	me.rng = seed ^ ((uint64_t)self_index * 0xd1b54a32d192ed03ULL) ^ ((uint64_t)me.index * 0x8cb92ba72f3d8dd7ULL);
 	me.calls = me.delayed_ns = 0;
+	me.refusals = 0;
 	me.slot = NULL;
 	if (hdr) {
 		uint32_t i = __atomic_fetch_add(&hdr->nthreads, 1, __ATOMIC_SEQ_CST);
@@ -349,6 +352,7 @@ static void mark(struct tls *t, enum sfz_func f, enum sfz_state st, int fin)
 			sl->fin_enter = (uint8_t)fin;
 			sl->enter_seq = s;
 		}
+		sl->refusals = t->refusals;
 		sl->calls = t->calls;
 		sl->delayed_ns = t->delayed_ns;
 		__atomic_store_n(&sl->seq, s, __ATOMIC_RELEASE);
@@ -404,10 +408,13 @@ static struct tls *enter(enum sfz_func f)
 	return t;
 }
 
-static void leave(struct tls *t, enum sfz_func f)
+/* leave records the return; refused: a PEP 788 call returned NULL. */
+static void leave(struct tls *t, enum sfz_func f, int refused)
 {
 	int saved = errno;
-	mark(t, f, S_RETURNED, finalizing());
+	if (refused)
+		t->refusals++;
+	mark(t, f, refused ? S_REFUSED : S_RETURNED, finalizing());
 	errno = saved;
 }
 
@@ -438,7 +445,7 @@ void PyEval_RestoreThread(PyThreadState *tstate)
 {
 	struct tls *t = enter(F_RESTORE_THREAD);
 	REAL(void (*)(PyThreadState *), PyEval_RestoreThread)(tstate);
-	leave(t, F_RESTORE_THREAD);
+	leave(t, F_RESTORE_THREAD, 0);
 }
 #endif
 
@@ -448,7 +455,7 @@ PyGILState_STATE PyGILState_Ensure(void)
 {
 	struct tls *t = enter(F_GILSTATE_ENSURE);
 	PyGILState_STATE r = REAL(PyGILState_STATE(*)(void), PyGILState_Ensure)();
-	leave(t, F_GILSTATE_ENSURE);
+	leave(t, F_GILSTATE_ENSURE, 0);
 	return r;
 }
 #endif
@@ -459,7 +466,7 @@ void PyEval_AcquireThread(PyThreadState *tstate)
 {
 	struct tls *t = enter(F_ACQUIRE_THREAD);
 	REAL(void (*)(PyThreadState *), PyEval_AcquireThread)(tstate);
-	leave(t, F_ACQUIRE_THREAD);
+	leave(t, F_ACQUIRE_THREAD, 0);
 }
 #endif
 
@@ -469,7 +476,7 @@ PyThreadStateToken *PyThreadState_Ensure(PyInterpreterGuard *guard)
 {
 	struct tls *t = enter(F_THREADSTATE_ENSURE);
 	PyThreadStateToken *r = REAL(PyThreadStateToken * (*)(PyInterpreterGuard *), PyThreadState_Ensure)(guard);
-	leave(t, F_THREADSTATE_ENSURE);
+	leave(t, F_THREADSTATE_ENSURE, r == NULL);
 	return r;
 }
 #endif
@@ -480,7 +487,7 @@ PyThreadStateToken *PyThreadState_EnsureFromView(PyInterpreterView *view)
 {
 	struct tls *t = enter(F_ENSURE_FROM_VIEW);
 	PyThreadStateToken *r = REAL(PyThreadStateToken * (*)(PyInterpreterView *), PyThreadState_EnsureFromView)(view);
-	leave(t, F_ENSURE_FROM_VIEW);
+	leave(t, F_ENSURE_FROM_VIEW, r == NULL);
 	return r;
 }
 #endif
@@ -491,7 +498,7 @@ PyInterpreterGuard *PyInterpreterGuard_FromView(PyInterpreterView *view)
 {
 	struct tls *t = enter(F_GUARD_FROM_VIEW);
 	PyInterpreterGuard *r = REAL(PyInterpreterGuard * (*)(PyInterpreterView *), PyInterpreterGuard_FromView)(view);
-	leave(t, F_GUARD_FROM_VIEW);
+	leave(t, F_GUARD_FROM_VIEW, r == NULL);
 	return r;
 }
 #endif
