@@ -51,7 +51,7 @@ for f in ` + strings.Join(Wrappable, " ") + `; do
 		WRAPPED="$WRAPPED $f"
 	fi
 done
-"$CC" -O2 -g -fPIC -shared -pthread -Wall $("$PY-config" --includes) $DEFS -o sfz_shim.so sfz_shim.c -ldl
+"$CC" -O2 -g -fPIC -fexceptions -shared -pthread -Wall $("$PY-config" --includes) $DEFS -o sfz_shim.so sfz_shim.c -ldl
 "$CC" -O2 -g -Wall $("$PY-config" --includes) -o python sfz_host.c $("$PY-config" --embed --ldflags)
 mkdir -p bin
 for n in python python3 "$(basename "$PY")"; do ln -sf ../python "bin/$n"; done

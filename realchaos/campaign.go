@@ -15,14 +15,17 @@ import (
 // Config is a chaos campaign: a command run Runs times on each tool with
 // delays and Runs times without.
 type Config struct {
-	Argv     []string
-	Dir      string
-	Runs     int
-	Delays   Delays // Max 0: only the runs without delays
-	Seed     uint64 // run k uses Seed+k (with and without delays)
-	Timeout  time.Duration
-	WantExit int
-	Env      []string // added to every run's environment
+	Argv   []string
+	Dir    string
+	Runs   int
+	Delays Delays // Max 0: only the runs without delays
+	// NoBaseline skips the runs without delays (when Delays.Max > 0): a
+	// replay of one delayed run.
+	NoBaseline bool
+	Seed       uint64 // run k uses Seed+k (with and without delays)
+	Timeout    time.Duration
+	WantExit   int
+	Env        []string // added to every run's environment
 	// ShardIndex/ShardCount: only runs k with k mod ShardCount ==
 	// ShardIndex (ShardCount 0 or 1: every run).
 	ShardIndex, ShardCount int
@@ -36,15 +39,17 @@ type Config struct {
 
 // Report is a finished campaign.
 type Report struct {
-	Command  []string       `json:"command"`
-	Runs     int            `json:"runs"` // per interpreter and mode, before sharding
-	Delays   string         `json:"delays"`
-	DelayMax time.Duration  `json:"delay_ns"`
-	Seed     uint64         `json:"seed"`
-	Timeout  time.Duration  `json:"timeout_ns"`
-	Shard    string         `json:"shard,omitempty"`
-	Witness  []string       `json:"witness"`
-	Pythons  []*PythonStats `json:"pythons"`
+	Command  []string      `json:"command"`
+	Runs     int           `json:"runs"` // per interpreter and mode, before sharding
+	Delays   string        `json:"delays"`
+	DelayMax time.Duration `json:"delay_ns"`
+	Seed     uint64        `json:"seed"`
+	Timeout  time.Duration `json:"timeout_ns"`
+	Shard    string        `json:"shard,omitempty"`
+	// NoBaseline: only runs with delays (Config.NoBaseline).
+	NoBaseline bool           `json:"no_baseline,omitempty"`
+	Witness    []string       `json:"witness"`
+	Pythons    []*PythonStats `json:"pythons"`
 }
 
 // PythonStats are one interpreter's runs.
@@ -52,7 +57,7 @@ type PythonStats struct {
 	Version string   `json:"version"` // "3.14"
 	Release string   `json:"release"` // "3.14.10"
 	Wrapped []string `json:"wrapped"`
-	Without *Mode    `json:"without_delays"`
+	Without *Mode    `json:"without_delays,omitempty"`
 	With    *Mode    `json:"with_delays,omitempty"`
 }
 
@@ -105,8 +110,10 @@ func newMode(d Delays) *Mode {
 // Witnessed reports whether any run of the report was a witness.
 func (r *Report) Witnessed() bool {
 	for _, p := range r.Pythons {
-		if p.Without.Witnesses > 0 || (p.With != nil && p.With.Witnesses > 0) {
-			return true
+		for _, m := range p.Modes() {
+			if m.Witnesses > 0 {
+				return true
+			}
 		}
 	}
 	return false
@@ -121,7 +128,8 @@ func (c *Config) isWitness(o runtime.Outcome) bool {
 
 // NewReport starts the report of a campaign.
 func NewReport(c *Config) *Report {
-	r := &Report{Command: c.Argv, Runs: c.Runs, Delays: c.Delays.String(), DelayMax: c.Delays.Max, Seed: c.Seed, Timeout: c.Timeout}
+	r := &Report{Command: c.Argv, Runs: c.Runs, Delays: c.Delays.String(), DelayMax: c.Delays.Max, Seed: c.Seed, Timeout: c.Timeout,
+		NoBaseline: c.NoBaseline && c.Delays.Max > 0}
 	if c.ShardCount > 1 {
 		r.Shard = fmt.Sprintf("%d/%d", c.ShardIndex, c.ShardCount)
 	}
@@ -138,8 +146,12 @@ func NewReport(c *Config) *Report {
 // without delays and once with them (alternating, so that a drift in the
 // machine's load touches both alike).
 func Campaign(ctx context.Context, t *Tool, c *Config) (*PythonStats, error) {
-	ps := &PythonStats{Version: t.In.Version, Release: t.Release, Wrapped: t.Wrapped, Without: newMode(Delays{})}
-	modes := []Delays{{}}
+	ps := &PythonStats{Version: t.In.Version, Release: t.Release, Wrapped: t.Wrapped}
+	var modes []Delays
+	if c.Delays.Max <= 0 || !c.NoBaseline {
+		ps.Without = newMode(Delays{})
+		modes = append(modes, Delays{})
+	}
 	if c.Delays.Max > 0 {
 		ps.With = newMode(c.Delays)
 		modes = append(modes, c.Delays)
@@ -152,9 +164,9 @@ func Campaign(ctx context.Context, t *Tool, c *Config) (*PythonStats, error) {
 	}
 	n := max(c.ShardCount, 1)
 	for k := c.ShardIndex; k < c.Runs && ctx.Err() == nil; k += n {
-		for i, d := range modes {
+		for _, d := range modes {
 			m := ps.Without
-			if i == 1 {
+			if d.Max > 0 {
 				m = ps.With
 			}
 			seed := c.Seed + uint64(k)

@@ -59,10 +59,13 @@ type Proc struct {
 
 // Thread is one thread's latest marker.
 type Thread struct {
-	Seq       uint64
-	PID, TID  int
-	Proc      int // Proc.Index
-	Index     int // the thread's number in its process: t1, t2, ... in order of first wrapped call
+	Seq      uint64
+	PID, TID int
+	Proc     int // Proc.Index
+	// Index is the thread's number in its process: 0 for the main thread,
+	// else its order of creation (t1 is the first thread the process
+	// created); 100000+ for a thread not created through pthread_create.
+	Index     int
 	Func      string
 	State     string
 	FinEnter  bool // the interpreter was finalizing when the thread entered Func
@@ -193,7 +196,7 @@ func (m *Markers) proc(index int) *Proc {
 // Site is where one thread was when the process ended: inside (or
 // delayed before) a wrapped call, or gone out of one through pthread_exit.
 type Site struct {
-	Thread string // "t3", "p2/t3" when the run had more than one process
+	Thread string // "main", "t3" (the third thread created), "p2/t3" when the run had more than one process
 	Func   string
 	State  string
 	// When says how the call stood to finalization: WhileFinalizing,
@@ -244,6 +247,9 @@ func (m *Markers) Sites() []Site {
 			continue
 		}
 		name := fmt.Sprintf("t%d", t.Index)
+		if t.Index == 0 {
+			name = "main"
+		}
 		if multi {
 			name = fmt.Sprintf("p%d/%s", t.Proc, name)
 		}

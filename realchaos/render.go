@@ -20,10 +20,14 @@ func (r *Report) JSON(w io.Writer) error {
 }
 
 func (r *Report) settings() string {
-	s := fmt.Sprintf("%d runs per interpreter without delays", r.Runs)
-	if r.DelayMax > 0 {
-		s += fmt.Sprintf(" and %d with delays (%s)", r.Runs, r.Delays)
+	var parts []string
+	if !r.NoBaseline || r.DelayMax <= 0 {
+		parts = append(parts, "without delays")
 	}
+	if r.DelayMax > 0 {
+		parts = append(parts, fmt.Sprintf("with delays (%s)", r.Delays))
+	}
+	s := fmt.Sprintf("%d runs per interpreter %s", r.Runs, strings.Join(parts, " and as many "))
 	s += fmt.Sprintf("; seed %d; timeout %s; witness: %s", r.Seed, r.Timeout, strings.Join(r.Witness, ", "))
 	if r.Shard != "" {
 		s += "; shard " + r.Shard
@@ -31,18 +35,22 @@ func (r *Report) settings() string {
 	return s
 }
 
-func (p *PythonStats) modes() []*Mode {
-	if p.With == nil {
-		return []*Mode{p.Without}
+// Modes are p's runs without delays and with them, those it has.
+func (p *PythonStats) Modes() []*Mode {
+	var out []*Mode
+	for _, m := range []*Mode{p.Without, p.With} {
+		if m != nil {
+			out = append(out, m)
+		}
 	}
-	return []*Mode{p.Without, p.With}
+	return out
 }
 
 // outcomes are the classes some mode of p saw, in the language's order.
 func (p *PythonStats) outcomes() []runtime.Outcome {
 	var out []runtime.Outcome
 	for _, o := range runtime.Outcomes {
-		for _, m := range p.modes() {
+		for _, m := range p.Modes() {
 			if m.Outcomes[o] > 0 && !slices.Contains(out, o) {
 				out = append(out, o)
 			}
@@ -63,7 +71,7 @@ func (p *PythonStats) ends() []string {
 
 func (p *PythonStats) keys(of func(*Mode) map[string]int) []string {
 	total := map[string]int{}
-	for _, m := range p.modes() {
+	for _, m := range p.Modes() {
 		for s, n := range of(m) {
 			total[s] += n
 		}
@@ -98,7 +106,7 @@ func (r *Report) Text(w io.Writer) error {
 		tw := tabwriter.NewWriter(w, 0, 4, 3, ' ', 0)
 		row := func(label string, cell func(m *Mode) string) {
 			fmt.Fprintf(tw, "  %s", label)
-			for _, m := range p.modes() {
+			for _, m := range p.Modes() {
 				fmt.Fprintf(tw, "\t%s", cell(m))
 			}
 			fmt.Fprintln(tw)
@@ -124,13 +132,13 @@ func (r *Report) Text(w io.Writer) error {
 		if err := tw.Flush(); err != nil {
 			return err
 		}
-		for _, m := range p.modes() {
+		for _, m := range p.Modes() {
 			if m.NoHost > 0 {
 				fmt.Fprintf(w, "  warning: %d runs %s never started the embedding host: start python as the command's first word (python, python3 or python%s) or through PATH\n", m.NoHost, modeLabel(m), p.Version)
 			}
 		}
 		var fails []string
-		for _, m := range p.modes() {
+		for _, m := range p.Modes() {
 			for _, f := range m.Failures {
 				fails = append(fails, fmt.Sprintf("  run %d %s: %s/%s: %s\n    %s\n", f.Run, modeLabel(m), f.Outcome, f.Kind, f.Evidence, f.Rerun))
 			}
@@ -172,17 +180,25 @@ func mdCell(s string) string { return strings.ReplaceAll(s, "|", `\|`) }
 // failing run to replay per release, mode and outcome kind.
 func (r *Report) Markdown(w io.Writer) error {
 	fmt.Fprintf(w, "### `%s`\n\n%s.\n\n", Describe(r.Command), strings.ToUpper(r.settings()[:1])+r.settings()[1:])
-	delays := r.DelayMax > 0
-	if delays {
-		fmt.Fprintln(w, "| python | without delays | witness rate | with delays | witness rate |")
-		fmt.Fprintln(w, "|---|---|---|---|---|")
-	} else {
-		fmt.Fprintln(w, "| python | outcomes | witness rate |")
-		fmt.Fprintln(w, "|---|---|---|")
+	var labels []string
+	if !r.NoBaseline || r.DelayMax <= 0 {
+		labels = append(labels, "without delays")
 	}
+	if r.DelayMax > 0 {
+		labels = append(labels, "with delays")
+	}
+	header := func(first ...string) {
+		cols := append(first, labels...)
+		fmt.Fprintf(w, "| %s |\n|%s\n", strings.Join(cols, " | "), strings.Repeat("---|", len(cols)))
+	}
+	fmt.Fprint(w, "| python")
+	for _, l := range labels {
+		fmt.Fprintf(w, " | %s | witness rate", l)
+	}
+	fmt.Fprintf(w, " |\n|%s\n", strings.Repeat("---|", 1+2*len(labels)))
 	for _, p := range r.Pythons {
 		fmt.Fprintf(w, "| %s", p.Release)
-		for _, m := range p.modes() {
+		for _, m := range p.Modes() {
 			fmt.Fprintf(w, " | %s | %s", counts(m), rate(m))
 		}
 		fmt.Fprintln(w, " |")
@@ -194,17 +210,11 @@ func (r *Report) Markdown(w io.Writer) error {
 	if any {
 		fmt.Fprintln(w, "\nWhere the threads were when a failing run ended (the shim's markers; failing runs counted once per site):")
 		fmt.Fprintln(w)
-		if delays {
-			fmt.Fprintln(w, "| python | thread | without delays | with delays |")
-			fmt.Fprintln(w, "|---|---|---|---|")
-		} else {
-			fmt.Fprintln(w, "| python | thread | runs |")
-			fmt.Fprintln(w, "|---|---|---|")
-		}
+		header("python", "thread")
 		for _, p := range r.Pythons {
 			for _, s := range p.sites() {
 				fmt.Fprintf(w, "| %s | %s", p.Release, mdCell(s))
-				for _, m := range p.modes() {
+				for _, m := range p.Modes() {
 					fmt.Fprintf(w, " | %d", m.Sites[s])
 				}
 				fmt.Fprintln(w, " |")
@@ -218,17 +228,11 @@ func (r *Report) Markdown(w io.Writer) error {
 	if any {
 		fmt.Fprintln(w, "\nWhere every run's threads ended up (threads, over all runs):")
 		fmt.Fprintln(w)
-		if delays {
-			fmt.Fprintln(w, "| python | thread | without delays | with delays |")
-			fmt.Fprintln(w, "|---|---|---|---|")
-		} else {
-			fmt.Fprintln(w, "| python | thread | threads |")
-			fmt.Fprintln(w, "|---|---|---|")
-		}
+		header("python", "thread")
 		for _, p := range r.Pythons {
 			for _, s := range p.ends() {
 				fmt.Fprintf(w, "| %s | %s", p.Release, mdCell(s))
-				for _, m := range p.modes() {
+				for _, m := range p.Modes() {
 					fmt.Fprintf(w, " | %d", m.Ends[s])
 				}
 				fmt.Fprintln(w, " |")
@@ -237,7 +241,7 @@ func (r *Report) Markdown(w io.Writer) error {
 	}
 	var replays []string
 	for _, p := range r.Pythons {
-		for _, m := range p.modes() {
+		for _, m := range p.Modes() {
 			seen := map[string]bool{}
 			for _, f := range m.Failures {
 				k := string(f.Outcome) + "/" + f.Kind

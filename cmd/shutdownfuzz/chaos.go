@@ -21,7 +21,7 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
 
-var chaosArgs = "[-python " + strings.Join(realchaos.Versions, ",") + "] [-runs N] [-delay 300us] [-seed S] [-timeout D] [-json | -markdown] [-o FILE [-force]] [-shard i/n] [-witness CLASSES] [-exit N] [-env NAME=VALUE]... [-v] -- COMMAND ARGS..."
+var chaosArgs = "[-python " + strings.Join(realchaos.Versions, ",") + "] [-runs N] [-delay 300us [-baseline=false]] [-seed S] [-timeout D] [-json | -markdown] [-o FILE [-force]] [-shard i/n] [-witness CLASSES] [-exit N] [-env NAME=VALUE]... [-v] -- COMMAND ARGS..."
 
 const (
 	chaosDefaultDelay   = 300 * time.Microsecond
@@ -38,6 +38,7 @@ func cmdChaos(args []string, stdout, stderr io.Writer) error {
 	pythons := fs.String("python", "", "comma-separated CPython versions (default: every installed one of "+strings.Join(realchaos.Versions, ", ")+")")
 	runs := fs.Int("runs", 100, "runs per interpreter without delays, and as many with them")
 	delay := fs.Duration("delay", chaosDefaultDelay, "the largest delay before a GIL-taking call (uniform, and 1 call in 50 sleeps 10×); 0: only runs without delays")
+	baseline := fs.Bool("baseline", true, "with -delay > 0, also run each run without delays (false: only the delayed runs, as a replay does)")
 	seed := fs.Uint64("seed", 0, "the first run's seed (run k uses S+k); default: drawn from the clock and printed")
 	timeout := fs.Duration("timeout", chaosDefaultTimeout, "watchdog per run: a run still alive then is a deadlock")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
@@ -108,9 +109,12 @@ func cmdChaos(args []string, stdout, stderr io.Writer) error {
 	delays := realchaos.DefaultDelays
 	delays.Max = *delay
 	cfg := &realchaos.Config{Argv: argv, Runs: *runs, Delays: delays, Seed: *seed, Timeout: *timeout, WantExit: *wantExit,
-		Env: env, ShardIndex: si, ShardCount: sn, Witness: witnesses}
+		Env: env, NoBaseline: !*baseline, ShardIndex: si, ShardCount: sn, Witness: witnesses}
 	cfg.Rerun = func(version string, s uint64, d realchaos.Delays) string {
 		cmd := fmt.Sprintf("shutdownfuzz chaos -python %s -runs 1 -delay %s -seed %d", version, shortDuration(d.Max), s)
+		if d.Max > 0 {
+			cmd += " -baseline=false" // the delayed run alone
+		}
 		if *timeout != chaosDefaultTimeout {
 			cmd += " -timeout " + shortDuration(*timeout)
 		}
@@ -226,9 +230,12 @@ func shortDuration(d time.Duration) string {
 }
 
 func summary(ps *realchaos.PythonStats) string {
-	s := fmt.Sprintf("without delays %d/%d witnesses", ps.Without.Witnesses, ps.Without.Runs)
-	if ps.With != nil {
-		s += fmt.Sprintf(", with delays %d/%d", ps.With.Witnesses, ps.With.Runs)
+	var parts []string
+	if m := ps.Without; m != nil {
+		parts = append(parts, fmt.Sprintf("without delays %d/%d witnesses", m.Witnesses, m.Runs))
 	}
-	return s
+	if m := ps.With; m != nil {
+		parts = append(parts, fmt.Sprintf("with delays %d/%d witnesses", m.Witnesses, m.Runs))
+	}
+	return strings.Join(parts, ", ")
 }

@@ -74,7 +74,7 @@ func TestChaosReplays(t *testing.T) {
 	}
 	v := ins[0].Version
 	code, stdout, stderr := cli("chaos", "-python", v, "-runs", "2", "-seed", "11", "-delay", "200us", "-timeout", "5s", "--", "python", "-c", "import os; os.abort()")
-	want := "shutdownfuzz chaos -python " + v + " -runs 1 -delay 200us -seed 12 -timeout 5s -- python -c 'import os; os.abort()'"
+	want := "shutdownfuzz chaos -python " + v + " -runs 1 -delay 200us -seed 12 -baseline=false -timeout 5s -- python -c 'import os; os.abort()'"
 	if code != 1 || !strings.Contains(stdout, "abort") || !strings.Contains(stdout, want) {
 		t.Fatalf("exit %d, want 1 with %q\nstdout: %s\nstderr: %s", code, want, stdout, stderr)
 	}

@@ -10,9 +10,17 @@
  *
  * Delays: uniform in 0..D microseconds, and 1 call in SFZ_SHIM_LONG_EVERY
  * (default 50) sleeps SFZ_SHIM_LONG_FACTOR (default 10) times D. Each thread
- * draws from its own generator, seeded from the run's seed, the process's
- * number and the thread's number (its order of first wrapped call), so a
- * seed replays the same sequence of delays in each thread.
+ * draws from its own generators, seeded from the run's seed, the process's
+ * number and the thread's number, so a seed replays the same delays in each
+ * thread. A thread's number is its order of creation in the process (the
+ * shim wraps pthread_create; 0 is the main thread), which a program that
+ * starts its threads in program order makes the same in every run. A
+ * thread has two generators: one for the calls it enters before the
+ * interpreter is finalizing, one for those it enters while it is. The
+ * calls around the finalizing flag are the ones whose timing decides the
+ * outcome, and their delays then do not depend on how many calls the
+ * thread made before (which the scheduler decides): the k-th call a thread
+ * enters while finalizing gets the same delay in every replay of a seed.
  *
  * Markers: the shim records, per thread, the wrapped call it is in (enter:
  * delaying; calling the real function; returned; the thread exited, inside
@@ -132,8 +140,9 @@ static uint64_t generation;   /* bumped by fork: a thread's state is stale when 
 
 struct tls {
 	uint64_t generation;
-	uint64_t rng;
+	uint64_t rng, rng_fin; /* the generators before and while finalizing */
 	uint32_t index;
+	uint32_t created; /* the thread's creation number (pthread_create), 0: none */
 	int in_use;
 	uint8_t func, state; /* the latest marker, also without a slot */
 	uint32_t refusals;
@@ -223,11 +232,14 @@ static struct sfz_proc *proc(void)
 	return self_proc;
 }
 
+static uint32_t proc_created; /* threads this process created (atomic) */
+
 static void after_fork_child(void)
 {
 	generation++;
 	self_pid = 0;
 	proc_threads = 0;
+	proc_created = 0;
 	(void)proc();
 }
 
@@ -316,8 +328,16 @@ static struct tls *thread(void)
 	(void)proc();
 	me.generation = generation;
 	me.in_use = 1;
-	me.index = __atomic_add_fetch(&proc_threads, 1, __ATOMIC_SEQ_CST);
-	me.rng = seed ^ ((uint64_t)self_index * 0xd1b54a32d192ed03ULL) ^ ((uint64_t)me.index * 0x8cb92ba72f3d8dd7ULL);
+	pid_t tid = (pid_t)syscall(SYS_gettid);
+	uint32_t order = __atomic_add_fetch(&proc_threads, 1, __ATOMIC_SEQ_CST);
+	if (tid == self_pid)
+		me.index = 0; /* the main thread */
+	else if (me.created)
+		me.index = me.created;
+	else
+		me.index = 100000 + order; /* not created through pthread_create */
+	me.rng = seed ^ ((uint64_t)self_index * 0xd1b54a32d192ed03ULL) ^ ((uint64_t)(me.index + 1) * 0x8cb92ba72f3d8dd7ULL);
+	me.rng_fin = me.rng ^ 0x5851f42d4c957f2dULL;
 	me.calls = me.delayed_ns = 0;
 	me.refusals = 0;
 	me.slot = NULL;
@@ -326,7 +346,7 @@ static struct tls *thread(void)
 		if (i < SFZ_THREADS) {
 			struct sfz_thread *t = &threads[i];
 			t->pid = (uint32_t)self_pid;
-			t->tid = (uint32_t)syscall(SYS_gettid);
+			t->tid = (uint32_t)tid;
 			t->proc = self_index;
 			t->index = me.index;
 			me.slot = t;
@@ -385,13 +405,15 @@ static struct tls *enter(enum sfz_func f)
 	int saved = errno;
 	struct tls *t = thread();
 	t->calls++;
-	mark(t, f, S_DELAYING, finalizing());
+	int fin = finalizing();
+	mark(t, f, S_DELAYING, fin);
 	if (delay_ns) {
+		uint64_t *rng = fin ? &t->rng_fin : &t->rng;
 		uint64_t d;
-		if (long_every && splitmix(&t->rng) % long_every == 0)
+		if (long_every && splitmix(rng) % long_every == 0)
 			d = delay_ns * long_factor;
 		else
-			d = splitmix(&t->rng) % (delay_ns + 1);
+			d = splitmix(rng) % (delay_ns + 1);
 		if (t->slot)
 			t->slot->last_delay_ns = d;
 		if (d) {
@@ -438,6 +460,40 @@ static void *resolve(void **cache, const char *name)
 }
 
 #define REAL(type, name) ((type)resolve(&real_##name, #name))
+
+/* pthread_create numbers the threads a process creates, in the order it
+ * creates them: the number names the thread in the markers and seeds its
+ * generators. */
+struct start {
+	void *(*fn)(void *);
+	void *arg;
+	uint32_t number;
+};
+
+static void *start_numbered(void *p)
+{
+	struct start s = *(struct start *)p;
+	free(p);
+	me.created = s.number;
+	return s.fn(s.arg);
+}
+
+static void *real_pthread_create;
+int pthread_create(pthread_t *thread, const pthread_attr_t *attr, void *(*fn)(void *), void *arg)
+{
+	int (*real)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *) =
+		(int (*)(pthread_t *, const pthread_attr_t *, void *(*)(void *), void *))resolve(&real_pthread_create, "pthread_create");
+	struct start *s = malloc(sizeof *s);
+	if (!s)
+		return real(thread, attr, fn, arg);
+	s->fn = fn;
+	s->arg = arg;
+	s->number = __atomic_add_fetch(&proc_created, 1, __ATOMIC_SEQ_CST);
+	int r = real(thread, attr, start_numbered, s);
+	if (r != 0)
+		free(s);
+	return r;
+}
 
 #ifdef SFZ_WRAP_PyEval_RestoreThread
 static void *real_PyEval_RestoreThread;
