@@ -7,7 +7,7 @@ SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
 FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform conform-quick
+.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform conform-quick chaos-doc
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -79,8 +79,9 @@ libfuzzer:
 # a cached Debian sid root with CPython 3.13 and 3.14 (needs root; a second
 # run returns at once). conform runs every library scenario on every release
 # scenario.Releases marks Conform (3.11, 3.13 and 3.14: conform's default
-# -python) and regenerates docs/conformance.md; conform-quick runs six scenarios
-# three times on 3.11 and 3.14 and fails if an interpreter is missing.
+# -python), the -compare runs under the delay shim of `shutdownfuzz chaos`
+# (-shim), and regenerates docs/conformance.md; conform-quick runs six
+# scenarios three times on 3.11 and 3.14 and fails if an interpreter is missing.
 CONFORM_RUNS ?= 5
 CONFORM_QUICK = raii-decref-unwind catchall-glibc noexcept-unwind-abort stack-waiter-terminate \
 	hang-holds-lock gh-123940-join-hung-daemon-314
@@ -89,7 +90,15 @@ conform-env:
 	bash scripts/conform-env.sh
 
 conform: conform-env
-	$(GO) run ./cmd/shutdownfuzz conform -runs $(CONFORM_RUNS) -compare -markdown -o docs/conformance.md -force
+	$(GO) run ./cmd/shutdownfuzz conform -runs $(CONFORM_RUNS) -compare -shim -markdown -o docs/conformance.md -force
 
 conform-quick: conform-env
 	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.14 -runs 3 -timeout 5s $(CONFORM_QUICK)
+
+# Chaos on real CPython (docs/chaos.md): the examples under the delay shim
+# on every installed interpreter, CHAOS_RUNS runs per interpreter with
+# delays and as many without; regenerates the tables of docs/chaos.md and
+# fails if the clean example is not clean. Needs root, as conform-env.
+CHAOS_RUNS ?= 200
+chaos-doc: conform-env
+	CHAOS_RUNS=$(CHAOS_RUNS) bash scripts/chaos-doc.sh

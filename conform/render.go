@@ -114,6 +114,9 @@ func (r *Report) Text(w io.Writer) error {
 	if err := tw.Flush(); err != nil {
 		return err
 	}
+	if r.Launcher != "" {
+		fmt.Fprintf(w, "(the unsteered runs ran under %s)\n", r.Launcher)
+	}
 	for _, row := range r.Rows {
 		if row.OK() {
 			continue

@@ -4,13 +4,17 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/shutdownfuzz/shutdownfuzz/conform"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/depcheck"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+	"github.com/shutdownfuzz/shutdownfuzz/scenarios"
 )
 
 // repoRoot is the module's root, where the examples are.
@@ -217,6 +221,34 @@ func TestImports(t *testing.T) {
 			if c, ok := chains[b]; ok {
 				t.Errorf("%s imports %s: %s", pkg, b, c)
 			}
+		}
+	}
+}
+
+// TestLauncherRunsConform: conform's unsteered runs go through the host
+// under the shim (conform -compare -shim), on a scenario whose outcome
+// does not depend on timing.
+func TestLauncherRunsConform(t *testing.T) {
+	src, _, ok := scenarios.Source("atexit-stops-daemons")
+	if !ok {
+		t.Fatal("no library scenario atexit-stops-daemons")
+	}
+	s, err := scenario.Parse("atexit-stops-daemons", src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tl := range installedTools(t) {
+		if !slices.Contains(conform.Versions, tl.In.Version) {
+			continue // conformance does not run this release
+		}
+		l := NewLauncher(Delays{Max: 300 * time.Microsecond, LongEvery: 50, LongFactor: 10}, 1, []*Tool{tl})
+		row := conform.Check(context.Background(), s, "atexit-stops-daemons", tl.In, conform.Config{Runs: 1, ModelRuns: 50,
+			Timeout: 20 * time.Second, Steer: true, Compare: true, Launcher: l})
+		if row.Verdict != conform.Agree || !row.Launched || row.UnsteeredRuns != 1 || row.Unsteered[runtime.Clean] != 1 {
+			t.Errorf("python %s: verdict %q launched %v unsteered %v (%s)", tl.In.Version, row.Verdict, row.Launched, row.Unsteered, row.Reason)
+		}
+		if row.Notes["shim: the embedding host never started"] > 0 || row.Notes["join r returned"] != 2 {
+			t.Errorf("python %s: notes %v", tl.In.Version, row.Notes)
 		}
 	}
 }
