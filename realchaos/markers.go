@@ -207,16 +207,16 @@ type Site struct {
 // Site.When values.
 const (
 	// The thread entered the call with the finalizing flag set.
-	WhileFinalizing = "entered while finalizing"
+	WhileFinalizing = "entered after finalization began"
 	// It entered before the flag, which a later marker saw set, or
 	// finalization finished (Py_BytesMain returned) after it entered.
-	BeganMeanwhile = "entered before finalization, which began meanwhile"
+	BeganMeanwhile = "entered before finalization, which began during the call"
 	// It entered before the flag, and the shim never saw the flag after.
 	BeforeFinalization = "entered before finalization"
 )
 
 // Key is the site without the thread's name, for counting:
-// "in PyGILState_Ensure (entered while finalizing)".
+// "in PyGILState_Ensure (entered after finalization began)".
 func (s Site) Key() string {
 	verb := "in"
 	switch s.State {

@@ -57,7 +57,7 @@ func (b table) thread(i, proc, index int, fn, state uint8, finEnter bool, seq, e
 func TestParseTable(t *testing.T) {
 	b := newTestTable()
 	b.proc(0, 100, true, false, 1, 0, 50)
-	b.thread(0, 1, 1, 2, 2, true, 60, 55, 0)  // t1 calling PyGILState_Ensure, entered while finalizing
+	b.thread(0, 1, 1, 2, 2, true, 60, 55, 0)  // t1 calling PyGILState_Ensure, entered after finalization began
 	b.thread(1, 1, 2, 2, 1, false, 45, 40, 0) // t2 delaying before it, entered before the flag (seen at 50)
 	b.thread(2, 1, 3, 1, 3, false, 30, 29, 0) // t3 returned from PyEval_RestoreThread
 	b.thread(3, 1, 4, 5, 4, false, 70, 65, 1) // t4 exited after a refusal
@@ -69,14 +69,14 @@ func TestParseTable(t *testing.T) {
 	if len(m.Hosts()) != 1 || m.Hosts()[0].PID != 100 || m.Hosts()[0].Finalized || m.Calls() != 10 {
 		t.Errorf("procs = %+v", m.Procs)
 	}
-	want := "t1 in PyGILState_Ensure (entered while finalizing); " +
-		"t2 delayed before PyGILState_Ensure (entered before finalization, which began meanwhile); " +
-		"t5 exited inside PyGILState_Ensure (entered before finalization, which began meanwhile)"
+	want := "t1 in PyGILState_Ensure (entered after finalization began); " +
+		"t2 delayed before PyGILState_Ensure (entered before finalization, which began during the call); " +
+		"t5 exited inside PyGILState_Ensure (entered before finalization, which began during the call)"
 	if got := m.Describe(); got != want {
 		t.Errorf("Describe =\n%s\nwant\n%s", got, want)
 	}
 	ends := m.Ends()
-	for _, k := range []string{"exited after PyThreadState_EnsureFromView refused", "alive, outside the wrapped calls (last: PyEval_RestoreThread)", "in PyGILState_Ensure (entered while finalizing)"} {
+	for _, k := range []string{"exited after PyThreadState_EnsureFromView refused", "alive, outside the wrapped calls (last: PyEval_RestoreThread)", "in PyGILState_Ensure (entered after finalization began)"} {
 		if ends[k] != 1 {
 			t.Errorf("Ends[%q] = %d (%v)", k, ends[k], ends)
 		}
@@ -121,7 +121,7 @@ func TestClassify(t *testing.T) {
 		{"clean", conform.Raw{}, parse(finished), runtime.Clean, runtime.KindExit, "exit status 0"},
 		{"abort", conform.Raw{Signal: "SIGABRT", ExitCode: -1}, parse(finished), runtime.Abort, "sigabrt", "SIGABRT"},
 		{"fatal error", conform.Raw{Signal: "SIGABRT", ExitCode: -1, Stderr: "Fatal Python error: gilstate_tss_set: failed to set current tstate (TSS)\nPython runtime state: finalizing\n"}, parse(finished), runtime.Abort, "fatal-error", "gilstate_tss_set"},
-		{"segfault", conform.Raw{Signal: "SIGSEGV", ExitCode: -1}, parse(hung), runtime.Corruption, "signal", "t1 in PyGILState_Ensure (entered while finalizing)"},
+		{"segfault", conform.Raw{Signal: "SIGSEGV", ExitCode: -1}, parse(hung), runtime.Corruption, "signal", "t1 in PyGILState_Ensure (entered after finalization began)"},
 		{"hang", conform.Raw{TimedOut: true, ExitCode: -1}, parse(hung), runtime.Deadlock, runtime.KindWatchdog, "t1 in PyGILState_Ensure"},
 		{"exit non-zero", conform.Raw{ExitCode: 3}, parse(finished), runtime.LostCleanup, "process-exit", "exit status 3, want 0"},
 		{"lost stdout", conform.Raw{}, parse(unfinished), runtime.LostCleanup, "process-exit", "finalization did not finish"},
