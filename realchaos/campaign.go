@@ -93,6 +93,9 @@ type Failure struct {
 	Evidence string          `json:"evidence"`
 	Sites    []string        `json:"sites,omitempty"`
 	Rerun    string          `json:"rerun"`
+	// Stderr is the end of the run's stderr (its last lines, at most
+	// 2 KB), for the JSON report.
+	Stderr string `json:"stderr,omitempty"`
 }
 
 // WitnessRate is Witnesses/Runs.
@@ -208,7 +211,7 @@ func (c *Config) add(m *Mode, k int, seed uint64, d Delays, t *Tool, res *Result
 	if c.isWitness(res.Obs.Outcome) {
 		m.Witnesses++
 	}
-	f := Failure{Run: k, Seed: seed, Outcome: res.Obs.Outcome, Kind: res.Obs.Kind, Evidence: res.Obs.Evidence}
+	f := Failure{Run: k, Seed: seed, Outcome: res.Obs.Outcome, Kind: res.Obs.Kind, Evidence: res.Obs.Evidence, Stderr: tail(res.Raw.Stderr, 20, 2048)}
 	seen := map[string]bool{}
 	for _, s := range res.Markers.Sites() {
 		f.Sites = append(f.Sites, s.String())
@@ -230,4 +233,21 @@ func Describe(argv []string) string {
 		parts = append(parts, shell.Word(a))
 	}
 	return strings.Join(parts, " ")
+}
+
+// tail is the last lines of s, at most n lines and max bytes.
+func tail(s string, n, max int) string {
+	s = strings.TrimRight(s, "\n")
+	for i, lines := len(s)-1, 0; i >= 0; i-- {
+		if s[i] == '\n' {
+			if lines++; lines == n {
+				s = s[i+1:]
+				break
+			}
+		}
+	}
+	if len(s) > max {
+		s = s[len(s)-max:]
+	}
+	return s
 }

@@ -268,25 +268,30 @@ func (m *Markers) Sites() []Site {
 // Ends counts the threads of the run by where each one ended up: the
 // sites (in or delayed before a call, exited inside one), and otherwise
 // "exited after F" (refused: a PEP 788 call returned NULL first) or
-// "running after F returned" / "refused by F" for threads that were still
-// alive outside the wrapped calls when the process ended.
+// "alive, outside the wrapped calls" / "alive after F refused" for threads
+// that were still alive outside the wrapped calls when the process ended
+// (the main thread's keys say so: it never exits before the process).
 func (m *Markers) Ends() map[string]int {
 	out := map[string]int{}
 	for _, s := range m.Sites() {
 		out[s.Key()]++
 	}
 	for _, t := range m.Threads {
+		who := ""
+		if t.Index == 0 {
+			who = "main thread "
+		}
 		switch t.State {
 		case Exited:
 			k := "exited after " + t.Func
 			if t.Refusals > 0 {
 				k += " refused"
 			}
-			out[k]++
+			out[who+k]++
 		case Returned:
-			out["alive, outside the wrapped calls (last: "+t.Func+")"]++
+			out[who+"alive, outside the wrapped calls (last: "+t.Func+")"]++
 		case Refused:
-			out["alive after "+t.Func+" refused"]++
+			out[who+"alive after "+t.Func+" refused"]++
 		}
 	}
 	return out

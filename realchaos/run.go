@@ -63,8 +63,9 @@ type Spec struct {
 // BaseEnv is the environment every run starts from, whatever the
 // caller's: runs replay alike from any shell (PYTHONUNBUFFERED in a
 // user's environment would change what a crash loses from stdout). PATH
-// is added per interpreter; Spec.Env adds the rest.
-var BaseEnv = []string{"LC_ALL=C.UTF-8", "HOME=/root", "PYTHONDONTWRITEBYTECODE=1"}
+// and HOME (the caller's on the host, /root in a root) are added per
+// interpreter; Spec.Env adds the rest.
+var BaseEnv = []string{"LC_ALL=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"}
 
 // Result is one run: what the process left and what the shim recorded.
 type Result struct {
@@ -73,7 +74,7 @@ type Result struct {
 	Obs     conform.Observation
 }
 
-// setup is how a tool runs a command: the process's argv and environment.
+// command is how a tool runs a command: the process's argv and environment.
 func (t *Tool) command(ctx context.Context, s Spec, table *os.File) (*exec.Cmd, error) {
 	dir := s.Dir
 	if dir == "" {
@@ -93,7 +94,11 @@ func (t *Tool) command(ctx context.Context, s Spec, table *os.File) (*exec.Cmd, 
 	if t.In.Root == "" {
 		cmd = exec.CommandContext(ctx, argv[0], argv[1:]...)
 		cmd.Dir = dir
-		cmd.Env = append([]string{"PATH=" + t.BinDir() + ":/usr/local/bin:/usr/bin:/bin"}, shimEnv...)
+		home := os.Getenv("HOME")
+		if home == "" {
+			home = "/"
+		}
+		cmd.Env = append([]string{"PATH=" + t.BinDir() + ":/usr/local/bin:/usr/bin:/bin", "HOME=" + home}, shimEnv...)
 	} else {
 		inside, mount, err := t.insideDir(dir)
 		if err != nil {
@@ -106,7 +111,7 @@ func (t *Tool) command(ctx context.Context, s Spec, table *os.File) (*exec.Cmd, 
 		// A mount namespace of the run's own: the bind mount of the
 		// working directory vanishes with the run's last process.
 		args := []string{"--mount", "--propagation", "private", "--", "sh", "-c", chrootScript, "sh", t.In.Root, dir, m,
-			"/usr/bin/env", "-C", inside, "PATH=" + t.BinDir() + ":/usr/local/bin:/usr/bin:/bin"}
+			"/usr/bin/env", "-C", inside, "PATH=" + t.BinDir() + ":/usr/local/bin:/usr/bin:/bin", "HOME=/root"}
 		args = append(append(args, shimEnv...), argv...)
 		cmd = exec.CommandContext(ctx, "unshare", args...)
 		cmd.Env = []string{"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}
