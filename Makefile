@@ -7,7 +7,7 @@ SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
 FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes
+.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes chaos-doc
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -84,7 +84,8 @@ libfuzzer:
 # python3.13/3.14/3.15-dbg in the root): opt-in, as it adds about 50 s and
 # 700 MB. conform runs every library scenario on every release
 # scenario.Releases marks Conform (conform's default -python: 3.11, 3.13,
-# 3.14 and 3.15) and regenerates docs/conformance.md; conform-quick runs six
+# 3.14 and 3.15), the -compare runs under the delay shim of `shutdownfuzz
+# chaos` (-shim), and regenerates docs/conformance.md; conform-quick runs six
 # scenarios three times on 3.11, 3.14 and 3.15 and fails if an interpreter is
 # missing.
 CONFORM_RUNS ?= 5
@@ -98,7 +99,7 @@ conform-env-dbg:
 	bash scripts/conform-env.sh --dbg
 
 conform: conform-env
-	$(GO) run ./cmd/shutdownfuzz conform -runs $(CONFORM_RUNS) -compare -markdown -o docs/conformance.md -force
+	$(GO) run ./cmd/shutdownfuzz conform -runs $(CONFORM_RUNS) -compare -shim -markdown -o docs/conformance.md -force
 
 conform-quick: conform-env
 	$(GO) run ./cmd/shutdownfuzz conform -python 3.11,3.14,3.15 -runs 3 -timeout 5s $(CONFORM_QUICK)
@@ -110,3 +111,11 @@ conform-quick: conform-env
 PEP788_RUNS ?= 5
 pep788-probes: conform-env
 	/usr/bin/python3.11 conform/testdata/pep788/probes.py -runs $(PEP788_RUNS)
+
+# Chaos on real CPython (docs/chaos.md): the examples under the delay shim
+# on every installed interpreter, CHAOS_RUNS runs per interpreter with
+# delays and as many without; regenerates the tables of docs/chaos.md and
+# fails if the clean example is not clean. Needs root, as conform-env.
+CHAOS_RUNS ?= 200
+chaos-doc: conform-env
+	CHAOS_RUNS=$(CHAOS_RUNS) bash scripts/chaos-doc.sh

@@ -24,7 +24,31 @@ type Config struct {
 	// Compare runs the same number of unsteered runs after the steered
 	// ones, to show what steering changes; their outcomes are judged too.
 	Compare bool
-	Log     io.Writer // progress lines; nil for none
+	// Launcher, when set, starts every unsteered run (the -compare runs,
+	// and all runs without Steer) its own way: the CLI passes package
+	// realchaos's embedding host and delay shim, which give a witness that
+	// steering did not reproduce a second chance.
+	Launcher Launcher
+	Log      io.Writer // progress lines; nil for none
+}
+
+// A Launcher starts real runs another way than `python3.X driver.py`.
+type Launcher interface {
+	// Launch prepares run i of scenario on in, or says why it cannot.
+	Launch(in *Interpreter, scenario string, i int) (*Launch, error)
+	// Describe names the launcher in reports ("delay shim, 0..300µs").
+	Describe() string
+}
+
+// Launch is how one run starts: Argv replaces the interpreter's path (the
+// driver's path follows it; inside the root for a chroot interpreter),
+// Files are passed from descriptor 3 on, and Done, after the run, returns
+// notes for the row (where the launcher saw the threads when it ended) and
+// releases what the launch held.
+type Launch struct {
+	Argv  []string
+	Files []*os.File
+	Done  func(raw *Raw) []string
 }
 
 func (c *Config) defaults() {
@@ -70,17 +94,20 @@ type Row struct {
 	Unsteered           map[runtime.Outcome]int `json:"unsteered,omitempty"`
 	UnsteeredRuns       int                     `json:"unsteered_runs,omitempty"`
 	UnsteeredReproduced int                     `json:"unsteered_witness_reproduced,omitempty"`
-	Unexpected          []string                `json:"unexpected,omitempty"`
-	Verdict             string                  `json:"verdict"`
-	Reason              string                  `json:"reason,omitempty"` // why not exportable, or the error
-	Rerun               string                  `json:"rerun"`
+	// Launched: the unsteered runs went through Config.Launcher.
+	Launched   bool     `json:"launched,omitempty"`
+	Unexpected []string `json:"unexpected,omitempty"`
+	Verdict    string   `json:"verdict"`
+	Reason     string   `json:"reason,omitempty"` // why not exportable, or the error
+	Rerun      string   `json:"rerun"`
 
 	last string // the latest run's outcome/kind, for progress lines
 }
 
 // Judge fills the verdict of a row from its prediction and observations:
 // every observed outcome must be one the model predicts, and the witness
-// counts as reproduced when a run showed the witness's outcome. A run that
+// counts as reproduced when a run, steered or not, showed the witness's
+// outcome. A run that
 // did not finish, or a prediction with budget, is inconclusive, never a
 // pass.
 func (r *Row) Judge() {
@@ -104,7 +131,7 @@ func (r *Row) Judge() {
 		r.Verdict = Disagree
 	case r.Prediction.Inconclusive():
 		r.Verdict = Inconclusive
-	case r.Reproduced == 0:
+	case r.Reproduced == 0 && r.UnsteeredReproduced == 0:
 		r.Verdict = AgreeNoWitness
 	default:
 		r.Verdict = Agree
@@ -160,6 +187,7 @@ func Check(ctx context.Context, s *scenario.Scenario, file string, in *Interpret
 	}
 	if cfg.Compare && cfg.Steer {
 		row.Unsteered = map[runtime.Outcome]int{}
+		row.Launched = cfg.Launcher != nil
 		if err := row.runs(ctx, in, inside, prog, len(s.Atexit), cfg, false); err != nil {
 			return fail(err)
 		}
@@ -169,24 +197,40 @@ func Check(ctx context.Context, s *scenario.Scenario, file string, in *Interpret
 }
 
 // runs runs the program cfg.Runs times; unsteered runs of a -compare check
-// count in Unsteered, the others in Observed.
+// count in Unsteered, the others in Observed. Unsteered runs go through
+// cfg.Launcher when there is one.
 func (r *Row) runs(ctx context.Context, in *Interpreter, inside string, prog *Program, nAtexit int, cfg Config, steer bool) error {
 	label := "run"
 	if !steer && cfg.Steer {
 		label = "unsteered run"
 	}
 	for i := 0; i < cfg.Runs && ctx.Err() == nil; i++ {
-		raw, err := in.Run(ctx, inside, RunOptions{Timeout: cfg.Timeout, Steer: steer, PauseUS: cfg.PauseUS})
+		o := RunOptions{Timeout: cfg.Timeout, Steer: steer, PauseUS: cfg.PauseUS}
+		if !steer && cfg.Launcher != nil {
+			l, err := cfg.Launcher.Launch(in, r.Scenario, i)
+			if err != nil {
+				return err
+			}
+			o.Launch = l
+		}
+		raw, err := in.Run(ctx, inside, o)
+		var notes []string
+		if o.Launch != nil && o.Launch.Done != nil {
+			notes = o.Launch.Done(raw)
+		}
 		if err != nil {
 			return err
 		}
-		o := r.add(prog, nAtexit, raw)
+		out := r.add(prog, nAtexit, raw)
+		for _, n := range notes {
+			r.Notes[n]++
+		}
 		if label == "run" {
 			r.Runs++
-			r.Observed[o]++
+			r.Observed[out]++
 		} else {
 			r.UnsteeredRuns++
-			r.Unsteered[o]++
+			r.Unsteered[out]++
 		}
 		if cfg.Log != nil {
 			fmt.Fprintf(cfg.Log, "  %s on %s %s %d: %s (%.1fs)\n", r.Scenario, in.Version, label, i+1, r.last, raw.Elapsed.Seconds())

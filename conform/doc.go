@@ -35,4 +35,11 @@
 // thread's blocking call waits until finalization reached the witness's
 // phase before it retakes the GIL. A Py_AtExit pause lets threads that unwind
 // during finalization write their markers.
+//
+// Unsteered runs (Config.Compare's, or all runs without Config.Steer) can
+// start through a Launcher instead of `python3.X driver.py`: the CLI's
+// -shim passes package realchaos's embedding host under its delay shim
+// (docs/chaos.md). A witness counts as reproduced when a steered or an
+// unsteered run showed it. Ended, RunProcess and Locate serve realchaos,
+// which stands above this package.
 package conform

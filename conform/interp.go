@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // DefaultRoot is where scripts/conform-env.sh builds the Debian sid root
@@ -38,14 +40,29 @@ var ErrMissing = errors.New("interpreter not installed")
 // is the host's Debian /usr/bin/python3.11 (not a pyenv shim on PATH), and
 // every other release is /usr/bin/python3.Y in the sid root.
 func Find(version string) (*Interpreter, error) {
+	if !slices.Contains(Versions, version) {
+		return nil, fmt.Errorf("unknown python version %q (want %s)", version, strings.Join(Versions, ", "))
+	}
+	return Locate(version)
+}
+
+// Locate finds the interpreter of any release of scenario.Releases, where
+// Find would: HostVersion on the host, the others in the sid root, whether
+// conformance runs that release or not (package realchaos runs every
+// installed one). A release that is not installed is ErrMissing.
+func Locate(version string) (*Interpreter, error) {
 	root := os.Getenv("SFZ_CONFORM_ROOT")
 	if root == "" {
 		root = DefaultRoot
 	}
+	known := false
+	for _, b := range scenario.Releases {
+		known = known || b.Version() == version
+	}
 	var in *Interpreter
 	switch {
-	case !slices.Contains(Versions, version):
-		return nil, fmt.Errorf("unknown python version %q (want %s)", version, strings.Join(Versions, ", "))
+	case !known:
+		return nil, fmt.Errorf("unknown python version %q", version)
 	case version == HostVersion:
 		in = &Interpreter{Version: version, Python: "/usr/bin/python" + version}
 	default:
@@ -87,11 +104,16 @@ func (in *Interpreter) command(ctx context.Context, env []string, argv ...string
 	}
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.Env = append([]string{"PATH=/usr/local/bin:/usr/bin:/bin", "LC_ALL=C.UTF-8", "PYTHONDONTWRITEBYTECODE=1"}, env...)
+	watch(cmd)
+	return cmd
+}
+
+// watch puts cmd in its own process group, which the watchdog (the
+// cancelled context of exec.CommandContext) kills as a whole.
+func watch(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	// The watchdog kills the whole process group.
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
-	return cmd
 }
 
 // Build compiles the program in dir (as the interpreter sees it).
@@ -121,20 +143,49 @@ type RunOptions struct {
 	Timeout time.Duration // the watchdog: a run still alive then is a deadlock
 	Steer   bool
 	PauseUS int // the Py_AtExit pause
+	// Launch, when set, starts the interpreter another way (package
+	// realchaos: its embedding host under the delay shim).
+	Launch *Launch
 }
 
 // Run runs the driver once under a watchdog.
 func (in *Interpreter) Run(ctx context.Context, inside string, o RunOptions) (*Raw, error) {
-	ctx, cancel := context.WithTimeout(ctx, o.Timeout)
-	defer cancel()
 	steer := "0"
 	if o.Steer {
 		steer = "1"
 	}
 	env := []string{"SFZ_STEER=" + steer, fmt.Sprintf("SFZ_PAUSE_US=%d", o.PauseUS)}
-	cmd := in.command(ctx, env, in.Python, inside+"/driver.py")
+	argv := []string{in.Python}
+	var files []*os.File
+	if o.Launch != nil {
+		argv, files = o.Launch.Argv, o.Launch.Files
+	}
+	return RunProcess(ctx, o.Timeout, func(ctx context.Context) *exec.Cmd {
+		cmd := in.command(ctx, env, append(slices.Clone(argv), inside+"/driver.py")...)
+		cmd.ExtraFiles = files
+		return cmd
+	})
+}
+
+// RunProcess runs the command newCmd builds (with the context it is given,
+// which the watchdog cancels after timeout) and records how it ended: a
+// process still alive at the timeout is killed with its process group and
+// marked TimedOut. Commands that newCmd builds outside this package are
+// put in their own process group here.
+func RunProcess(ctx context.Context, timeout time.Duration, newCmd func(ctx context.Context) *exec.Cmd) (*Raw, error) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	cmd := newCmd(ctx)
+	if cmd.SysProcAttr == nil {
+		watch(cmd)
+	}
 	var stdout, stderr bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if cmd.Stdout == nil {
+		cmd.Stdout = &stdout
+	}
+	if cmd.Stderr == nil {
+		cmd.Stderr = &stderr
+	}
 	start := time.Now()
 	err := cmd.Run()
 	raw := &Raw{Stdout: stdout.String(), Stderr: stderr.String(), Elapsed: time.Since(start)}

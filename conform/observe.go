@@ -46,7 +46,7 @@ func Observe(p *Program, nAtexit int, raw *Raw) Observation {
 			return ob
 		}
 	}
-	if o, ok := ended(raw); ok {
+	if o, ok := Ended(raw); ok {
 		o.Notes = ob.Notes
 		if o.Outcome == runtime.Deadlock {
 			if u := unfinished(markers); len(u) > 0 {
@@ -71,8 +71,12 @@ func Observe(p *Program, nAtexit int, raw *Raw) Observation {
 	return ob
 }
 
-// ended classifies a run that did not exit normally.
-func ended(raw *Raw) (Observation, bool) {
+// Ended classifies a run that did not exit normally: a fatal message of
+// the C++ runtime or CPython on stderr (abort), the watchdog (deadlock),
+// SIGABRT (abort) or another signal (corruption). It is the part of
+// Observe that needs nothing of the program; package realchaos classifies
+// any command's runs with it.
+func Ended(raw *Raw) (Observation, bool) {
 	fatal := func(kind, needle string) (Observation, bool) {
 		if i := strings.Index(raw.Stderr, needle); i >= 0 {
 			line := raw.Stderr[i:]

@@ -18,8 +18,11 @@ import (
 // Report is a conformance run: its rows and settings, built as data and
 // rendered as text, JSON or Markdown.
 type Report struct {
-	Runs     int      `json:"runs"`
-	Steer    bool     `json:"steer"`
+	Runs  int  `json:"runs"`
+	Steer bool `json:"steer"`
+	// Launcher names how the unsteered runs started, when not as
+	// `python3.X driver.py` (Config.Launcher's Describe).
+	Launcher string   `json:"launcher,omitempty"`
 	Versions []string `json:"versions"`
 	Rows     []*Row   `json:"rows"`
 }
@@ -78,7 +81,11 @@ func (row *Row) witness() string {
 	}
 	w := fmt.Sprintf("%s %d/%d", row.Prediction.Witness, row.Reproduced, row.Runs)
 	if row.UnsteeredRuns > 0 {
-		w += fmt.Sprintf(" (unsteered %d/%d)", row.UnsteeredReproduced, row.UnsteeredRuns)
+		label := "unsteered"
+		if row.Launched {
+			label = "shim"
+		}
+		w += fmt.Sprintf(" (%s %d/%d)", label, row.UnsteeredReproduced, row.UnsteeredRuns)
 	}
 	return w
 }
@@ -118,6 +125,9 @@ func (r *Report) Text(w io.Writer) error {
 	}
 	if err := tw.Flush(); err != nil {
 		return err
+	}
+	if r.Launcher != "" {
+		fmt.Fprintf(w, "(the unsteered runs ran under %s)\n", r.Launcher)
 	}
 	for _, row := range r.Rows {
 		if row.OK() {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/conform"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/atomicfile"
+	"github.com/shutdownfuzz/shutdownfuzz/realchaos"
 )
 
 var exportArgs = "-o DIR [-python " + strings.Join(conform.Versions, "|") + "] [-force] FILE.scn"
@@ -62,7 +63,7 @@ func joinNames(names []string) string {
 	return s
 }
 
-var conformArgs = "[-python " + strings.Join(conform.Versions, ",") + "] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-model-runs N] [-keep] [FILES...]"
+var conformArgs = "[-python " + strings.Join(conform.Versions, ",") + "] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-shim [-shim-delay D]] [-model-runs N] [-keep] [FILES...]"
 
 // cmdConform runs scenarios on real CPython and compares the outcomes with
 // the model's predictions (docs/conformance.md).
@@ -79,6 +80,8 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 	modelRuns := fs.Int("model-runs", 300, "model schedules per prediction")
 	keep := fs.Bool("keep", false, "keep the build directories")
 	compare := fs.Bool("compare", false, "also run -runs unsteered runs, and show how often they reproduce the witness")
+	shim := fs.Bool("shim", false, "run the unsteered runs (-compare, -steer=false) under the embedding host and the delay shim of `shutdownfuzz chaos`")
+	shimDelay := fs.Duration("shim-delay", chaosDefaultDelay, "with -shim, the largest delay before a GIL-taking call")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -90,6 +93,10 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 		return usageError("-json and -markdown exclude each other")
 	case *timeout <= 0 || *modelRuns < 1:
 		return usageError("-timeout and -model-runs must be positive")
+	case *shim && *steer && !*compare:
+		return usageError("-shim runs the unsteered runs: give -compare or -steer=false")
+	case *shimDelay <= 0 || *shimDelay > time.Second:
+		return usageError("-shim-delay must be between 0 and 1s")
 	}
 	var interps []*conform.Interpreter
 	for _, v := range strings.Split(*pythons, ",") {
@@ -116,6 +123,20 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 	defer stop()
 	cfg := conform.Config{Runs: *runs, ModelRuns: *modelRuns, Timeout: *timeout, Steer: *steer, Keep: *keep, Compare: *compare, Log: stderr}
 	rep := &conform.Report{Runs: *runs, Steer: *steer}
+	if *shim {
+		var tools []*realchaos.Tool
+		for _, in := range interps {
+			t, err := realchaos.Prepare(ctx, in, realchaos.Options{Log: stderr})
+			if err != nil {
+				return &exitError{code: 2, msg: err.Error()}
+			}
+			tools = append(tools, t)
+		}
+		d := realchaos.DefaultDelays
+		d.Max = *shimDelay
+		l := realchaos.NewLauncher(d, 0, tools)
+		cfg.Launcher, rep.Launcher = l, l.Describe()
+	}
 	for _, in := range interps {
 		rep.Versions = append(rep.Versions, in.Version)
 	}

@@ -11,7 +11,8 @@
 //	shutdownfuzz campaign [-duration D] [-policy all|P] [-mode M] [-shard i/n] [-out DIR]
 //	shutdownfuzz bench    [-seeds N] [-filter RE] [-json] [FILES...]
 //	shutdownfuzz export   -o DIR [-python VERSION] [-force] FILE.scn
-//	shutdownfuzz conform  [-python 3.11,3.13,3.14,3.15] [-runs N] [-json|-markdown] [FILES...]
+//	shutdownfuzz conform  [-python 3.11,3.13,3.14,3.15] [-runs N] [-json|-markdown] [-shim] [FILES...]
+//	shutdownfuzz chaos    [-python 3.11,3.13,3.14,3.15] [-runs N] [-delay 300us] [-seed S] [-timeout D] [-json|-markdown] [-shard i/n] -- COMMAND ARGS...
 //
 // M is controlled (the deterministic scheduler, the default) or wild (Go's
 // scheduler with injected timing, go-deadlock and goleak).
@@ -32,6 +33,7 @@ import (
 	"strings"
 
 	"github.com/shutdownfuzz/shutdownfuzz/conform"
+	"github.com/shutdownfuzz/shutdownfuzz/realchaos"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
 
@@ -66,6 +68,7 @@ func init() {
 		{"campaign", campaignArgs, "explore for a long time (nightly CI): resumable, sharded; minimized crashers, state.json and summary.json in -out", cmdCampaign},
 		{"export", exportArgs, "write a scenario as a real program: C++ extension, Python driver, build script", cmdExport},
 		{"conform", conformArgs, "run scenarios on real CPython " + strings.Join(conform.Versions, "/") + " and compare with the model's predictions", cmdConform},
+		{"chaos", chaosArgs, "run a command on real CPython " + strings.Join(realchaos.Versions, "/") + " under random delays at every GIL-taking call (LD_PRELOAD shim); outcome counts with and without delays, witness rates, replay commands", cmdChaos},
 		{"bench", benchArgs, "time to first witness of each expected failure: controlled PCT and random vs the wild random-sleep baseline", cmdBench},
 	}
 }

@@ -22,3 +22,14 @@ func RunCommand(policy, schedule, file, preset string) string {
 	}
 	return cmd + "-policy " + policy + " -schedule " + Quote(strings.TrimPrefix(schedule, "schedule ")) + " " + Quote(file)
 }
+
+// Word returns s as it may stand in a command line: as is when it holds
+// only characters no shell treats specially, else Quote(s).
+func Word(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+	}) < 0 {
+		return s
+	}
+	return Quote(s)
+}
