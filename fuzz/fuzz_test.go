@@ -13,6 +13,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/shutdownfuzz/shutdownfuzz/explore"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/fuzzcap"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 	"github.com/shutdownfuzz/shutdownfuzz/verdict"
@@ -28,27 +29,8 @@ var (
 
 func TestMain(m *testing.M) {
 	flag.Parse()
-	capMinimization()
+	fuzzcap.Apply()
 	goleak.VerifyTestMain(m)
-}
-
-// minimizeCap bounds how long Go's fuzzer minimizes each new interesting
-// input (and a crasher) when -fuzzminimizetime is not given. Go's default
-// is 60s per input, and the coordinator counts no execs while both workers
-// minimize: with an exec costing a few hundred microseconds, removing
-// byte ranges from a 200-byte input took up to 12s, seen as 0 execs/s.
-// Crashers are minimized for good by `shutdownfuzz minimize`, which keeps
-// the failure's signature; -fuzzminimizetime=60s restores Go's default.
-const minimizeCap = "1s"
-
-func capMinimization() {
-	given := false
-	flag.Visit(func(f *flag.Flag) { given = given || f.Name == "test.fuzzminimizetime" })
-	if !given && flag.Lookup("test.fuzzminimizetime") != nil {
-		if err := flag.Set("test.fuzzminimizetime", minimizeCap); err != nil {
-			panic(err) // a constant the testing package accepts
-		}
-	}
 }
 
 // FuzzShutdown decodes its input into a scenario and a schedule, runs it
@@ -220,8 +202,8 @@ func TestMinimizationCapped(t *testing.T) {
 			t.Skipf("%s given", arg)
 		}
 	}
-	if got := flag.Lookup("test.fuzzminimizetime").Value.String(); got != minimizeCap {
-		t.Errorf("-fuzzminimizetime is %s, want the cap %s", got, minimizeCap)
+	if got := flag.Lookup("test.fuzzminimizetime").Value.String(); got != fuzzcap.Cap {
+		t.Errorf("-fuzzminimizetime is %s, want the cap %s", got, fuzzcap.Cap)
 	}
 }
 
