@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 func pred(witness runtime.Outcome, outcomes ...runtime.Outcome) *Prediction {
@@ -274,5 +275,66 @@ func TestPhaseConst(t *testing.T) {
 		if got := phaseConst(phase); got != want {
 			t.Errorf("phaseConst(%s) = %s, want %s", phase, got, want)
 		}
+	}
+}
+
+// A debug build is predicted with the release's preset plus the debug
+// facet: a foreign thread's non-freeing DECREF without a thread state is
+// silent corruption on release 3.14 and a fatal error (abort) on 3.14d,
+// while up to 3.11 a non-freeing DECREF is not checked, debug or not.
+func TestPredictDebugBuild(t *testing.T) {
+	s, err := scenario.Parse("debug.scn", []byte(`scenario "foreign decref"
+main {
+  new X
+  incref X
+  spawn f
+  join f
+}
+foreign f { decref X }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		version, preset string
+		debug           bool
+		want, never     runtime.Outcome
+	}{
+		{"3.14", "cpython-3.14", false, runtime.Corruption, runtime.Abort},
+		{"3.14d", "cpython-3.14 debug", true, runtime.Abort, runtime.Corruption},
+		{"3.11d", "cpython-3.11 debug", true, runtime.Corruption, runtime.Abort},
+	} {
+		p, err := Predict(s, c.version, 50)
+		if err != nil {
+			t.Fatalf("%s: %v", c.version, err)
+		}
+		if !strings.Contains(p.Preset, c.preset) || strings.Contains(p.Preset, "debug") != c.debug || p.Debug != c.debug {
+			t.Errorf("%s: preset %q debug %v, want %q", c.version, p.Preset, p.Debug, c.preset)
+		}
+		if r, _ := SplitVersion(c.version); p.Release != r || p.StandIn != "" {
+			t.Errorf("%s: release %q stand-in %q, want %s and none", c.version, p.Release, p.StandIn, r)
+		}
+		if p.Outcomes[c.want] == 0 || p.Outcomes[c.never] > 0 {
+			t.Errorf("%s: predicted %v, want %s and never %s", c.version, p.Outcomes, c.want, c.never)
+		}
+	}
+	// A debug build of a release the model does not know is predicted with
+	// the stand-in's preset plus the debug facet.
+	p, err := Predict(s, "3.15d", 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m, _ := ModelRelease("3.15"); m != "3.15" && (p.StandIn != "3.15" || p.Release != m || !p.Debug || !strings.Contains(p.Preset, "debug")) {
+		t.Errorf("3.15d: %+v, want cpython-%s debug standing in for 3.15", p, m)
+	}
+	// Export targets the debug interpreter and its python3.Yd-config.
+	prog, err := Export(s, Options{Version: "3.14d"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(prog.Files["build.sh"], `PY="${PYTHON:-python3.14d}"`) {
+		t.Errorf("build.sh does not default to python3.14d:\n%s", prog.Files["build.sh"])
+	}
+	if _, err := Export(s, Options{Version: "3.12d"}); err == nil || !strings.Contains(err.Error(), "3.14d") {
+		t.Errorf("Export(3.12d) = %v, want an unknown version naming the valid ones", err)
 	}
 }

@@ -31,6 +31,37 @@ func conformVersions() []string {
 	return out
 }
 
+// DebugSuffix marks a release's debug build in a version ("3.14d"): Debian's
+// python3.Yd, built --with-pydebug, whose python3.Yd-config gives the debug
+// headers (Py_DEBUG) and extension suffix. Conformance runs it with -python
+// 3.Yd and predicts it with the release's preset plus the debug facet.
+const DebugSuffix = "d"
+
+// DebugVersions are Versions' debug builds ("3.11d", ...): valid for
+// -python, Find and Export, but not run unless asked for.
+func DebugVersions() []string {
+	var out []string
+	for _, v := range Versions {
+		out = append(out, v+DebugSuffix)
+	}
+	return out
+}
+
+// SplitVersion splits a version into its release and whether it names the
+// release's debug build: "3.14d" is ("3.14", true), "3.14" ("3.14", false).
+func SplitVersion(version string) (release string, debug bool) {
+	if r, ok := strings.CutSuffix(version, DebugSuffix); ok {
+		return r, true
+	}
+	return version, false
+}
+
+// ValidVersion reports whether version is one of Versions or DebugVersions.
+func ValidVersion(version string) bool {
+	r, _ := SplitVersion(version)
+	return slices.Contains(Versions, r)
+}
+
 // DefaultVersion is the interpreter an exported program targets unless told
 // otherwise: the release the model runs a scenario without a preset line
 // under (scenario.DefaultRelease, 3.14).
@@ -38,7 +69,7 @@ var DefaultVersion = fmt.Sprintf("3.%d", scenario.DefaultRelease)
 
 // Options shape an exported program.
 type Options struct {
-	Version string       // one of Versions: the build script's default interpreter; "" is DefaultVersion
+	Version string       // one of Versions or DebugVersions: the build script's default interpreter; "" is DefaultVersion
 	Steer   []SteerPoint // the witness's context switches, turned into synchronisation
 }
 
@@ -147,8 +178,9 @@ func ExportableOn(s *scenario.Scenario, version string) *NotExportable {
 	return nil
 }
 
-// versionMinor returns Y of a version "3.Y".
+// versionMinor returns Y of a version "3.Y" (or of its debug build "3.Yd").
 func versionMinor(version string) (int, bool) {
+	version, _ = SplitVersion(version)
 	major, minor, ok := strings.Cut(version, ".")
 	y, err := strconv.Atoi(minor)
 	return y, ok && major == "3" && err == nil
@@ -159,8 +191,8 @@ func Export(s *scenario.Scenario, opts Options) (*Program, error) {
 	if opts.Version == "" {
 		opts.Version = DefaultVersion
 	}
-	if !slices.Contains(Versions, opts.Version) {
-		return nil, fmt.Errorf("unknown python version %q (want %s)", opts.Version, strings.Join(Versions, ", "))
+	if !ValidVersion(opts.Version) {
+		return nil, unknownVersion(opts.Version)
 	}
 	if ne := ExportableOn(s, opts.Version); ne != nil {
 		return nil, ne

@@ -28,45 +28,67 @@ const HostVersion = "3.11"
 // Interpreter is one real CPython: on the host (Root "") or inside a
 // chroot (Root is its directory).
 type Interpreter struct {
-	Version string // "3.11"
+	Version string // "3.11", or "3.11d" for the release's debug build
 	Root    string // "" for the host
 	Python  string // the interpreter's path inside Root (or on the host)
+	// Debug marks a debug build (--with-pydebug, Debian's python3.Xd):
+	// Version ends in DebugSuffix, and the model predicts it with the
+	// release's preset plus the debug facet.
+	Debug bool
+}
+
+// Release is the interpreter's release without the debug suffix ("3.11").
+func (in *Interpreter) Release() string {
+	r, _ := SplitVersion(in.Version)
+	return r
 }
 
 // ErrMissing marks an interpreter that is not installed.
 var ErrMissing = errors.New("interpreter not installed")
 
-// Find locates the interpreter for version, one of Versions: HostVersion
-// is the host's Debian /usr/bin/python3.11 (not a pyenv shim on PATH), and
-// every other release is /usr/bin/python3.Y in the sid root.
+// Find locates the interpreter for version, one of Versions or one of
+// them with DebugSuffix (DebugVersions): HostVersion is the host's Debian
+// /usr/bin/python3.11 (not a pyenv shim on PATH), and every other release
+// is /usr/bin/python3.Y in the sid root; "3.Yd" is the same place's debug
+// build /usr/bin/python3.Yd (with its python3.Yd-config).
 func Find(version string) (*Interpreter, error) {
-	if !slices.Contains(Versions, version) {
-		return nil, fmt.Errorf("unknown python version %q (want %s)", version, strings.Join(Versions, ", "))
+	if !ValidVersion(version) {
+		return nil, unknownVersion(version)
 	}
 	return Locate(version)
+}
+
+// unknownVersion is the error for a version conformance does not run,
+// naming the valid ones.
+func unknownVersion(version string) error {
+	return fmt.Errorf("unknown python version %q (want one of %s, or a debug build %s)",
+		version, strings.Join(Versions, ", "), strings.Join(DebugVersions(), ", "))
 }
 
 // Locate finds the interpreter of any release of scenario.Releases, where
 // Find would: HostVersion on the host, the others in the sid root, whether
 // conformance runs that release or not (package realchaos runs every
-// installed one). A release that is not installed is ErrMissing.
+// installed one). A release that is not installed is ErrMissing. A version
+// with DebugSuffix ("3.14d") is that release's debug build, in the same
+// place.
 func Locate(version string) (*Interpreter, error) {
 	root := os.Getenv("SFZ_CONFORM_ROOT")
 	if root == "" {
 		root = DefaultRoot
 	}
+	release, debug := SplitVersion(version)
 	known := false
 	for _, b := range scenario.Releases {
-		known = known || b.Version() == version
+		known = known || b.Version() == release
 	}
 	var in *Interpreter
 	switch {
 	case !known:
 		return nil, fmt.Errorf("unknown python version %q", version)
-	case version == HostVersion:
-		in = &Interpreter{Version: version, Python: "/usr/bin/python" + version}
+	case release == HostVersion:
+		in = &Interpreter{Version: version, Python: "/usr/bin/python" + version, Debug: debug}
 	default:
-		in = &Interpreter{Version: version, Root: root, Python: "/usr/bin/python" + version}
+		in = &Interpreter{Version: version, Root: root, Python: "/usr/bin/python" + version, Debug: debug}
 		if _, err := os.Stat(filepath.Join(root, ".sfz-complete")); err != nil {
 			return nil, fmt.Errorf("python %s: %w: no finished sid root at %s (run `make conform-env`)", version, ErrMissing, root)
 		}

@@ -42,6 +42,16 @@ func Observe(p *Program, nAtexit int, raw *Raw) Observation {
 	ob.Notes = notes(markers)
 	for _, m := range markers {
 		if kind, ok := corruptionMarkers[strings.Fields(m)[0]]; ok {
+			// A debug build checks the DECREF the nogil marker announces:
+			// its fatal error is that DECREF's outcome (the model's debug
+			// facet, abort/fatal-no-gil), not the corruption the marker
+			// stands for in a release build.
+			if kind == runtime.KindNoGIL {
+				if line := debugFatal(raw.Stderr); line != "" {
+					ob.Outcome, ob.Kind, ob.Evidence = runtime.Abort, runtime.KindFatalNoGIL, line
+					return ob
+				}
+			}
 			ob.Outcome, ob.Kind, ob.Evidence = runtime.Corruption, kind, "SFZ "+m
 			return ob
 		}
@@ -71,8 +81,35 @@ func Observe(p *Program, nAtexit int, raw *Raw) Observation {
 	return ob
 }
 
+// debugFatals are the fatal errors of a debug build's GIL checks on a
+// DECREF: the debug allocator hooks' (a free, bpo-26558) and, from 3.12,
+// Py_DECREF's own check of the thread state.
+var debugFatals = []string{
+	"Fatal Python error: _PyMem_DebugFree: Python memory allocator called without holding the GIL",
+	"Fatal Python error: _PyMem_DebugMalloc: Python memory allocator called without holding the GIL",
+	"Fatal Python error: _PyMem_DebugRealloc: Python memory allocator called without holding the GIL",
+	"Fatal Python error: _PyMem_DebugCalloc: Python memory allocator called without holding the GIL",
+	"Fatal Python error: _Py_EnsureTstateNotNULL",
+}
+
+// debugFatal returns the line of a debug build's GIL-check fatal error on
+// stderr, or "".
+func debugFatal(stderr string) string {
+	for _, needle := range debugFatals {
+		if i := strings.Index(stderr, needle); i >= 0 {
+			line := stderr[i:]
+			if j := strings.IndexByte(line, '\n'); j >= 0 {
+				line = line[:j]
+			}
+			return line
+		}
+	}
+	return ""
+}
+
 // Ended classifies a run that did not exit normally: a fatal message of
-// the C++ runtime or CPython on stderr (abort), the watchdog (deadlock),
+// the C++ runtime or CPython on stderr (abort), a debug build's failed
+// assertion with SIGABRT (abort), the watchdog (deadlock),
 // SIGABRT (abort) or another signal (corruption). It is the part of
 // Observe that needs nothing of the program; package realchaos classifies
 // any command's runs with it.
@@ -101,6 +138,15 @@ func Ended(raw *Raw) (Observation, bool) {
 	}
 	if o, ok := fatal("fatal-error", "Fatal Python error"); ok {
 		return o, true
+	}
+	// A debug build's assert() (it prints "FILE:LINE: FUNC: Assertion
+	// `COND' failed." and aborts): an abort, with the assertion as evidence.
+	if i := strings.Index(raw.Stderr, ": Assertion `"); i >= 0 && (raw.Signal == "SIGABRT" || raw.ExitCode == 134) {
+		line := raw.Stderr[strings.LastIndexByte(raw.Stderr[:i], '\n')+1:]
+		if j := strings.IndexByte(line, '\n'); j >= 0 {
+			line = line[:j]
+		}
+		return Observation{Outcome: runtime.Abort, Kind: "assertion", Evidence: line}, true
 	}
 	switch {
 	case raw.TimedOut:

@@ -32,6 +32,9 @@ type Prediction struct {
 	// StandIn then names the release that ran ("3.15"), and reports say so.
 	Release string `json:"release"`
 	StandIn string `json:"stand_in_for,omitempty"`
+	// Debug: the prediction is for the release's debug build, with the
+	// preset's debug facet (runtime.Preset.Debug).
+	Debug bool `json:"debug,omitempty"`
 }
 
 // StandInText says that the prediction is another release's, or is "".
@@ -59,8 +62,21 @@ func bySeverity() []runtime.Outcome {
 // release's (cpython-X.Y glibc) and no policy, schedule or expect lines, so
 // that the model runs the release's default policy.
 func ForRelease(s *scenario.Scenario, version string) *scenario.Scenario {
+	return forBuild(s, version, false)
+}
+
+// ForDebugBuild is ForRelease for the release's debug build: the presets
+// are cpython-X.Y debug glibc.
+func ForDebugBuild(s *scenario.Scenario, version string) *scenario.Scenario {
+	return forBuild(s, version, true)
+}
+
+func forBuild(s *scenario.Scenario, version string, debug bool) *scenario.Scenario {
 	c := *s
 	c.Presets = []string{"cpython-" + version, "glibc"}
+	if debug {
+		c.Presets = []string{"cpython-" + version, "debug", "glibc"}
+	}
 	c.Policy, c.Schedule, c.Expect = "", nil, nil
 	return &c
 }
@@ -91,13 +107,16 @@ func ModelRelease(version string) (string, error) {
 }
 
 // Predict explores the model for s on version with runs schedules (with
-// ModelRelease's stand-in when the model does not know version).
+// ModelRelease's stand-in when the model does not know version). A debug
+// build ("3.14d", DebugSuffix) is predicted with the release's preset plus
+// the debug facet.
 func Predict(s *scenario.Scenario, version string, runs int) (*Prediction, error) {
+	version, debug := SplitVersion(version)
 	release, err := ModelRelease(version)
 	if err != nil {
 		return nil, err
 	}
-	r := ForRelease(s, release)
+	r := forBuild(s, release, debug)
 	policy, preset, err := runtime.ResolvePolicy(r, "")
 	if err != nil {
 		return nil, err
@@ -106,7 +125,7 @@ func Predict(s *scenario.Scenario, version string, runs int) (*Prediction, error
 	if err != nil {
 		return nil, err
 	}
-	p := &Prediction{Preset: preset.Name, Policy: policy, Runs: rep.Runs, Outcomes: map[runtime.Outcome]int{}, Release: release}
+	p := &Prediction{Preset: preset.Name, Policy: policy, Runs: rep.Runs, Outcomes: map[runtime.Outcome]int{}, Release: release, Debug: debug}
 	if release != version {
 		p.StandIn = version
 	}

@@ -91,10 +91,13 @@ func (row *Row) witness() string {
 }
 
 func (row *Row) python() string {
-	if row.Python != "" {
-		return row.Python
+	if row.Python == "" {
+		return row.Version
 	}
-	return row.Version
+	if _, debug := SplitVersion(row.Version); debug {
+		return row.Python + " debug"
+	}
+	return row.Python
 }
 
 // notesText lists the counted notes: "join z returned 3".

@@ -63,13 +63,13 @@ func joinNames(names []string) string {
 	return s
 }
 
-var conformArgs = "[-python " + strings.Join(conform.Versions, ",") + "] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-shim [-shim-delay D]] [-model-runs N] [-keep] [FILES...]"
+var conformArgs = "[-python " + strings.Join(conform.Versions, ",") + " (3.Yd: the debug build)] [-runs N] [-json | -markdown] [-o FILE [-force]] [-timeout D] [-steer=false] [-compare] [-shim [-shim-delay D]] [-model-runs N] [-keep] [FILES...]"
 
 // cmdConform runs scenarios on real CPython and compares the outcomes with
 // the model's predictions (docs/conformance.md).
 func cmdConform(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("conform", stderr)
-	pythons := fs.String("python", strings.Join(conform.Versions, ","), "comma-separated CPython versions to run on")
+	pythons := fs.String("python", strings.Join(conform.Versions, ","), "comma-separated CPython versions to run on; 3.Yd is the release's debug build python3.Yd, predicted with the debug facet")
 	runs := fs.Int("runs", 5, "real runs per scenario and version")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	asMD := fs.Bool("markdown", false, "print the report as Markdown (docs/conformance.md)")
@@ -107,9 +107,9 @@ func cmdConform(args []string, stdout, stderr io.Writer) error {
 		interps = append(interps, in)
 		// A release the model has no preset for is predicted with the
 		// newest one it models before it (conform.ModelRelease).
-		if r, err := conform.ModelRelease(in.Version); err == nil && r != in.Version {
+		if r, err := conform.ModelRelease(in.Release()); err == nil && r != in.Release() {
 			fmt.Fprintf(stderr, "conform: the model has no cpython-%s preset: predictions for %s use cpython-%s, the newest release it models before it (reports mark them \"%s's model\")\n",
-				in.Version, in.Version, r, r)
+				in.Release(), in.Version, r, r)
 		}
 	}
 	entries, err := matrixEntries(pos)

@@ -36,6 +36,7 @@ func TestConformUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"conform", "-python", "2.7"}, "unknown python version"},
+		{[]string{"conform", "-python", "3.11d,3.12d"}, "3.11d, 3.13d, 3.14d, 3.15d"},
 		{[]string{"conform", "-runs", "0"}, "-runs must be between"},
 		{[]string{"conform", "-json", "-markdown"}, "exclude each other"},
 	} {
