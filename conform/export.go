@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -237,8 +236,6 @@ g++ -std=c++17 -O1 -g -fPIC -shared -pthread $("$PY-config" --includes) \
 	sfz_scenario.cpp -o "sfz_scenario$("$PY-config" --extension-suffix)"
 `, s.Name, version, version)
 }
-
-var identRE = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
 // cString quotes text as a C string literal.
 func cString(text string) string {

@@ -242,16 +242,10 @@ func (r *Report) TextWith(command func(w *Witness) string) string {
 // but clean, when there is at least one such outcome and only CPython's
 // own defects reached each (Witness.DefectOnly); nil otherwise.
 func (r *Report) CleanApartFromDefects() []string {
-	var issues []string
-	for o, w := range r.Outcomes {
-		switch {
-		case o == runtime.Clean:
-		case !w.DefectOnly():
-			return nil
-		case !slices.Contains(issues, w.Defect):
-			issues = append(issues, w.Defect)
+	return runtime.CleanApartFromDefects(r.Seen(), func(o runtime.Outcome) string {
+		if w := r.Outcomes[o]; w.DefectOnly() {
+			return w.Defect
 		}
-	}
-	sort.Strings(issues)
-	return issues
+		return ""
+	})
 }

@@ -2,6 +2,7 @@ package explore
 
 import (
 	"reflect"
+	"strings"
 	"testing"
 
 	"go.uber.org/goleak"
@@ -58,5 +59,29 @@ func TestScheduleMix(t *testing.T) {
 	}
 	if kinds[scenario.ScheduleRandom] != 6 || kinds[scenario.SchedulePCT] != 6 || len(depths) != 3 {
 		t.Errorf("mix %v depths %v", kinds, depths)
+	}
+}
+
+// A plain 3.12 daemon's corruption is only the take_gil window
+// (cpython#110052): explore marks it and says the scenario is clean apart
+// from CPython's own defects; a scenario whose own code fails is not.
+func TestCleanApartFromDefects(t *testing.T) {
+	s, err := scenario.Parse("d.scn", []byte("scenario \"d\"\npreset cpython-3.12\nmain {\n  spawn d\n  work 2\n}\ndaemon d { forever { io } }\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := Policy(s, "unwind", Options{Runs: 400})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := rep.CleanApartFromDefects(); !reflect.DeepEqual(got, []string{"cpython#110052"}) {
+		t.Fatalf("clean apart from %v, want [cpython#110052]: %s", got, rep.Text())
+	}
+	if text := rep.Text(); !strings.Contains(text, "CPYTHON DEFECT ONLY (cpython#110052)") || !strings.Contains(text, "clean apart from CPython's own defects (cpython#110052)") {
+		t.Errorf("the text does not mark the defect:\n%s", text)
+	}
+	held, _ := scenario.Parse("x.scn", []byte(src))
+	if rep, _ := Policy(held, "hang", Options{Runs: 50}); rep.CleanApartFromDefects() != nil {
+		t.Errorf("a deadlock of the scenario's own reads as clean apart from defects")
 	}
 }

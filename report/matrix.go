@@ -167,22 +167,11 @@ func (m *Matrix) JSON() ([]byte, error) {
 // of the cell but clean, when there is such an outcome and only CPython's
 // own defects reached each; nil otherwise.
 func (c *Cell) CleanApartFromDefects() []string {
-	return cleanApart(c.Outcomes, c.Defects)
-}
-
-func cleanApart(outcomes []string, defects map[string]string) []string {
-	var issues []string
-	for _, o := range outcomes {
-		switch d := defects[o]; {
-		case o == string(runtime.Clean):
-		case d == "":
-			return nil
-		case !slices.Contains(issues, d):
-			issues = append(issues, d)
-		}
+	outcomes := make([]runtime.Outcome, len(c.Outcomes))
+	for i, o := range c.Outcomes {
+		outcomes[i] = runtime.Outcome(o)
 	}
-	slices.Sort(issues)
-	return issues
+	return runtime.CleanApartFromDefects(outcomes, func(o runtime.Outcome) string { return c.Defects[string(o)] })
 }
 
 // defectMark is what a cell shows after an outcome only CPython's own

@@ -1,6 +1,9 @@
 package runtime
 
-import "strings"
+import (
+	"slices"
+	"strings"
+)
 
 // Defects are the defects of CPython itself that the model reproduces. An
 // outcome that only such a defect makes reachable keeps its class, and
@@ -57,4 +60,24 @@ func LookupDefect(issue string) (Defect, bool) {
 		}
 	}
 	return Defect{}, false
+}
+
+// CleanApartFromDefects returns the issues of the CPython defects behind
+// the outcomes that are not clean, sorted, when there is at least one such
+// outcome and only defects reached each (defect gives an outcome's issue,
+// or "" when the scenario's own code reached it); nil otherwise. The
+// reports and explore's summary line use it.
+func CleanApartFromDefects(outcomes []Outcome, defect func(Outcome) string) []string {
+	var issues []string
+	for _, o := range outcomes {
+		switch d := defect(o); {
+		case o == Clean:
+		case d == "":
+			return nil
+		case !slices.Contains(issues, d):
+			issues = append(issues, d)
+		}
+	}
+	slices.Sort(issues)
+	return issues
 }
