@@ -56,6 +56,7 @@ package exhaustive
 
 import (
 	"cmp"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -83,6 +84,9 @@ type Options struct {
 	// against the state recorded there: a replay that does not reach the
 	// same states means the key misses something (tests use it).
 	Verify bool
+	// Replay searches by replay even where the step function models the
+	// scenario (runtime.NewMachine): the reference it is tested against.
+	Replay bool
 }
 
 // Witness is the first transition found into an outcome.
@@ -174,6 +178,15 @@ func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 		return nil, err
 	}
 	opts.Policy = policy
+	if !opts.Replay {
+		m, err := runtime.NewMachine(s, policy)
+		switch {
+		case err == nil:
+			return exploreVM(s, m, opts)
+		case !errors.Is(err, runtime.ErrUnsupported):
+			return nil, err
+		}
+	}
 	x := &search{sc: s, opts: opts, tab: runtime.NewStateTable(s), visited: map[string]int32{},
 		res: &Result{Scenario: s.Name, Policy: policy, Outcomes: map[runtime.Outcome]*Witness{}}}
 	if err := x.run(nil); err != nil {

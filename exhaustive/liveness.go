@@ -58,6 +58,9 @@ func (x *search) liveness() error {
 func (x *search) fairComponents(set []int32) []component {
 	var out []component
 	for _, comp := range x.sccs(set) {
+		if len(comp) == 1 && !x.selfLoop(comp[0]) {
+			continue // a state on no cycle: most of them
+		}
 		in := make(map[int32]bool, len(comp))
 		for _, s := range comp {
 			in[s] = true
@@ -100,14 +103,29 @@ func (x *search) fairComponents(set []int32) []component {
 	return out
 }
 
+// selfLoop reports whether some transition of s leads back to s.
+func (x *search) selfLoop(s int32) bool {
+	for _, e := range x.nodes[s].edges {
+		if e.to == s {
+			return true
+		}
+	}
+	return false
+}
+
 // sccs is Tarjan's algorithm, iterative, over the subgraph induced by set.
+// Its tables are slices by state (index -1: not visited yet).
 func (x *search) sccs(set []int32) [][]int32 {
-	tj := &tarjan{nodes: x.nodes, index: map[int32]int32{}, low: map[int32]int32{}, member: map[int32]bool{}, onStack: map[int32]bool{}}
+	n := len(x.nodes)
+	tj := &tarjan{nodes: x.nodes, index: make([]int32, n), low: make([]int32, n), member: make([]bool, n), onStack: make([]bool, n)}
+	for i := range tj.index {
+		tj.index[i] = -1
+	}
 	for _, s := range set {
 		tj.member[s] = true
 	}
 	for _, root := range set {
-		if _, seen := tj.index[root]; !seen {
+		if tj.index[root] < 0 {
 			tj.visit(root)
 		}
 	}
@@ -116,9 +134,9 @@ func (x *search) sccs(set []int32) [][]int32 {
 
 type tarjan struct {
 	nodes      []node
-	index, low map[int32]int32
-	member     map[int32]bool
-	onStack    map[int32]bool
+	index, low []int32
+	member     []bool
+	onStack    []bool
 	stack      []int32
 	out        [][]int32
 	next       int32
@@ -149,7 +167,7 @@ func (tj *tarjan) visit(root int32) {
 			if t < 0 || !tj.member[t] {
 				continue
 			}
-			if _, seen := tj.index[t]; !seen {
+			if tj.index[t] < 0 {
 				tj.push(t)
 			} else if tj.onStack[t] {
 				tj.low[f.s] = min(tj.low[f.s], tj.index[t])

@@ -1,0 +1,273 @@
+package exhaustive_test
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+var stepScenarios = flag.Int("sfz.step-scenarios", 200, "TestStepFunctionAgreesOnGenerated: how many generated scenarios to compare (1000 for the full check)")
+
+// agree explores s under policy with the step function and by replay and
+// reports how the two differ: the outcome set, completeness, and which
+// outcomes only CPython's defects make (docs/step-function.md, stage 2).
+func agree(s *scenario.Scenario, policy string, maxStates int) (compared bool, err error) {
+	if _, err := runtime.NewMachine(s, policy); errors.Is(err, runtime.ErrUnsupported) {
+		return false, nil
+	}
+	vm, err := exhaustive.Explore(s, exhaustive.Options{Policy: policy, MaxStates: maxStates})
+	if err != nil {
+		return true, fmt.Errorf("step function: %w", err)
+	}
+	rp, err := exhaustive.Explore(s, exhaustive.Options{Policy: policy, MaxStates: maxStates, Replay: true})
+	if err != nil {
+		return true, fmt.Errorf("replay: %w", err)
+	}
+	if vm.Complete != rp.Complete {
+		// A bound that one search reaches and the other does not is no
+		// disagreement on the outcomes.
+		return false, nil
+	}
+	if !vm.Complete {
+		return false, nil
+	}
+	if seen(vm) != seen(rp) {
+		return true, fmt.Errorf("%s: step function %s (%d states), replay %s (%d states)", policy, seen(vm), vm.States, seen(rp), rp.States)
+	}
+	for _, o := range vm.Seen() {
+		a, b := vm.Outcomes[o], rp.Outcomes[o]
+		if (a.Defects == a.Count) != (b.Defects == b.Count) || a.Defect != b.Defect {
+			return true, fmt.Errorf("%s %s: defects %d/%d %q, replay %d/%d %q", policy, o, a.Defects, a.Count, a.Defect, b.Defects, b.Count, b.Defect)
+		}
+	}
+	return true, nil
+}
+
+// TestStepFunctionAgreesOnLibrary: every library scenario the step
+// function models, under every policy and every boundary preset, has the
+// replay search's outcome set.
+func TestStepFunctionAgreesOnLibrary(t *testing.T) {
+	files, _ := filepath.Glob("../scenarios/*.scn")
+	more, _ := filepath.Glob("../scenarios/patterns/*.scn")
+	files = append(files, more...)
+	presets := runtime.BoundaryPresets
+	if testing.Short() {
+		presets = nil
+	}
+	compared := 0
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := scenario.Parse(f, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, preset := range append([]string{""}, presets...) {
+			c := *s
+			if preset != "" {
+				c.Presets = []string{preset}
+			}
+			for _, p := range scenario.Policies {
+				ok, err := agree(&c, p, 200_000)
+				if err != nil {
+					t.Errorf("%s (preset %q): %v", f, preset, err)
+				}
+				if ok {
+					compared++
+				}
+			}
+		}
+	}
+	t.Logf("%d searches compared", compared)
+	if compared == 0 {
+		t.Fatal("the step function models no library scenario: the test checks nothing")
+	}
+}
+
+// TestStepFunctionAgreesOnGenerated: scenarios decoded from random bytes
+// (the fuzz decoder is total) that the step function models have the
+// replay search's outcome sets under every policy.
+func TestStepFunctionAgreesOnGenerated(t *testing.T) {
+	want := *stepScenarios
+	if testing.Short() {
+		want = min(want, 50)
+	}
+	rng := rand.New(rand.NewPCG(7, 11))
+	scenarios, compared, tried := 0, 0, 0
+	for scenarios < want && tried < 20*want {
+		tried++
+		var s *scenario.Scenario
+		if tried%4 == 0 {
+			b := make([]byte, 20+rng.IntN(80))
+			for j := range b {
+				b[j] = byte(rng.IntN(256))
+			}
+			s = restrict(scenario.Decode(b))
+		} else {
+			src := genScenario(rng)
+			var err error
+			if s, err = scenario.Parse("gen.scn", []byte(src)); err != nil {
+				continue
+			}
+		}
+		if _, err := runtime.NewMachine(s, ""); err != nil {
+			continue
+		}
+		scenarios++
+		for _, p := range scenario.Policies {
+			ok, err := agree(s, p, 3_000)
+			if err != nil {
+				t.Errorf("%v\n%s", err, scenario.Print(s))
+			}
+			if ok {
+				compared++
+			}
+		}
+	}
+	t.Logf("%d scenarios, %d complete searches compared (%d tried)", scenarios, compared, tried)
+	if compared < want {
+		t.Errorf("only %d searches compared: the test checks little", compared)
+	}
+}
+
+// genScenario writes a random scenario of up to three threads and daemons
+// from the statements the step function models, under a random preset
+// before 3.15.
+func genScenario(rng *rand.Rand) string {
+	var b strings.Builder
+	presets := runtime.BoundaryPresets
+	fmt.Fprintf(&b, "scenario \"gen\"\npreset %s\n", presets[rng.IntN(len(presets))])
+	n := 1 + rng.IntN(3)
+	var names []string
+	for i := 1; i <= n; i++ {
+		names = append(names, fmt.Sprintf("t%d", i))
+	}
+	b.WriteString("main {\n")
+	for _, name := range names {
+		if rng.IntN(4) == 0 {
+			fmt.Fprintf(&b, "  spawn %s nowait\n", name)
+		} else {
+			fmt.Fprintf(&b, "  spawn %s\n", name)
+		}
+	}
+	genBody(&b, rng, names, 2, 1+rng.IntN(3))
+	b.WriteString("}\n")
+	for _, name := range names {
+		kind := "daemon"
+		if rng.IntN(3) == 0 {
+			kind = "thread"
+		}
+		fmt.Fprintf(&b, "%s %s {\n", kind, name)
+		genBody(&b, rng, names, 2, 1+rng.IntN(4))
+		b.WriteString("}\n")
+	}
+	for _, blk := range []string{"atexit", "teardown"} {
+		if rng.IntN(2) == 0 {
+			fmt.Fprintf(&b, "%s {\n", blk)
+			genBody(&b, rng, names, 2, 1+rng.IntN(2))
+			b.WriteString("}\n")
+		}
+	}
+	return b.String()
+}
+
+func genBody(b *strings.Builder, rng *rand.Rand, names []string, depth, n int) {
+	ind := strings.Repeat(" ", 2*depth-2)
+	for range n {
+		lock := []string{"L", "M"}[rng.IntN(2)]
+		ev := []string{"E", "F"}[rng.IntN(2)]
+		switch k := rng.IntN(16); {
+		case k < 3:
+			fmt.Fprintf(b, "%swork %d\n", ind, 1+rng.IntN(3))
+		case k < 5:
+			fmt.Fprintf(b, "%sio\n", ind)
+		case k < 7:
+			fmt.Fprintf(b, "%slock %s\n%swork 1\n%sunlock %s\n", ind, lock, ind, ind, lock)
+		case k == 7:
+			fmt.Fprintf(b, "%sset %s\n", ind, ev)
+		case k == 8:
+			fmt.Fprintf(b, "%swait %s\n", ind, ev)
+		case k == 9 && depth < 4:
+			fmt.Fprintf(b, "%sloop %d {\n", ind, 2+rng.IntN(2))
+			genBody(b, rng, names, depth+1, 1+rng.IntN(2))
+			fmt.Fprintf(b, "%s}\n", ind)
+		case k == 10 && depth < 4:
+			fmt.Fprintf(b, "%sif finalizing {\n", ind)
+			genBody(b, rng, names, depth+1, 1)
+			fmt.Fprintf(b, "%s} else {\n", ind)
+			genBody(b, rng, names, depth+1, 1)
+			fmt.Fprintf(b, "%s}\n", ind)
+		case k == 11 && depth < 4:
+			fmt.Fprintf(b, "%suntil %s {\n", ind, ev)
+			genBody(b, rng, names, depth+1, 1)
+			fmt.Fprintf(b, "%s}\n", ind)
+		case k == 12:
+			fmt.Fprintf(b, "%sjoin %s\n", ind, names[rng.IntN(len(names))])
+		case k == 13:
+			fmt.Fprintf(b, "%srelease\n%swork 1\n%sacquire\n", ind, ind, ind)
+		case k == 14 && rng.IntN(4) == 0:
+			fmt.Fprintf(b, "%spark\n", ind)
+		case k == 14 && rng.IntN(3) == 0 && depth < 4:
+			fmt.Fprintf(b, "%sforever {\n", ind)
+			genBody(b, rng, names, depth+1, 1)
+			fmt.Fprintf(b, "%s}\n", ind)
+		default:
+			fmt.Fprintf(b, "%syield\n", ind)
+		}
+	}
+}
+
+// restrict keeps what the step function models of s: its threads and
+// daemons (not foreign or replicated blocks), and the statements it
+// models, dropping spawns and joins of the threads left out.
+func restrict(s *scenario.Scenario) *scenario.Scenario {
+	c := *s
+	c.Threads, c.AfterFinalize = nil, nil
+	keep := map[string]bool{}
+	for i, d := range s.Threads {
+		if i == 0 || (d.Kind != scenario.Foreign && d.Group == "") {
+			keep[d.Name] = true
+		}
+	}
+	var strip func([]*scenario.Stmt) []*scenario.Stmt
+	strip = func(body []*scenario.Stmt) []*scenario.Stmt {
+		var out []*scenario.Stmt
+		for _, st := range body {
+			if !runtime.StepSupports(st.Op) || ((st.Op == scenario.OpSpawn || st.Op == scenario.OpJoin) && !keep[st.Name]) {
+				continue
+			}
+			n := *st
+			n.Body, n.Else = strip(st.Body), strip(st.Else)
+			out = append(out, &n)
+		}
+		return out
+	}
+	for i, d := range s.Threads {
+		if keep[d.Name] && (i == 0 || d.Kind != scenario.Main) {
+			n := *d
+			n.Body = strip(d.Body)
+			c.Threads = append(c.Threads, &n)
+		}
+	}
+	for _, list := range []*[]*scenario.Block{&c.Atexit, &c.Teardown} {
+		var out []*scenario.Block
+		for _, b := range *list {
+			n := *b
+			n.Body = strip(b.Body)
+			out = append(out, &n)
+		}
+		*list = out
+	}
+	return &c
+}

@@ -1,0 +1,305 @@
+package runtime
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// The model as a step function (docs/step-function.md, stage 2): the
+// interpreter state is one value (VMState) whose threads keep their
+// position as a stack of frames, and Machine.Step runs one thread from its
+// position to its next scheduling point. A branch of the exhaustive search
+// then goes on from a copy of its parent instead of replaying its prefix.
+//
+// The step function covers a subset of the language for now (Supports:
+// threads and daemons, spawn, join, work, io, yield, lock, unlock, set,
+// loop, forever, until, if finalizing, acquire, release, park, atexit and
+// teardown blocks, every preset before 3.15's guards and the five policies
+// and two callbacks). It takes the same scheduling points as the
+// goroutine model (interp.go), so that a schedule found here replays there:
+// the exhaustive search replays each witness in the controlled mode and
+// fails loudly when the two disagree, and TestStepFunctionAgrees compares
+// the outcome sets of both on the library and on generated scenarios. Every
+// rule below restates one of the goroutine model's, which cites its source;
+// the function it restates is named at each.
+
+// ErrUnsupported marks a scenario that uses something the step function
+// does not model yet.
+var ErrUnsupported = errors.New("not modelled by the step function yet")
+
+// Machine is a scenario compiled for the step function under one policy.
+type Machine struct {
+	sc     *scenario.Scenario
+	preset Preset
+	policy string
+	action string                   // the policy, or the exit callback when there is one
+	blocks [][]*scenario.Stmt       // by block id
+	body   map[*scenario.Stmt]int16 // a statement's body block
+	els    map[*scenario.Stmt]int16 // its else block
+	stmts  []*scenario.Stmt         // by statement id
+	sid    map[*scenario.Stmt]int16
+	locks  map[string]int16
+	events map[string]uint
+	thread []int16 // block id of each thread's body
+	atexit []int16
+	teard  []int16
+	minor  int
+	// anywhere and future cache the liveness rule's statement sets
+	// (liveness.go: opsAnywhere, futureOps).
+	anywhere []map[string]bool
+	future   map[*scenario.Stmt]map[string]bool
+}
+
+// supportedOps are the statements the step function models.
+var supportedOps = map[scenario.Op]bool{
+	scenario.OpSpawn: true, scenario.OpJoin: true, scenario.OpWork: true, scenario.OpIO: true,
+	scenario.OpYield: true, scenario.OpLock: true, scenario.OpUnlock: true, scenario.OpSet: true,
+	scenario.OpLoop: true, scenario.OpForever: true, scenario.OpUntil: true, scenario.OpIf: true,
+	scenario.OpAcquire: true, scenario.OpRelease: true, scenario.OpPark: true, scenario.OpWait: true,
+}
+
+// NewMachine compiles s under policy ("" keeps the scenario's). It returns
+// an error wrapping ErrUnsupported when the step function does not model
+// something s uses, and ErrUsage for an unknown policy or preset.
+func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
+	policy, preset, err := ResolvePolicy(s, policy)
+	if err != nil {
+		return nil, err
+	}
+	if preset.Guards {
+		return nil, fmt.Errorf("%w: preset %s (PEP 788's guard wait)", ErrUnsupported, preset.Name)
+	}
+	if len(s.AfterFinalize) > 0 {
+		return nil, fmt.Errorf("%w: after_finalize", ErrUnsupported)
+	}
+	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
+		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
+		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor}
+	if s.Callback != "" {
+		m.action = s.Callback
+	}
+	for i, d := range s.Threads {
+		if d.Kind == scenario.Foreign || (i > 0 && d.Group != "") {
+			return nil, fmt.Errorf("%w: %s block %s", ErrUnsupported, d.Kind, d.Name)
+		}
+		b, err := m.compile(d.Body)
+		if err != nil {
+			return nil, err
+		}
+		m.thread = append(m.thread, b)
+	}
+	for _, list := range []struct {
+		blocks []*scenario.Block
+		ids    *[]int16
+	}{{s.Atexit, &m.atexit}, {s.Teardown, &m.teard}} {
+		for _, b := range list.blocks {
+			id, err := m.compile(b.Body)
+			if err != nil {
+				return nil, err
+			}
+			*list.ids = append(*list.ids, id)
+		}
+	}
+	m.future = map[*scenario.Stmt]map[string]bool{}
+	for i, d := range s.Threads {
+		ops := map[string]bool{}
+		addOps(ops, d.Body)
+		if i == 0 {
+			for _, b := range append(slices.Clone(s.Atexit), s.Teardown...) {
+				addOps(ops, b.Body)
+			}
+		}
+		m.anywhere = append(m.anywhere, ops)
+	}
+	if len(m.events) > 64 || len(m.locks) > 120 || len(s.Threads) > 120 {
+		return nil, fmt.Errorf("%w: more than 64 events or 120 locks or threads", ErrUnsupported)
+	}
+	return m, nil
+}
+
+// compile gives body and every block inside it an id.
+func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
+	id := int16(len(m.blocks))
+	m.blocks = append(m.blocks, body)
+	for _, st := range body {
+		if !supportedOps[st.Op] {
+			return 0, fmt.Errorf("%w: statement %s at %d:%d", ErrUnsupported, st.Op, st.Pos.Line, st.Pos.Col)
+		}
+		m.sid[st] = int16(len(m.stmts))
+		m.stmts = append(m.stmts, st)
+		switch st.Op {
+		case scenario.OpLock, scenario.OpUnlock:
+			if _, ok := m.locks[st.Name]; !ok {
+				m.locks[st.Name] = int16(len(m.locks))
+			}
+		case scenario.OpSet, scenario.OpUntil, scenario.OpWait:
+			if _, ok := m.events[st.Name]; !ok {
+				m.events[st.Name] = uint(len(m.events))
+			}
+		case scenario.OpSpawn, scenario.OpJoin:
+			if m.sc.Thread(st.Name) < 0 && len(m.sc.Named(st.Name)) > 0 {
+				return 0, fmt.Errorf("%w: %s of a replicated block", ErrUnsupported, st.Op)
+			}
+		}
+		if st.Body != nil || st.Op == scenario.OpLoop || st.Op == scenario.OpForever || st.Op == scenario.OpUntil || st.Op == scenario.OpIf {
+			b, err := m.compile(st.Body)
+			if err != nil {
+				return 0, err
+			}
+			m.body[st] = b
+		}
+		if st.Op == scenario.OpIf {
+			b, err := m.compile(st.Else)
+			if err != nil {
+				return 0, err
+			}
+			m.els[st] = b
+		}
+	}
+	return id, nil
+}
+
+// Policy is the policy the machine runs under.
+func (m *Machine) Policy() string { return m.policy }
+
+// Threads is the number of threads of the scenario.
+func (m *Machine) Threads() int { return len(m.sc.Threads) }
+
+// VMState is the whole interpreter state of the step function: values and
+// indices only, so that Clone is a few copies.
+type VMState struct {
+	holder, last, requester int8 // the GIL: holder, last holder, drop requester (-1: none)
+	dropReq                 bool
+	phase                   uint8 // finalization phase (vmPhases)
+	flags                   uint8 // vmFinalizeStarted, ...
+	events                  uint64
+	locks                   []int8 // holder per lock id, -1 free
+	threads                 []vmThread
+}
+
+const (
+	vmFinalizeStarted uint8 = 1 << iota
+	vmFinalizing
+	vmTstatesFreed
+)
+
+// vmPhases are the finalization phases (Interp.phase) by index.
+var vmPhases = [...]string{"body", "wait-threads", "atexit", "finalizing", "flush", "teardown", "collect", "free-tstates", "exited"}
+
+type vmThread struct {
+	flags   uint16
+	endHow  uint8
+	wait    uint8 // a vmWait kind; 0: not blocked
+	waitArg int8
+	frames  []vmFrame
+}
+
+// Thread flags (the goroutine model's thread fields).
+const (
+	tSpawned uint16 = 1 << iota
+	tBegan
+	tEnded
+	tExiting
+	tHung
+	tInCall
+	tMarked
+	tHasGIL
+	tWaitingGIL
+	tTstate
+	tTstateFreed
+	tStepped // sinceTake >= 1
+	tDone    // its goroutine would have exited
+)
+
+func (t *vmThread) is(f uint16) bool { return t.flags&f != 0 }
+func (t *vmThread) set(f uint16, v bool) {
+	if v {
+		t.flags |= f
+	} else {
+		t.flags &^= f
+	}
+}
+
+// vmFrame is one level of a thread's position.
+type vmFrame struct {
+	kind  uint8
+	phase uint8
+	aux   int8  // a frame's flag (blocking: had the GIL) or wait argument
+	a     int16 // block id, statement id, or wait kind
+	i     int32 // index or iteration
+}
+
+// Initial returns the state where the first choice is made: main has taken
+// the GIL and run to its first scheduling point. A halt there is returned
+// as the terminal.
+func (m *Machine) Initial() (*VMState, *Terminal) {
+	s := &VMState{holder: -1, last: -1, requester: -1, locks: make([]int8, len(m.locks)), threads: make([]vmThread, len(m.sc.Threads))}
+	for i := range s.locks {
+		s.locks[i] = -1
+	}
+	s.threads[0].flags = tSpawned
+	s.threads[0].frames = []vmFrame{{kind: fMain}}
+	return s, m.Step(s, 0)
+}
+
+// Clone returns a copy of s that shares nothing mutable with it.
+func (s *VMState) Clone() *VMState {
+	c := *s
+	c.locks = append([]int8(nil), s.locks...)
+	c.threads = append([]vmThread(nil), s.threads...)
+	for i := range c.threads {
+		if f := s.threads[i].frames; f != nil {
+			c.threads[i].frames = append(make([]vmFrame, 0, len(f)+2), f...)
+		}
+	}
+	return &c
+}
+
+// AppendKey appends s's exact encoding to b: two states with the same key
+// have the same futures.
+func (s *VMState) AppendKey(b []byte) []byte {
+	b = append(b, byte(s.holder), byte(s.last), byte(s.requester), boolByte(s.dropReq), s.phase, s.flags)
+	b = binary.LittleEndian.AppendUint64(b, s.events)
+	for _, l := range s.locks {
+		b = append(b, byte(l))
+	}
+	for i := range s.threads {
+		t := &s.threads[i]
+		b = binary.LittleEndian.AppendUint16(b, t.flags)
+		b = append(b, t.endHow, t.wait, byte(t.waitArg), byte(len(t.frames)))
+		for _, f := range t.frames {
+			b = append(b, f.kind, f.phase, byte(f.aux))
+			b = binary.LittleEndian.AppendUint16(b, uint16(f.a))
+			b = binary.AppendUvarint(b, uint64(f.i))
+		}
+	}
+	return b
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// Terminal is how a transition ended the run: the outcome and the report
+// kind and operation, enough for Result.Defect.
+type Terminal struct {
+	Outcome Outcome
+	Kind    string
+	Thread  int
+}
+
+// Defect names the CPython defect that alone made the terminal, or "".
+func (t *Terminal) Defect() string {
+	r := Result{Outcome: t.Outcome, Report: Report{Kind: t.Kind}}
+	return r.Defect()
+}
+
+// StepSupports reports whether the step function models statement op.
+func StepSupports(op scenario.Op) bool { return supportedOps[op] }

@@ -1,0 +1,320 @@
+package runtime
+
+// The step function's GIL, blocking calls, loops, the policies and
+// Py_FinalizeEx: each restates the goroutine model's function it names.
+
+// work is work: N bytecode steps, each a scheduling point after the first,
+// honouring a drop request (evalBreaker).
+func (r *run) work(f *vmFrame) stepEnd {
+	n := int32(r.m.stmts[f.a].N)
+	switch f.phase {
+	case 0:
+		if f.i >= n {
+			return r.pop()
+		}
+		f.phase = 1
+		if f.i > 0 {
+			return stepYield
+		}
+		return stepOn
+	case 1:
+		if !r.needGIL() {
+			return r.halt(Corruption, KindNoGIL)
+		}
+		f.phase = 2
+		s := r.s
+		if s.dropReq && int(s.requester) != r.id && r.t.is(tStepped) && r.t.is(tHasGIL) {
+			r.push(vmFrame{kind: fTakeGIL})
+			return r.releaseGIL()
+		}
+		return stepOn
+	}
+	r.t.flags |= tStepped
+	f.i++
+	f.phase = 0
+	return stepOn
+}
+
+// loop is loop, forever and until: a scheduling point between passes.
+func (r *run) loop(f *vmFrame) stepEnd {
+	st := r.m.stmts[f.a]
+	if f.phase == 0 {
+		if f.kind == fLoop && int(f.i) >= st.N {
+			return r.pop()
+		}
+		f.phase = 1
+		if f.i > 0 {
+			return stepYield
+		}
+	}
+	f.phase = 0
+	if f.kind == fUntil && r.s.events&(1<<r.m.events[st.Name]) != 0 {
+		return r.pop()
+	}
+	if f.kind == fLoop || f.i == 0 {
+		f.i++
+	}
+	return r.push(vmFrame{kind: fBody, a: r.m.body[st]})
+}
+
+// blocking is blockingCall: drop the GIL (if held), wait (a scheduling
+// point when the frame has no wait), take the GIL back.
+func (r *run) blocking(f *vmFrame) stepEnd {
+	switch f.phase {
+	case 0:
+		f.phase = 1
+		if r.t.is(tHasGIL) {
+			f.aux = 1
+			return r.releaseGIL()
+		}
+		return stepOn
+	case 1:
+		r.t.flags |= tInCall
+		f.phase = 2
+		if f.a == 0 {
+			return stepYield
+		}
+		return r.block(uint8(f.a), int(f.i))
+	case 2:
+		r.t.set(tInCall, false)
+		if f.aux == 1 {
+			f.phase = 3
+			return r.push(vmFrame{kind: fTakeGIL})
+		}
+	}
+	return r.pop()
+}
+
+// releaseGIL is releaseGIL: a voluntary drop that, under FORCE_SWITCHING
+// with a drop request of another thread pending, waits until another
+// thread has taken the GIL.
+func (r *run) releaseGIL() stepEnd {
+	s := r.s
+	pending := s.dropReq && int(s.requester) != r.id
+	if !r.t.is(tHasGIL) {
+		panic("runtime: the step function drops a GIL it does not hold")
+	}
+	r.dropGIL()
+	if pending {
+		s.dropReq = false
+		r.push(vmFrame{kind: fRelease})
+		return r.block(wSwitch, 0)
+	}
+	return stepOn
+}
+
+// takeGIL is takeGIL with takeGILWindow and dropGILWindow.
+func (r *run) takeGIL(f *vmFrame) stepEnd {
+	s, p := r.s, r.m.preset
+	switch f.phase {
+	case 0:
+		if r.mustExit() && p.CheckEntry {
+			return r.strike()
+		}
+		f.phase = 2
+		if p.TakeGILWindow && r.id != 0 && s.flags&vmFinalizing == 0 && r.t.is(tTstate) {
+			f.phase = 1
+			return stepYield
+		}
+		return stepOn
+	case 1:
+		if r.t.is(tTstateFreed) {
+			return r.halt(Corruption, KindTakeGILWindow)
+		}
+		f.phase = 2
+		return stepOn
+	case 3:
+		r.t.set(tWaitingGIL, false)
+		if s.holder >= 0 && r.mustExit() && p.CheckWaiting {
+			if p.ResetDropRequest && int(s.requester) == r.id {
+				s.dropReq, s.requester = false, -1
+			}
+			return r.strike()
+		}
+		f.phase = 2
+		return stepOn
+	}
+	if s.holder >= 0 {
+		s.dropReq, s.requester = true, int8(r.id)
+		r.t.flags |= tWaitingGIL
+		f.phase = 3
+		return r.block(wGIL, 0)
+	}
+	pending := s.dropReq && int(s.requester) != r.id || r.otherGILWaiter()
+	s.holder, s.last = int8(r.id), int8(r.id)
+	if s.dropReq {
+		s.dropReq, s.requester = false, -1
+	}
+	r.t.flags |= tHasGIL
+	r.t.set(tStepped, false)
+	if r.t.is(tTstateFreed) && !p.CheckEntry {
+		return r.halt(Corruption, KindUAFTstate)
+	}
+	r.pop()
+	if r.mustExit() {
+		if p.DropGILReadsTstate && r.t.is(tTstateFreed) && pending {
+			return r.halt(Corruption, KindTakeGILWindow)
+		}
+		r.dropGIL()
+		return r.strike()
+	}
+	return stepOn
+}
+
+func (r *run) otherGILWaiter() bool {
+	for i := range r.s.threads {
+		if i != r.id && r.s.threads[i].is(tWaitingGIL) {
+			return true
+		}
+	}
+	return false
+}
+
+// strike is strike: the thread-exit policy or the exit callback. The
+// subset has no native frames and no thread-local destructors, so the
+// forced unwind ends the thread at once.
+func (r *run) strike() stepEnd {
+	switch r.m.action {
+	case PolicyAbort:
+		return r.halt(Abort, KindPolicyAbort)
+	case PolicyExit:
+		return r.halt(LostCleanup, KindProcessExit)
+	case PolicyHang:
+		r.dropGIL()
+		r.t.flags |= tHung
+		r.t.frames = append(r.t.frames[:0], vmFrame{kind: fParked})
+		return r.block(wForever, 0)
+	case PolicyUnwind:
+		r.dropGIL()
+		return r.endThread(endUnwound)
+	case PolicyTerminate:
+		r.dropGIL()
+		return r.endThread(endTerminated)
+	case CallbackReturn:
+		return r.halt(Contract, KindCallbackReturned)
+	case CallbackTerminateThread:
+		return r.halt(Contract, KindCallbackEndedThread)
+	}
+	panic("unknown policy " + r.m.action)
+}
+
+// Finalization steps of the fFinalize frame (finalize).
+const (
+	finStart uint8 = iota
+	finWaitThreads
+	finWaitBlock
+	finWaitRetake
+	finAtexitPhase
+	finAtexit
+	finAtexitDone
+	finFlag
+	finFlush
+	finTeardownPhase
+	finTeardown
+	finTeardownDone
+	finCollect
+	finFreePhase
+	finFree
+	finExit
+)
+
+// finalize is finalize (Py_FinalizeEx) with waitNonDaemon; the subset has
+// no stdout writes, objects, ensures, guards or after_finalize blocks, so
+// steps 5 and 6's collection and the end of step 7 change nothing but
+// the phase.
+func (r *run) finalize(f *vmFrame) stepEnd {
+	s := r.s
+	switch f.phase {
+	case finStart:
+		s.flags |= vmFinalizeStarted
+		return r.setPhase(f, 1, finWaitThreads)
+	case finWaitThreads:
+		if r.m.aliveNonDaemon(s) < 0 {
+			f.phase, f.i = finAtexitPhase, 0
+			return stepOn
+		}
+		f.phase = finWaitBlock
+		return r.releaseGIL()
+	case finWaitBlock:
+		f.phase = finWaitRetake
+		return r.block(wNonDaemon, 0)
+	case finWaitRetake:
+		f.phase = finWaitThreads
+		return r.push(vmFrame{kind: fTakeGIL})
+	case finAtexitPhase:
+		f.i = int32(len(r.m.atexit)) - 1
+		return r.setPhase(f, 2, finAtexit)
+	case finAtexit:
+		if f.i < 0 {
+			return r.setPhase(f, 3, finFlag)
+		}
+		f.phase = finAtexitDone
+		return r.push(vmFrame{kind: fPyBlock, a: r.m.atexit[f.i]})
+	case finAtexitDone, finTeardownDone:
+		if !r.t.is(tHasGIL) {
+			return r.halt(Corruption, KindNoGIL)
+		}
+		if f.phase == finAtexitDone {
+			f.i--
+			f.phase = finAtexit
+		} else {
+			f.i++
+			f.phase = finTeardown
+		}
+		return stepOn
+	case finFlag:
+		r.setFinalizing()
+		return r.setPhase(f, 4, finFlush)
+	case finFlush:
+		f.i = 0
+		return r.setPhase(f, 5, finTeardown)
+	case finTeardown:
+		if int(f.i) >= len(r.m.teard) {
+			return r.setPhase(f, 6, finFreePhase)
+		}
+		f.phase = finTeardownDone
+		return r.push(vmFrame{kind: fPyBlock, a: r.m.teard[f.i]})
+	case finFreePhase:
+		return r.setPhase(f, 7, finFree)
+	case finFree:
+		s.flags |= vmTstatesFreed
+		r.freeThreadStates()
+		return r.setPhase(f, 8, finExit)
+	}
+	r.term = &Terminal{Outcome: Clean, Kind: KindExit}
+	return stepHalt
+}
+
+// setPhase is setPhase: a scheduling point in the new phase.
+func (r *run) setPhase(f *vmFrame, phase, next uint8) stepEnd {
+	r.s.phase = phase
+	f.phase = next
+	return stepYield
+}
+
+// setFinalizing is setFinalizing and raiseFlag: the flag, the marks of
+// 3.14, and the thread states deleted right after it in 3.9-3.13 (those
+// 3.14 clears there keep nothing the subset models).
+func (r *run) setFinalizing() {
+	s := r.s
+	s.flags |= vmFinalizing
+	for i := 1; i < len(s.threads); i++ {
+		if o := &s.threads[i]; o.is(tTstate) && !o.is(tEnded) {
+			o.flags |= tMarked
+		}
+	}
+	if r.m.preset.TstatesFreedAtFlag {
+		r.freeThreadStates()
+	}
+}
+
+// freeThreadStates is freeThreadStates.
+func (r *run) freeThreadStates() {
+	freed := !r.m.preset.TstatesClearedAtFlag
+	for i := 1; i < len(r.s.threads); i++ {
+		if o := &r.s.threads[i]; o.is(tTstate) {
+			o.set(tTstate, false)
+			o.set(tTstateFreed, freed)
+		}
+	}
+}

@@ -1,0 +1,196 @@
+package runtime
+
+import "github.com/shutdownfuzz/shutdownfuzz/scenario"
+
+// What the controlled scheduler (chaos.Controller) decides between two
+// steps, restated for the step function: who can run, and whether the run
+// ends in a deadlock.
+
+// Wait kinds of a blocked thread (vmThread.wait), one per chaos.Wait of
+// the goroutine model.
+const (
+	wNone      uint8 = iota
+	wGIL             // gilWait
+	wSwitch          // switchWait: the FORCE_SWITCHING hand-off
+	wForever         // chaos.Forever: hung by the policy, or parked
+	wLock            // cLock: arg is the lock id
+	wJoin            // join: arg is the target
+	wStart           // Thread.start: arg is the new thread
+	wNonDaemon       // threading._shutdown: a non-daemon thread to end
+	wEvent           // eventWait: arg is the event id
+)
+
+// ready is the wait's Ready.
+func (m *Machine) ready(s *VMState, id int, kind uint8, arg int) bool {
+	switch kind {
+	case wNone:
+		return true
+	case wGIL:
+		return s.holder < 0 || (m.preset.CheckWaiting && m.mustExit(s, id))
+	case wSwitch:
+		return int(s.last) != id
+	case wLock:
+		return s.locks[arg] < 0
+	case wJoin:
+		return s.threads[arg].is(tExiting) || (s.flags&vmFinalizing != 0 && m.preset.Join == JoinReturns)
+	case wStart:
+		return s.threads[arg].is(tBegan)
+	case wNonDaemon:
+		return m.aliveNonDaemon(s) < 0
+	case wEvent:
+		return s.events&(1<<arg) != 0
+	}
+	return false
+}
+
+// blocker is the wait's Blocker, and whether only the blocker can make it
+// ready (BlockerOnly).
+func (m *Machine) blocker(s *VMState, id int, kind uint8, arg int) (int, bool) {
+	switch kind {
+	case wGIL:
+		return int(s.holder), id == 0 || !m.preset.CheckWaiting || s.flags&vmFinalizing != 0
+	case wSwitch:
+		return int(s.requester), false
+	case wLock:
+		return int(s.locks[arg]), true
+	case wJoin, wStart:
+		return arg, true
+	case wNonDaemon:
+		return m.aliveNonDaemon(s), true
+	}
+	return -1, false
+}
+
+// aliveNonDaemon is aliveNonDaemon: the first spawned non-daemon thread
+// that has not ended, or -1.
+func (m *Machine) aliveNonDaemon(s *VMState) int {
+	for i := range s.threads {
+		if m.sc.Threads[i].Kind == scenario.Thread && s.threads[i].is(tSpawned) && !s.threads[i].is(tEnded) {
+			return i
+		}
+	}
+	return -1
+}
+
+// canRun is Controller.canRun.
+func (m *Machine) canRun(s *VMState, id int) bool {
+	t := &s.threads[id]
+	return t.is(tSpawned) && !t.is(tDone) && m.ready(s, id, t.wait, int(t.waitArg))
+}
+
+// Runnable appends the threads that can run in s to buf, increasing.
+func (m *Machine) Runnable(s *VMState, buf []int) []int {
+	for id := range s.threads {
+		if m.canRun(s, id) {
+			buf = append(buf, id)
+		}
+	}
+	return buf
+}
+
+// End reports whether the run ends at s before the next choice, as
+// Controller.pick decides: no thread can run, or main is blocked for good
+// while others could. runnable is Runnable(s).
+func (m *Machine) End(s *VMState, runnable []int) *Terminal {
+	if len(runnable) == 0 || (runnable[0] != 0 && m.blockedForGood(s, 0)) {
+		return &Terminal{Outcome: Deadlock, Kind: KindDeadlock}
+	}
+	return nil
+}
+
+// blockedForGood is Controller.blockedForGood (no wait of the subset is
+// Hopeless).
+func (m *Machine) blockedForGood(s *VMState, id int) bool {
+	for hops := 0; hops <= len(s.threads); hops++ {
+		t := &s.threads[id]
+		if !t.is(tSpawned) {
+			return false
+		}
+		if t.is(tDone) {
+			return hops > 0
+		}
+		if m.ready(s, id, t.wait, int(t.waitArg)) {
+			return false
+		}
+		if t.wait == wForever || (t.wait == wEvent && m.never(s, id, "set "+m.eventName(int(t.waitArg)))) {
+			return true
+		}
+		next, only := m.blocker(s, id, t.wait, int(t.waitArg))
+		if !only || next < 0 {
+			return false
+		}
+		id = next
+	}
+	return true
+}
+
+// never is eventWait.Never through nobodyMay: no live thread other than
+// the waiter can still run op.
+func (m *Machine) never(s *VMState, waiter int, op string) bool {
+	for o := range s.threads {
+		t := &s.threads[o]
+		if o == waiter || !m.anywhere[o][op] || t.is(tHung) || t.is(tEnded) {
+			continue
+		}
+		if !t.is(tSpawned) && !m.maySpawn(s, o, waiter) {
+			continue
+		}
+		if !t.is(tSpawned) || m.mayStill(s, o, op) {
+			return false
+		}
+	}
+	return true
+}
+
+// maySpawn is maySpawn.
+func (m *Machine) maySpawn(s *VMState, o, waiter int) bool {
+	if s.flags&vmFinalizing != 0 && !m.preset.SpawnWhileFinalizing {
+		return false
+	}
+	op := "spawn " + m.sc.Threads[o].Name
+	for u := range s.threads {
+		t := &s.threads[u]
+		if u == o || u == waiter || t.is(tHung) || t.is(tEnded) || !m.anywhere[u][op] {
+			continue
+		}
+		if !t.is(tSpawned) || m.mayStill(s, u, op) {
+			return true
+		}
+	}
+	return false
+}
+
+// mayStill is mayStill: the thread's current statement is its innermost
+// statement frame.
+func (m *Machine) mayStill(s *VMState, id int, op string) bool {
+	cur := m.cur(s, id)
+	if id == 0 || cur == nil {
+		return true
+	}
+	f, ok := m.future[cur]
+	if !ok {
+		f = futureOps(m.sc.Threads[id].Body, cur)
+		m.future[cur] = f
+	}
+	return f == nil || f[op]
+}
+
+// cur is thread.cur: the statement of the innermost statement frame.
+func (m *Machine) cur(s *VMState, id int) *scenario.Stmt {
+	fr := s.threads[id].frames
+	for i := len(fr) - 1; i >= 0; i-- {
+		if fr[i].kind == fStmt {
+			return m.stmts[fr[i].a]
+		}
+	}
+	return nil
+}
+
+func (m *Machine) eventName(id int) string {
+	for name, e := range m.events {
+		if int(e) == id {
+			return name
+		}
+	}
+	return ""
+}

@@ -1,0 +1,342 @@
+package runtime
+
+import (
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// Frame kinds: one per function of the goroutine model that holds a
+// scheduling point across a call.
+const (
+	fMain     uint8 = iota + 1 // runThread and runMain for main
+	fThread                    // runThread and bootstrap for a thread or daemon
+	fPyBlock                   // pyBlock: where a raise stops
+	fBody                      // exec: i is the next statement
+	fStmt                      // stmt: its scheduling point, then its semantics
+	fWork                      // work: i is the bytecode step
+	fLoop                      // loop: i is the iteration
+	fForever                   // forever: i is 1 after the first pass
+	fUntil                     // until: i is 1 after the first pass
+	fLock                      // lock: the wait for a C-level lock
+	fBlocking                  // blockingCall: aux is "had the GIL"
+	fRelease                   // releaseGIL: the FORCE_SWITCHING wait
+	fTakeGIL                   // takeGIL
+	fFinalize                  // finalize: i is the index of an atexit or teardown block
+	fParked                    // park and the hang policy: never runs again
+)
+
+// stepEnd is how a thread's step ended.
+type stepEnd uint8
+
+const (
+	stepOn    stepEnd = iota // go on running the thread (internal)
+	stepYield                // a scheduling point
+	stepBlock                // blocked on its wait
+	stepExit                 // the thread ended
+	stepHalt                 // the run ended
+)
+
+// run is one Step in progress.
+type run struct {
+	m    *Machine
+	s    *VMState
+	id   int
+	t    *vmThread
+	term *Terminal
+}
+
+// Step runs thread id of s (mutated in place) to its next scheduling point.
+// It returns the terminal when the step ended the run (a halt, or the
+// process exit after finalization); nil otherwise.
+func (m *Machine) Step(s *VMState, id int) *Terminal {
+	r := run{m: m, s: s, id: id, t: &s.threads[id]}
+	r.t.wait, r.t.waitArg = 0, 0
+	for {
+		switch r.frame() {
+		case stepOn:
+			continue
+		case stepExit:
+			r.t.flags |= tDone
+			r.t.frames = r.t.frames[:0]
+			return nil
+		case stepHalt:
+			return r.term
+		default:
+			return nil
+		}
+	}
+}
+
+func (r *run) top() *vmFrame { return &r.t.frames[len(r.t.frames)-1] }
+func (r *run) push(f vmFrame) stepEnd {
+	r.t.frames = append(r.t.frames, f)
+	return stepOn
+}
+func (r *run) pop() stepEnd {
+	r.t.frames = r.t.frames[:len(r.t.frames)-1]
+	return stepOn
+}
+
+func (r *run) block(kind uint8, arg int) stepEnd {
+	r.t.wait, r.t.waitArg = kind, int8(arg)
+	return stepBlock
+}
+
+func (r *run) halt(o Outcome, kind string) stepEnd {
+	r.term = &Terminal{Outcome: o, Kind: kind, Thread: r.id}
+	return stepHalt
+}
+
+// frame runs the top frame until it yields, blocks, or hands over to
+// another frame.
+func (r *run) frame() stepEnd {
+	f := r.top()
+	switch f.kind {
+	case fMain:
+		return r.mainFrame(f)
+	case fThread:
+		return r.threadFrame(f)
+	case fPyBlock:
+		if f.phase == 0 {
+			f.phase = 1
+			return r.push(vmFrame{kind: fBody, a: f.a})
+		}
+		return r.pop()
+	case fBody:
+		b := r.m.blocks[f.a]
+		if int(f.i) >= len(b) {
+			return r.pop()
+		}
+		f.i++
+		return r.push(vmFrame{kind: fStmt, a: r.m.sid[b[f.i-1]]})
+	case fStmt:
+		switch f.phase {
+		case 0:
+			f.phase = 1
+			return stepYield
+		case 1:
+			f.phase = 2
+			return r.stmt(r.m.stmts[f.a])
+		}
+		return r.pop()
+	case fWork:
+		return r.work(f)
+	case fLoop, fForever, fUntil:
+		return r.loop(f)
+	case fLock:
+		r.t.set(tInCall, false)
+		r.s.locks[f.a] = int8(r.id)
+		return r.pop()
+	case fBlocking:
+		return r.blocking(f)
+	case fRelease:
+		return r.pop()
+	case fTakeGIL:
+		return r.takeGIL(f)
+	case fFinalize:
+		return r.finalize(f)
+	case fParked:
+		panic("runtime: a parked thread ran again")
+	}
+	panic("runtime: unknown frame kind")
+}
+
+// mainFrame is runThread for main, then runMain.
+func (r *run) mainFrame(f *vmFrame) stepEnd {
+	switch f.phase {
+	case 0:
+		r.t.flags |= tTstate | tHasGIL
+		r.s.holder, r.s.last = 0, 0
+		f.phase = 1
+		return r.push(vmFrame{kind: fPyBlock, a: r.m.thread[0]})
+	case 1:
+		if !r.t.is(tHasGIL) {
+			return r.halt(Corruption, KindNoGIL)
+		}
+		f.phase = 2
+		return r.push(vmFrame{kind: fFinalize})
+	}
+	panic("runtime: main ran past finalization")
+}
+
+// threadFrame is runThread and bootstrap for a thread or daemon.
+func (r *run) threadFrame(f *vmFrame) stepEnd {
+	switch f.phase {
+	case 0:
+		f.phase = 2
+		if r.m.preset.QuietBootstrap {
+			if r.mustExit() {
+				return r.endThread(endReturnedAtBootstrap)
+			}
+			f.phase = 1
+			return stepYield
+		}
+		return stepOn
+	case 1:
+		f.phase = 2
+		return stepOn
+	case 2:
+		f.phase = 3
+		return r.push(vmFrame{kind: fTakeGIL})
+	case 3:
+		r.t.flags |= tBegan
+		f.phase = 4
+		return r.push(vmFrame{kind: fPyBlock, a: r.m.thread[r.id]})
+	}
+	if !r.t.is(tHasGIL) {
+		return r.halt(Corruption, KindNoGIL)
+	}
+	r.dropGIL()
+	return r.endThread(endReturned)
+}
+
+// How a thread ended (thread.endHow).
+const (
+	endReturned uint8 = iota + 1
+	endReturnedAtBootstrap
+	endUnwound
+	endTerminated
+)
+
+// endThread is endThread: the thread ends; a normal end deletes its state.
+func (r *run) endThread(how uint8) stepEnd {
+	r.t.flags |= tEnded
+	r.t.endHow = how
+	exiting := how == endReturned || how == endReturnedAtBootstrap
+	r.t.set(tExiting, exiting)
+	if exiting {
+		r.t.set(tTstate, false)
+	}
+	return stepExit
+}
+
+// raise is raise: the exception ends the innermost Python-level block.
+func (r *run) raise() stepEnd {
+	for len(r.t.frames) > 0 && r.top().kind != fPyBlock {
+		r.pop()
+	}
+	return r.pop()
+}
+
+// mustExit is Interp.mustExit.
+func (r *run) mustExit() bool { return r.m.mustExit(r.s, r.id) }
+
+func (m *Machine) mustExit(s *VMState, id int) bool {
+	if s.flags&vmFinalizing == 0 || id == 0 {
+		return false
+	}
+	return !m.preset.PerThreadMustExit || s.threads[id].is(tMarked)
+}
+
+func (r *run) dropGIL() {
+	if r.t.is(tHasGIL) {
+		r.s.holder = -1
+		r.t.set(tHasGIL, false)
+	}
+}
+
+// needGIL is needGIL (no statement of the subset is a DECREF, so a debug
+// build reports it as the release build does).
+func (r *run) needGIL() bool { return r.t.is(tHasGIL) }
+
+// stmt runs a statement's semantics after its scheduling point (stmt.go,
+// threads.go).
+func (r *run) stmt(st *scenario.Stmt) stepEnd {
+	switch st.Op {
+	case scenario.OpYield:
+		return stepOn
+	case scenario.OpSet:
+		r.s.events |= 1 << r.m.events[st.Name]
+		return stepOn
+	case scenario.OpUnlock:
+		l, ok := r.m.locks[st.Name]
+		if !ok || r.s.locks[l] != int8(r.id) {
+			return r.halt(Corruption, KindBadUnlock)
+		}
+		r.s.locks[l] = -1
+		return stepOn
+	case scenario.OpLock:
+		l := r.m.locks[st.Name]
+		if r.s.locks[l] >= 0 {
+			r.t.flags |= tInCall
+			r.push(vmFrame{kind: fLock, a: l})
+			return r.block(wLock, int(l))
+		}
+		r.s.locks[l] = int8(r.id)
+		return stepOn
+	case scenario.OpWork:
+		return r.push(vmFrame{kind: fWork, a: r.m.sid[st]})
+	case scenario.OpIO:
+		return r.push(vmFrame{kind: fBlocking})
+	case scenario.OpAcquire:
+		return r.push(vmFrame{kind: fTakeGIL})
+	case scenario.OpRelease:
+		if !r.t.is(tHasGIL) {
+			return r.halt(Abort, KindFatalRelease)
+		}
+		return r.releaseGIL()
+	case scenario.OpLoop, scenario.OpForever, scenario.OpUntil:
+		kind := map[scenario.Op]uint8{scenario.OpLoop: fLoop, scenario.OpForever: fForever, scenario.OpUntil: fUntil}[st.Op]
+		return r.push(vmFrame{kind: kind, a: r.m.sid[st]})
+	case scenario.OpIf:
+		b := r.m.els[st]
+		if r.s.flags&vmFinalizing != 0 {
+			b = r.m.body[st]
+		}
+		return r.push(vmFrame{kind: fBody, a: b})
+	case scenario.OpPark:
+		r.t.flags |= tHung
+		r.push(vmFrame{kind: fParked})
+		return r.block(wForever, 0)
+	case scenario.OpWait:
+		if e := r.m.events[st.Name]; r.s.events&(1<<e) == 0 {
+			return r.push(vmFrame{kind: fBlocking, a: int16(wEvent), i: int32(e)})
+		}
+		return stepOn
+	case scenario.OpSpawn:
+		return r.spawn(st)
+	case scenario.OpJoin:
+		return r.join(st)
+	}
+	panic("runtime: the step function has no semantics for " + st.Op.String())
+}
+
+// spawn is spawn.
+func (r *run) spawn(st *scenario.Stmt) stepEnd {
+	if !r.needGIL() {
+		return r.halt(Corruption, KindNoGIL)
+	}
+	id := r.m.sc.Thread(st.Name)
+	if id <= 0 || r.s.threads[id].is(tSpawned) {
+		return stepOn
+	}
+	p := r.m.preset
+	if !p.SpawnWhileFinalizing && (r.s.flags&vmFinalizing != 0 || (p.SpawnRefusedEarly && r.s.flags&vmFinalizeStarted != 0)) {
+		return r.raise()
+	}
+	target := &r.s.threads[id]
+	target.flags |= tSpawned | tTstate
+	target.frames = append(target.frames[:0], vmFrame{kind: fThread})
+	if st.Nowait {
+		return stepOn
+	}
+	return r.push(vmFrame{kind: fBlocking, a: int16(wStart), i: int32(id)})
+}
+
+// join is join (before after_finalize, which the subset leaves out).
+func (r *run) join(st *scenario.Stmt) stepEnd {
+	id := r.m.sc.Thread(st.Name)
+	if id <= 0 {
+		return stepOn
+	}
+	target := &r.s.threads[id]
+	if !target.is(tSpawned) || target.is(tExiting) {
+		return stepOn
+	}
+	if r.s.flags&vmFinalizing != 0 && r.m.preset.Join == JoinRaises {
+		return r.raise()
+	}
+	if r.m.ready(r.s, r.id, wJoin, id) {
+		return stepOn
+	}
+	return r.push(vmFrame{kind: fBlocking, a: int16(wJoin), i: int32(id)})
+}
