@@ -162,14 +162,20 @@ func genScenario(rng *rand.Rand) string {
 		}
 	}
 	genBody(&b, rng, names, 2, 1+rng.IntN(3))
+	if rng.IntN(6) == 0 {
+		fmt.Fprintf(&b, "  exit %d\n", rng.IntN(2))
+	}
 	b.WriteString("}\n")
 	for _, name := range names {
-		kind := "daemon"
-		if rng.IntN(3) == 0 {
-			kind = "thread"
-		}
+		kind := []string{"daemon", "daemon", "thread", "foreign"}[rng.IntN(4)]
 		fmt.Fprintf(&b, "%s %s {\n", kind, name)
+		if kind == "foreign" {
+			b.WriteString("  ensure\n")
+		}
 		genBody(&b, rng, names, 2, 1+rng.IntN(4))
+		if kind == "foreign" && rng.IntN(4) > 0 {
+			b.WriteString("  unensure\n")
+		}
 		b.WriteString("}\n")
 	}
 	for _, blk := range []string{"atexit", "teardown"} {
@@ -194,8 +200,10 @@ func genBody(b *strings.Builder, rng *rand.Rand, names []string, depth, n int) {
 			fmt.Fprintf(b, "%sio\n", ind)
 		case k < 7:
 			fmt.Fprintf(b, "%slock %s\n%swork 1\n%sunlock %s\n", ind, lock, ind, ind, lock)
-		case k == 7:
+		case k == 7 && rng.IntN(2) == 0:
 			fmt.Fprintf(b, "%sset %s\n", ind, ev)
+		case k == 7:
+			fmt.Fprintf(b, "%sprint %s\"x\"\n", ind, []string{"", "flush "}[rng.IntN(2)])
 		case k == 8:
 			fmt.Fprintf(b, "%swait %s\n", ind, ev)
 		case k == 9 && depth < 4:
@@ -214,8 +222,10 @@ func genBody(b *strings.Builder, rng *rand.Rand, names []string, depth, n int) {
 			fmt.Fprintf(b, "%s}\n", ind)
 		case k == 12:
 			fmt.Fprintf(b, "%sjoin %s\n", ind, names[rng.IntN(len(names))])
-		case k == 13:
+		case k == 13 && rng.IntN(2) == 0:
 			fmt.Fprintf(b, "%srelease\n%swork 1\n%sacquire\n", ind, ind, ind)
+		case k == 13:
+			fmt.Fprintf(b, "%sensure\n%swork 1\n%sunensure\n", ind, ind, ind)
 		case k == 14 && rng.IntN(4) == 0:
 			fmt.Fprintf(b, "%spark\n", ind)
 		case k == 14 && rng.IntN(3) == 0 && depth < 4:

@@ -48,6 +48,8 @@ type Machine struct {
 	atexit []int16
 	teard  []int16
 	minor  int
+	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
+	hasEnsure bool
 	// anywhere and future cache the liveness rule's statement sets
 	// (liveness.go: opsAnywhere, futureOps).
 	anywhere []map[string]bool
@@ -60,6 +62,7 @@ var supportedOps = map[scenario.Op]bool{
 	scenario.OpYield: true, scenario.OpLock: true, scenario.OpUnlock: true, scenario.OpSet: true,
 	scenario.OpLoop: true, scenario.OpForever: true, scenario.OpUntil: true, scenario.OpIf: true,
 	scenario.OpAcquire: true, scenario.OpRelease: true, scenario.OpPark: true, scenario.OpWait: true,
+	scenario.OpEnsure: true, scenario.OpUnensure: true, scenario.OpExit: true, scenario.OpPrint: true,
 }
 
 // NewMachine compiles s under policy ("" keeps the scenario's). It returns
@@ -70,7 +73,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if preset.Guards {
+	if preset.Guards || preset.FreshEnsureMustExit {
 		return nil, fmt.Errorf("%w: preset %s (PEP 788's guard wait)", ErrUnsupported, preset.Name)
 	}
 	if len(s.AfterFinalize) > 0 {
@@ -83,7 +86,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 		m.action = s.Callback
 	}
 	for i, d := range s.Threads {
-		if d.Kind == scenario.Foreign || (i > 0 && d.Group != "") {
+		if i > 0 && d.Group != "" {
 			return nil, fmt.Errorf("%w: %s block %s", ErrUnsupported, d.Kind, d.Name)
 		}
 		b, err := m.compile(d.Body)
@@ -130,6 +133,7 @@ func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
 			return 0, fmt.Errorf("%w: statement %s at %d:%d", ErrUnsupported, st.Op, st.Pos.Line, st.Pos.Col)
 		}
 		m.sid[st] = int16(len(m.stmts))
+		m.hasEnsure = m.hasEnsure || st.Op == scenario.OpEnsure
 		m.stmts = append(m.stmts, st)
 		switch st.Op {
 		case scenario.OpLock, scenario.OpUnlock:
@@ -174,6 +178,7 @@ func (m *Machine) Threads() int { return len(m.sc.Threads) }
 type VMState struct {
 	holder, last, requester int8 // the GIL: holder, last holder, drop requester (-1: none)
 	dropReq                 bool
+	stdout                  int8  // the stdout lock's holder, -1: free
 	phase                   uint8 // finalization phase (vmPhases)
 	flags                   uint8 // vmFinalizeStarted, ...
 	events                  uint64
@@ -185,10 +190,13 @@ const (
 	vmFinalizeStarted uint8 = 1 << iota
 	vmFinalizing
 	vmTstatesFreed
+	vmBuffered // the stdout buffer holds data not written yet
 )
 
 // vmPhases are the finalization phases (Interp.phase) by index.
-var vmPhases = [...]string{"body", "wait-threads", "atexit", "finalizing", "flush", "teardown", "collect", "free-tstates", "exited"}
+var vmPhases = [...]string{"body", "wait-threads", "atexit", "finalizing", "flush", "teardown", "collect", "free-tstates", "exited", PhaseGILStateFini}
+
+const vmPhaseGILStateFini = 9
 
 type vmThread struct {
 	flags   uint16
@@ -196,6 +204,7 @@ type vmThread struct {
 	wait    uint8 // a vmWait kind; 0: not blocked
 	waitArg int8
 	frames  []vmFrame
+	ensures []bool // the ensure stack: whether each ensure took the GIL
 }
 
 // Thread flags (the goroutine model's thread fields).
@@ -211,8 +220,9 @@ const (
 	tWaitingGIL
 	tTstate
 	tTstateFreed
-	tStepped // sinceTake >= 1
-	tDone    // its goroutine would have exited
+	tStepped     // sinceTake >= 1
+	tDone        // its goroutine would have exited
+	tStdoutFatal // its wait for the stdout lock began after the flag
 )
 
 func (t *vmThread) is(f uint16) bool { return t.flags&f != 0 }
@@ -237,7 +247,7 @@ type vmFrame struct {
 // the GIL and run to its first scheduling point. A halt there is returned
 // as the terminal.
 func (m *Machine) Initial() (*VMState, *Terminal) {
-	s := &VMState{holder: -1, last: -1, requester: -1, locks: make([]int8, len(m.locks)), threads: make([]vmThread, len(m.sc.Threads))}
+	s := &VMState{holder: -1, last: -1, requester: -1, stdout: -1, locks: make([]int8, len(m.locks)), threads: make([]vmThread, len(m.sc.Threads))}
 	for i := range s.locks {
 		s.locks[i] = -1
 	}
@@ -255,6 +265,9 @@ func (s *VMState) Clone() *VMState {
 		if f := s.threads[i].frames; f != nil {
 			c.threads[i].frames = append(make([]vmFrame, 0, len(f)+2), f...)
 		}
+		if e := s.threads[i].ensures; e != nil {
+			c.threads[i].ensures = append([]bool(nil), e...)
+		}
 	}
 	return &c
 }
@@ -262,7 +275,7 @@ func (s *VMState) Clone() *VMState {
 // AppendKey appends s's exact encoding to b: two states with the same key
 // have the same futures.
 func (s *VMState) AppendKey(b []byte) []byte {
-	b = append(b, byte(s.holder), byte(s.last), byte(s.requester), boolByte(s.dropReq), s.phase, s.flags)
+	b = append(b, byte(s.holder), byte(s.last), byte(s.requester), boolByte(s.dropReq), byte(s.stdout), s.phase, s.flags)
 	b = binary.LittleEndian.AppendUint64(b, s.events)
 	for _, l := range s.locks {
 		b = append(b, byte(l))
@@ -270,7 +283,11 @@ func (s *VMState) AppendKey(b []byte) []byte {
 	for i := range s.threads {
 		t := &s.threads[i]
 		b = binary.LittleEndian.AppendUint16(b, t.flags)
-		b = append(b, t.endHow, t.wait, byte(t.waitArg), byte(len(t.frames)))
+		b = append(b, t.endHow, t.wait, byte(t.waitArg), byte(len(t.ensures)))
+		for _, e := range t.ensures {
+			b = append(b, boolByte(e))
+		}
+		b = append(b, byte(len(t.frames)))
 		for _, f := range t.frames {
 			b = append(b, f.kind, f.phase, byte(f.aux))
 			b = binary.LittleEndian.AppendUint16(b, uint16(f.a))
@@ -292,12 +309,13 @@ func boolByte(v bool) byte {
 type Terminal struct {
 	Outcome Outcome
 	Kind    string
+	Op      string // the statement's operation where a defect reads it
 	Thread  int
 }
 
 // Defect names the CPython defect that alone made the terminal, or "".
 func (t *Terminal) Defect() string {
-	r := Result{Outcome: t.Outcome, Report: Report{Kind: t.Kind}}
+	r := Result{Outcome: t.Outcome, Report: Report{Kind: t.Kind, Op: t.Op}}
 	return r.Defect()
 }
 

@@ -22,16 +22,23 @@ func (r *run) work(f *vmFrame) stepEnd {
 			return r.halt(Corruption, KindNoGIL)
 		}
 		f.phase = 2
-		s := r.s
-		if s.dropReq && int(s.requester) != r.id && r.t.is(tStepped) && r.t.is(tHasGIL) {
-			r.push(vmFrame{kind: fTakeGIL})
-			return r.releaseGIL()
-		}
-		return stepOn
+		return r.evalBreaker()
 	}
 	r.t.flags |= tStepped
 	f.i++
 	f.phase = 0
+	return stepOn
+}
+
+// evalBreaker is evalBreaker: on another thread's drop request, once the
+// thread has run a step since it took the GIL, it hands the GIL over and
+// takes it back. It pushes the frames and returns the step's end.
+func (r *run) evalBreaker() stepEnd {
+	s := r.s
+	if s.dropReq && int(s.requester) != r.id && r.t.is(tStepped) && r.t.is(tHasGIL) {
+		r.push(vmFrame{kind: fTakeGIL})
+		return r.releaseGIL()
+	}
 	return stepOn
 }
 
@@ -209,12 +216,15 @@ const (
 	finAtexitDone
 	finFlag
 	finFlush
+	finFlushWrite
+	finFlushEnd
 	finTeardownPhase
 	finTeardown
 	finTeardownDone
 	finCollect
 	finFreePhase
 	finFree
+	finExitPhase
 	finExit
 )
 
@@ -265,8 +275,17 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 	case finFlag:
 		r.setFinalizing()
 		return r.setPhase(f, 4, finFlush)
-	case finFlush:
-		f.i = 0
+	case finFlush: // flushStdout
+		f.phase = finFlushWrite
+		return r.push(vmFrame{kind: fStdout})
+	case finFlushWrite:
+		f.phase = finFlushEnd
+		if s.flags&vmBuffered != 0 {
+			return r.push(vmFrame{kind: fWriteOut})
+		}
+		return stepOn
+	case finFlushEnd:
+		s.stdout, f.i = -1, 0
 		return r.setPhase(f, 5, finTeardown)
 	case finTeardown:
 		if int(f.i) >= len(r.m.teard) {
@@ -279,6 +298,12 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 	case finFree:
 		s.flags |= vmTstatesFreed
 		r.freeThreadStates()
+		if r.m.preset.GILStateFiniAbort && r.m.hasEnsure { // gilstateFini
+			return r.setPhase(f, vmPhaseGILStateFini, finExitPhase)
+		}
+		f.phase = finExitPhase
+		return stepOn
+	case finExitPhase:
 		return r.setPhase(f, 8, finExit)
 	}
 	r.term = &Terminal{Outcome: Clean, Kind: KindExit}

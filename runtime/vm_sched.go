@@ -18,6 +18,7 @@ const (
 	wStart           // Thread.start: arg is the new thread
 	wNonDaemon       // threading._shutdown: a non-daemon thread to end
 	wEvent           // eventWait: arg is the event id
+	wStdout          // the stdout lock (takeStdout)
 )
 
 // ready is the wait's Ready.
@@ -39,6 +40,8 @@ func (m *Machine) ready(s *VMState, id int, kind uint8, arg int) bool {
 		return m.aliveNonDaemon(s) < 0
 	case wEvent:
 		return s.events&(1<<arg) != 0
+	case wStdout:
+		return s.stdout < 0 || (s.threads[id].is(tStdoutFatal) && s.threads[s.stdout].stuck())
 	}
 	return false
 }
@@ -57,6 +60,8 @@ func (m *Machine) blocker(s *VMState, id int, kind uint8, arg int) (int, bool) {
 		return arg, true
 	case wNonDaemon:
 		return m.aliveNonDaemon(s), true
+	case wStdout:
+		return int(s.stdout), true
 	}
 	return -1, false
 }

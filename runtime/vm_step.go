@@ -22,6 +22,11 @@ const (
 	fTakeGIL                   // takeGIL
 	fFinalize                  // finalize: i is the index of an atexit or teardown block
 	fParked                    // park and the hang policy: never runs again
+	fEnsure                    // ensure: the GIL taken, then the ensure recorded
+	fUnensure                  // unensure: after the GIL's release
+	fPrint                     // print
+	fStdout                    // takeStdout: aux is "had the GIL"
+	fWriteOut                  // writeOut
 )
 
 // stepEnd is how a thread's step ended.
@@ -134,6 +139,14 @@ func (r *run) frame() stepEnd {
 		return r.takeGIL(f)
 	case fFinalize:
 		return r.finalize(f)
+	case fEnsure, fUnensure:
+		return r.ensureEnd(f)
+	case fPrint:
+		return r.print(f)
+	case fStdout:
+		return r.takeStdout(f)
+	case fWriteOut:
+		return r.writeOut(f)
 	case fParked:
 		panic("runtime: a parked thread ran again")
 	}
@@ -160,8 +173,14 @@ func (r *run) mainFrame(f *vmFrame) stepEnd {
 
 // threadFrame is runThread and bootstrap for a thread or daemon.
 func (r *run) threadFrame(f *vmFrame) stepEnd {
+	foreign := r.m.sc.Threads[r.id].Kind == scenario.Foreign
 	switch f.phase {
 	case 0:
+		if foreign { // no bootstrap, no thread state
+			f.phase = 4
+			r.t.flags |= tBegan
+			return r.push(vmFrame{kind: fPyBlock, a: r.m.thread[r.id]})
+		}
 		f.phase = 2
 		if r.m.preset.QuietBootstrap {
 			if r.mustExit() {
@@ -181,6 +200,9 @@ func (r *run) threadFrame(f *vmFrame) stepEnd {
 		r.t.flags |= tBegan
 		f.phase = 4
 		return r.push(vmFrame{kind: fPyBlock, a: r.m.thread[r.id]})
+	}
+	if foreign { // it keeps a GIL it holds
+		return r.endThread(endReturned)
 	}
 	if !r.t.is(tHasGIL) {
 		return r.halt(Corruption, KindNoGIL)
@@ -292,6 +314,18 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 			return r.push(vmFrame{kind: fBlocking, a: int16(wEvent), i: int32(e)})
 		}
 		return stepOn
+	case scenario.OpPrint:
+		return r.push(vmFrame{kind: fPrint, a: r.m.sid[st]})
+	case scenario.OpEnsure:
+		return r.ensure()
+	case scenario.OpUnensure:
+		return r.unensure()
+	case scenario.OpExit:
+		// exit: main's body ends here (mainExited); finalization follows.
+		for r.top().kind != fMain {
+			r.pop()
+		}
+		return stepOn
 	case scenario.OpSpawn:
 		return r.spawn(st)
 	case scenario.OpJoin:
@@ -314,8 +348,12 @@ func (r *run) spawn(st *scenario.Stmt) stepEnd {
 		return r.raise()
 	}
 	target := &r.s.threads[id]
-	target.flags |= tSpawned | tTstate
+	target.flags |= tSpawned
 	target.frames = append(target.frames[:0], vmFrame{kind: fThread})
+	if r.m.sc.Threads[id].Kind == scenario.Foreign {
+		return stepOn
+	}
+	target.flags |= tTstate
 	if st.Nowait {
 		return stepOn
 	}
@@ -339,4 +377,55 @@ func (r *run) join(st *scenario.Stmt) stepEnd {
 		return stepOn
 	}
 	return r.push(vmFrame{kind: fBlocking, a: int16(wJoin), i: int32(id)})
+}
+
+// ensure is ensure (PyGILState_Ensure) before 3.15: the outermost ensure of
+// a thread without a thread state builds one, which after step 7 is a use
+// of freed state (gh-124619), or 3.14's gilstate_tss_set abort right after
+// _PyGILState_Fini.
+func (r *run) ensure() stepEnd {
+	if !r.t.is(tTstate) {
+		if r.s.flags&vmTstatesFreed != 0 {
+			if r.m.preset.GILStateFiniAbort && r.s.phase == vmPhaseGILStateFini {
+				return r.halt(Abort, KindFatalGILState)
+			}
+			r.term = &Terminal{Outcome: Corruption, Kind: KindUAFTstate, Op: "ensure", Thread: r.id}
+			return stepHalt
+		}
+		r.t.flags |= tTstate
+	}
+	if r.t.is(tHasGIL) {
+		return r.push(vmFrame{kind: fEnsure, phase: 1})
+	}
+	r.push(vmFrame{kind: fEnsure, phase: 1, aux: 1})
+	return r.push(vmFrame{kind: fTakeGIL})
+}
+
+// unensure is unensure (PyGILState_Release).
+func (r *run) unensure() stepEnd {
+	n := len(r.t.ensures)
+	if n == 0 {
+		return r.halt(Abort, KindFatalUnensure)
+	}
+	took := r.t.ensures[n-1]
+	r.t.ensures = r.t.ensures[:n-1]
+	r.push(vmFrame{kind: fUnensure})
+	if took {
+		if !r.t.is(tHasGIL) {
+			return r.halt(Abort, KindFatalRelease)
+		}
+		return r.releaseGIL()
+	}
+	return stepOn
+}
+
+// ensureEnd is the end of ensure (record it) and of unensure (a foreign
+// thread's last release deletes its thread state).
+func (r *run) ensureEnd(f *vmFrame) stepEnd {
+	if f.kind == fEnsure {
+		r.t.ensures = append(r.t.ensures, f.aux == 1)
+	} else if len(r.t.ensures) == 0 && r.m.sc.Threads[r.id].Kind == scenario.Foreign {
+		r.t.set(tTstate, false)
+	}
+	return r.pop()
 }
