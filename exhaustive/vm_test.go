@@ -147,7 +147,12 @@ func TestStepFunctionAgreesOnGenerated(t *testing.T) {
 func genScenario(rng *rand.Rand) string {
 	var b strings.Builder
 	presets := runtime.BoundaryPresets
-	fmt.Fprintf(&b, "scenario \"gen\"\npreset %s\n", presets[rng.IntN(len(presets))])
+	preset := presets[rng.IntN(len(presets))]
+	if rng.IntN(3) == 0 {
+		preset = "cpython-3.15"
+	}
+	guards := preset == "cpython-3.15"
+	fmt.Fprintf(&b, "scenario \"gen\"\npreset %s\n", preset)
 	n := 1 + rng.IntN(3)
 	var names []string
 	for i := 1; i <= n; i++ {
@@ -161,7 +166,7 @@ func genScenario(rng *rand.Rand) string {
 			fmt.Fprintf(&b, "  spawn %s\n", name)
 		}
 	}
-	genBody(&b, rng, names, 2, 1+rng.IntN(3))
+	genBody(&b, rng, names, guards, 2, 1+rng.IntN(3))
 	if rng.IntN(6) == 0 {
 		fmt.Fprintf(&b, "  exit %d\n", rng.IntN(2))
 	}
@@ -172,7 +177,7 @@ func genScenario(rng *rand.Rand) string {
 		if kind == "foreign" {
 			b.WriteString("  ensure\n")
 		}
-		genBody(&b, rng, names, 2, 1+rng.IntN(4))
+		genBody(&b, rng, names, guards, 2, 1+rng.IntN(4))
 		if kind == "foreign" && rng.IntN(4) > 0 {
 			b.WriteString("  unensure\n")
 		}
@@ -181,16 +186,20 @@ func genScenario(rng *rand.Rand) string {
 	for _, blk := range []string{"atexit", "teardown"} {
 		if rng.IntN(2) == 0 {
 			fmt.Fprintf(&b, "%s {\n", blk)
-			genBody(&b, rng, names, 2, 1+rng.IntN(2))
+			genBody(&b, rng, names, guards, 2, 1+rng.IntN(2))
 			b.WriteString("}\n")
 		}
 	}
 	return b.String()
 }
 
-func genBody(b *strings.Builder, rng *rand.Rand, names []string, depth, n int) {
+func genBody(b *strings.Builder, rng *rand.Rand, names []string, guards bool, depth, n int) {
 	ind := strings.Repeat(" ", 2*depth-2)
 	for range n {
+		if guards && rng.IntN(4) == 0 {
+			genGuard(b, rng, names, depth)
+			continue
+		}
 		lock := []string{"L", "M"}[rng.IntN(2)]
 		ev := []string{"E", "F"}[rng.IntN(2)]
 		switch k := rng.IntN(16); {
@@ -208,17 +217,17 @@ func genBody(b *strings.Builder, rng *rand.Rand, names []string, depth, n int) {
 			fmt.Fprintf(b, "%swait %s\n", ind, ev)
 		case k == 9 && depth < 4:
 			fmt.Fprintf(b, "%sloop %d {\n", ind, 2+rng.IntN(2))
-			genBody(b, rng, names, depth+1, 1+rng.IntN(2))
+			genBody(b, rng, names, guards, depth+1, 1+rng.IntN(2))
 			fmt.Fprintf(b, "%s}\n", ind)
 		case k == 10 && depth < 4:
 			fmt.Fprintf(b, "%sif finalizing {\n", ind)
-			genBody(b, rng, names, depth+1, 1)
+			genBody(b, rng, names, guards, depth+1, 1)
 			fmt.Fprintf(b, "%s} else {\n", ind)
-			genBody(b, rng, names, depth+1, 1)
+			genBody(b, rng, names, guards, depth+1, 1)
 			fmt.Fprintf(b, "%s}\n", ind)
 		case k == 11 && depth < 4:
 			fmt.Fprintf(b, "%suntil %s {\n", ind, ev)
-			genBody(b, rng, names, depth+1, 1)
+			genBody(b, rng, names, guards, depth+1, 1)
 			fmt.Fprintf(b, "%s}\n", ind)
 		case k == 12:
 			fmt.Fprintf(b, "%sjoin %s\n", ind, names[rng.IntN(len(names))])
@@ -230,7 +239,7 @@ func genBody(b *strings.Builder, rng *rand.Rand, names []string, depth, n int) {
 			fmt.Fprintf(b, "%spark\n", ind)
 		case k == 14 && rng.IntN(3) == 0 && depth < 4:
 			fmt.Fprintf(b, "%sforever {\n", ind)
-			genBody(b, rng, names, depth+1, 1)
+			genBody(b, rng, names, guards, depth+1, 1)
 			fmt.Fprintf(b, "%s}\n", ind)
 		default:
 			fmt.Fprintf(b, "%syield\n", ind)
@@ -280,4 +289,28 @@ func restrict(s *scenario.Scenario) *scenario.Scenario {
 		*list = out
 	}
 	return &c
+}
+
+// genGuard writes one of PEP 788's statements (3.15).
+func genGuard(b *strings.Builder, rng *rand.Rand, names []string, depth int) {
+	ind := strings.Repeat(" ", 2*depth-2)
+	g := []string{"G", "H"}[rng.IntN(2)]
+	switch rng.IntN(6) {
+	case 0:
+		fmt.Fprintf(b, "%sinterp_guard %s\n", ind, g)
+	case 1:
+		fmt.Fprintf(b, "%sclose %s\n", ind, g)
+	case 2:
+		fmt.Fprintf(b, "%sensure %s\n%swork 1\n%sunensure\n", ind, g, ind, ind)
+	case 3:
+		fmt.Fprintf(b, "%sif guarded %s {\n%s  work 1\n%s} else {\n%s  yield\n%s}\n", ind, g, ind, ind, ind, ind)
+	case 4:
+		fmt.Fprintf(b, "%sinterp_guard %s {\n", ind, g)
+		genBody(b, rng, names, false, depth+1, 1)
+		fmt.Fprintf(b, "%s} else {\n%s  yield\n%s}\n", ind, ind, ind)
+	default:
+		fmt.Fprintf(b, "%sensure view {\n", ind)
+		genBody(b, rng, names, false, depth+1, 1)
+		fmt.Fprintf(b, "%s} else {\n%s  yield\n%s}\n", ind, ind, ind)
+	}
 }

@@ -49,7 +49,8 @@ type Machine struct {
 	teard  []int16
 	minor  int
 	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
-	hasEnsure bool
+	hasEnsure  bool
+	guardNames map[string]int8
 	// anywhere and future cache the liveness rule's statement sets
 	// (liveness.go: opsAnywhere, futureOps).
 	anywhere []map[string]bool
@@ -63,6 +64,8 @@ var supportedOps = map[scenario.Op]bool{
 	scenario.OpLoop: true, scenario.OpForever: true, scenario.OpUntil: true, scenario.OpIf: true,
 	scenario.OpAcquire: true, scenario.OpRelease: true, scenario.OpPark: true, scenario.OpWait: true,
 	scenario.OpEnsure: true, scenario.OpUnensure: true, scenario.OpExit: true, scenario.OpPrint: true,
+	scenario.OpInterpGuard: true, scenario.OpInterpGuardBlock: true, scenario.OpClose: true,
+	scenario.OpEnsureGuard: true, scenario.OpEnsureView: true, scenario.OpIfGuarded: true,
 }
 
 // NewMachine compiles s under policy ("" keeps the scenario's). It returns
@@ -73,15 +76,12 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if preset.Guards || preset.FreshEnsureMustExit {
-		return nil, fmt.Errorf("%w: preset %s (PEP 788's guard wait)", ErrUnsupported, preset.Name)
-	}
 	if len(s.AfterFinalize) > 0 {
 		return nil, fmt.Errorf("%w: after_finalize", ErrUnsupported)
 	}
 	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
-		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor}
+		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, minor: preset.Release.Minor}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}
@@ -140,6 +140,8 @@ func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
 			if _, ok := m.locks[st.Name]; !ok {
 				m.locks[st.Name] = int16(len(m.locks))
 			}
+		case scenario.OpInterpGuard, scenario.OpInterpGuardBlock, scenario.OpClose, scenario.OpEnsureGuard, scenario.OpIfGuarded:
+			m.guardName(st.Name)
 		case scenario.OpSet, scenario.OpUntil, scenario.OpWait:
 			if _, ok := m.events[st.Name]; !ok {
 				m.events[st.Name] = uint(len(m.events))
@@ -149,14 +151,15 @@ func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
 				return 0, fmt.Errorf("%w: %s of a replicated block", ErrUnsupported, st.Op)
 			}
 		}
-		if st.Body != nil || st.Op == scenario.OpLoop || st.Op == scenario.OpForever || st.Op == scenario.OpUntil || st.Op == scenario.OpIf {
+		row, _ := scenario.SyntaxOf(st.Op)
+		if row.Body {
 			b, err := m.compile(st.Body)
 			if err != nil {
 				return 0, err
 			}
 			m.body[st] = b
 		}
-		if st.Op == scenario.OpIf {
+		if row.Else {
 			b, err := m.compile(st.Else)
 			if err != nil {
 				return 0, err
@@ -184,6 +187,8 @@ type VMState struct {
 	events                  uint64
 	locks                   []int8 // holder per lock id, -1 free
 	threads                 []vmThread
+	guards                  []vmGuard // PEP 788's guards that are held
+	nextGuard               int32     // the id of the next guard (not in the key)
 }
 
 const (
@@ -191,12 +196,17 @@ const (
 	vmFinalizing
 	vmTstatesFreed
 	vmBuffered // the stdout buffer holds data not written yet
+	vmRefusing // no interpreter guard is granted any more
+	vmWaiting  // main is in the guard wait
 )
 
 // vmPhases are the finalization phases (Interp.phase) by index.
-var vmPhases = [...]string{"body", "wait-threads", "atexit", "finalizing", "flush", "teardown", "collect", "free-tstates", "exited", PhaseGILStateFini}
+var vmPhases = [...]string{"body", "wait-threads", "atexit", "finalizing", "flush", "teardown", "collect", "free-tstates", "exited", PhaseGILStateFini, phaseWaitGuards}
 
-const vmPhaseGILStateFini = 9
+const (
+	vmPhaseGILStateFini = 9
+	vmPhaseWaitGuards   = 10
+)
 
 type vmThread struct {
 	flags   uint16
@@ -260,6 +270,9 @@ func (m *Machine) Initial() (*VMState, *Terminal) {
 func (s *VMState) Clone() *VMState {
 	c := *s
 	c.locks = append([]int8(nil), s.locks...)
+	if s.guards != nil {
+		c.guards = append([]vmGuard(nil), s.guards...)
+	}
 	c.threads = append([]vmThread(nil), s.threads...)
 	for i := range c.threads {
 		if f := s.threads[i].frames; f != nil {
@@ -280,6 +293,10 @@ func (s *VMState) AppendKey(b []byte) []byte {
 	for _, l := range s.locks {
 		b = append(b, byte(l))
 	}
+	b = append(b, byte(len(s.guards)))
+	for _, g := range s.guards {
+		b = append(b, byte(g.name), byte(g.holder), boolByte(g.scoped), boolByte(g.leaked))
+	}
 	for i := range s.threads {
 		t := &s.threads[i]
 		b = binary.LittleEndian.AppendUint16(b, t.flags)
@@ -291,7 +308,10 @@ func (s *VMState) AppendKey(b []byte) []byte {
 		for _, f := range t.frames {
 			b = append(b, f.kind, f.phase, byte(f.aux))
 			b = binary.LittleEndian.AppendUint16(b, uint16(f.a))
-			b = binary.AppendUvarint(b, uint64(f.i))
+			if f.kind == fGuardBlock { // the guard's position, not its id
+				f.i = int32(slices.IndexFunc(s.guards, func(g vmGuard) bool { return g.id == f.i }))
+			}
+			b = binary.AppendVarint(b, int64(f.i))
 		}
 	}
 	return b

@@ -209,11 +209,14 @@ func (r *run) strike() stepEnd {
 const (
 	finStart uint8 = iota
 	finWaitThreads
-	finWaitBlock
-	finWaitRetake
 	finAtexitPhase
 	finAtexit
 	finAtexitDone
+	finGuards
+	finGuardsCheck
+	finGuardsBlock
+	finGuardsAfter
+	finGuardsRound
 	finFlag
 	finFlush
 	finFlushWrite
@@ -239,24 +242,15 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		s.flags |= vmFinalizeStarted
 		return r.setPhase(f, 1, finWaitThreads)
 	case finWaitThreads:
-		if r.m.aliveNonDaemon(s) < 0 {
-			f.phase, f.i = finAtexitPhase, 0
-			return stepOn
-		}
-		f.phase = finWaitBlock
-		return r.releaseGIL()
-	case finWaitBlock:
-		f.phase = finWaitRetake
-		return r.block(wNonDaemon, 0)
-	case finWaitRetake:
-		f.phase = finWaitThreads
-		return r.push(vmFrame{kind: fTakeGIL})
+		f.phase = finAtexitPhase
+		return r.push(vmFrame{kind: fNonDaemon})
 	case finAtexitPhase:
 		f.i = int32(len(r.m.atexit)) - 1
 		return r.setPhase(f, 2, finAtexit)
 	case finAtexit:
 		if f.i < 0 {
-			return r.setPhase(f, 3, finFlag)
+			f.phase = finGuards
+			return stepOn
 		}
 		f.phase = finAtexitDone
 		return r.push(vmFrame{kind: fPyBlock, a: r.m.atexit[f.i]})
@@ -272,6 +266,8 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 			f.phase = finTeardown
 		}
 		return stepOn
+	case finGuards, finGuardsCheck, finGuardsBlock, finGuardsAfter, finGuardsRound:
+		return r.waitGuards(f)
 	case finFlag:
 		r.setFinalizing()
 		return r.setPhase(f, 4, finFlush)
@@ -322,7 +318,7 @@ func (r *run) setPhase(f *vmFrame, phase, next uint8) stepEnd {
 // 3.14 clears there keep nothing the subset models).
 func (r *run) setFinalizing() {
 	s := r.s
-	s.flags |= vmFinalizing
+	s.flags |= vmFinalizing | vmRefusing
 	for i := 1; i < len(s.threads); i++ {
 		if o := &s.threads[i]; o.is(tTstate) && !o.is(tEnded) {
 			o.flags |= tMarked
@@ -342,4 +338,57 @@ func (r *run) freeThreadStates() {
 			o.set(tTstateFreed, freed)
 		}
 	}
+}
+
+// waitNonDaemon is waitNonDaemon (threading._shutdown).
+func (r *run) waitNonDaemon(f *vmFrame) stepEnd {
+	switch f.phase {
+	case 0:
+		if r.m.aliveNonDaemon(r.s) < 0 {
+			return r.pop()
+		}
+		f.phase = 1
+		return r.releaseGIL()
+	case 1:
+		f.phase = 2
+		return r.block(wNonDaemon, 0)
+	}
+	f.phase = 0
+	return r.push(vmFrame{kind: fTakeGIL})
+}
+
+// waitGuards is waitGuards: 3.15.2's guard wait between atexit and the
+// flag, round again when a guard was granted before main refused them.
+func (r *run) waitGuards(f *vmFrame) stepEnd {
+	s := r.s
+	switch f.phase {
+	case finGuards:
+		if !r.m.preset.Guards {
+			return r.setPhase(f, 3, finFlag)
+		}
+		return r.setPhase(f, vmPhaseWaitGuards, finGuardsCheck)
+	case finGuardsCheck:
+		if len(s.guards) == 0 {
+			break
+		}
+		s.flags |= vmWaiting
+		f.phase = finGuardsBlock
+		return r.releaseGIL()
+	case finGuardsBlock:
+		f.phase = finGuardsAfter
+		return r.block(wGuards, 0)
+	case finGuardsAfter:
+		f.phase = finGuardsRound
+		return r.push(vmFrame{kind: fTakeGIL})
+	case finGuardsRound:
+		s.flags &^= vmWaiting
+		if len(s.guards) == 0 {
+			break
+		}
+		s.phase, f.phase = 1, finGuards // wait-threads, then round again
+		r.push(vmFrame{kind: fNonDaemon})
+		return stepYield
+	}
+	s.flags |= vmRefusing
+	return r.setPhase(f, 3, finFlag)
 }

@@ -19,6 +19,7 @@ const (
 	wNonDaemon       // threading._shutdown: a non-daemon thread to end
 	wEvent           // eventWait: arg is the event id
 	wStdout          // the stdout lock (takeStdout)
+	wGuards          // guardWait: no guard held
 )
 
 // ready is the wait's Ready.
@@ -40,6 +41,8 @@ func (m *Machine) ready(s *VMState, id int, kind uint8, arg int) bool {
 		return m.aliveNonDaemon(s) < 0
 	case wEvent:
 		return s.events&(1<<arg) != 0
+	case wGuards:
+		return len(s.guards) == 0
 	case wStdout:
 		return s.stdout < 0 || (s.threads[id].is(tStdoutFatal) && s.threads[s.stdout].stuck())
 	}
@@ -62,6 +65,10 @@ func (m *Machine) blocker(s *VMState, id int, kind uint8, arg int) (int, bool) {
 		return m.aliveNonDaemon(s), true
 	case wStdout:
 		return int(s.stdout), true
+	case wGuards:
+		if len(s.guards) > 0 {
+			return int(s.guards[0].holder), false
+		}
 	}
 	return -1, false
 }
@@ -117,7 +124,8 @@ func (m *Machine) blockedForGood(s *VMState, id int) bool {
 		if m.ready(s, id, t.wait, int(t.waitArg)) {
 			return false
 		}
-		if t.wait == wForever || (t.wait == wEvent && m.never(s, id, "set "+m.eventName(int(t.waitArg)))) {
+		if t.wait == wForever || (t.wait == wEvent && m.never(s, id, "set "+m.eventName(int(t.waitArg)))) ||
+			(t.wait == wGuards && m.guardNever(s)) {
 			return true
 		}
 		next, only := m.blocker(s, id, t.wait, int(t.waitArg))

@@ -7,26 +7,28 @@ import (
 // Frame kinds: one per function of the goroutine model that holds a
 // scheduling point across a call.
 const (
-	fMain     uint8 = iota + 1 // runThread and runMain for main
-	fThread                    // runThread and bootstrap for a thread or daemon
-	fPyBlock                   // pyBlock: where a raise stops
-	fBody                      // exec: i is the next statement
-	fStmt                      // stmt: its scheduling point, then its semantics
-	fWork                      // work: i is the bytecode step
-	fLoop                      // loop: i is the iteration
-	fForever                   // forever: i is 1 after the first pass
-	fUntil                     // until: i is 1 after the first pass
-	fLock                      // lock: the wait for a C-level lock
-	fBlocking                  // blockingCall: aux is "had the GIL"
-	fRelease                   // releaseGIL: the FORCE_SWITCHING wait
-	fTakeGIL                   // takeGIL
-	fFinalize                  // finalize: i is the index of an atexit or teardown block
-	fParked                    // park and the hang policy: never runs again
-	fEnsure                    // ensure: the GIL taken, then the ensure recorded
-	fUnensure                  // unensure: after the GIL's release
-	fPrint                     // print
-	fStdout                    // takeStdout: aux is "had the GIL"
-	fWriteOut                  // writeOut
+	fMain       uint8 = iota + 1 // runThread and runMain for main
+	fThread                      // runThread and bootstrap for a thread or daemon
+	fPyBlock                     // pyBlock: where a raise stops
+	fBody                        // exec: i is the next statement
+	fStmt                        // stmt: its scheduling point, then its semantics
+	fWork                        // work: i is the bytecode step
+	fLoop                        // loop: i is the iteration
+	fForever                     // forever: i is 1 after the first pass
+	fUntil                       // until: i is 1 after the first pass
+	fLock                        // lock: the wait for a C-level lock
+	fBlocking                    // blockingCall: aux is "had the GIL"
+	fRelease                     // releaseGIL: the FORCE_SWITCHING wait
+	fTakeGIL                     // takeGIL
+	fFinalize                    // finalize: i is the index of an atexit or teardown block
+	fParked                      // park and the hang policy: never runs again
+	fEnsure                      // ensure: the GIL taken, then the ensure recorded
+	fUnensure                    // unensure: after the GIL's release
+	fPrint                       // print
+	fStdout                      // takeStdout: aux is "had the GIL"
+	fWriteOut                    // writeOut
+	fGuardBlock                  // guardBlock: i is the guard's id, aux 1 for ensure view
+	fNonDaemon                   // waitNonDaemon
 )
 
 // stepEnd is how a thread's step ended.
@@ -147,6 +149,10 @@ func (r *run) frame() stepEnd {
 		return r.takeStdout(f)
 	case fWriteOut:
 		return r.writeOut(f)
+	case fGuardBlock:
+		return r.guardBlock(f)
+	case fNonDaemon:
+		return r.waitNonDaemon(f)
 	case fParked:
 		panic("runtime: a parked thread ran again")
 	}
@@ -221,6 +227,9 @@ const (
 
 // endThread is endThread: the thread ends; a normal end deletes its state.
 func (r *run) endThread(how uint8) stepEnd {
+	if how == endUnwound {
+		r.closeBlocks(r.t.frames)
+	}
 	r.t.flags |= tEnded
 	r.t.endHow = how
 	exiting := how == endReturned || how == endReturnedAtBootstrap
@@ -234,6 +243,7 @@ func (r *run) endThread(how uint8) stepEnd {
 // raise is raise: the exception ends the innermost Python-level block.
 func (r *run) raise() stepEnd {
 	for len(r.t.frames) > 0 && r.top().kind != fPyBlock {
+		r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
 		r.pop()
 	}
 	return r.pop()
@@ -323,9 +333,13 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpExit:
 		// exit: main's body ends here (mainExited); finalization follows.
 		for r.top().kind != fMain {
+			r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
 			r.pop()
 		}
 		return stepOn
+	case scenario.OpInterpGuard, scenario.OpInterpGuardBlock, scenario.OpClose,
+		scenario.OpEnsureGuard, scenario.OpEnsureView, scenario.OpIfGuarded:
+		return r.guardStmt(st)
 	case scenario.OpSpawn:
 		return r.spawn(st)
 	case scenario.OpJoin:
@@ -384,6 +398,9 @@ func (r *run) join(st *scenario.Stmt) stepEnd {
 // of freed state (gh-124619), or 3.14's gilstate_tss_set abort right after
 // _PyGILState_Fini.
 func (r *run) ensure() stepEnd {
+	if !r.t.is(tTstate) && r.m.preset.FreshEnsureMustExit && r.s.flags&(vmFinalizing|vmRefusing) != 0 && r.id != 0 {
+		return r.strike() // 3.15.2: its guard was refused
+	}
 	if !r.t.is(tTstate) {
 		if r.s.flags&vmTstatesFreed != 0 {
 			if r.m.preset.GILStateFiniAbort && r.s.phase == vmPhaseGILStateFini {
