@@ -158,7 +158,11 @@ func genScenario(rng *rand.Rand) string {
 	for i := 1; i <= n; i++ {
 		names = append(names, fmt.Sprintf("t%d", i))
 	}
+	group := rng.IntN(4) == 0
 	b.WriteString("main {\n")
+	if group {
+		b.WriteString("  spawn w\n")
+	}
 	for _, name := range names {
 		if rng.IntN(4) == 0 {
 			fmt.Fprintf(&b, "  spawn %s nowait\n", name)
@@ -181,6 +185,11 @@ func genScenario(rng *rand.Rand) string {
 		if kind == "foreign" && rng.IntN(4) > 0 {
 			b.WriteString("  unensure\n")
 		}
+		b.WriteString("}\n")
+	}
+	if group {
+		fmt.Fprintf(&b, "%s w[%d] {\n", []string{"daemon", "thread"}[rng.IntN(2)], 2+rng.IntN(2))
+		genBody(&b, rng, names, false, 2, 1+rng.IntN(2))
 		b.WriteString("}\n")
 	}
 	for _, blk := range []string{"atexit", "teardown"} {

@@ -51,6 +51,7 @@ type Machine struct {
 	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
 	hasEnsure  bool
 	guardNames map[string]int8
+	group      map[*scenario.Stmt][]int // the copies a spawn or join of NAME[N] addresses
 	// anywhere and future cache the liveness rule's statement sets
 	// (liveness.go: opsAnywhere, futureOps).
 	anywhere []map[string]bool
@@ -81,14 +82,11 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	}
 	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
-		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, minor: preset.Release.Minor}
+		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{}, minor: preset.Release.Minor}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}
-	for i, d := range s.Threads {
-		if i > 0 && d.Group != "" {
-			return nil, fmt.Errorf("%w: %s block %s", ErrUnsupported, d.Kind, d.Name)
-		}
+	for _, d := range s.Threads {
 		b, err := m.compile(d.Body)
 		if err != nil {
 			return nil, err
@@ -148,7 +146,7 @@ func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
 			}
 		case scenario.OpSpawn, scenario.OpJoin:
 			if m.sc.Thread(st.Name) < 0 && len(m.sc.Named(st.Name)) > 0 {
-				return 0, fmt.Errorf("%w: %s of a replicated block", ErrUnsupported, st.Op)
+				m.group[st] = m.sc.Named(st.Name)
 			}
 		}
 		row, _ := scenario.SyntaxOf(st.Op)

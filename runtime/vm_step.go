@@ -29,6 +29,7 @@ const (
 	fWriteOut                    // writeOut
 	fGuardBlock                  // guardBlock: i is the guard's id, aux 1 for ensure view
 	fNonDaemon                   // waitNonDaemon
+	fGroup                       // group: i is the next copy
 )
 
 // stepEnd is how a thread's step ended.
@@ -153,6 +154,8 @@ func (r *run) frame() stepEnd {
 		return r.guardBlock(f)
 	case fNonDaemon:
 		return r.waitNonDaemon(f)
+	case fGroup:
+		return r.group(f)
 	case fParked:
 		panic("runtime: a parked thread ran again")
 	}
@@ -340,20 +343,20 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpInterpGuard, scenario.OpInterpGuardBlock, scenario.OpClose,
 		scenario.OpEnsureGuard, scenario.OpEnsureView, scenario.OpIfGuarded:
 		return r.guardStmt(st)
-	case scenario.OpSpawn:
-		return r.spawn(st)
-	case scenario.OpJoin:
-		return r.join(st)
+	case scenario.OpSpawn, scenario.OpJoin:
+		if ids := r.m.group[st]; ids != nil {
+			return r.push(vmFrame{kind: fGroup, a: r.m.sid[st]})
+		}
+		return r.spawnOrJoin(st, r.m.sc.Thread(st.Name))
 	}
 	panic("runtime: the step function has no semantics for " + st.Op.String())
 }
 
 // spawn is spawn.
-func (r *run) spawn(st *scenario.Stmt) stepEnd {
+func (r *run) spawn(id int, nowait bool) stepEnd {
 	if !r.needGIL() {
 		return r.halt(Corruption, KindNoGIL)
 	}
-	id := r.m.sc.Thread(st.Name)
 	if id <= 0 || r.s.threads[id].is(tSpawned) {
 		return stepOn
 	}
@@ -368,15 +371,14 @@ func (r *run) spawn(st *scenario.Stmt) stepEnd {
 		return stepOn
 	}
 	target.flags |= tTstate
-	if st.Nowait {
+	if nowait {
 		return stepOn
 	}
 	return r.push(vmFrame{kind: fBlocking, a: int16(wStart), i: int32(id)})
 }
 
 // join is join (before after_finalize, which the subset leaves out).
-func (r *run) join(st *scenario.Stmt) stepEnd {
-	id := r.m.sc.Thread(st.Name)
+func (r *run) join(id int) stepEnd {
 	if id <= 0 {
 		return stepOn
 	}
@@ -445,4 +447,30 @@ func (r *run) ensureEnd(f *vmFrame) stepEnd {
 		r.t.set(tTstate, false)
 	}
 	return r.pop()
+}
+
+func (r *run) spawnOrJoin(st *scenario.Stmt, id int) stepEnd {
+	if st.Op == scenario.OpSpawn {
+		return r.spawn(id, st.Nowait)
+	}
+	return r.join(id)
+}
+
+// group is group: a spawn or join of a replicated block NAME[N] is one of
+// each copy, in index order, a scheduling point apart.
+func (r *run) group(f *vmFrame) stepEnd {
+	st := r.m.stmts[f.a]
+	ids := r.m.group[st]
+	if f.phase == 0 {
+		if int(f.i) >= len(ids) {
+			return r.pop()
+		}
+		f.phase = 1
+		if f.i > 0 {
+			return stepYield
+		}
+	}
+	f.phase = 0
+	f.i++
+	return r.spawnOrJoin(st, ids[f.i-1])
 }
