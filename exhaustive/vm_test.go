@@ -192,7 +192,7 @@ func genScenario(rng *rand.Rand) string {
 		genBody(&b, rng, names, false, 2, 1+rng.IntN(2))
 		b.WriteString("}\n")
 	}
-	for _, blk := range []string{"atexit", "teardown"} {
+	for _, blk := range []string{"atexit", "teardown", "after_finalize"} {
 		if rng.IntN(2) == 0 {
 			fmt.Fprintf(&b, "%s {\n", blk)
 			genBody(&b, rng, names, guards, 2, 1+rng.IntN(2))

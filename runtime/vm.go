@@ -47,6 +47,7 @@ type Machine struct {
 	thread []int16 // block id of each thread's body
 	atexit []int16
 	teard  []int16
+	after  []int16 // after_finalize blocks
 	minor  int
 	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
 	hasEnsure  bool
@@ -77,9 +78,6 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	if len(s.AfterFinalize) > 0 {
-		return nil, fmt.Errorf("%w: after_finalize", ErrUnsupported)
-	}
 	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
 		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{}, minor: preset.Release.Minor}
@@ -96,7 +94,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	for _, list := range []struct {
 		blocks []*scenario.Block
 		ids    *[]int16
-	}{{s.Atexit, &m.atexit}, {s.Teardown, &m.teard}} {
+	}{{s.Atexit, &m.atexit}, {s.Teardown, &m.teard}, {s.AfterFinalize, &m.after}} {
 		for _, b := range list.blocks {
 			id, err := m.compile(b.Body)
 			if err != nil {
@@ -110,7 +108,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 		ops := map[string]bool{}
 		addOps(ops, d.Body)
 		if i == 0 {
-			for _, b := range append(slices.Clone(s.Atexit), s.Teardown...) {
+			for _, b := range slices.Concat(s.Atexit, s.Teardown, s.AfterFinalize) {
 				addOps(ops, b.Body)
 			}
 		}
@@ -196,14 +194,16 @@ const (
 	vmBuffered // the stdout buffer holds data not written yet
 	vmRefusing // no interpreter guard is granted any more
 	vmWaiting  // main is in the guard wait
+	vmAfterFinalize
 )
 
 // vmPhases are the finalization phases (Interp.phase) by index.
-var vmPhases = [...]string{"body", "wait-threads", "atexit", "finalizing", "flush", "teardown", "collect", "free-tstates", "exited", PhaseGILStateFini, phaseWaitGuards}
+var vmPhases = [...]string{"body", "wait-threads", "atexit", "finalizing", "flush", "teardown", "collect", "free-tstates", "exited", PhaseGILStateFini, phaseWaitGuards, PhaseAfterFinalize}
 
 const (
 	vmPhaseGILStateFini = 9
 	vmPhaseWaitGuards   = 10
+	vmPhaseAfter        = 11
 )
 
 type vmThread struct {

@@ -19,7 +19,7 @@ func (r *run) work(f *vmFrame) stepEnd {
 		return stepOn
 	case 1:
 		if !r.needGIL() {
-			return r.halt(Corruption, KindNoGIL)
+			return r.noGIL()
 		}
 		f.phase = 2
 		return r.evalBreaker()
@@ -228,6 +228,7 @@ const (
 	finFreePhase
 	finFree
 	finExitPhase
+	finAfter
 	finExit
 )
 
@@ -300,6 +301,21 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		f.phase = finExitPhase
 		return stepOn
 	case finExitPhase:
+		if len(r.m.after) > 0 {
+			f.i = 0
+			return r.setPhase(f, vmPhaseAfter, finAfter)
+		}
+		return r.setPhase(f, 8, finExit)
+	case finAfter: // afterFinalize: main runs on without the GIL or a thread state
+		if f.i == 0 {
+			s.flags |= vmAfterFinalize
+			r.t.set(tHasGIL, false) // the destroyed GIL stays locked by main
+			r.t.set(tTstate, false)
+		}
+		if int(f.i) < len(r.m.after) {
+			f.i++
+			return r.push(vmFrame{kind: fBody, a: r.m.after[f.i-1]})
+		}
 		return r.setPhase(f, 8, finExit)
 	}
 	r.term = &Terminal{Outcome: Clean, Kind: KindExit}

@@ -20,6 +20,7 @@ const (
 	wEvent           // eventWait: arg is the event id
 	wStdout          // the stdout lock (takeStdout)
 	wGuards          // guardWait: no guard held
+	wEnded           // join after Py_FinalizeEx: arg is the target
 )
 
 // ready is the wait's Ready.
@@ -43,6 +44,8 @@ func (m *Machine) ready(s *VMState, id int, kind uint8, arg int) bool {
 		return s.events&(1<<arg) != 0
 	case wGuards:
 		return len(s.guards) == 0
+	case wEnded:
+		return s.threads[arg].is(tEnded)
 	case wStdout:
 		return s.stdout < 0 || (s.threads[id].is(tStdoutFatal) && s.threads[s.stdout].stuck())
 	}
@@ -59,7 +62,7 @@ func (m *Machine) blocker(s *VMState, id int, kind uint8, arg int) (int, bool) {
 		return int(s.requester), false
 	case wLock:
 		return int(s.locks[arg]), true
-	case wJoin, wStart:
+	case wJoin, wStart, wEnded:
 		return arg, true
 	case wNonDaemon:
 		return m.aliveNonDaemon(s), true

@@ -9,7 +9,7 @@ func (r *run) print(f *vmFrame) stepEnd {
 	switch f.phase {
 	case 0:
 		if !r.needGIL() {
-			return r.halt(Corruption, KindNoGIL)
+			return r.noGIL()
 		}
 		f.phase = 1
 		return r.evalBreaker()

@@ -245,6 +245,9 @@ func (r *run) endThread(how uint8) stepEnd {
 
 // raise is raise: the exception ends the innermost Python-level block.
 func (r *run) raise() stepEnd {
+	if r.afterFinalize() {
+		return stepOn // no Python frame below: the raise is ignored
+	}
 	for len(r.t.frames) > 0 && r.top().kind != fPyBlock {
 		r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
 		r.pop()
@@ -269,13 +272,38 @@ func (r *run) dropGIL() {
 	}
 }
 
-// needGIL is needGIL (no statement of the subset is a DECREF, so a debug
-// build reports it as the release build does).
+// needGIL is needGIL's test, and noGIL its report (noGILAt) for
+// statements that are no DECREF, which a debug build reports as the
+// release build does.
 func (r *run) needGIL() bool { return r.t.is(tHasGIL) }
+
+func (r *run) noGIL() stepEnd {
+	if r.afterFinalize() {
+		return r.halt(Corruption, KindAfterFinalize)
+	}
+	return r.halt(Corruption, KindNoGIL)
+}
+
+// afterFinalize: main runs after Py_FinalizeEx returned, as a plain OS
+// thread (afterfinalize.go).
+func (r *run) afterFinalize() bool { return r.id == 0 && r.s.flags&vmAfterFinalize != 0 }
+
+// foreign: a foreign thread, or main after Py_FinalizeEx returned.
+func (r *run) foreign() bool {
+	return r.m.sc.Threads[r.id].Kind == scenario.Foreign || r.afterFinalize()
+}
 
 // stmt runs a statement's semantics after its scheduling point (stmt.go,
 // threads.go).
 func (r *run) stmt(st *scenario.Stmt) stepEnd {
+	if r.afterFinalize() { // afterFinalizeStmt
+		switch st.Op {
+		case scenario.OpPrint, scenario.OpWork:
+			return r.noGIL()
+		case scenario.OpAcquire:
+			return r.halt(Corruption, KindUAFTstate)
+		}
+	}
 	switch st.Op {
 	case scenario.OpYield:
 		return stepOn
@@ -355,7 +383,7 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 // spawn is spawn.
 func (r *run) spawn(id int, nowait bool) stepEnd {
 	if !r.needGIL() {
-		return r.halt(Corruption, KindNoGIL)
+		return r.noGIL()
 	}
 	if id <= 0 || r.s.threads[id].is(tSpawned) {
 		return stepOn
@@ -385,6 +413,12 @@ func (r *run) join(id int) stepEnd {
 	target := &r.s.threads[id]
 	if !target.is(tSpawned) || target.is(tExiting) {
 		return stepOn
+	}
+	if r.afterFinalize() { // std::thread::join: until the target ends
+		if target.is(tEnded) {
+			return stepOn
+		}
+		return r.push(vmFrame{kind: fBlocking, a: int16(wEnded), i: int32(id)})
 	}
 	if r.s.flags&vmFinalizing != 0 && r.m.preset.Join == JoinRaises {
 		return r.raise()
@@ -443,7 +477,7 @@ func (r *run) unensure() stepEnd {
 func (r *run) ensureEnd(f *vmFrame) stepEnd {
 	if f.kind == fEnsure {
 		r.t.ensures = append(r.t.ensures, f.aux == 1)
-	} else if len(r.t.ensures) == 0 && r.m.sc.Threads[r.id].Kind == scenario.Foreign {
+	} else if len(r.t.ensures) == 0 && r.foreign() {
 		r.t.set(tTstate, false)
 	}
 	return r.pop()
