@@ -33,21 +33,22 @@ var ErrUnsupported = errors.New("not modelled by the step function yet")
 
 // Machine is a scenario compiled for the step function under one policy.
 type Machine struct {
-	sc     *scenario.Scenario
-	preset Preset
-	policy string
-	action string                   // the policy, or the exit callback when there is one
-	blocks [][]*scenario.Stmt       // by block id
-	body   map[*scenario.Stmt]int16 // a statement's body block
-	els    map[*scenario.Stmt]int16 // its else block
-	stmts  []*scenario.Stmt         // by statement id
-	sid    map[*scenario.Stmt]int16
-	locks  map[string]int16
-	events map[string]uint
-	thread []int16 // block id of each thread's body
-	atexit []int16
-	teard  []int16
-	minor  int
+	sc      *scenario.Scenario
+	preset  Preset
+	policy  string
+	action  string                   // the policy, or the exit callback when there is one
+	blocks  [][]*scenario.Stmt       // by block id
+	body    map[*scenario.Stmt]int16 // a statement's body block
+	els     map[*scenario.Stmt]int16 // its else block
+	stmts   []*scenario.Stmt         // by statement id
+	sid     map[*scenario.Stmt]int16
+	locks   map[string]int16
+	events  map[string]uint
+	objects map[string]int16 // object name ids (vm_heap.go)
+	thread  []int16          // block id of each thread's body
+	atexit  []int16
+	teard   []int16
+	minor   int
 	// anywhere and future cache the liveness rule's statement sets
 	// (liveness.go: opsAnywhere, futureOps).
 	anywhere []map[string]bool
@@ -78,7 +79,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	}
 	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
-		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor}
+		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor, objects: objectIDs(s)}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}
@@ -145,7 +146,7 @@ func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
 				return 0, fmt.Errorf("%w: %s of a replicated block", ErrUnsupported, st.Op)
 			}
 		}
-		if st.Body != nil || st.Op == scenario.OpLoop || st.Op == scenario.OpForever || st.Op == scenario.OpUntil || st.Op == scenario.OpIf {
+		if syn, _ := scenario.SyntaxOf(st.Op); st.Body != nil || syn.Body {
 			b, err := m.compile(st.Body)
 			if err != nil {
 				return 0, err
@@ -178,6 +179,7 @@ type VMState struct {
 	flags                   uint8 // vmFinalizeStarted, ...
 	events                  uint64
 	locks                   []int8 // holder per lock id, -1 free
+	heap                    vmHeap // objects (vm_heap.go)
 	threads                 []vmThread
 }
 
@@ -196,6 +198,7 @@ type vmThread struct {
 	wait    uint8 // a vmWait kind; 0: not blocked
 	waitArg int8
 	frames  []vmFrame
+	stack   vmStack // native frames, items, locals (vm_native.go)
 }
 
 // Thread flags (the goroutine model's thread fields).
@@ -237,7 +240,7 @@ type vmFrame struct {
 // the GIL and run to its first scheduling point. A halt there is returned
 // as the terminal.
 func (m *Machine) Initial() (*VMState, *Terminal) {
-	s := &VMState{holder: -1, last: -1, requester: -1, locks: make([]int8, len(m.locks)), threads: make([]vmThread, len(m.sc.Threads))}
+	s := &VMState{holder: -1, last: -1, requester: -1, locks: make([]int8, len(m.locks)), heap: m.newHeap(), threads: make([]vmThread, len(m.sc.Threads))}
 	for i := range s.locks {
 		s.locks[i] = -1
 	}
@@ -250,8 +253,10 @@ func (m *Machine) Initial() (*VMState, *Terminal) {
 func (s *VMState) Clone() *VMState {
 	c := *s
 	c.locks = append([]int8(nil), s.locks...)
+	c.heap = s.heap.clone()
 	c.threads = append([]vmThread(nil), s.threads...)
 	for i := range c.threads {
+		c.threads[i].stack = s.threads[i].stack.clone()
 		if f := s.threads[i].frames; f != nil {
 			c.threads[i].frames = append(make([]vmFrame, 0, len(f)+2), f...)
 		}
@@ -267,6 +272,7 @@ func (s *VMState) AppendKey(b []byte) []byte {
 	for _, l := range s.locks {
 		b = append(b, byte(l))
 	}
+	b = s.heap.appendKey(b)
 	for i := range s.threads {
 		t := &s.threads[i]
 		b = binary.LittleEndian.AppendUint16(b, t.flags)
@@ -276,6 +282,7 @@ func (s *VMState) AppendKey(b []byte) []byte {
 			b = binary.LittleEndian.AppendUint16(b, uint16(f.a))
 			b = binary.AppendUvarint(b, uint64(f.i))
 		}
+		b = t.stack.appendKey(b)
 	}
 	return b
 }

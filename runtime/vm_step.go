@@ -22,6 +22,10 @@ const (
 	fTakeGIL                   // takeGIL
 	fFinalize                  // finalize: i is the index of an atexit or teardown block
 	fParked                    // park and the hang policy: never runs again
+	fNative                    // native: a is the statement, i its entry in vmStack.natives
+	fItems                     // runFrameItems: i is the entry whose items run
+	fCleanup                   // runFrameItems' catchRaise of a cleanup body
+	fUnwind                    // unwind: the forced unwind of strike
 )
 
 // stepEnd is how a thread's step ended.
@@ -50,6 +54,12 @@ type run struct {
 func (m *Machine) Step(s *VMState, id int) *Terminal {
 	r := run{m: m, s: s, id: id, t: &s.threads[id]}
 	r.t.wait, r.t.waitArg = 0, 0
+	term := r.steps()
+	s.canon()
+	return term
+}
+
+func (r *run) steps() *Terminal {
 	for {
 		switch r.frame() {
 		case stepOn:
@@ -136,6 +146,14 @@ func (r *run) frame() stepEnd {
 		return r.finalize(f)
 	case fParked:
 		panic("runtime: a parked thread ran again")
+	case fNative:
+		return r.native(f)
+	case fItems:
+		return r.runFrameItems(f)
+	case fCleanup:
+		return r.cleanupBody(f)
+	case fUnwind:
+		return r.unwind(f)
 	}
 	panic("runtime: unknown frame kind")
 }
@@ -206,15 +224,30 @@ func (r *run) endThread(how uint8) stepEnd {
 	if exiting {
 		r.t.set(tTstate, false)
 	}
+	r.freeLocals()
 	return stepExit
 }
 
-// raise is raise: the exception ends the innermost Python-level block.
+// raise is raise and catchRaise: the exception ends the innermost
+// Python-level block, native frame body or cleanup body, whose frame
+// (aux 1) goes on; frames on the way are left (a native frame's entry
+// stays when its items raised: see vm_native.go). During the forced
+// unwind the raise is ignored.
 func (r *run) raise() stepEnd {
-	for len(r.t.frames) > 0 && r.top().kind != fPyBlock {
+	if r.t.stack.unwinding {
+		return stepOn
+	}
+	for {
+		f := r.top()
+		switch f.kind {
+		case fPyBlock, fNative, fCleanup:
+			if f.phase == 1 {
+				f.aux = 1
+				return stepOn
+			}
+		}
 		r.pop()
 	}
-	return r.pop()
 }
 
 // mustExit is Interp.mustExit.
@@ -234,8 +267,7 @@ func (r *run) dropGIL() {
 	}
 }
 
-// needGIL is needGIL (no statement of the subset is a DECREF, so a debug
-// build reports it as the release build does).
+// needGIL is needGIL's test; noGILAt (vm_heap.go) is its report.
 func (r *run) needGIL() bool { return r.t.is(tHasGIL) }
 
 // stmt runs a statement's semantics after its scheduling point (stmt.go,
@@ -292,6 +324,10 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 			return r.push(vmFrame{kind: fBlocking, a: int16(wEvent), i: int32(e)})
 		}
 		return stepOn
+	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref, scenario.OpDecref, scenario.OpUse, scenario.OpGuard:
+		return r.objectStmt(st)
+	case scenario.OpNative, scenario.OpHold, scenario.OpCleanup:
+		return r.nativeStmt(st)
 	case scenario.OpSpawn:
 		return r.spawn(st)
 	case scenario.OpJoin:
