@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // The generator's objects and native frames (runtime/vm_heap.go,
@@ -95,4 +98,188 @@ func genNative(b *strings.Builder, rng *rand.Rand, names []string, depth int) {
 // DECREF without the GIL may be a fatal error).
 func genFacet(rng *rand.Rand) string {
 	return []string{"", "", " posix", " debug"}[rng.IntN(4)]
+}
+
+// stepCases are scenarios that reach the rules of objects and native
+// frames the generator seldom combines; TestStepFunctionAgreesOnCases
+// compares each under every policy.
+var stepCases = []string{
+	// A raise out of a cleanup body (a spawn refused once finalizing)
+	// leaves the frame's entry in the goroutine model (native returns
+	// before it pops it): the next outermost frame that ends without the
+	// GIL is not reported. The step function keeps the entry too.
+	`preset cpython-3.14
+main {
+  yield
+}
+daemon t {
+  yield
+}
+teardown {
+  native {
+    cleanup {
+      spawn t
+    }
+  }
+}
+teardown {
+  native {
+    release
+  }
+  acquire
+}`,
+	// The forced unwind through holds and cleanups, with and without the
+	// GIL, a cleanup that takes the GIL back (and meets the policy
+	// again), and the modifiers.
+	`preset cpython-3.11 debug
+main {
+  new A
+  publish A
+  spawn w
+  spawn x
+  work 2
+}
+daemon w {
+  native {
+    hold A
+    cleanup {
+      yield
+    }
+    native {
+      release
+      io
+      acquire
+    }
+  }
+}
+daemon x {
+  incref A
+  native {
+    hold A
+    cleanup unwind {
+      io
+    }
+    release
+    io
+    acquire
+  }
+}`,
+	`preset cpython-3.13 posix
+main {
+  new A
+  spawn w
+  work 1
+}
+daemon w {
+  native {
+    cleanup {
+      acquire
+    }
+    native catchall {
+      cleanup {
+        io
+      }
+      release
+      io
+      acquire
+    }
+  }
+}
+daemon x {
+  native {
+    cleanup unwind {
+      acquire
+    }
+    io
+  }
+}`,
+	`preset cpython-3.12
+main {
+  new A
+  spawn w
+  spawn x
+  work 1
+}
+daemon w {
+  native nounwind {
+    hold A
+    cleanup {
+      io
+    }
+    release
+    io
+    acquire
+  }
+}
+daemon x {
+  native noexcept {
+    cleanup unwind {
+      decref A
+    }
+    io
+  }
+}`,
+	// Locals freed with their thread's stack, published and used by
+	// others; the globals' DECREF at "collect" after a thread's decref.
+	`preset cpython-3.14
+main {
+  new G
+  publish G
+  spawn w
+  wait E
+}
+daemon w {
+  local L
+  publish L
+  decref G
+  set E
+  forever {
+    io
+  }
+}
+teardown {
+  use L
+}`,
+	`preset cpython-3.12 debug
+main {
+  new A
+  publish A
+  spawn w
+  spawn d
+  work 2
+  guard A
+}
+thread w {
+  native {
+    hold A
+    release
+    io
+    acquire
+  }
+  incref A
+  guard A
+}
+daemon d {
+  release
+  guard A
+}`,
+}
+
+// TestStepFunctionAgreesOnCases: the step function and the replay search
+// have the same outcomes and report kinds on stepCases.
+func TestStepFunctionAgreesOnCases(t *testing.T) {
+	for i, src := range stepCases {
+		s, err := scenario.Parse(fmt.Sprintf("case%d.scn", i), []byte("scenario \"case\"\n"+src+"\n"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range scenario.Policies {
+			ok, err := agree(s, p, 100_000)
+			if err != nil {
+				t.Errorf("case %d: %v", i, err)
+			} else if !ok {
+				t.Errorf("case %d, policy %s: not compared", i, p)
+			}
+		}
+	}
 }
