@@ -45,6 +45,7 @@ type Machine struct {
 	locks   map[string]int16
 	events  map[string]uint
 	objects map[string]int16 // object name ids (vm_heap.go)
+	stacks  bool             // the scenario has native frames or locals (vm_native.go)
 	thread  []int16          // block id of each thread's body
 	atexit  []int16
 	teard   []int16
@@ -79,7 +80,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	}
 	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
-		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor, objects: objectIDs(s)}
+		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor, objects: objectIDs(s), stacks: usesStacks(s)}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}
@@ -178,8 +179,9 @@ type VMState struct {
 	phase                   uint8 // finalization phase (vmPhases)
 	flags                   uint8 // vmFinalizeStarted, ...
 	events                  uint64
-	locks                   []int8 // holder per lock id, -1 free
-	heap                    vmHeap // objects (vm_heap.go)
+	locks                   []int8    // holder per lock id, -1 free
+	heap                    vmHeap    // objects (vm_heap.go)
+	stacks                  []vmStack // per thread (vm_native.go); nil without native frames and locals
 	threads                 []vmThread
 }
 
@@ -198,7 +200,6 @@ type vmThread struct {
 	wait    uint8 // a vmWait kind; 0: not blocked
 	waitArg int8
 	frames  []vmFrame
-	stack   vmStack // native frames, items, locals (vm_native.go)
 }
 
 // Thread flags (the goroutine model's thread fields).
@@ -241,6 +242,9 @@ type vmFrame struct {
 // as the terminal.
 func (m *Machine) Initial() (*VMState, *Terminal) {
 	s := &VMState{holder: -1, last: -1, requester: -1, locks: make([]int8, len(m.locks)), heap: m.newHeap(), threads: make([]vmThread, len(m.sc.Threads))}
+	if m.stacks {
+		s.stacks = make([]vmStack, len(s.threads))
+	}
 	for i := range s.locks {
 		s.locks[i] = -1
 	}
@@ -254,9 +258,9 @@ func (s *VMState) Clone() *VMState {
 	c := *s
 	c.locks = append([]int8(nil), s.locks...)
 	c.heap = s.heap.clone()
+	c.stacks = cloneStacks(s.stacks)
 	c.threads = append([]vmThread(nil), s.threads...)
 	for i := range c.threads {
-		c.threads[i].stack = s.threads[i].stack.clone()
 		if f := s.threads[i].frames; f != nil {
 			c.threads[i].frames = append(make([]vmFrame, 0, len(f)+2), f...)
 		}
@@ -282,7 +286,9 @@ func (s *VMState) AppendKey(b []byte) []byte {
 			b = binary.LittleEndian.AppendUint16(b, uint16(f.a))
 			b = binary.AppendUvarint(b, uint64(f.i))
 		}
-		b = t.stack.appendKey(b)
+		if s.stacks != nil {
+			b = s.stacks[i].appendKey(b)
+		}
 	}
 	return b
 }

@@ -93,7 +93,8 @@ func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
 	h := &r.s.heap
 	name := r.m.objects[st.Name]
 	if st.Op == scenario.OpLocal {
-		r.t.stack.locals = append(r.t.stack.locals, h.create(name, r.id))
+		stk := r.stack()
+		stk.locals = append(stk.locals, h.create(name, r.id))
 		return stepOn
 	}
 	if st.Op == scenario.OpGuard && r.s.flags&vmFinalizing != 0 && r.id != 0 {
@@ -185,7 +186,10 @@ func (r *run) collect() stepEnd {
 
 // freeLocals is endThread's end of a thread's stack: its locals are freed.
 func (r *run) freeLocals() {
-	for _, o := range r.t.stack.locals {
+	if r.s.stacks == nil {
+		return
+	}
+	for _, o := range r.stack().locals {
 		r.s.heap.objs[o].flags |= oFreed
 	}
 }
@@ -245,8 +249,8 @@ func (s *VMState) eachRef(fn func(*int16)) {
 	for i := range h.globals {
 		fn(&h.globals[i])
 	}
-	for t := range s.threads {
-		st := &s.threads[t].stack
+	for t := range s.stacks {
+		st := &s.stacks[t]
 		for i := range st.items {
 			if st.items[i].obj >= 0 {
 				fn(&st.items[i].obj)
@@ -260,6 +264,9 @@ func (s *VMState) eachRef(fn func(*int16)) {
 
 // appendKey appends the heap: canon has numbered the objects.
 func (h *vmHeap) appendKey(b []byte) []byte {
+	if len(h.bound) == 0 {
+		return b // the scenario has no objects
+	}
 	b = binary.AppendUvarint(b, uint64(len(h.objs)))
 	for _, o := range h.objs {
 		b = binary.AppendVarint(b, int64(o.refs))

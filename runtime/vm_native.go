@@ -52,6 +52,31 @@ type vmItem struct {
 	obj  int16
 }
 
+// usesStacks reports whether s has native frames or locals: a state has
+// per-thread stacks (VMState.stacks) only then.
+func usesStacks(s *scenario.Scenario) bool {
+	found := false
+	for _, b := range s.Bodies() {
+		scenario.Walk(b, func(st *scenario.Stmt) {
+			found = found || st.Op == scenario.OpNative || st.Op == scenario.OpLocal
+		})
+	}
+	return found
+}
+
+func (r *run) stack() *vmStack { return &r.s.stacks[r.id] }
+
+func cloneStacks(s []vmStack) []vmStack {
+	if s == nil {
+		return nil
+	}
+	c := make([]vmStack, len(s))
+	for i := range s {
+		c[i] = s[i].clone()
+	}
+	return c
+}
+
 func (st vmStack) clone() vmStack {
 	if st.natives != nil {
 		st.natives = append([]vmNative(nil), st.natives...)
@@ -66,7 +91,10 @@ func (st vmStack) clone() vmStack {
 }
 
 func (st *vmStack) appendKey(b []byte) []byte {
-	b = append(b, st.inCleanup, boolByte(st.unwinding))
+	if len(st.natives) == 0 && len(st.items) == 0 && len(st.locals) == 0 && st.inCleanup == 0 && !st.unwinding {
+		return append(b, 0)
+	}
+	b = append(b, 1, st.inCleanup, boolByte(st.unwinding))
 	b = binary.AppendUvarint(b, uint64(len(st.natives)))
 	b = binary.AppendUvarint(b, uint64(len(st.items)))
 	b = binary.AppendUvarint(b, uint64(len(st.locals)))
@@ -86,7 +114,7 @@ func (st *vmStack) appendKey(b []byte) []byte {
 
 // nativeStmt runs native, hold and cleanup.
 func (r *run) nativeStmt(st *scenario.Stmt) stepEnd {
-	stk := &r.t.stack
+	stk := r.stack()
 	switch st.Op {
 	case scenario.OpNative:
 		return r.push(vmFrame{kind: fNative, a: r.m.sid[st]})
@@ -112,7 +140,7 @@ func (st *vmStack) addItem(it vmItem) {
 // raise goes on to the enclosing block. Phases: 1 body ran, 2 items ran;
 // aux 1: the body raised; i: the entry's index.
 func (r *run) native(f *vmFrame) stepEnd {
-	stk := &r.t.stack
+	stk := r.stack()
 	switch f.phase {
 	case 0:
 		f.i = int32(len(stk.natives))
@@ -141,7 +169,7 @@ func (r *run) native(f *vmFrame) stepEnd {
 // unwind). aux 1: a cleanup body raised, and the raise goes on once every
 // item ran.
 func (r *run) runFrameItems(f *vmFrame) stepEnd {
-	stk := &r.t.stack
+	stk := r.stack()
 	nat := &stk.natives[f.i]
 	for _, above := range stk.natives[f.i+1:] {
 		if above.n != 0 {
@@ -175,7 +203,7 @@ func (r *run) runFrameItems(f *vmFrame) stepEnd {
 // cleanupBody is runFrameItems' catchRaise of a cleanup body, counted in
 // inCleanup; a raise that ends it is kept by the fItems frame below.
 func (r *run) cleanupBody(f *vmFrame) stepEnd {
-	stk := &r.t.stack
+	stk := r.stack()
 	if f.phase == 0 {
 		f.phase = 1
 		stk.inCleanup++
@@ -197,7 +225,11 @@ func (r *run) cleanupBody(f *vmFrame) stepEnd {
 // the unwind after them; an unwind that starts in a cleanup body aborts.
 // Phases: 1 next frame, 2 the items of entry i ran.
 func (r *run) unwind(f *vmFrame) stepEnd {
-	stk := &r.t.stack
+	if r.s.stacks == nil {
+		r.dropGIL() // no native frames: the thread ends at once
+		return r.endThread(endUnwound)
+	}
+	stk := r.stack()
 	switch f.phase {
 	case 0:
 		if stk.inCleanup > 0 {
@@ -237,6 +269,8 @@ func (r *run) unwind(f *vmFrame) stepEnd {
 // native frames dropped with their items.
 func (r *run) terminate() stepEnd {
 	r.dropGIL()
-	r.t.stack.natives, r.t.stack.items = nil, nil
+	if r.s.stacks != nil {
+		r.stack().natives, r.stack().items = nil, nil
+	}
 	return r.endThread(endTerminated)
 }

@@ -234,7 +234,7 @@ func (r *run) endThread(how uint8) stepEnd {
 // stays when its items raised: see vm_native.go). During the forced
 // unwind the raise is ignored.
 func (r *run) raise() stepEnd {
-	if r.t.stack.unwinding {
+	if r.s.stacks != nil && r.stack().unwinding {
 		return stepOn
 	}
 	for {
