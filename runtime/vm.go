@@ -19,7 +19,8 @@ import (
 // threads and daemons, spawn, join, work, io, yield, lock, unlock, set,
 // loop, forever, until, if finalizing, acquire, release, park, atexit and
 // teardown blocks, every preset before 3.15's guards and the five policies
-// and two callbacks). It takes the same scheduling points as the
+// and two callbacks; objects in vm_heap.go, native frames with their
+// items and the forced unwind in vm_native.go). It takes the same scheduling points as the
 // goroutine model (interp.go), so that a schedule found here replays there:
 // the exhaustive search replays each witness in the controlled mode and
 // fails loudly when the two disagree, and TestStepFunctionAgrees compares

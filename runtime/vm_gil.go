@@ -271,10 +271,7 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		f.phase = finTeardownDone
 		return r.push(vmFrame{kind: fPyBlock, a: r.m.teard[f.i]})
 	case finFreePhase:
-		if end := r.collect(); end != stepOn {
-			return end
-		}
-		return r.setPhase(f, 7, finFree)
+		return r.collect(f)
 	case finFree:
 		s.flags |= vmTstatesFreed
 		r.freeThreadStates()

@@ -87,6 +87,15 @@ func (h *vmHeap) create(name int16, owner int) int16 {
 	return o
 }
 
+// heapStmt runs the statements of objects and native frames.
+func (r *run) heapStmt(st *scenario.Stmt) stepEnd {
+	switch st.Op {
+	case scenario.OpNative, scenario.OpHold, scenario.OpCleanup:
+		return r.nativeStmt(st) // vm_native.go
+	}
+	return r.objectStmt(st)
+}
+
 // objectStmt runs the object statements (stmt.go's init: new, local,
 // publish, incref, decref, use; guard).
 func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
@@ -174,14 +183,14 @@ func (r *run) noGILAt(st *scenario.Stmt, o int16) stepEnd {
 }
 
 // collect is finalization's "collect" step (finalize): the published
-// globals DECREF'd once each, in order, by main.
-func (r *run) collect() stepEnd {
+// globals DECREF'd once each, in order, by main; then step 7's phase.
+func (r *run) collect(f *vmFrame) stepEnd {
 	for _, o := range r.s.heap.globals {
 		if end := r.decref(o); end != stepOn {
 			return end
 		}
 	}
-	return stepOn
+	return r.setPhase(f, 7, finFree)
 }
 
 // freeLocals is endThread's end of a thread's stack: its locals are freed.

@@ -324,10 +324,8 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 			return r.push(vmFrame{kind: fBlocking, a: int16(wEvent), i: int32(e)})
 		}
 		return stepOn
-	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref, scenario.OpDecref, scenario.OpUse, scenario.OpGuard:
-		return r.objectStmt(st)
-	case scenario.OpNative, scenario.OpHold, scenario.OpCleanup:
-		return r.nativeStmt(st)
+	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref, scenario.OpDecref, scenario.OpUse, scenario.OpGuard, scenario.OpNative, scenario.OpHold, scenario.OpCleanup:
+		return r.heapStmt(st) // vm_heap.go
 	case scenario.OpSpawn:
 		return r.spawn(st)
 	case scenario.OpJoin:
