@@ -20,13 +20,14 @@ import (
 // loop, forever, until, if finalizing, acquire, release, park, atexit and
 // teardown blocks, every preset before 3.15's guards and the five policies
 // and two callbacks; objects in vm_heap.go, native frames with their
-// items and the forced unwind in vm_native.go). It takes the same scheduling points as the
-// goroutine model (interp.go), so that a schedule found here replays there:
-// the exhaustive search replays each witness in the controlled mode and
-// fails loudly when the two disagree, and TestStepFunctionAgrees compares
-// the outcome sets of both on the library and on generated scenarios. Every
-// rule below restates one of the goroutine model's, which cites its source;
-// the function it restates is named at each.
+// items and the forced unwind in vm_native.go). It takes the same
+// scheduling points as the goroutine model (interp.go), so that a
+// schedule found here replays there: the exhaustive search replays each
+// witness in the controlled mode and fails loudly when the two disagree,
+// and TestStepFunctionAgrees compares the outcome sets of both on the
+// library and on generated scenarios. Every rule below restates one of the
+// goroutine model's, which cites its source; the function it restates is
+// named at each.
 
 // ErrUnsupported marks a scenario that uses something the step function
 // does not model yet.
@@ -34,23 +35,23 @@ var ErrUnsupported = errors.New("not modelled by the step function yet")
 
 // Machine is a scenario compiled for the step function under one policy.
 type Machine struct {
-	sc      *scenario.Scenario
-	preset  Preset
-	policy  string
-	action  string                   // the policy, or the exit callback when there is one
-	blocks  [][]*scenario.Stmt       // by block id
-	body    map[*scenario.Stmt]int16 // a statement's body block
-	els     map[*scenario.Stmt]int16 // its else block
-	stmts   []*scenario.Stmt         // by statement id
-	sid     map[*scenario.Stmt]int16
-	locks   map[string]int16
-	events  map[string]uint
-	objects map[string]int16 // object name ids (vm_heap.go)
-	stacks  bool             // the scenario has native frames or locals (vm_native.go)
-	thread  []int16          // block id of each thread's body
-	atexit  []int16
-	teard   []int16
-	minor   int
+	sc     *scenario.Scenario
+	preset Preset
+	policy string
+	action string                   // the policy, or the exit callback when there is one
+	blocks [][]*scenario.Stmt       // by block id
+	body   map[*scenario.Stmt]int16 // a statement's body block
+	els    map[*scenario.Stmt]int16 // its else block
+	stmts  []*scenario.Stmt         // by statement id
+	sid    map[*scenario.Stmt]int16
+	locks  map[string]int16
+	events map[string]uint
+	objs   map[string]int16 // object name ids (vm_heap.go)
+	stacks bool             // the scenario has native frames or locals (vm_native.go)
+	thread []int16          // block id of each thread's body
+	atexit []int16
+	teard  []int16
+	minor  int
 	// anywhere and future cache the liveness rule's statement sets
 	// (liveness.go: opsAnywhere, futureOps).
 	anywhere []map[string]bool
@@ -81,7 +82,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	}
 	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
-		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor, objects: objectIDs(s), stacks: usesStacks(s)}
+		locks: map[string]int16{}, events: map[string]uint{}, minor: preset.Release.Minor, objs: objectIDs(s), stacks: usesStacks(s)}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}
@@ -180,10 +181,13 @@ type VMState struct {
 	phase                   uint8 // finalization phase (vmPhases)
 	flags                   uint8 // vmFinalizeStarted, ...
 	events                  uint64
-	locks                   []int8    // holder per lock id, -1 free
-	heap                    vmHeap    // objects (vm_heap.go)
-	stacks                  []vmStack // per thread (vm_native.go); nil without native frames and locals
+	locks                   []int8 // holder per lock id, -1 free
 	threads                 []vmThread
+
+	// heap holds the objects (vm_heap.go); stacks the threads' native
+	// frames and locals, nil in a scenario without them (vm_native.go).
+	heap   vmHeap
+	stacks []vmStack
 }
 
 const (

@@ -61,7 +61,7 @@ func objectIDs(s *scenario.Scenario) map[string]int16 {
 }
 
 func (m *Machine) newHeap() vmHeap {
-	h := vmHeap{bound: make([]int16, len(m.objects))}
+	h := vmHeap{bound: make([]int16, len(m.objs))}
 	for i := range h.bound {
 		h.bound[i] = -1
 	}
@@ -100,7 +100,7 @@ func (r *run) heapStmt(st *scenario.Stmt) stepEnd {
 // publish, incref, decref, use; guard).
 func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
 	h := &r.s.heap
-	name := r.m.objects[st.Name]
+	name := r.m.objs[st.Name]
 	if st.Op == scenario.OpLocal {
 		stk := r.stack()
 		stk.locals = append(stk.locals, h.create(name, r.id))

@@ -121,7 +121,7 @@ func (r *run) nativeStmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpHold:
 		// hold: a smart pointer to the bound object, if any, in the
 		// innermost native frame (no INCREF).
-		if o := r.s.heap.bound[r.m.objects[st.Name]]; o >= 0 {
+		if o := r.s.heap.bound[r.m.objs[st.Name]]; o >= 0 {
 			stk.addItem(vmItem{stmt: r.m.sid[st], obj: o})
 		}
 	case scenario.OpCleanup:
