@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -81,6 +82,10 @@ func (h vmHeap) clone() vmHeap {
 
 // create is heap.create: a new object with one reference, bound to name.
 func (h *vmHeap) create(name int16, owner int) int16 {
+	if len(h.objs) >= math.MaxInt16 {
+		// The search's bound on key bytes stops a growing heap long before.
+		panic("runtime: the step function has more than 32767 live objects")
+	}
 	o := int16(len(h.objs))
 	h.objs = append(h.objs, vmObject{refs: 1, owner: int8(owner)})
 	h.bound[name] = o
