@@ -104,6 +104,16 @@ type Witness struct {
 	// of CPython made (runtime.Result.Defect), and Defect names the first.
 	Defects int
 	Defect  string
+	// Kinds are the report kinds of the terminal transitions into the
+	// outcome (runtime.Report.Kind), sorted.
+	Kinds []string
+}
+
+// addKind records the report kind of a terminal transition.
+func (w *Witness) addKind(kind string) {
+	if i, ok := slices.BinarySearch(w.Kinds, kind); !ok {
+		w.Kinds = slices.Insert(w.Kinds, i, kind)
+	}
 }
 
 // Result is the outcome set of one policy.
@@ -256,6 +266,7 @@ func (x *search) run(p *pending) error {
 		x.res.Outcomes[r.Outcome] = w
 	}
 	w.Count++
+	w.addKind(r.Report.Kind)
 	if d := r.Defect(); d != "" {
 		w.Defects++
 		w.Defect = cmp.Or(w.Defect, d)

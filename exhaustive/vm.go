@@ -31,13 +31,14 @@ type vmSearch struct {
 	todo    []vmPending
 	runBuf  []int
 	witness map[runtime.Outcome][]int
+	kind    map[runtime.Outcome]string // the witness's report kind
 }
 
 // exploreVM is Explore on the step function.
 func exploreVM(s *scenario.Scenario, m *runtime.Machine, opts Options) (*Result, error) {
 	x := &search{sc: s, opts: opts, tab: runtime.NewStateTable(s), visited: map[string]int32{},
 		res: &Result{Scenario: s.Name, Policy: opts.Policy, Outcomes: map[runtime.Outcome]*Witness{}}}
-	v := &vmSearch{x: x, m: m, states: map[int32]*runtime.VMState{}, left: map[int32]int{}, witness: map[runtime.Outcome][]int{}}
+	v := &vmSearch{x: x, m: m, states: map[int32]*runtime.VMState{}, left: map[int32]int{}, witness: map[runtime.Outcome][]int{}, kind: map[runtime.Outcome]string{}}
 	init, term := m.Initial()
 	if term != nil {
 		v.terminal(-1, -1, term)
@@ -155,9 +156,10 @@ func (v *vmSearch) terminal(parent, via int32, term *runtime.Terminal) {
 		if parent >= 0 {
 			sched = append(x.pathTo(parent), int(via))
 		}
-		v.witness[term.Outcome] = sched
+		v.witness[term.Outcome], v.kind[term.Outcome] = sched, term.Kind
 	}
 	w.Count++
+	w.addKind(term.Kind)
 	if d := term.Defect(); d != "" {
 		w.Defects++
 		w.Defect = cmp.Or(w.Defect, d)
@@ -166,7 +168,7 @@ func (v *vmSearch) terminal(parent, via int32, term *runtime.Terminal) {
 
 // witnesses replays each terminal witness in the controlled mode of the
 // goroutine model for its Result, and fails when the model ends it
-// otherwise than the step function did.
+// otherwise than the step function did (another outcome or report kind).
 func (v *vmSearch) witnesses() error {
 	for _, o := range runtime.Outcomes {
 		sched, ok := v.witness[o]
@@ -180,9 +182,11 @@ func (v *vmSearch) witnesses() error {
 			return err
 		}
 		v.x.res.Runs++
-		if r.Outcome != o || r.Diverged >= 0 {
-			return fmt.Errorf("exhaustive: the step function and the goroutine model disagree on %q under policy %s: schedule %v ends in %s for the step function, in %s (diverged at %d) for the model: %w",
-				v.x.sc.Name, v.x.opts.Policy, sched, o, r.Outcome, r.Diverged, runtime.ErrInternal)
+		// The step function tells deadlocks apart only by the outcome
+		// (End), not by how the wait-for chain ends.
+		if r.Outcome != o || r.Diverged >= 0 || (o != runtime.Deadlock && r.Report.Kind != v.kind[o]) {
+			return fmt.Errorf("exhaustive: the step function and the goroutine model disagree on %q under policy %s: schedule %v ends in %s (%s) for the step function, in %s (%s, diverged at %d) for the model: %w",
+				v.x.sc.Name, v.x.opts.Policy, sched, o, v.kind[o], r.Outcome, r.Report.Kind, r.Diverged, runtime.ErrInternal)
 		}
 		v.x.res.Outcomes[o].Schedule, v.x.res.Outcomes[o].Result = slices.Clone(r.Schedule), r
 	}

@@ -19,13 +19,15 @@ import (
 // threads and daemons, spawn, join, work, io, yield, lock, unlock, set,
 // loop, forever, until, if finalizing, acquire, release, park, atexit and
 // teardown blocks, every preset before 3.15's guards and the five policies
-// and two callbacks). It takes the same scheduling points as the
-// goroutine model (interp.go), so that a schedule found here replays there:
-// the exhaustive search replays each witness in the controlled mode and
-// fails loudly when the two disagree, and TestStepFunctionAgrees compares
-// the outcome sets of both on the library and on generated scenarios. Every
-// rule below restates one of the goroutine model's, which cites its source;
-// the function it restates is named at each.
+// and two callbacks; objects in vm_heap.go, native frames with their
+// items and the forced unwind in vm_native.go). It takes the same
+// scheduling points as the goroutine model (interp.go), so that a
+// schedule found here replays there: the exhaustive search replays each
+// witness in the controlled mode and fails loudly when the two disagree,
+// and TestStepFunctionAgrees compares the outcome sets of both on the
+// library and on generated scenarios. Every rule below restates one of the
+// goroutine model's, which cites its source; the function it restates is
+// named at each.
 
 // ErrUnsupported marks a scenario that uses something the step function
 // does not model yet.
@@ -44,7 +46,9 @@ type Machine struct {
 	sid    map[*scenario.Stmt]int16
 	locks  map[string]int16
 	events map[string]uint
-	thread []int16 // block id of each thread's body
+	objs   map[string]int16 // object name ids (vm_heap.go)
+	stacks bool             // the scenario has native frames or locals (vm_native.go)
+	thread []int16          // block id of each thread's body
 	atexit []int16
 	teard  []int16
 	after  []int16 // after_finalize blocks
@@ -80,7 +84,8 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	}
 	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
-		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{}, minor: preset.Release.Minor}
+		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{},
+		minor: preset.Release.Minor, objs: objectIDs(s), stacks: usesStacks(s)}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}
@@ -185,6 +190,11 @@ type VMState struct {
 	threads                 []vmThread
 	guards                  []vmGuard // PEP 788's guards that are held
 	nextGuard               int32     // the id of the next guard (not in the key)
+
+	// heap holds the objects (vm_heap.go); stacks the threads' native
+	// frames and locals, nil in a scenario without them (vm_native.go).
+	heap   vmHeap
+	stacks []vmStack
 }
 
 const (
@@ -255,7 +265,10 @@ type vmFrame struct {
 // the GIL and run to its first scheduling point. A halt there is returned
 // as the terminal.
 func (m *Machine) Initial() (*VMState, *Terminal) {
-	s := &VMState{holder: -1, last: -1, requester: -1, stdout: -1, locks: make([]int8, len(m.locks)), threads: make([]vmThread, len(m.sc.Threads))}
+	s := &VMState{holder: -1, last: -1, requester: -1, stdout: -1, locks: make([]int8, len(m.locks)), heap: m.newHeap(), threads: make([]vmThread, len(m.sc.Threads))}
+	if m.stacks {
+		s.stacks = make([]vmStack, len(s.threads))
+	}
 	for i := range s.locks {
 		s.locks[i] = -1
 	}
@@ -271,6 +284,8 @@ func (s *VMState) Clone() *VMState {
 	if s.guards != nil {
 		c.guards = append([]vmGuard(nil), s.guards...)
 	}
+	c.heap = s.heap.clone()
+	c.stacks = cloneStacks(s.stacks)
 	c.threads = append([]vmThread(nil), s.threads...)
 	for i := range c.threads {
 		if f := s.threads[i].frames; f != nil {
@@ -295,6 +310,7 @@ func (s *VMState) AppendKey(b []byte) []byte {
 	for _, g := range s.guards {
 		b = append(b, byte(g.name), byte(g.holder), boolByte(g.scoped), boolByte(g.leaked))
 	}
+	b = s.heap.appendKey(b)
 	for i := range s.threads {
 		t := &s.threads[i]
 		b = binary.LittleEndian.AppendUint16(b, t.flags)
@@ -310,6 +326,9 @@ func (s *VMState) AppendKey(b []byte) []byte {
 				f.i = int32(slices.IndexFunc(s.guards, func(g vmGuard) bool { return g.id == f.i }))
 			}
 			b = binary.AppendVarint(b, int64(f.i))
+		}
+		if s.stacks != nil {
+			b = s.stacks[i].appendKey(b)
 		}
 	}
 	return b

@@ -177,9 +177,8 @@ func (r *run) otherGILWaiter() bool {
 	return false
 }
 
-// strike is strike: the thread-exit policy or the exit callback. The
-// subset has no native frames and no thread-local destructors, so the
-// forced unwind ends the thread at once.
+// strike is strike: the thread-exit policy or the exit callback (the
+// forced unwind and terminate: vm_native.go).
 func (r *run) strike() stepEnd {
 	switch r.m.action {
 	case PolicyAbort:
@@ -192,11 +191,9 @@ func (r *run) strike() stepEnd {
 		r.t.frames = append(r.t.frames[:0], vmFrame{kind: fParked})
 		return r.block(wForever, 0)
 	case PolicyUnwind:
-		r.dropGIL()
-		return r.endThread(endUnwound)
+		return r.push(vmFrame{kind: fUnwind})
 	case PolicyTerminate:
-		r.dropGIL()
-		return r.endThread(endTerminated)
+		return r.terminate()
 	case CallbackReturn:
 		return r.halt(Contract, KindCallbackReturned)
 	case CallbackTerminateThread:
@@ -233,9 +230,8 @@ const (
 )
 
 // finalize is finalize (Py_FinalizeEx) with waitNonDaemon; the subset has
-// no stdout writes, objects, ensures, guards or after_finalize blocks, so
-// steps 5 and 6's collection and the end of step 7 change nothing but
-// the phase.
+// no stdout writes, ensures, guards or after_finalize blocks, so step 5
+// and the end of step 7 change nothing but the phase.
 func (r *run) finalize(f *vmFrame) stepEnd {
 	s := r.s
 	switch f.phase {
@@ -291,7 +287,7 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		f.phase = finTeardownDone
 		return r.push(vmFrame{kind: fPyBlock, a: r.m.teard[f.i]})
 	case finFreePhase:
-		return r.setPhase(f, 7, finFree)
+		return r.collect(f)
 	case finFree:
 		s.flags |= vmTstatesFreed
 		r.freeThreadStates()

@@ -30,6 +30,10 @@ const (
 	fGuardBlock                  // guardBlock: i is the guard's id, aux 1 for ensure view
 	fNonDaemon                   // waitNonDaemon
 	fGroup                       // group: i is the next copy
+	fNative                      // native: a is the statement, i its entry in vmStack.natives
+	fItems                       // runFrameItems: i is the entry whose items run
+	fCleanup                     // runFrameItems' catchRaise of a cleanup body
+	fUnwind                      // unwind: the forced unwind of strike
 )
 
 // stepEnd is how a thread's step ended.
@@ -58,6 +62,12 @@ type run struct {
 func (m *Machine) Step(s *VMState, id int) *Terminal {
 	r := run{m: m, s: s, id: id, t: &s.threads[id]}
 	r.t.wait, r.t.waitArg = 0, 0
+	term := r.steps()
+	s.canon()
+	return term
+}
+
+func (r *run) steps() *Terminal {
 	for {
 		switch r.frame() {
 		case stepOn:
@@ -158,6 +168,14 @@ func (r *run) frame() stepEnd {
 		return r.group(f)
 	case fParked:
 		panic("runtime: a parked thread ran again")
+	case fNative:
+		return r.native(f)
+	case fItems:
+		return r.runFrameItems(f)
+	case fCleanup:
+		return r.cleanupBody(f)
+	case fUnwind:
+		return r.unwind(f)
 	}
 	panic("runtime: unknown frame kind")
 }
@@ -240,19 +258,31 @@ func (r *run) endThread(how uint8) stepEnd {
 	if exiting {
 		r.t.set(tTstate, false)
 	}
+	r.freeLocals()
 	return stepExit
 }
 
-// raise is raise: the exception ends the innermost Python-level block.
+// raise is raise and catchRaise: the exception ends the innermost
+// Python-level block, native frame body or cleanup body, whose frame
+// (aux 1) goes on; frames on the way are left (a native frame's entry
+// stays when its items raised: see vm_native.go). During the forced
+// unwind the raise is ignored.
 func (r *run) raise() stepEnd {
-	if r.afterFinalize() {
+	if r.afterFinalize() || (r.s.stacks != nil && r.stack().unwinding) {
 		return stepOn // no Python frame below: the raise is ignored
 	}
-	for len(r.t.frames) > 0 && r.top().kind != fPyBlock {
+	for {
+		f := r.top()
+		switch f.kind {
+		case fPyBlock, fNative, fCleanup:
+			if f.phase == 1 {
+				f.aux = 1
+				return stepOn
+			}
+		}
 		r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
 		r.pop()
 	}
-	return r.pop()
 }
 
 // mustExit is Interp.mustExit.
@@ -272,9 +302,9 @@ func (r *run) dropGIL() {
 	}
 }
 
-// needGIL is needGIL's test, and noGIL its report (noGILAt) for
-// statements that are no DECREF, which a debug build reports as the
-// release build does.
+// needGIL is needGIL's test; noGILAt (vm_heap.go) is its report, and
+// noGIL its report for statements that are no DECREF, which a debug build
+// reports as the release build does.
 func (r *run) needGIL() bool { return r.t.is(tHasGIL) }
 
 func (r *run) noGIL() stepEnd {
@@ -298,8 +328,15 @@ func (r *run) foreign() bool {
 func (r *run) stmt(st *scenario.Stmt) stepEnd {
 	if r.afterFinalize() { // afterFinalizeStmt
 		switch st.Op {
-		case scenario.OpPrint, scenario.OpWork:
-			return r.noGIL()
+		case scenario.OpGuard: // Py_IsFinalizing() is still true: no DECREF
+			return stepOn
+		case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref,
+			scenario.OpDecref, scenario.OpUse, scenario.OpPrint, scenario.OpWork:
+			o := int16(-1)
+			if st.Op == scenario.OpDecref {
+				o = r.s.heap.bound[r.m.objs[st.Name]]
+			}
+			return r.noGILAt(st, o)
 		case scenario.OpAcquire:
 			return r.halt(Corruption, KindUAFTstate)
 		}
@@ -376,6 +413,8 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 			return r.push(vmFrame{kind: fGroup, a: r.m.sid[st]})
 		}
 		return r.spawnOrJoin(st, r.m.sc.Thread(st.Name))
+	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref, scenario.OpDecref, scenario.OpUse, scenario.OpGuard, scenario.OpNative, scenario.OpHold, scenario.OpCleanup:
+		return r.heapStmt(st) // vm_heap.go
 	}
 	panic("runtime: the step function has no semantics for " + st.Op.String())
 }

@@ -1,0 +1,280 @@
+package runtime
+
+import (
+	"encoding/binary"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// The step function's native frames (native.go: native, hold, cleanup,
+// runFrameItems), the raises that leave them (threads.go: raise,
+// catchRaise), and the forced unwind and terminate of the policies
+// (exit.go: unwind, terminate). Each rule restates the goroutine model's
+// function it names, which cites CPython's source.
+//
+// A thread's native frames (thread.frames) are data apart from its
+// position: vmStack.natives, with their pending items on one stack
+// (vmStack.items, the innermost frame's last). The position holds an
+// fNative frame for each native statement running, which knows the index
+// of its entry (native's Go local f). The two part where the goroutine
+// model's do: native pops its entry only when runFrameItems returns, so a
+// raise out of a cleanup body leaves the entry (its items all run) on the
+// thread's stack, where the end of the next outermost frame and the
+// forced unwind still see it (a defect of the goroutine model, restated
+// here so that the two agree); and the forced unwind walks the entries,
+// not the position. A raise on its way is the aux of a frame of the
+// position (thread.raising only keys the Go local it is there).
+
+func init() {
+	for _, op := range []scenario.Op{scenario.OpNative, scenario.OpHold, scenario.OpCleanup} {
+		supportedOps[op] = true
+	}
+}
+
+// vmStack is a thread's C stack: its native frames with their pending
+// items, its locals, the depth of cleanup bodies it runs, and whether the
+// forced unwind runs on it (thread.frames, locals, inCleanup, unwinding).
+type vmStack struct {
+	natives   []vmNative
+	items     []vmItem
+	locals    []int16 // objects
+	inCleanup uint8
+	unwinding bool
+}
+
+// vmNative is frame: the native statement and how many of the items on
+// top of vmStack.items below the next frame's are its own.
+type vmNative struct {
+	stmt int16
+	n    int16
+}
+
+// vmItem is frameItem: a hold (obj, the held object) or a cleanup block
+// (obj -1), with its statement.
+type vmItem struct {
+	stmt int16
+	obj  int16
+}
+
+// usesStacks reports whether s has native frames or locals: a state has
+// per-thread stacks (VMState.stacks) only then.
+func usesStacks(s *scenario.Scenario) bool {
+	found := false
+	for _, b := range s.Bodies() {
+		scenario.Walk(b, func(st *scenario.Stmt) {
+			found = found || st.Op == scenario.OpNative || st.Op == scenario.OpLocal
+		})
+	}
+	return found
+}
+
+func (r *run) stack() *vmStack { return &r.s.stacks[r.id] }
+
+func cloneStacks(s []vmStack) []vmStack {
+	if s == nil {
+		return nil
+	}
+	c := make([]vmStack, len(s))
+	for i := range s {
+		c[i] = s[i].clone()
+	}
+	return c
+}
+
+func (st vmStack) clone() vmStack {
+	if st.natives != nil {
+		st.natives = append([]vmNative(nil), st.natives...)
+	}
+	if st.items != nil {
+		st.items = append([]vmItem(nil), st.items...)
+	}
+	if st.locals != nil {
+		st.locals = append([]int16(nil), st.locals...)
+	}
+	return st
+}
+
+func (st *vmStack) appendKey(b []byte) []byte {
+	if len(st.natives) == 0 && len(st.items) == 0 && len(st.locals) == 0 && st.inCleanup == 0 && !st.unwinding {
+		return append(b, 0)
+	}
+	b = append(b, 1, st.inCleanup, boolByte(st.unwinding))
+	b = binary.AppendUvarint(b, uint64(len(st.natives)))
+	b = binary.AppendUvarint(b, uint64(len(st.items)))
+	b = binary.AppendUvarint(b, uint64(len(st.locals)))
+	for _, n := range st.natives {
+		b = binary.LittleEndian.AppendUint16(b, uint16(n.stmt))
+		b = binary.LittleEndian.AppendUint16(b, uint16(n.n))
+	}
+	for _, it := range st.items {
+		b = binary.LittleEndian.AppendUint16(b, uint16(it.stmt))
+		b = binary.LittleEndian.AppendUint16(b, uint16(it.obj))
+	}
+	for _, o := range st.locals {
+		b = binary.LittleEndian.AppendUint16(b, uint16(o))
+	}
+	return b
+}
+
+// nativeStmt runs native, hold and cleanup.
+func (r *run) nativeStmt(st *scenario.Stmt) stepEnd {
+	stk := r.stack()
+	switch st.Op {
+	case scenario.OpNative:
+		return r.push(vmFrame{kind: fNative, a: r.m.sid[st]})
+	case scenario.OpHold:
+		// hold: a smart pointer to the bound object, if any, in the
+		// innermost native frame (no INCREF).
+		if o := r.s.heap.bound[r.m.objs[st.Name]]; o >= 0 {
+			stk.addItem(vmItem{stmt: r.m.sid[st], obj: o})
+		}
+	case scenario.OpCleanup:
+		stk.addItem(vmItem{stmt: r.m.sid[st], obj: -1}) // cleanup
+	}
+	return stepOn
+}
+
+func (st *vmStack) addItem(it vmItem) {
+	st.items = append(st.items, it)
+	st.natives[len(st.natives)-1].n++
+}
+
+// native is native: the frame's entry is pushed, its body runs (a raise
+// stops here: catchRaise), its items run, its entry is popped, and a
+// raise goes on to the enclosing block. Phases: 1 body ran, 2 items ran;
+// aux 1: the body raised; i: the entry's index.
+func (r *run) native(f *vmFrame) stepEnd {
+	stk := r.stack()
+	switch f.phase {
+	case 0:
+		f.i = int32(len(stk.natives))
+		stk.natives = append(stk.natives, vmNative{stmt: f.a})
+		f.phase = 1
+		return r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+	case 1:
+		f.phase = 2
+		return r.push(vmFrame{kind: fItems, i: f.i})
+	}
+	stk.natives = stk.natives[:len(stk.natives)-1]
+	raised := f.aux == 1
+	r.pop()
+	if raised {
+		return r.raise()
+	}
+	if len(stk.natives) == 0 && r.m.sc.Threads[r.id].Kind != scenario.Foreign && !r.t.is(tHasGIL) {
+		return r.halt(Corruption, KindNoGIL)
+	}
+	return stepOn
+}
+
+// runFrameItems is runFrameItems: the items of entry i, last first, with
+// whatever GIL the thread has. A hold's release is a DECREF; a cleanup
+// body runs in an fCleanup frame ("cleanup unwind" only on the forced
+// unwind). aux 1: a cleanup body raised, and the raise goes on once every
+// item ran.
+func (r *run) runFrameItems(f *vmFrame) stepEnd {
+	stk := r.stack()
+	nat := &stk.natives[f.i]
+	for _, above := range stk.natives[f.i+1:] {
+		if above.n != 0 {
+			panic("runtime: the step function runs a frame's items below a frame that has some")
+		}
+	}
+	if nat.n == 0 {
+		raised := f.aux == 1
+		r.pop()
+		if raised {
+			return r.raise()
+		}
+		return stepOn
+	}
+	it := stk.items[len(stk.items)-1]
+	stk.items = stk.items[:len(stk.items)-1]
+	nat.n--
+	st := r.m.stmts[it.stmt]
+	if it.obj >= 0 {
+		if !r.t.is(tHasGIL) {
+			return r.noGILAt(st, it.obj)
+		}
+		return r.decref(it.obj)
+	}
+	if st.OnUnwind && !stk.unwinding {
+		return stepOn
+	}
+	return r.push(vmFrame{kind: fCleanup, a: it.stmt})
+}
+
+// cleanupBody is runFrameItems' catchRaise of a cleanup body, counted in
+// inCleanup; a raise that ends it is kept by the fItems frame below.
+func (r *run) cleanupBody(f *vmFrame) stepEnd {
+	stk := r.stack()
+	if f.phase == 0 {
+		f.phase = 1
+		stk.inCleanup++
+		return r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+	}
+	stk.inCleanup--
+	raised := f.aux == 1
+	r.pop()
+	if raised {
+		r.top().aux = 1
+	}
+	return stepOn
+}
+
+// unwind is unwind, pthread_exit's forced unwind, pushed on top of the
+// thread's position by strike: the GIL dropped, each native frame's items
+// run, innermost frame first, and the thread ends. A noexcept or nounwind
+// frame aborts before its items (haltNoUnwind); a catchall frame swallows
+// the unwind after them; an unwind that starts in a cleanup body aborts.
+// Phases: 1 next frame, 2 the items of entry i ran.
+func (r *run) unwind(f *vmFrame) stepEnd {
+	if r.s.stacks == nil {
+		r.dropGIL() // no native frames: the thread ends at once
+		return r.endThread(endUnwound)
+	}
+	stk := r.stack()
+	switch f.phase {
+	case 0:
+		if stk.inCleanup > 0 {
+			return r.halt(Abort, KindUnwindInDestructor)
+		}
+		r.dropGIL()
+		stk.unwinding = true
+		f.phase = 1
+		return stepOn
+	case 1:
+		if len(stk.natives) == 0 {
+			return r.endThread(endUnwound)
+		}
+		f.i = int32(len(stk.natives) - 1)
+		switch st := r.m.stmts[stk.natives[f.i].stmt]; {
+		case st.Noexcept:
+			return r.halt(Abort, KindNoexcept)
+		case st.Nounwind:
+			return r.halt(Abort, KindNounwind)
+		}
+		f.phase = 2
+		return r.push(vmFrame{kind: fItems, i: f.i})
+	}
+	st := r.m.stmts[stk.natives[f.i].stmt]
+	stk.natives = stk.natives[:len(stk.natives)-1]
+	if st.Catchall {
+		if r.m.preset.CatchallAborts {
+			return r.halt(Abort, KindNotRethrown)
+		}
+		return r.halt(Corruption, KindSwallowedUnwind)
+	}
+	f.phase = 1
+	return stepOn
+}
+
+// terminate is terminate, _endthreadex: the thread ends at once, its
+// native frames dropped with their items.
+func (r *run) terminate() stepEnd {
+	r.dropGIL()
+	if r.s.stacks != nil {
+		r.stack().natives, r.stack().items = nil, nil
+	}
+	return r.endThread(endTerminated)
+}
