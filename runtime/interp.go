@@ -75,6 +75,10 @@ type Config struct {
 	// counterfactual the fuzz contracts use to tell failures the policy
 	// caused from a scenario's own bugs; it is not a policy.
 	NoStrike bool
+	// Runner, when set, lends the run the coroutines of its threads
+	// (runner.go); without one, a controlled run starts its own and ends
+	// them.
+	Runner *Runner
 }
 
 // scheduler is what the model needs of a scheduler: chaos.Controller
@@ -94,7 +98,8 @@ type Interp struct {
 	preset  Preset
 	policy  string
 	ctl     scheduler
-	wild    *chaos.Wild // non-nil in wild mode; ctl is then the same scheduler
+	wild    *chaos.Wild       // non-nil in wild mode; ctl is then the same scheduler
+	cc      *chaos.Controller // non-nil in controlled mode; ctl is then the same
 	gil     *gil
 	threads []*thread
 	heap    heap
@@ -314,7 +319,8 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		in.result.Mode = "wild"
 		in.result.Strategy = fmt.Sprintf("wild %d", opts.Seed)
 	} else {
-		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName})
+		in.cc = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName, Pool: cfg.Runner.pool()})
+		in.ctl = in.cc
 	}
 	for _, b := range s.Bodies() {
 		scenario.Walk(b, func(st *scenario.Stmt) { in.hasEnsure = in.hasEnsure || st.Op == scenario.OpEnsure })
@@ -338,7 +344,7 @@ func (in *Interp) run() (*Result, error) {
 			in.result.Leaked = append(in.result.Leaked, fmt.Sprintf("the goroutine of thread %s did not exit after the run", in.threads[id].name))
 		}
 	} else {
-		end = in.ctl.(*chaos.Controller).Run(0)
+		end = in.cc.Run(0)
 	}
 	r := in.result
 	r.Schedule, r.Diverged, r.Preemptions = end.Schedule, end.Diverged, end.Preemptions
@@ -424,6 +430,12 @@ func stmtOp(st *scenario.Stmt) string {
 	}
 	return st.Op.String()
 }
+
+// ending reports whether the controlled run has ended: the panic that
+// unwinds a thread then is the controller's (chaos.IsRunEnd), and a
+// deferred function lets it pass without recovering it, as it lets Goexit
+// pass in wild mode (a recover would cost a walk of the stack).
+func (in *Interp) ending() bool { return in.cc != nil && in.cc.Ended() }
 
 // point is a scheduling point for t.
 func (in *Interp) point(t *thread) { in.ctl.Yield(t.id) }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 
-	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -165,7 +164,7 @@ func (p *Point) SetStacks(s []uint32) { copy(p.stack, s) }
 // Waiting describes what thread id waits for, or "" when it can run (or
 // has not been spawned).
 func (p *Point) Waiting(id int) string {
-	if c, ok := p.in.ctl.(*chaos.Controller); ok {
+	if c := p.in.cc; c != nil {
 		if w := c.Waiting(id); w != nil && !w.Ready() {
 			return w.String()
 		}
