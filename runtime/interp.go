@@ -201,7 +201,7 @@ var ErrUsage = errors.New("usage")
 // Run runs s once under cfg and returns its result. It returns an error
 // (wrapping ErrUsage) only for an unknown policy or preset.
 func Run(s *scenario.Scenario, cfg Config) (*Result, error) {
-	in, err := newInterp(s, cfg)
+	in, err := newInterp(s, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -277,11 +277,15 @@ func EstimateSteps(s *scenario.Scenario) int {
 	return total
 }
 
-func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
-	policy, preset, err := ResolvePolicy(s, cfg.Policy)
-	if err != nil {
-		return nil, err
+func newInterp(s *scenario.Scenario, cfg Config, prep *prepared) (*Interp, error) {
+	if prep == nil {
+		p, err := prepare(s, cfg.Policy)
+		if err != nil {
+			return nil, err
+		}
+		prep = &p
 	}
+	policy, preset := prep.policy, prep.preset
 	strat, desc := cfg.Strategy, cfg.StrategyName
 	if strat == nil {
 		sch := cfg.Schedule
@@ -322,9 +326,7 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		in.cc = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName, Pool: cfg.Runner.pool()})
 		in.ctl = in.cc
 	}
-	for _, b := range s.Bodies() {
-		scenario.Walk(b, func(st *scenario.Stmt) { in.hasEnsure = in.hasEnsure || st.Op == scenario.OpEnsure })
-	}
+	in.hasEnsure = prep.hasEnsure
 	for i, d := range s.Threads {
 		in.threads = append(in.threads, &thread{id: i, name: d.Name, decl: d, kind: d.Kind})
 		in.result.Threads = append(in.result.Threads, d.Name)

@@ -1,6 +1,9 @@
 package runtime
 
-import "github.com/shutdownfuzz/shutdownfuzz/chaos"
+import (
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
 
 // A Runner keeps what many controlled runs can share: the coroutines that
 // run the threads (a chaos.Pool), whose stacks grow once instead of once
@@ -24,4 +27,25 @@ func (r *Runner) pool() *chaos.Pool {
 		return nil
 	}
 	return r.p
+}
+
+// prepared is what a run needs of its scenario and policy before it
+// starts; a StateTable keeps it for the runs of a search.
+type prepared struct {
+	override  string // Config.Policy it was made for
+	policy    string
+	preset    Preset
+	hasEnsure bool
+}
+
+func prepare(s *scenario.Scenario, override string) (prepared, error) {
+	policy, preset, err := ResolvePolicy(s, override)
+	if err != nil {
+		return prepared{}, err
+	}
+	p := prepared{override: override, policy: policy, preset: preset}
+	for _, b := range s.BodyRefs() {
+		scenario.Walk(*b, func(st *scenario.Stmt) { p.hasEnsure = p.hasEnsure || st.Op == scenario.OpEnsure })
+	}
+	return p, nil
 }

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/binary"
+	"fmt"
 	goruntime "runtime"
 	"slices"
 	"sort"
@@ -61,13 +62,15 @@ type StateTable struct {
 	locks   []string
 	events  []string
 	stacks  map[string]uint32
+	cstacks map[string]uint32 // the same from runtime.Callers (keyCheck)
+	prep    prepared          // for the runs of RunChooser
 	pcs     []uintptr
 	pcbuf   []byte
 }
 
 // NewStateTable prepares keys for runs of s.
 func NewStateTable(s *scenario.Scenario) *StateTable {
-	tab := &StateTable{stmts: map[*scenario.Stmt]uint32{}, stacks: map[string]uint32{}, pcs: make([]uintptr, 64)}
+	tab := &StateTable{stmts: map[*scenario.Stmt]uint32{}, stacks: map[string]uint32{}, cstacks: map[string]uint32{}, pcs: make([]uintptr, 64)}
 	objs, locks, events := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, b := range s.Bodies() {
 		scenario.Walk(b, func(st *scenario.Stmt) {
@@ -114,23 +117,46 @@ type Point struct {
 // Choose down count, so the chooser's own call path does not matter.
 func (p *Point) Capture() {
 	tab := p.tab
-	n := goruntime.Callers(1, tab.pcs)
+	id := tab.intern(tab.stacks, tab.frames(framePCs))
+	if keyCheck.Load() {
+		callers := func(buf []uintptr) int { return goruntime.Callers(1, buf) }
+		if cid := tab.intern(tab.cstacks, tab.frames(callers)); cid != id {
+			panic(fmt.Sprintf("runtime: the frame pointers give position %d, runtime.Callers %d", id, cid))
+		}
+	}
+	p.stack[p.Cur] = id
+}
+
+// keyCheck makes Capture also intern each position from runtime.Callers
+// and check that both give it the same number: that the frame-pointer
+// walk tells exactly the same positions apart (tests).
+var keyCheck atomic.Bool
+
+// frames returns the return addresses walk finds, from the frame of
+// chooserStrategy.Choose outwards, in tab.pcs.
+func (tab *StateTable) frames(walk func([]uintptr) int) []uintptr {
+	n := walk(tab.pcs)
 	for n == len(tab.pcs) {
 		tab.pcs = make([]uintptr, 2*len(tab.pcs))
-		n = goruntime.Callers(1, tab.pcs)
+		n = walk(tab.pcs)
 	}
 	pcs := tab.pcs[:n]
-	pcs = pcs[chooseFrame(pcs):]
+	return pcs[chooseFrame(pcs):]
+}
+
+// intern numbers the position pcs in stacks, from 1 in the order first
+// seen.
+func (tab *StateTable) intern(stacks map[string]uint32, pcs []uintptr) uint32 {
 	tab.pcbuf = tab.pcbuf[:0]
 	for _, pc := range pcs {
 		tab.pcbuf = binary.LittleEndian.AppendUint64(tab.pcbuf, uint64(pc))
 	}
-	id, ok := tab.stacks[string(tab.pcbuf)]
+	id, ok := stacks[string(tab.pcbuf)]
 	if !ok {
-		id = uint32(len(tab.stacks) + 1)
-		tab.stacks[string(tab.pcbuf)] = id
+		id = uint32(len(stacks) + 1)
+		stacks[string(tab.pcbuf)] = id
 	}
-	p.stack[p.Cur] = id
+	return id
 }
 
 // chooseRet is the return address inside chooserStrategy.Choose of its
@@ -184,7 +210,14 @@ func (p *Point) Thread(id int) string { return p.in.threads[id].name }
 func RunChooser(s *scenario.Scenario, cfg Config, tab *StateTable, ch Chooser) (*Result, error) {
 	ad := &chooserStrategy{ch: ch, pt: Point{tab: tab}}
 	cfg.Strategy, cfg.StrategyName, cfg.Wild = ad, "exhaustive", nil
-	in, err := newInterp(s, cfg)
+	if tab.prep.override != cfg.Policy || tab.prep.policy == "" {
+		p, err := prepare(s, cfg.Policy)
+		if err != nil {
+			return nil, err
+		}
+		tab.prep = p
+	}
+	in, err := newInterp(s, cfg, &tab.prep)
 	if err != nil {
 		return nil, err
 	}
