@@ -1,4 +1,4 @@
-// Package chaos controls the schedule of a set of cooperating goroutines. It
+// Package chaos controls the schedule of a set of cooperating threads. It
 // knows nothing of interpreters: it sees numbered threads that reach
 // scheduling points, block on conditions they describe, and end.
 //
@@ -22,7 +22,7 @@ import (
 )
 
 // A Wait describes why a thread cannot run. Ready is evaluated only by the
-// running goroutine, so it may read the caller's state without locks.
+// running thread, so it may read the caller's state without locks.
 type Wait interface {
 	// Ready reports whether the thread could make progress now.
 	Ready() bool

@@ -1,10 +1,12 @@
 // Package runtime is a miniature CPython runtime for shutdown races.
 //
 // One interpreter runs the threads of a scenario: main, Python threads
-// (thread, daemon) and foreign OS threads. Each is a goroutine; a chaos
-// controller lets exactly one run at a time and picks who runs at each
-// scheduling point (every statement, every bytecode step of work, every
-// place a statement drops or retakes the GIL). The GIL is a real mutex with
+// (thread, daemon) and foreign OS threads. Each runs on its own Go stack: a
+// coroutine under the chaos controller, which lets exactly one run at a
+// time and picks who runs at each scheduling point (every statement, every
+// bytecode step of work, every place a statement drops or retakes the
+// GIL), or a goroutine in wild mode. A Runner (Config.Runner) keeps the
+// coroutines from one run to the next. The GIL is a real mutex with
 // CPython's drop requests and FORCE_SWITCHING hand-off. Main runs its body,
 // then finalizes in Py_FinalizeEx order:
 //
