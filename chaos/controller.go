@@ -161,6 +161,13 @@ func (c *Controller) Spawn(id int, fn func()) {
 // resumes the chosen thread at each hand-off until the run ends, unwinds
 // every parked thread and returns how the run ended.
 func (c *Controller) Run(first int) End {
+	defer func() {
+		if r := recover(); r != nil { // a thread's panic (a broken strategy)
+			c.ended = true
+			c.release()
+			panic(r)
+		}
+	}()
 	c.deadline = time.Now().Add(c.opts.Watchdog)
 	for id := first; id >= 0; {
 		c.handTo = -1

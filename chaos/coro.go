@@ -62,6 +62,9 @@ func (p *Pool) get() *worker {
 }
 
 func (p *Pool) put(w *worker) {
+	if w.dead {
+		return
+	}
 	w.c, w.t, w.fn = nil, nil, nil
 	p.mu.Lock()
 	p.idle = append(p.idle, w)
@@ -77,6 +80,7 @@ type worker struct {
 	c     *Controller
 	t     *thread
 	fn    func()
+	dead  bool // a panic went through it: its coroutine has ended
 }
 
 func (w *worker) loop(yield func(struct{}) bool) {
@@ -97,7 +101,8 @@ func (w *worker) runThread() {
 	defer func() {
 		t.exited = true
 		if r := recover(); r != nil && !IsRunEnd(r) {
-			panic(r)
+			w.dead = true
+			panic(r) // to the driver, through iter.Pull
 		}
 	}()
 	t.started = true
