@@ -1,13 +1,14 @@
 package chaos
 
 import (
+	"iter"
 	"sync"
 	"testing"
 )
 
 // BenchmarkHandoffFloor is the cost of waking one goroutine and parking
 // another through per-goroutine channels, the primitive the controller
-// uses: the floor for one context switch at a scheduling point.
+// used before its threads became coroutines (BenchmarkCoroHandoffFloor).
 func BenchmarkHandoffFloor(b *testing.B) {
 	a, c := make(chan bool, 1), make(chan bool, 1)
 	var wg sync.WaitGroup
@@ -28,9 +29,26 @@ func BenchmarkHandoffFloor(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/handoff")
 }
 
+// BenchmarkCoroHandoffFloor is the cost of resuming a coroutine
+// (iter.Pull) and of its yield back, the primitive the controller uses: a
+// context switch at a scheduling point is two of them (thread to driver,
+// driver to thread).
+func BenchmarkCoroHandoffFloor(b *testing.B) {
+	next, stop := iter.Pull(func(yield func(struct{}) bool) {
+		for yield(struct{}{}) {
+		}
+	})
+	defer stop()
+	b.ResetTimer()
+	for range b.N {
+		next()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(2*b.N), "ns/handoff")
+}
+
 // BenchmarkControllerSwitch measures the controller at scheduling points
 // where the strategy alternates between two threads: one handoff per
-// point, plus the strategy and the recording.
+// point (two coroutine switches), plus the strategy and the recording.
 func BenchmarkControllerSwitch(b *testing.B) {
 	const points = 10000
 	choices := make([]int, points+1)

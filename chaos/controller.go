@@ -1,28 +1,28 @@
-// Package chaos controls the schedule of a set of cooperating goroutines. It
+// Package chaos controls the schedule of a set of cooperating threads. It
 // knows nothing of interpreters: it sees numbered threads that reach
 // scheduling points, block on conditions they describe, and end.
 //
-// In controlled mode (Controller) exactly one thread goroutine runs at a time.
-// At each scheduling point the Strategy picks the next thread among those
-// that can run; the choice is appended to the recorded schedule, the chosen
-// goroutine is woken through its own channel and the caller parks. Blocking
-// is declared, never real: a thread that cannot proceed calls Block with a
-// Wait that says when it could, so "no thread can run" is an exact deadlock,
-// reported with its wait-for chain. Every run has a step budget and a
-// wall-clock watchdog, and when it ends every parked goroutine is released
-// and exits, so no goroutine outlives the run.
+// In controlled mode (Controller) exactly one thread runs at a time. Each
+// thread runs on a coroutine (coro.go), and Run is a driver loop that
+// resumes one thread after another. At each scheduling point the running
+// thread asks the Strategy, on its own stack, for the next thread among
+// those that can run; the choice is appended to the recorded schedule,
+// and the thread suspends itself so that the driver resumes the chosen
+// one. Blocking is declared, never real: a thread that cannot proceed
+// calls Block with a Wait that says when it could, so "no thread can run"
+// is an exact deadlock, reported with its wait-for chain. Every run has a
+// step budget and a wall-clock watchdog, and when it ends every parked
+// thread is resumed once to unwind its stack (a runEnd panic, see
+// IsRunEnd), so no thread outlives the run; the coroutines go back to the
+// Pool (Options.Pool) or end with the run.
 package chaos
 
 import (
-	"fmt"
-	goruntime "runtime"
-	"strings"
-	"sync"
 	"time"
 )
 
 // A Wait describes why a thread cannot run. Ready is evaluated only by the
-// running goroutine, so it may read the caller's state without locks.
+// running thread, so it may read the caller's state without locks.
 type Wait interface {
 	// Ready reports whether the thread could make progress now.
 	Ready() bool
@@ -76,6 +76,10 @@ type Options struct {
 	Watchdog time.Duration // wall-clock limit; default 2s
 	// Name names thread id in wait-for chains; default "thread ID".
 	Name func(id int) string
+	// Pool, when set, provides the coroutines that run the threads and
+	// keeps them after the run; the caller closes it. Without one, each
+	// run starts its own and ends them.
+	Pool *Pool
 }
 
 // End is the result of a controlled run.
@@ -102,9 +106,10 @@ type End struct {
 
 type thread struct {
 	id      int
-	wake    chan bool // true: run; false: the run is over, exit
+	w       *worker // the coroutine that runs it
 	started bool
-	done    bool
+	done    bool // returned
+	exited  bool // its body's frames are gone: returned or unwound
 	wait    Wait // non-nil while blocked
 }
 
@@ -119,8 +124,11 @@ type Controller struct {
 	preemptions int
 	deadline    time.Time
 	end         End
-	ended       chan struct{}
-	wg          sync.WaitGroup
+	pool        *Pool
+	ownPool     bool // the run's own pool, closed when it ends
+	handTo      int  // the thread the driver resumes next; -1: the run is over
+	over        bool // the driver is unwinding: a parked thread resumed unwinds
+	ended       bool // finish was called
 }
 
 // NewController returns a controller that will schedule with s.
@@ -131,7 +139,11 @@ func NewController(s Strategy, opts Options) *Controller {
 	if opts.Watchdog <= 0 {
 		opts.Watchdog = 2 * time.Second
 	}
-	return &Controller{strat: s, opts: opts, ended: make(chan struct{}), schedule: make([]int, 0, 256)}
+	c := &Controller{strat: s, opts: opts, schedule: make([]int, 0, 256), pool: opts.Pool}
+	if c.pool == nil {
+		c.pool, c.ownPool = NewPool(), true
+	}
+	return c
 }
 
 // Spawn registers thread id, runnable, to run fn when first chosen. It may
@@ -140,36 +152,29 @@ func (c *Controller) Spawn(id int, fn func()) {
 	for len(c.threads) <= id {
 		c.threads = append(c.threads, nil)
 	}
-	t := &thread{id: id, wake: make(chan bool, 1)}
+	t := &thread{id: id, w: c.pool.get()}
+	t.w.c, t.w.t, t.w.fn = c, t, fn
 	c.threads[id] = t
-	c.wg.Add(1)
-	go func() {
-		defer c.wg.Done()
-		growStack()
-		if !<-t.wake {
-			return
-		}
-		t.started = true
-		fn()
-		c.exit(t)
-	}()
 }
 
-// Run starts the thread with id first (which must have been spawned), waits
-// until the run ends, releases every goroutine and returns how it ended.
+// Run starts the thread with id first (which must have been spawned),
+// resumes the chosen thread at each hand-off until the run ends, unwinds
+// every parked thread and returns how the run ended.
 func (c *Controller) Run(first int) End {
-	c.deadline = time.Now().Add(c.opts.Watchdog)
-	c.threads[first].wake <- true
-	<-c.ended
-	for _, t := range c.threads {
-		if t != nil && !t.done {
-			select {
-			case t.wake <- false:
-			default:
-			}
+	defer func() {
+		if r := recover(); r != nil { // a thread's panic (a broken strategy)
+			c.ended = true
+			c.release()
+			panic(r)
 		}
+	}()
+	c.deadline = time.Now().Add(c.opts.Watchdog)
+	for id := first; id >= 0; {
+		c.handTo = -1
+		c.threads[id].w.next()
+		id = c.handTo
 	}
-	c.wg.Wait()
+	c.release()
 	c.end.Steps = c.steps
 	c.end.Schedule = c.schedule
 	c.end.Preemptions = c.preemptions
@@ -180,6 +185,24 @@ func (c *Controller) Run(first int) End {
 		}
 	}
 	return c.end
+}
+
+// release unwinds the threads still parked, in id order, and gives their
+// coroutines back to the pool.
+func (c *Controller) release() {
+	c.over = true
+	for _, t := range c.threads {
+		if t == nil {
+			continue
+		}
+		if t.started && !t.exited {
+			t.w.next()
+		}
+		c.pool.put(t.w)
+	}
+	if c.ownPool {
+		c.pool.Close()
+	}
 }
 
 // Steps returns the number of scheduling points taken so far.
@@ -200,16 +223,19 @@ func (c *Controller) Block(me int, w Wait) {
 }
 
 // Halt ends the run with value v. It must be called by the running thread,
-// and it does not return: the calling goroutine exits.
+// and it does not return: it unwinds the thread with a panic that the
+// thread's code must pass on (IsRunEnd).
 func (c *Controller) Halt(v any) {
 	c.finish(End{Kind: EndHalted, Value: v})
-	goruntime.Goexit()
+	panic(runEnd{})
 }
 
-func (c *Controller) finish(e End) {
-	c.end = e
-	close(c.ended)
-}
+func (c *Controller) finish(e End) { c.end, c.ended = e, true }
+
+// Ended reports whether the run has ended. From then on, the panic that
+// unwinds a thread is the end of the run (IsRunEnd): a deferred function
+// that sees Ended may let it pass without recovering it.
+func (c *Controller) Ended() bool { return c.ended }
 
 func (c *Controller) canRun(t *thread) bool {
 	return t != nil && !t.done && (t.wait == nil || t.wait.Ready())
@@ -263,15 +289,13 @@ func (c *Controller) pick(cur *thread) *thread {
 func (c *Controller) switchFrom(me *thread) {
 	next := c.pick(me)
 	if next == nil {
-		goruntime.Goexit()
+		panic(runEnd{})
 	}
 	if next == me {
 		return
 	}
-	next.wake <- true
-	if !<-me.wake {
-		goruntime.Goexit()
-	}
+	c.handTo = next.id
+	c.park(me)
 }
 
 func (c *Controller) exit(t *thread) {
@@ -287,7 +311,7 @@ func (c *Controller) exit(t *thread) {
 		return
 	}
 	if next := c.pick(t); next != nil {
-		next.wake <- true
+		c.handTo = next.id
 	}
 }
 
@@ -301,171 +325,3 @@ func (c *Controller) finishDeadlock() {
 	e.Cycle, e.ChainEnd = c.chain(e.Blocked[0])
 	c.finish(e)
 }
-
-// How a wait-for chain ends (End.ChainEnd).
-const (
-	ChainNever    = "never"    // a wait that says it can never become ready (Hopeless)
-	ChainCycle    = "cycle"    // the edges come back to a thread
-	ChainForever  = "forever"  // a wait that is never ready (a hung thread)
-	ChainEnded    = "ended"    // a thread that has ended, holding what is waited for
-	ChainOpen     = "open"     // a wait with no known blocker
-	ChainRunnable = "runnable" // a thread that can run: the start is not stuck
-)
-
-// chain follows the wait-for edges from thread id until they repeat, end
-// at a thread that is not blocked, or end at a wait nobody can satisfy. It
-// returns one line per thread and how the chain ends.
-func (c *Controller) chain(id int) ([]string, string) {
-	var lines []string
-	seen := map[int]bool{}
-	for {
-		if seen[id] {
-			lines[len(lines)-1] += " (cycle)"
-			return lines, ChainCycle
-		}
-		seen[id] = true
-		t := c.threads[id]
-		if t == nil {
-			return lines, ChainOpen
-		}
-		name := c.name(id)
-		if t.done {
-			lines = append(lines, name+" has ended")
-			return lines, ChainEnded
-		}
-		if t.wait == nil || t.wait.Ready() {
-			lines = append(lines, name+" can run")
-			return lines, ChainRunnable
-		}
-		next := t.wait.Blocker()
-		line := fmt.Sprintf("%s waits for %s", name, t.wait)
-		if next >= 0 {
-			line += " (held by " + c.name(next) + ")"
-		}
-		lines = append(lines, line)
-		if _, ok := t.wait.(Forever); ok {
-			return lines, ChainForever
-		}
-		if next < 0 {
-			return lines, ChainOpen
-		}
-		id = next
-	}
-}
-
-// name names thread id in wait-for chains.
-func (c *Controller) name(id int) string {
-	if c.opts.Name != nil {
-		return c.opts.Name(id)
-	}
-	return fmt.Sprintf("thread %d", id)
-}
-
-// blockedForGood reports whether thread id is blocked and can never run
-// again: its wait-for chain, through BlockerOnly waits, ends at a Hopeless
-// or Forever wait, an ended thread, or a cycle. It allocates nothing; it
-// runs at every scheduling point where thread 0 is blocked.
-func (c *Controller) blockedForGood(id int) bool {
-	for hops := 0; hops <= len(c.threads); hops++ {
-		t := c.threads[id]
-		if t == nil {
-			return false
-		}
-		if t.done {
-			return hops > 0
-		}
-		if t.wait == nil || t.wait.Ready() {
-			return false
-		}
-		if _, ok := t.wait.(Forever); ok {
-			return true
-		}
-		if h, ok := t.wait.(Hopeless); ok {
-			if _, _, never := h.Never(); never {
-				return true
-			}
-		}
-		o, ok := t.wait.(BlockerOnly)
-		if !ok || !o.BlockerOnly() {
-			return false
-		}
-		if id = t.wait.Blocker(); id < 0 {
-			return false
-		}
-	}
-	return true // more hops than threads: a cycle
-}
-
-// neverChain describes the chain blockedForGood found: one line per
-// thread, naming what each waits for and why it can never come.
-func (c *Controller) neverChain(id int) ([]string, string) {
-	var lines []string
-	seen := map[int]bool{}
-	for {
-		t := c.threads[id]
-		name := c.name(id)
-		switch {
-		case seen[id]:
-			lines[len(lines)-1] += " (cycle)"
-			return lines, ChainCycle
-		case t.done:
-			return append(lines, name+" has ended"), ChainEnded
-		}
-		seen[id] = true
-		line := fmt.Sprintf("%s waits for %s", name, t.wait)
-		if _, ok := t.wait.(Forever); ok {
-			return append(lines, line), ChainForever
-		}
-		if h, ok := t.wait.(Hopeless); ok {
-			if why, how, never := h.Never(); never {
-				return append(lines, line+", which can never come: "+why), how
-			}
-		}
-		id = t.wait.Blocker()
-		lines = append(lines, line+" (held by "+c.name(id)+")")
-	}
-}
-
-// WaitFunc adapts functions to a Wait.
-type WaitFunc struct {
-	ReadyFunc   func() bool
-	BlockerFunc func() int
-	Desc        string
-	// OnlyBlocker: only an action of the blocker can make the wait ready
-	// (see BlockerOnly).
-	OnlyBlocker bool
-}
-
-func (w WaitFunc) BlockerOnly() bool { return w.OnlyBlocker && w.BlockerFunc != nil }
-
-func (w WaitFunc) Ready() bool { return w.ReadyFunc() }
-func (w WaitFunc) Blocker() int {
-	if w.BlockerFunc == nil {
-		return -1
-	}
-	return w.BlockerFunc()
-}
-func (w WaitFunc) String() string { return w.Desc }
-
-// Forever is the Wait of a thread that will never run again.
-type Forever string
-
-func (Forever) Ready() bool      { return false }
-func (Forever) Blocker() int     { return -1 }
-func (f Forever) String() string { return string(f) }
-
-// FormatCycle joins a deadlock chain for a one-line report.
-func FormatCycle(lines []string) string { return strings.Join(lines, "; ") }
-
-// growStack grows a new thread goroutine's stack once, while it is still
-// shallow and cheap to copy, instead of several times in the middle of a
-// run, where each copy walks every frame.
-//
-//go:noinline
-func growStack() byte {
-	var buf [16 << 10]byte
-	return stackSink(buf[:])
-}
-
-//go:noinline
-func stackSink(b []byte) byte { return b[len(b)-1] }

@@ -185,3 +185,38 @@ func TestPCTPrioritiesArePermutation(t *testing.T) {
 		}
 	}
 }
+
+// TestPanicInThreadReachesRun: a panic on a thread (here a strategy that
+// picks a thread that cannot run would be one) comes out of Run, after the
+// parked threads have unwound, and the pool keeps only live coroutines.
+func TestPanicInThreadReachesRun(t *testing.T) {
+	pool := NewPool()
+	defer pool.Close()
+	run := func(boom bool) (got any) {
+		defer func() {
+			if r := recover(); r != nil {
+				got = r
+			}
+		}()
+		c := NewController(Replay([]int{1, 0, 1, 0}), Options{Pool: pool})
+		c.Spawn(0, func() {
+			c.Spawn(1, func() {
+				c.Yield(1)
+				if boom {
+					panic("boom")
+				}
+				c.Yield(1)
+			})
+			c.Yield(0)
+			c.Yield(0)
+			c.Halt("done")
+		})
+		return c.Run(0).Value
+	}
+	if got := run(true); got != "boom" {
+		t.Fatalf("Run with a panicking thread: recovered %v, want boom", got)
+	}
+	if got := run(false); got != "done" {
+		t.Fatalf("the next run on the pool ended with %v, want done", got)
+	}
+}

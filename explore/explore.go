@@ -98,8 +98,10 @@ func Policy(s *scenario.Scenario, policy string, opts Options) (*Report, error) 
 		opts.Runs = 1000
 	}
 	rep := &Report{Scenario: s.Name, Policy: policy, Mode: "sampled", Outcomes: map[runtime.Outcome]*Witness{}}
+	rn := runtime.NewRunner() // the runs share their threads' coroutines
+	defer rn.Close()
 	for i := 0; i < opts.Runs; i++ {
-		cfg := runtime.Config{Policy: policy, Schedule: Schedule(i), MaxSteps: opts.MaxSteps}
+		cfg := runtime.Config{Policy: policy, Schedule: Schedule(i), MaxSteps: opts.MaxSteps, Runner: rn}
 		if opts.Wild != nil {
 			w := *opts.Wild
 			w.Seed = uint64(i)

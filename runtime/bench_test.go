@@ -30,7 +30,17 @@ daemon c { work 4
 // under the controlled scheduler with random schedules. It reports runs/s
 // and ns per scheduling point, to compare with chaos's
 // BenchmarkHandoffFloor.
-func BenchmarkRun4x50(b *testing.B) {
+func BenchmarkRun4x50(b *testing.B) { benchRun4x50(b, nil) }
+
+// BenchmarkRun4x50Runner is BenchmarkRun4x50 with one Runner lending its
+// coroutines to every run, as loops of runs do.
+func BenchmarkRun4x50Runner(b *testing.B) {
+	r := runtime.NewRunner()
+	defer r.Close()
+	benchRun4x50(b, r)
+}
+
+func benchRun4x50(b *testing.B, rn *runtime.Runner) {
 	s, err := scenario.Parse("bench.scn", []byte(benchScenario))
 	if err != nil {
 		b.Fatal(err)
@@ -38,7 +48,7 @@ func BenchmarkRun4x50(b *testing.B) {
 	steps := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		r, _ := runtime.Run(s, runtime.Config{Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: uint64(i)}})
+		r, _ := runtime.Run(s, runtime.Config{Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: uint64(i)}, Runner: rn})
 		steps += r.Steps
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "runs/s")

@@ -21,7 +21,7 @@ type mutex interface {
 // ceval_gil.c that the model needs: the holder, the last holder and switch
 // number (the FORCE_SWITCHING hand-off) and the drop request.
 //
-// Under the controlled scheduler only one thread goroutine runs at a time,
+// Under the controlled scheduler only one thread runs at a time,
 // so a take is TryLock; when it fails the thread declares itself blocked
 // on the GIL and the scheduler runs someone else. The mutex stays a real
 // mutex: a bug that let two threads hold it would still fail TryLock.

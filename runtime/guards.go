@@ -126,7 +126,10 @@ func guardName(name string) string {
 // when the thread hangs, parks or is terminated inside it.
 func (in *Interp) guardBlock(t *thread, id int, body []*scenario.Stmt, leave func()) {
 	defer func() {
-		// nil: the normal end (below), or the end of the run (Goexit).
+		if in.ending() {
+			return
+		}
+		// nil: the normal end (below), or the end of a wild run (Goexit).
 		if r := recover(); r != nil {
 			if _, ended := r.(threadEnded); !ended || t.endHow == "unwound" {
 				in.closeID(t, id) // a raise, main's exit, the forced unwind

@@ -77,7 +77,7 @@ func WithFile(err error, file string) error {
 }
 
 // brokeInvariant records v, a panic that is none of the model's own
-// sentinels, raised on t's goroutine, and ends the run: Run then returns
+// sentinels, raised on t's stack, and ends the run: Run then returns
 // the *InternalError instead of a result.
 func (in *Interp) brokeInvariant(t *thread, v any) {
 	if in.internal == nil {

@@ -1,10 +1,12 @@
 // Package runtime is a miniature CPython runtime for shutdown races.
 //
 // One interpreter runs the threads of a scenario: main, Python threads
-// (thread, daemon) and foreign OS threads. Each is a goroutine; a chaos
-// controller lets exactly one run at a time and picks who runs at each
-// scheduling point (every statement, every bytecode step of work, every
-// place a statement drops or retakes the GIL). The GIL is a real mutex with
+// (thread, daemon) and foreign OS threads. Each runs on its own Go stack: a
+// coroutine under the chaos controller, which lets exactly one run at a
+// time and picks who runs at each scheduling point (every statement, every
+// bytecode step of work, every place a statement drops or retakes the
+// GIL), or a goroutine in wild mode. A Runner (Config.Runner) keeps the
+// coroutines from one run to the next. The GIL is a real mutex with
 // CPython's drop requests and FORCE_SWITCHING hand-off. Main runs its body,
 // then finalizes in Py_FinalizeEx order:
 //
@@ -75,6 +77,10 @@ type Config struct {
 	// counterfactual the fuzz contracts use to tell failures the policy
 	// caused from a scenario's own bugs; it is not a policy.
 	NoStrike bool
+	// Runner, when set, lends the run the coroutines of its threads
+	// (runner.go); without one, a controlled run starts its own and ends
+	// them.
+	Runner *Runner
 }
 
 // scheduler is what the model needs of a scheduler: chaos.Controller
@@ -94,7 +100,8 @@ type Interp struct {
 	preset  Preset
 	policy  string
 	ctl     scheduler
-	wild    *chaos.Wild // non-nil in wild mode; ctl is then the same scheduler
+	wild    *chaos.Wild       // non-nil in wild mode; ctl is then the same scheduler
+	cc      *chaos.Controller // non-nil in controlled mode; ctl is then the same
 	gil     *gil
 	threads []*thread
 	heap    heap
@@ -196,7 +203,7 @@ var ErrUsage = errors.New("usage")
 // Run runs s once under cfg and returns its result. It returns an error
 // (wrapping ErrUsage) only for an unknown policy or preset.
 func Run(s *scenario.Scenario, cfg Config) (*Result, error) {
-	in, err := newInterp(s, cfg)
+	in, err := newInterp(s, cfg, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -272,11 +279,15 @@ func EstimateSteps(s *scenario.Scenario) int {
 	return total
 }
 
-func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
-	policy, preset, err := ResolvePolicy(s, cfg.Policy)
-	if err != nil {
-		return nil, err
+func newInterp(s *scenario.Scenario, cfg Config, prep *prepared) (*Interp, error) {
+	if prep == nil {
+		p, err := prepare(s, cfg.Policy)
+		if err != nil {
+			return nil, err
+		}
+		prep = &p
 	}
+	policy, preset := prep.policy, prep.preset
 	strat, desc := cfg.Strategy, cfg.StrategyName
 	if strat == nil {
 		sch := cfg.Schedule
@@ -314,11 +325,10 @@ func newInterp(s *scenario.Scenario, cfg Config) (*Interp, error) {
 		in.result.Mode = "wild"
 		in.result.Strategy = fmt.Sprintf("wild %d", opts.Seed)
 	} else {
-		in.ctl = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName})
+		in.cc = chaos.NewController(strat, chaos.Options{MaxSteps: cfg.MaxSteps, Watchdog: cfg.Watchdog, Name: in.threadName, Pool: cfg.Runner.pool()})
+		in.ctl = in.cc
 	}
-	for _, b := range s.Bodies() {
-		scenario.Walk(b, func(st *scenario.Stmt) { in.hasEnsure = in.hasEnsure || st.Op == scenario.OpEnsure })
-	}
+	in.hasEnsure = prep.hasEnsure
 	for i, d := range s.Threads {
 		in.threads = append(in.threads, &thread{id: i, name: d.Name, decl: d, kind: d.Kind})
 		in.result.Threads = append(in.result.Threads, d.Name)
@@ -338,7 +348,7 @@ func (in *Interp) run() (*Result, error) {
 			in.result.Leaked = append(in.result.Leaked, fmt.Sprintf("the goroutine of thread %s did not exit after the run", in.threads[id].name))
 		}
 	} else {
-		end = in.ctl.(*chaos.Controller).Run(0)
+		end = in.cc.Run(0)
 	}
 	r := in.result
 	r.Schedule, r.Diverged, r.Preemptions = end.Schedule, end.Diverged, end.Preemptions
@@ -424,6 +434,12 @@ func stmtOp(st *scenario.Stmt) string {
 	}
 	return st.Op.String()
 }
+
+// ending reports whether the controlled run has ended: the panic that
+// unwinds a thread then is the controller's (chaos.IsRunEnd), and a
+// deferred function lets it pass without recovering it, as it lets Goexit
+// pass in wild mode (a recover would cost a walk of the stack).
+func (in *Interp) ending() bool { return in.cc != nil && in.cc.Ended() }
 
 // point is a scheduling point for t.
 func (in *Interp) point(t *thread) { in.ctl.Yield(t.id) }

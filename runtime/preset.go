@@ -5,6 +5,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -265,6 +266,22 @@ func setThreadExitPolicy(p *Preset) {
 // named without a platform is glibc, which is what a CPython user on Linux
 // runs (see docs/faithfulness.md).
 func LookupPreset(names []string) (Preset, error) {
+	key := strings.Join(names, "\x00")
+	if p, ok := presetCache.Load(key); ok {
+		return p.(Preset), nil
+	}
+	p, err := lookupPreset(names)
+	if err == nil {
+		presetCache.Store(key, p)
+	}
+	return p, err
+}
+
+// presetCache holds the presets LookupPreset composed, by their names
+// joined with NUL: every run of a scenario looks its preset up.
+var presetCache sync.Map
+
+func lookupPreset(names []string) (Preset, error) {
 	r, platform, debug := Release{scenario.DefaultRelease, Latest}, "", false
 	for _, n := range names {
 		if v, ok := ParseRelease(n); ok {

@@ -2,13 +2,13 @@ package runtime
 
 import (
 	"encoding/binary"
+	"fmt"
 	goruntime "runtime"
 	"slices"
 	"sort"
 	"strings"
 	"sync/atomic"
 
-	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -17,10 +17,14 @@ import (
 // that can influence the rest of the run, so that two points with the same
 // key have the same futures.
 //
-// A thread's position is the Go stack of its goroutine, which is not data.
-// The key captures it in two parts: the return addresses of the goroutine
-// at the point where it parked (runtime.Callers: which helper, which call
-// site, how deep in native frames and cleanup bodies), and the thread's
+// A thread's position is its Go stack (a coroutine's, chaos/coro.go),
+// which is not data. The key captures it in two parts: the return
+// addresses of the thread's frames at the point where it parked (which
+// helper, which call site, how deep in native frames and cleanup bodies;
+// read by following the frame pointers, frames_fp.go, which costs a few
+// ns a frame where runtime.Callers' unwinding costs a hundred: both tell
+// the same positions apart, which TestKeyPositionsMatchCallers checks over
+// the library), and the thread's
 // pos stack, which stmt keeps: the statement at each level, the iteration
 // of a work or loop statement, and whether a blocking call there dropped
 // the GIL it will take back. Counters of forever loops are not kept: their
@@ -62,13 +66,15 @@ type StateTable struct {
 	locks   []string
 	events  []string
 	stacks  map[string]uint32
+	cstacks map[string]uint32 // the same from runtime.Callers (keyCheck)
+	prep    prepared          // for the runs of RunChooser
 	pcs     []uintptr
 	pcbuf   []byte
 }
 
 // NewStateTable prepares keys for runs of s.
 func NewStateTable(s *scenario.Scenario) *StateTable {
-	tab := &StateTable{stmts: map[*scenario.Stmt]uint32{}, stacks: map[string]uint32{}, pcs: make([]uintptr, 64)}
+	tab := &StateTable{stmts: map[*scenario.Stmt]uint32{}, stacks: map[string]uint32{}, cstacks: map[string]uint32{}, pcs: make([]uintptr, 64)}
 	objs, locks, events := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, b := range s.Bodies() {
 		scenario.Walk(b, func(st *scenario.Stmt) {
@@ -115,23 +121,46 @@ type Point struct {
 // Choose down count, so the chooser's own call path does not matter.
 func (p *Point) Capture() {
 	tab := p.tab
-	n := goruntime.Callers(1, tab.pcs)
+	id := tab.intern(tab.stacks, tab.frames(framePCs))
+	if keyCheck.Load() {
+		callers := func(buf []uintptr) int { return goruntime.Callers(1, buf) }
+		if cid := tab.intern(tab.cstacks, tab.frames(callers)); cid != id {
+			panic(fmt.Sprintf("runtime: the frame pointers give position %d, runtime.Callers %d", id, cid))
+		}
+	}
+	p.stack[p.Cur] = id
+}
+
+// keyCheck makes Capture also intern each position from runtime.Callers
+// and check that both give it the same number: that the frame-pointer
+// walk tells exactly the same positions apart (tests).
+var keyCheck atomic.Bool
+
+// frames returns the return addresses walk finds, from the frame of
+// chooserStrategy.Choose outwards, in tab.pcs.
+func (tab *StateTable) frames(walk func([]uintptr) int) []uintptr {
+	n := walk(tab.pcs)
 	for n == len(tab.pcs) {
 		tab.pcs = make([]uintptr, 2*len(tab.pcs))
-		n = goruntime.Callers(1, tab.pcs)
+		n = walk(tab.pcs)
 	}
 	pcs := tab.pcs[:n]
-	pcs = pcs[chooseFrame(pcs):]
+	return pcs[chooseFrame(pcs):]
+}
+
+// intern numbers the position pcs in stacks, from 1 in the order first
+// seen.
+func (tab *StateTable) intern(stacks map[string]uint32, pcs []uintptr) uint32 {
 	tab.pcbuf = tab.pcbuf[:0]
 	for _, pc := range pcs {
 		tab.pcbuf = binary.LittleEndian.AppendUint64(tab.pcbuf, uint64(pc))
 	}
-	id, ok := tab.stacks[string(tab.pcbuf)]
+	id, ok := stacks[string(tab.pcbuf)]
 	if !ok {
-		id = uint32(len(tab.stacks) + 1)
-		tab.stacks[string(tab.pcbuf)] = id
+		id = uint32(len(stacks) + 1)
+		stacks[string(tab.pcbuf)] = id
 	}
-	p.stack[p.Cur] = id
+	return id
 }
 
 // chooseRet is the return address inside chooserStrategy.Choose of its
@@ -165,7 +194,7 @@ func (p *Point) SetStacks(s []uint32) { copy(p.stack, s) }
 // Waiting describes what thread id waits for, or "" when it can run (or
 // has not been spawned).
 func (p *Point) Waiting(id int) string {
-	if c, ok := p.in.ctl.(*chaos.Controller); ok {
+	if c := p.in.cc; c != nil {
 		if w := c.Waiting(id); w != nil && !w.Ready() {
 			return w.String()
 		}
@@ -185,7 +214,14 @@ func (p *Point) Thread(id int) string { return p.in.threads[id].name }
 func RunChooser(s *scenario.Scenario, cfg Config, tab *StateTable, ch Chooser) (*Result, error) {
 	ad := &chooserStrategy{ch: ch, pt: Point{tab: tab}}
 	cfg.Strategy, cfg.StrategyName, cfg.Wild = ad, "exhaustive", nil
-	in, err := newInterp(s, cfg)
+	if tab.prep.override != cfg.Policy || tab.prep.policy == "" {
+		p, err := prepare(s, cfg.Policy)
+		if err != nil {
+			return nil, err
+		}
+		tab.prep = p
+	}
+	in, err := newInterp(s, cfg, &tab.prep)
 	if err != nil {
 		return nil, err
 	}
@@ -205,7 +241,7 @@ func (c *chooserStrategy) Choose(runnable []int, cur int) int {
 	c.step++
 	id, stop := c.ch.Choose(&c.pt)
 	if stop {
-		c.pt.in.ctl.Halt(nil) // runs on the current thread's goroutine: it exits here
+		c.pt.in.ctl.Halt(nil) // runs on the current thread's stack: it unwinds here
 	}
 	if !slices.Contains(runnable, id) {
 		panic("runtime: a chooser picked a thread that cannot run")

@@ -25,10 +25,14 @@ func (in *Interp) raise(t *thread, msg string) {
 
 // catchRaise runs body for t and returns the exception it raised, if any;
 // t's current statement is then the one it was before. Other panics (the
-// end of a thread) and Goexit (the end of the run) pass on.
+// end of a thread, the end of a controlled run) and Goexit (the end of a
+// wild run) pass on.
 func (in *Interp) catchRaise(t *thread, body []*scenario.Stmt) (raised *pyRaise) {
 	cur := t.cur
 	defer func() {
+		if in.ending() {
+			return
+		}
 		if r := recover(); r != nil {
 			if e, ok := r.(pyRaise); ok {
 				raised, t.cur = &e, cur
@@ -51,9 +55,15 @@ func (in *Interp) pyBlock(t *thread, body []*scenario.Stmt) {
 
 func (in *Interp) runThread(t *thread) {
 	defer func() {
+		if in.ending() {
+			return
+		}
 		if r := recover(); r != nil {
 			if _, ok := r.(threadEnded); ok {
 				return
+			}
+			if chaos.IsRunEnd(r) {
+				panic(r) // the end of the run unwinds the thread
 			}
 			in.brokeInvariant(t, r)
 		}
@@ -134,6 +144,9 @@ func (in *Interp) endThread(t *thread, how string) {
 func (in *Interp) runMain(t *thread) {
 	func() {
 		defer func() {
+			if in.ending() {
+				return
+			}
 			if r := recover(); r != nil {
 				if _, ok := r.(mainExited); !ok {
 					panic(r)
