@@ -192,6 +192,11 @@ func genScenario(rng *rand.Rand) string {
 		if kind == "foreign" {
 			b.WriteString("  ensure\n")
 		}
+		if rng.IntN(3) == 0 { // a thread-local destructor, of either kind
+			fmt.Fprintf(&b, "  atthreadexit%s {\n", []string{"", " native"}[rng.IntN(2)])
+			genBody(&b, rng, names, false, 3, 1)
+			b.WriteString("  }\n")
+		}
 		genBody(&b, rng, names, guards, 2, 1+rng.IntN(4))
 		if kind == "foreign" && rng.IntN(4) > 0 {
 			b.WriteString("  unensure\n")

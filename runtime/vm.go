@@ -69,7 +69,7 @@ var supportedOps = map[scenario.Op]bool{
 	scenario.OpYield: true, scenario.OpLock: true, scenario.OpUnlock: true, scenario.OpSet: true,
 	scenario.OpLoop: true, scenario.OpForever: true, scenario.OpUntil: true, scenario.OpIf: true,
 	scenario.OpAcquire: true, scenario.OpRelease: true, scenario.OpPark: true, scenario.OpWait: true,
-	scenario.OpEnsure: true, scenario.OpUnensure: true, scenario.OpExit: true, scenario.OpPrint: true,
+	scenario.OpEnsure: true, scenario.OpUnensure: true, scenario.OpExit: true, scenario.OpPrint: true, scenario.OpAtThreadExit: true,
 	scenario.OpInterpGuard: true, scenario.OpInterpGuardBlock: true, scenario.OpClose: true,
 	scenario.OpEnsureGuard: true, scenario.OpEnsureView: true, scenario.OpIfGuarded: true,
 }

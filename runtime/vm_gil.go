@@ -215,6 +215,7 @@ const (
 	finGuardsAfter
 	finGuardsRound
 	finFlag
+	finFlagDone
 	finFlush
 	finFlushWrite
 	finFlushEnd
@@ -224,6 +225,7 @@ const (
 	finCollect
 	finFreePhase
 	finFree
+	finFreeDone
 	finExitPhase
 	finAfter
 	finExit
@@ -266,7 +268,9 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 	case finGuards, finGuardsCheck, finGuardsBlock, finGuardsAfter, finGuardsRound:
 		return r.waitGuards(f)
 	case finFlag:
-		r.setFinalizing()
+		f.phase = finFlagDone
+		return r.setFinalizing()
+	case finFlagDone:
 		return r.setPhase(f, 4, finFlush)
 	case finFlush: // flushStdout
 		f.phase = finFlushWrite
@@ -290,7 +294,9 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		return r.collect(f)
 	case finFree:
 		s.flags |= vmTstatesFreed
-		r.freeThreadStates()
+		f.phase = finFreeDone
+		return r.push(vmFrame{kind: fTstates, aux: 1})
+	case finFreeDone:
 		if r.m.preset.GILStateFiniAbort && r.m.hasEnsure { // gilstateFini
 			return r.setPhase(f, vmPhaseGILStateFini, finExitPhase)
 		}
@@ -326,9 +332,9 @@ func (r *run) setPhase(f *vmFrame, phase, next uint8) stepEnd {
 }
 
 // setFinalizing is setFinalizing and raiseFlag: the flag, the marks of
-// 3.14, and the thread states deleted right after it in 3.9-3.13 (those
-// 3.14 clears there keep nothing the subset models).
-func (r *run) setFinalizing() {
+// 3.14, and the thread states deleted right after it in 3.9-3.13, or
+// cleared in 3.14 and later (their Python-level thread-locals die on main).
+func (r *run) setFinalizing() stepEnd {
 	s := r.s
 	s.flags |= vmFinalizing | vmRefusing
 	for i := 1; i < len(s.threads); i++ {
@@ -336,20 +342,13 @@ func (r *run) setFinalizing() {
 			o.flags |= tMarked
 		}
 	}
-	if r.m.preset.TstatesFreedAtFlag {
-		r.freeThreadStates()
+	switch {
+	case r.m.preset.TstatesFreedAtFlag:
+		return r.push(vmFrame{kind: fTstates, aux: 1})
+	case r.m.preset.TstatesClearedAtFlag:
+		return r.push(vmFrame{kind: fTstates})
 	}
-}
-
-// freeThreadStates is freeThreadStates.
-func (r *run) freeThreadStates() {
-	freed := !r.m.preset.TstatesClearedAtFlag
-	for i := 1; i < len(r.s.threads); i++ {
-		if o := &r.s.threads[i]; o.is(tTstate) {
-			o.set(tTstate, false)
-			o.set(tTstateFreed, freed)
-		}
-	}
+	return stepOn
 }
 
 // waitNonDaemon is waitNonDaemon (threading._shutdown).

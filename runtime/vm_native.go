@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"encoding/binary"
+	"slices"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -40,6 +41,8 @@ type vmStack struct {
 	locals    []int16 // objects
 	inCleanup uint8
 	unwinding bool
+	tls       []int16 // atthreadexit blocks registered and not run yet, in order (vm_tls.go)
+	tlsSeen   []int16 // atthreadexit statements it ran, sorted
 }
 
 // vmNative is frame: the native statement and how many of the items on
@@ -62,7 +65,7 @@ func usesStacks(s *scenario.Scenario) bool {
 	found := false
 	for _, b := range s.Bodies() {
 		scenario.Walk(b, func(st *scenario.Stmt) {
-			found = found || st.Op == scenario.OpNative || st.Op == scenario.OpLocal
+			found = found || st.Op == scenario.OpNative || st.Op == scenario.OpLocal || st.Op == scenario.OpAtThreadExit
 		})
 	}
 	return found
@@ -91,10 +94,20 @@ func (st vmStack) clone() vmStack {
 	if st.locals != nil {
 		st.locals = append([]int16(nil), st.locals...)
 	}
+	if st.tlsSeen != nil {
+		st.tls = append([]int16(nil), st.tls...)
+		st.tlsSeen = append([]int16(nil), st.tlsSeen...)
+	}
 	return st
 }
 
 func (st *vmStack) appendKey(b []byte) []byte {
+	if len(st.tlsSeen) > 0 {
+		b = append(b, 2, byte(len(st.tls)), byte(len(st.tlsSeen)))
+		for _, id := range slices.Concat(st.tls, st.tlsSeen) {
+			b = binary.LittleEndian.AppendUint16(b, uint16(id))
+		}
+	}
 	if len(st.natives) == 0 && len(st.items) == 0 && len(st.locals) == 0 && st.inCleanup == 0 && !st.unwinding {
 		return append(b, 0)
 	}
@@ -161,7 +174,7 @@ func (r *run) native(f *vmFrame) stepEnd {
 	if raised {
 		return r.raise()
 	}
-	if len(stk.natives) == 0 && r.m.sc.Threads[r.id].Kind != scenario.Foreign && !r.t.is(tHasGIL) {
+	if len(stk.natives) == 0 && !r.foreign() && !r.t.is(tHasGIL) {
 		return r.halt(Corruption, KindNoGIL)
 	}
 	return stepOn

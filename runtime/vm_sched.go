@@ -180,7 +180,7 @@ func (m *Machine) maySpawn(s *VMState, o, waiter int) bool {
 // statement frame.
 func (m *Machine) mayStill(s *VMState, id int, op string) bool {
 	cur := m.cur(s, id)
-	if id == 0 || cur == nil {
+	if id == 0 || cur == nil || m.pendingTLSOp(s, id, op) {
 		return true
 	}
 	f, ok := m.future[cur]
@@ -195,7 +195,7 @@ func (m *Machine) mayStill(s *VMState, id int, op string) bool {
 func (m *Machine) cur(s *VMState, id int) *scenario.Stmt {
 	fr := s.threads[id].frames
 	for i := len(fr) - 1; i >= 0; i-- {
-		if fr[i].kind == fStmt {
+		if fr[i].kind == fStmt || fr[i].kind == fTLSBody {
 			return m.stmts[fr[i].a]
 		}
 	}

@@ -30,6 +30,10 @@ const (
 	fGuardBlock                  // guardBlock: i is the guard's id, aux 1 for ensure view
 	fNonDaemon                   // waitNonDaemon
 	fGroup                       // group: i is the next copy
+	fTLS                         // runTLS: a is the owner, aux 1 for native destructors
+	fTLSBody                     // runTLS's catchRaise of a block: a is its statement, i the owner
+	fTstates                     // freeThreadStates (aux 1) or clearThreadStates: i is the thread
+	fEndThread                   // endThread after the native destructors: aux is how
 	fNative                      // native: a is the statement, i its entry in vmStack.natives
 	fItems                       // runFrameItems: i is the entry whose items run
 	fCleanup                     // runFrameItems' catchRaise of a cleanup body
@@ -166,6 +170,14 @@ func (r *run) frame() stepEnd {
 		return r.waitNonDaemon(f)
 	case fGroup:
 		return r.group(f)
+	case fTLS:
+		return r.tlsFrame(f)
+	case fTLSBody:
+		return r.tlsBody(f)
+	case fTstates:
+		return r.tstates(f)
+	case fEndThread:
+		return r.endNow(uint8(f.aux))
 	case fParked:
 		panic("runtime: a parked thread ran again")
 	case fNative:
@@ -228,13 +240,19 @@ func (r *run) threadFrame(f *vmFrame) stepEnd {
 		f.phase = 4
 		return r.push(vmFrame{kind: fPyBlock, a: r.m.thread[r.id]})
 	}
-	if foreign { // it keeps a GIL it holds
-		return r.endThread(endReturned)
-	}
-	if !r.t.is(tHasGIL) {
+	// The body returned: its Python-level thread-locals die on the thread
+	// (plain atthreadexit), then it lets the GIL go (a foreign thread keeps
+	// a GIL it holds).
+	if !foreign && !r.t.is(tHasGIL) {
 		return r.halt(Corruption, KindNoGIL)
 	}
-	r.dropGIL()
+	if f.phase == 4 {
+		f.phase = 5
+		return r.push(vmFrame{kind: fTLS, a: int16(r.id)})
+	}
+	if !foreign {
+		r.dropGIL()
+	}
 	return r.endThread(endReturned)
 }
 
@@ -248,6 +266,15 @@ const (
 
 // endThread is endThread: the thread ends; a normal end deletes its state.
 func (r *run) endThread(how uint8) stepEnd {
+	if r.m.hasTLS(r.s, r.id, true) { // atThreadExit: native destructors first
+		r.push(vmFrame{kind: fEndThread, aux: int8(how)})
+		return r.push(vmFrame{kind: fTLS, a: int16(r.id), aux: 1})
+	}
+	return r.endNow(how)
+}
+
+// endNow is the rest of endThread, after the native destructors ran.
+func (r *run) endNow(how uint8) stepEnd {
 	if how == endUnwound {
 		r.closeBlocks(r.t.frames)
 	}
@@ -274,7 +301,7 @@ func (r *run) raise() stepEnd {
 	for {
 		f := r.top()
 		switch f.kind {
-		case fPyBlock, fNative, fCleanup:
+		case fPyBlock, fNative, fCleanup, fTLSBody:
 			if f.phase == 1 {
 				f.aux = 1
 				return stepOn
@@ -394,6 +421,8 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		return stepOn
 	case scenario.OpPrint:
 		return r.push(vmFrame{kind: fPrint, a: r.m.sid[st]})
+	case scenario.OpAtThreadExit:
+		return r.registerTLS(st)
 	case scenario.OpEnsure:
 		return r.ensure()
 	case scenario.OpUnensure:

@@ -1,0 +1,104 @@
+package runtime
+
+import (
+	"slices"
+
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// Thread-local destructors in the step function, restating tls.go:
+// atthreadexit registers its block once per statement and thread; plain
+// blocks run on the thread at a normal end or on main when finalization
+// clears the thread's state, native ones on the thread however it ends.
+// The registrations live in the thread's vmStack (tls, tlsSeen).
+
+// registerTLS is registerTLS.
+func (r *run) registerTLS(st *scenario.Stmt) stepEnd {
+	stk, id := r.stack(), r.m.sid[st]
+	if i, found := slices.BinarySearch(stk.tlsSeen, id); !found {
+		stk.tlsSeen = slices.Insert(stk.tlsSeen, i, id)
+		stk.tls = append(stk.tls, id)
+	}
+	return stepOn
+}
+
+// tlsFrame is runTLS: the registered blocks of owner (frame a) of one kind
+// (aux 1: native) run last registered first, each once, on the running
+// thread.
+func (r *run) tlsFrame(f *vmFrame) stepEnd {
+	if r.s.stacks == nil {
+		return r.pop()
+	}
+	owner := &r.s.stacks[f.a]
+	i := len(owner.tls) - 1
+	for i >= 0 && r.m.stmts[owner.tls[i]].Native != (f.aux == 1) {
+		i--
+	}
+	if i < 0 {
+		return r.pop()
+	}
+	st := owner.tls[i]
+	owner.tls = append(owner.tls[:i:i], owner.tls[i+1:]...)
+	return r.push(vmFrame{kind: fTLSBody, a: st, i: int32(f.a)})
+}
+
+// tlsBody is runTLS's catchRaise of one block, counted in inCleanup: a
+// raise ends the block and is ignored. Run on main for another thread, a
+// block that returns without the GIL is main's own corruption.
+func (r *run) tlsBody(f *vmFrame) stepEnd {
+	stk := r.stack()
+	if f.phase == 0 {
+		f.phase = 1
+		stk.inCleanup++
+		return r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+	}
+	stk.inCleanup--
+	if int(f.i) != r.id && !r.t.is(tHasGIL) {
+		return r.halt(Corruption, KindNoGIL)
+	}
+	return r.pop()
+}
+
+// tstates is freeThreadStates (aux 1) and clearThreadStates (aux 0): for
+// each other thread with a state, its plain destructors run on main, then
+// (free) the state is gone, freed or, from 3.14, forgotten.
+func (r *run) tstates(f *vmFrame) stepEnd {
+	if f.phase == 1 {
+		if f.aux == 1 {
+			o := &r.s.threads[f.i]
+			o.set(tTstate, false)
+			o.set(tTstateFreed, !r.m.preset.TstatesClearedAtFlag)
+		}
+		f.phase = 0
+	}
+	for f.i++; int(f.i) < len(r.s.threads); f.i++ {
+		if r.s.threads[f.i].is(tTstate) {
+			f.phase = 1
+			return r.push(vmFrame{kind: fTLS, a: int16(f.i)})
+		}
+	}
+	return r.pop()
+}
+
+// hasTLS reports whether thread id has registered blocks of a kind left.
+func (m *Machine) hasTLS(s *VMState, id int, native bool) bool {
+	if s.stacks == nil {
+		return false
+	}
+	return slices.ContainsFunc(s.stacks[id].tls, func(st int16) bool { return m.stmts[st].Native == native })
+}
+
+// pendingTLSOp is pendingTLSOp: a registered block not run yet holds op.
+func (m *Machine) pendingTLSOp(s *VMState, id int, op string) bool {
+	if s.stacks == nil {
+		return false
+	}
+	for _, st := range s.stacks[id].tls {
+		ops := map[string]bool{}
+		addOps(ops, m.stmts[st].Body)
+		if ops[op] {
+			return true
+		}
+	}
+	return false
+}
