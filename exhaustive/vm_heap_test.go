@@ -263,6 +263,24 @@ daemon d {
   release
   guard A
 }`,
+	// after_finalize's join of a thread the policy stopped: std::thread::join
+	// blocks (a scheduling point) even when the target has ended.
+	`preset cpython-3.11.0
+main {
+  spawn t
+  yield
+}
+foreign t {
+  ensure
+  atthreadexit {
+    work 1
+  }
+  unensure
+}
+after_finalize {
+  set E
+  join t
+}`,
 }
 
 // TestStepFunctionAgreesOnCases: the step function and the replay search

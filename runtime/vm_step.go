@@ -483,9 +483,6 @@ func (r *run) join(id int) stepEnd {
 		return stepOn
 	}
 	if r.afterFinalize() { // std::thread::join: until the target ends
-		if target.is(tEnded) {
-			return stepOn
-		}
 		return r.push(vmFrame{kind: fBlocking, a: int16(wEnded), i: int32(id)})
 	}
 	if r.s.flags&vmFinalizing != 0 && r.m.preset.Join == JoinRaises {
