@@ -55,9 +55,7 @@
 package exhaustive
 
 import (
-	"cmp"
-	"fmt"
-	"slices"
+	goruntime "runtime"
 	"time"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -67,25 +65,40 @@ import (
 // DefaultMaxStates bounds a search when Options.MaxStates is 0.
 const DefaultMaxStates = 1_000_000
 
-// DefaultMaxKeyBytes bounds the memory the visited states' keys take when
-// Options.MaxKeyBytes is 0. States whose keys keep growing (a heap that
-// grows in a forever loop) hit it long before MaxStates.
-const DefaultMaxKeyBytes = 128 << 20
+// DefaultMaxKeyBytes bounds the size of one state's key when
+// Options.MaxKeyBytes is 0. A state whose key is larger is a heap that
+// grows in a forever loop (the key of a library state takes under 1 KiB).
+const DefaultMaxKeyBytes = 64 << 10
 
-// Options bound a search.
+// Options bound a search. The zero value is the default search.
 type Options struct {
 	Policy    string // "" keeps the scenario's
 	MaxStates int    // states before the search gives up (Complete false); default DefaultMaxStates
-	// MaxKeyBytes bounds the total size of the visited states' keys
-	// (Complete false when reached); default DefaultMaxKeyBytes.
+	// MaxKeyBytes bounds the size of one state's key (Complete false when
+	// a key is larger); default DefaultMaxKeyBytes.
 	MaxKeyBytes int
+	// Workers is the number of goroutines that run transitions: 0 is
+	// runtime.GOMAXPROCS(0), 1 the serial search. The result does not
+	// depend on it (see the package doc).
+	Workers int
+	// ExactKeys keeps the states' exact keys in the visited set instead of
+	// 64-bit fingerprints: no collision can merge two states, at the cost
+	// of the keys' memory (tests use it).
+	ExactKeys bool
 	// Verify recomputes the key at every replayed point and checks it
 	// against the state recorded there: a replay that does not reach the
 	// same states means the key misses something (tests use it).
 	Verify bool
 }
 
-// Witness is the first transition found into an outcome.
+// config is the run configuration: no step budget or watchdog can end a
+// run that the search bounds itself.
+func (o Options) config() runtime.Config {
+	return runtime.Config{Policy: o.Policy, MaxSteps: 1 << 30, Watchdog: 10 * time.Minute}
+}
+
+// Witness is the canonical transition into an outcome (see the package
+// doc): the first in breadth-first order.
 type Witness struct {
 	Outcome runtime.Outcome
 	// Schedule reaches the outcome: for a terminal outcome the complete
@@ -97,7 +110,8 @@ type Witness struct {
 	Count  int             // transitions into the outcome (or fair components)
 	Result *runtime.Result // the run (terminal) or a description of the cycle
 	// Defects counts the transitions into the outcome that only a defect
-	// of CPython made (runtime.Result.Defect), and Defect names the first.
+	// of CPython made (runtime.Result.Defect), and Defect names the first
+	// in breadth-first order.
 	Defects int
 	Defect  string
 }
@@ -108,10 +122,13 @@ type Result struct {
 	Policy   string
 	States   int  // distinct states (scheduling points)
 	Edges    int  // transitions executed, terminal ones included
-	Runs     int  // runs from the start
+	Runs     int  // runs from the start: 1 + the branches pushed
 	Complete bool // false: the bound stopped the search; Outcomes is partial
 	Reason   string
 	Outcomes map[runtime.Outcome]*Witness
+	// WitnessRuns counts the runs after the search that build the
+	// witnesses (one per outcome); they are not in Runs.
+	WitnessRuns int
 }
 
 // Seen returns the outcomes in the language's order.
@@ -125,189 +142,57 @@ func (r *Result) Seen() []runtime.Outcome {
 	return out
 }
 
-type edge struct {
-	thread int32
-	to     int32 // a state, or terminal (-1) for a transition that ended the run
-}
-
-type node struct {
-	parent   int32
-	via      int32 // the thread chosen at parent
-	runnable []int32
-	stacks   []uint32 // goroutine positions (runtime.Point.Stacks)
-	edges    []edge
-}
-
-type pending struct{ state, thread int32 }
-
-// search is one exploration; it is the Chooser of its runs.
-type search struct {
-	sc       *scenario.Scenario
-	opts     Options
-	tab      *runtime.StateTable
-	visited  map[string]int32
-	nodes    []node
-	todo     []pending
-	res      *Result
-	key      []byte
-	keyBytes int // total size of the keys in visited
-	full     bool
-	// the current run
-	path      []int
-	pathState []int32
-	prev      int32
-	prevVia   int32
-	stopped   bool
-	verifyErr error
-}
-
 // Explore searches every state of s under opts.Policy.
 func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 	if opts.MaxStates <= 0 {
 		opts.MaxStates = DefaultMaxStates
 	}
+	opts.MaxStates = min(opts.MaxStates, 1<<31-2)
 	if opts.MaxKeyBytes <= 0 {
 		opts.MaxKeyBytes = DefaultMaxKeyBytes
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = goruntime.GOMAXPROCS(0)
 	}
 	policy, _, err := runtime.ResolvePolicy(s, opts.Policy)
 	if err != nil {
 		return nil, err
 	}
 	opts.Policy = policy
-	x := &search{sc: s, opts: opts, tab: runtime.NewStateTable(s), visited: map[string]int32{},
-		res: &Result{Scenario: s.Name, Policy: policy, Outcomes: map[runtime.Outcome]*Witness{}}}
-	if err := x.run(nil); err != nil {
+	x := newSearch(s, opts)
+	x.explore(opts.Workers)
+	if opts.Workers > 1 && x.halted.Load() {
+		// Where a parallel search stops depends on the workers' timing:
+		// the serial search stops at the same place every time.
+		x = newSearch(s, opts)
+		x.explore(1)
+	}
+	if x.err != nil {
+		return nil, x.err
+	}
+	return x.finish()
+}
+
+// finish builds the result from the state graph.
+func (x *search) finish() (*Result, error) {
+	n := int(min(x.nnodes.Load(), int64(x.opts.MaxStates)))
+	x.res = &Result{Scenario: x.sc.Name, Policy: x.opts.Policy, States: n, Runs: x.runs,
+		Complete: !x.full, Reason: x.reason, Outcomes: map[runtime.Outcome]*Witness{}}
+	g := x.canonical(n)
+	x.nodes, x.edges = chunked[node]{}, chunked[edge]{}
+	for _, e := range g.e {
+		if e.to != unexplored {
+			x.res.Edges++
+		}
+	}
+	if x.root != "" {
+		x.res.Edges++
+	}
+	if err := x.terminals(g); err != nil {
 		return nil, err
 	}
-	for len(x.todo) > 0 && !x.full {
-		p := x.todo[len(x.todo)-1]
-		x.todo = x.todo[:len(x.todo)-1]
-		if err := x.run(&p); err != nil {
-			return nil, err
-		}
-	}
-	r := x.res
-	r.States = len(x.nodes)
-	r.Complete = !x.full
-	if x.full && r.Reason == "" {
-		r.Reason = fmt.Sprintf("the bound of %d states was reached", opts.MaxStates)
-	}
-	if err := x.liveness(); err != nil {
+	if err := x.liveness(g); err != nil {
 		return nil, err
 	}
-	return r, nil
-}
-
-// config is the run configuration: no step budget or watchdog can end a
-// run that the search bounds itself.
-func (x *search) config() runtime.Config {
-	return runtime.Config{Policy: x.opts.Policy, MaxSteps: 1 << 30, Watchdog: 10 * time.Minute}
-}
-
-// run replays the way to p.state, takes p.thread and explores on from
-// there (p nil: the first run, from the initial state).
-func (x *search) run(p *pending) error {
-	x.path, x.pathState = x.path[:0], x.pathState[:0]
-	x.prev, x.prevVia, x.stopped = -1, -1, false
-	if p != nil {
-		for s := p.state; s > 0; s = x.nodes[s].parent {
-			x.path = append(x.path, int(x.nodes[s].via))
-			x.pathState = append(x.pathState, x.nodes[s].parent)
-		}
-		slices.Reverse(x.path)
-		slices.Reverse(x.pathState)
-		x.path = append(x.path, int(p.thread))
-		x.pathState = append(x.pathState, p.state)
-	}
-	r, err := runtime.RunChooser(x.sc, x.config(), x.tab, x)
-	if err != nil {
-		return err
-	}
-	x.res.Runs++
-	if x.verifyErr != nil {
-		return x.verifyErr
-	}
-	if x.stopped {
-		return nil
-	}
-	switch r.Outcome {
-	case runtime.Budget, "":
-		x.full = true
-		x.res.Reason = "a run ended without an outcome: " + r.Report.Message
-		return nil
-	}
-	x.addEdge(x.prev, x.prevVia, -1)
-	w := x.res.Outcomes[r.Outcome]
-	if w == nil {
-		w = &Witness{Outcome: r.Outcome, Schedule: slices.Clone(r.Schedule), Result: r}
-		x.res.Outcomes[r.Outcome] = w
-	}
-	w.Count++
-	if d := r.Defect(); d != "" {
-		w.Defects++
-		w.Defect = cmp.Or(w.Defect, d)
-	}
-	return nil
-}
-
-// Choose is called at every scheduling point of a run.
-func (x *search) Choose(p *runtime.Point) (int, bool) {
-	k := p.Step
-	if k < len(x.path) {
-		if x.opts.Verify {
-			x.key = p.AppendKey(x.key[:0])
-			if id, ok := x.visited[string(x.key)]; !ok || id != x.pathState[k] {
-				x.verifyErr = fmt.Errorf("exhaustive: replay of %v reached another state at step %d (want state %d, got %d, known %v)", x.path, k, x.pathState[k], id, ok)
-				x.stopped = true
-				return 0, true
-			}
-		}
-		if k == len(x.path)-1 {
-			x.prev, x.prevVia = x.pathState[k], int32(x.path[k])
-			p.SetStacks(x.nodes[x.prev].stacks)
-		}
-		return x.path[k], false
-	}
-	x.key = p.AppendKey(x.key[:0])
-	if id, ok := x.visited[string(x.key)]; ok {
-		x.addEdge(x.prev, x.prevVia, id)
-		x.stopped = true
-		return 0, true
-	}
-	if len(x.nodes) >= x.opts.MaxStates {
-		x.full, x.stopped = true, true
-		return 0, true
-	}
-	if x.keyBytes += len(x.key); x.keyBytes > x.opts.MaxKeyBytes {
-		x.full, x.stopped = true, true
-		x.res.Reason = fmt.Sprintf("the states' keys outgrew %d MiB after %d states (does the heap grow for ever?)", x.opts.MaxKeyBytes>>20, len(x.nodes))
-		return 0, true
-	}
-	id := int32(len(x.nodes))
-	n := node{parent: x.prev, via: x.prevVia, runnable: make([]int32, len(p.Runnable)), stacks: p.Stacks(nil)}
-	for i, r := range p.Runnable {
-		n.runnable[i] = int32(r)
-	}
-	x.nodes = append(x.nodes, n)
-	x.visited[string(x.key)] = id
-	x.addEdge(x.prev, x.prevVia, id)
-	first := p.Runnable[0]
-	if slices.Contains(p.Runnable, p.Cur) {
-		first = p.Cur
-	}
-	for i := len(p.Runnable) - 1; i >= 0; i-- {
-		if r := p.Runnable[i]; r != first {
-			x.todo = append(x.todo, pending{state: id, thread: int32(r)})
-		}
-	}
-	x.prev, x.prevVia = id, int32(first)
-	return first, false
-}
-
-func (x *search) addEdge(from, thread, to int32) {
-	x.res.Edges++
-	if from < 0 {
-		return
-	}
-	x.nodes[from].edges = append(x.nodes[from].edges, edge{thread: thread, to: to})
+	return x.res, nil
 }
