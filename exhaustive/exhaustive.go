@@ -170,8 +170,15 @@ func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 	if x.err != nil {
 		return nil, x.err
 	}
+	if searched != nil {
+		searched(x)
+	}
 	return x.finish()
 }
+
+// searched, if set, is called with each search before finish (the
+// benchmark measures its memory there).
+var searched func(x *search)
 
 // finish builds the result from the state graph.
 func (x *search) finish() (*Result, error) {
