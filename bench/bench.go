@@ -166,58 +166,68 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Report, erro
 			if len(targets) == 0 {
 				continue
 			}
-			rows := make([]Row, len(targets))
-			for i, o := range targets {
-				rows[i] = Row{Scenario: sc.Name, Policy: policy, Outcome: o}
-			}
-			for _, strat := range Strategies {
-				per := make([]*StrategyResult, len(targets))
-				for i := range per {
-					per[i] = &StrategyResult{Strategy: strat}
-				}
-				for seed := 0; seed < opts.Seeds; seed++ {
-					if ctx.Err() != nil {
-						return rep, nil
-					}
-					if opts.Progress != nil {
-						opts.Progress(fmt.Sprintf("%s %s %s seed %d", sc.Name, policy, strat, seed))
-					}
-					samples, err := firstWitness(ctx, sc.Scenario, policy, strat, seed, targets, opts)
-					if err != nil {
-						return nil, fmt.Errorf("%s: policy %s: %w", sc.Name, policy, err)
-					}
-					for i := range targets {
-						per[i].Samples = append(per[i].Samples, samples[i])
-					}
-				}
-				for i := range targets {
-					per[i].summarize()
-					switch strat {
-					case StrategyPCT:
-						rows[i].PCT = per[i]
-					case StrategyRandom:
-						rows[i].Random = per[i]
-					case StrategyWild:
-						rows[i].Wild = per[i]
-					}
-				}
-			}
-			if opts.Progress != nil {
-				opts.Progress(fmt.Sprintf("%s %s exhaustive", sc.Name, policy))
-			}
-			exh, err := searchAll(sc.Scenario, policy, targets, opts)
-			if err != nil {
-				return nil, fmt.Errorf("%s: policy %s: %w", sc.Name, policy, err)
-			}
-			for i := range rows {
-				rows[i].Exhaustive = exh[i]
-				rows[i].WildOverPCT = ratio(rows[i].Wild, rows[i].PCT)
-				rows[i].WildOverRandom = ratio(rows[i].Wild, rows[i].Random)
+			rows, err := policyRows(ctx, sc, policy, targets, opts)
+			if err != nil || ctx.Err() != nil {
+				return rep, err
 			}
 			rep.Rows = append(rep.Rows, rows...)
 		}
 	}
 	return rep, nil
+}
+
+// policyRows measures the rows of one (scenario, policy), one per target
+// outcome; nil when ctx is cancelled.
+func policyRows(ctx context.Context, sc Scenario, policy string, targets []string, opts Options) ([]Row, error) {
+	rows := make([]Row, len(targets))
+	for i, o := range targets {
+		rows[i] = Row{Scenario: sc.Name, Policy: policy, Outcome: o}
+	}
+	for _, strat := range Strategies {
+		per := make([]*StrategyResult, len(targets))
+		for i := range per {
+			per[i] = &StrategyResult{Strategy: strat}
+		}
+		for seed := 0; seed < opts.Seeds; seed++ {
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			if opts.Progress != nil {
+				opts.Progress(fmt.Sprintf("%s %s %s seed %d", sc.Name, policy, strat, seed))
+			}
+			samples, err := firstWitness(ctx, sc.Scenario, policy, strat, seed, targets, opts)
+			if err != nil {
+				return nil, fmt.Errorf("%s: policy %s: %w", sc.Name, policy, err)
+			}
+			for i := range targets {
+				per[i].Samples = append(per[i].Samples, samples[i])
+			}
+		}
+		for i := range targets {
+			per[i].summarize()
+			switch strat {
+			case StrategyPCT:
+				rows[i].PCT = per[i]
+			case StrategyRandom:
+				rows[i].Random = per[i]
+			case StrategyWild:
+				rows[i].Wild = per[i]
+			}
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(fmt.Sprintf("%s %s exhaustive", sc.Name, policy))
+	}
+	exh, err := searchAll(sc.Scenario, policy, targets, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: policy %s: %w", sc.Name, policy, err)
+	}
+	for i := range rows {
+		rows[i].Exhaustive = exh[i]
+		rows[i].WildOverPCT = ratio(rows[i].Wild, rows[i].PCT)
+		rows[i].WildOverRandom = ratio(rows[i].Wild, rows[i].Random)
+	}
+	return rows, nil
 }
 
 // firstWitness runs one sequence of schedules of strategy strat and seed,

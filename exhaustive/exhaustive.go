@@ -4,7 +4,7 @@
 // whether the search completed (Shuttle's DFS mode and loom do
 // the same for Rust, by replaying from the start).
 //
-// # Design: stateful DFS by replay
+// # Design: stateful search by replay
 //
 // The model runs each thread as a goroutine whose position lives on its
 // Go stack, so a state cannot be copied. Instead every branch is a new run
@@ -19,20 +19,80 @@
 // takes at once (the current thread if it can run, else the lowest) while
 // the others are pushed as pending branches. So every transition of the
 // state graph is executed exactly once, and a run only pays its replayed
-// prefix. Keys are the exact encoded bytes, not hashes: no collision can
-// merge two states. Counters of forever loops are not part of a position,
-// so spinning threads give cycles, not endless chains of states.
+// prefix. Counters of forever loops are not part of a position, so
+// spinning threads give cycles, not endless chains of states.
 //
 // The alternative, making the interpreter state cloneable, would need the
 // model to keep each thread's position as data everywhere (a second
 // implementation of exec.go as a step function); replay needs four small
 // hooks in exec.go and interp.go and shares every rule with the sampled
 // and wild modes. Its cost is the prefix: a branch replays the depth of
-// its state, at a few hundred ns per step. Measured on a loaded 2-core
-// machine: the whole library (13,756 states over all five policies) in
-// about 0.3 s, about 50,000 states/s; BenchmarkExhaustive (142,530 states
-// on cpython-3.14.0 posix, 1.39 runs per state) 9,000-11,000 states/s,
-// 13-15 s per complete search. Going past that needs the cloneable state.
+// its state, at a few hundred ns per step. See docs/exhaustive.md for the
+// figures.
+//
+// # Parallel search
+//
+// Options.Workers goroutines (default: one per core, GOMAXPROCS) take
+// pending branches from one stack under a mutex (a run takes about 100µs,
+// so the lock is taken twice per 100µs per worker and is never the
+// bottleneck; a worker pushes what a run found when the run ends) and
+// each replays with its own runtime.StateTable, forked from one
+// (StateTable.Fork): the tables share the numbering of goroutine
+// positions, which keys contain, so a key means the same state to every
+// worker and the goroutine positions a branch carries (Point.Stacks) can
+// be restored by any worker (Point.SetStacks). The visited set has 256
+// shards, each a mutex and a map, chosen by the key's fingerprint; a new
+// state's id comes from an atomic counter under its shard's lock, so two
+// workers never both add one state. Nodes and edges live in chunked
+// arrays that grow without moving (workers read them while others
+// append). One worker is the serial depth-first search.
+//
+// # Determinism
+//
+// A complete search executes every transition exactly once whatever the
+// order, so the graph (states, edges, terminal transitions with their
+// outcome and CPython defect) is the same: States, Edges, Runs (1 + the
+// branches pushed, one per runnable thread but the first of each state)
+// and each outcome's Count and Defects are. What the order changes is the
+// numbering of states. After the search the graph is made canonical:
+// states renumbered in breadth-first order from the initial state,
+// following each state's transitions in thread order. A terminal
+// outcome's witness is its first transition in that order, so the
+// shortest schedule to the outcome and the least in thread order among
+// the shortest; it is run once more in the controlled mode to give its
+// Result (Result.WitnessRuns counts these runs, one per outcome, which
+// are not in Runs), and a run that ends otherwise than the transition
+// recorded is an error (a key that misses something). Witness.Defect
+// names the first defect in the same order. Liveness (below) reads only
+// the canonical graph. So the result, witnesses included, is the same for
+// every number of workers and every run.
+//
+// Where a bound stops a parallel search depends on the workers' timing.
+// A parallel search that a bound (or a run without an outcome, or an
+// error) stops is therefore run again with one worker, whose partial
+// result is the same every time: an incomplete search costs its parallel
+// attempt and a serial one.
+//
+// # Fingerprints and memory
+//
+// The visited set keeps a 64-bit fingerprint of each key (xxhash), not
+// the key. Two states whose keys have the same fingerprint are merged: the
+// second is taken for the first, and the outcomes reachable only from it
+// could be missed. For n states the probability that any two collide is
+// about n²/2^65: 3·10^-8 for a million states (DefaultMaxStates), 2·10^-12
+// for the library's largest cell (7,713 states). Options.ExactKeys keeps
+// the exact keys instead (no merging, about 3.5 times the memory); tests
+// check that both give the same results on the library.
+//
+// Memory is bounded by the bytes per state times MaxStates: the visited
+// set, a 12-byte node per state and an 8-byte edge per transition, about
+// 60 bytes per state with fingerprints and 215 with exact keys on
+// BenchmarkExhaustive (measured after the search, before the result is
+// built; the original search with exact keys and slices per node held
+// 316), plus the pending branches (each carries the goroutine positions
+// of its state, shared by the branches of one state). MaxKeyBytes bounds
+// one state's key: a heap that grows in a forever loop gives ever longer
+// keys, so it stops such a search early.
 //
 // # Liveness
 //
@@ -46,12 +106,13 @@
 // without the process exiting. If main never steps in it, main is blocked
 // for good while others may run: deadlock (the spec's v2 "deadlock
 // includes livelock"), reported with what main waits for. If main steps in
-// it, main itself loops for ever: budget. Its witness is a lasso: a
-// schedule to the component and a cycle that visits every thread that
-// steps there.
+// it, main itself loops for ever: budget. Its witness is a lasso: the
+// canonical schedule to the component's first state (in canonical order)
+// and a cycle that visits every thread that steps there.
 //
-// A bound on states (MaxStates) stops the search with Complete false; the
-// outcomes found are then a lower bound and are never reported as proved.
+// A bound on states (MaxStates) or on a key's size (MaxKeyBytes) stops
+// the search with Complete false; the outcomes found are then a lower
+// bound and are never reported as proved.
 package exhaustive
 
 import (

@@ -243,21 +243,8 @@ func (w *worker) run(p pending) error {
 // Choose is called at every scheduling point of a run.
 func (w *worker) Choose(p *runtime.Point) (int, bool) {
 	x := w.x
-	k := p.Step
-	if k < len(w.path) {
-		if x.opts.Verify {
-			w.key = p.AppendKey(w.key[:0])
-			if id, ok := x.vis.find(w.key); !ok || id != w.pathState[k] {
-				w.verifyErr = fmt.Errorf("exhaustive: replay of %v reached another state at step %d (want state %d, got %d, known %v)", w.path, k, w.pathState[k], id, ok)
-				w.stopped = true
-				return 0, true
-			}
-		}
-		if k == len(w.path)-1 {
-			w.prev, w.prevVia = w.pathState[k], int32(w.path[k])
-			p.SetStacks(w.stacks)
-		}
-		return w.path[k], false
+	if p.Step < len(w.path) {
+		return w.replay(p)
 	}
 	if x.halted.Load() {
 		w.stopped = true
@@ -302,4 +289,22 @@ func (w *worker) Choose(p *runtime.Point) (int, bool) {
 	}
 	w.prev, w.prevVia = id, int32(first)
 	return first, false
+}
+
+// replay takes the recorded choice at a point of the replayed prefix.
+func (w *worker) replay(p *runtime.Point) (int, bool) {
+	k := p.Step
+	if w.x.opts.Verify {
+		w.key = p.AppendKey(w.key[:0])
+		if id, ok := w.x.vis.find(w.key); !ok || id != w.pathState[k] {
+			w.verifyErr = fmt.Errorf("exhaustive: replay of %v reached another state at step %d (want state %d, got %d, known %v)", w.path, k, w.pathState[k], id, ok)
+			w.stopped = true
+			return 0, true
+		}
+	}
+	if k == len(w.path)-1 {
+		w.prev, w.prevVia = w.pathState[k], int32(w.path[k])
+		p.SetStacks(w.stacks)
+	}
+	return w.path[k], false
 }
