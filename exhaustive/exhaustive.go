@@ -116,6 +116,8 @@
 package exhaustive
 
 import (
+	"fmt"
+	"math"
 	goruntime "runtime"
 	"time"
 
@@ -214,6 +216,9 @@ func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = goruntime.GOMAXPROCS(0)
+	}
+	if len(s.Threads) > math.MaxUint16 {
+		return nil, fmt.Errorf("exhaustive: %d threads: a node numbers threads in 16 bits", len(s.Threads))
 	}
 	policy, _, err := runtime.ResolvePolicy(s, opts.Policy)
 	if err != nil {
