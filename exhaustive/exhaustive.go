@@ -130,7 +130,8 @@ const DefaultMaxStates = 1_000_000
 
 // DefaultMaxKeyBytes bounds the size of one state's key when
 // Options.MaxKeyBytes is 0. A state whose key is larger is a heap that
-// grows in a forever loop (the key of a library state takes under 1 KiB).
+// grows in a forever loop (the key of a library state takes under 512
+// bytes).
 const DefaultMaxKeyBytes = 64 << 10
 
 // Options bound a search. The zero value is the default search.
