@@ -69,7 +69,8 @@ const benchMinStates = 100_000
 // machine shared with other work does not distort as much; and the bytes
 // the search holds per visited state when it ends (the visited set, the
 // nodes and their edges; runtime.MemStats after a GC, before the result is
-// built).
+// built), and the most pending branches at once (32 bytes each, plus their
+// state's goroutine positions, shared by the branches of a state).
 func BenchmarkExhaustive(b *testing.B) {
 	s, err := scenario.Parse("bench.scn", []byte(benchScenario))
 	if err != nil {
@@ -87,11 +88,15 @@ func BenchmarkExhaustive(b *testing.B) {
 func benchExplore(b *testing.B, s *scenario.Scenario, opts Options, minStates int) {
 	states, runs := 0, 0
 	var held uint64
+	peak := 0
 	defer func() { searched = nil }()
 	cpu0 := cpuTime()
 	for b.Loop() {
 		before := heapAlloc()
-		searched = func(*search) { held += heapAlloc() - before }
+		searched = func(x *search) {
+			held += heapAlloc() - before
+			peak = max(peak, x.front.peak)
+		}
 		r, err := Explore(s, opts)
 		if err != nil {
 			b.Fatal(err)
@@ -118,6 +123,7 @@ func benchExplore(b *testing.B, s *scenario.Scenario, opts Options, minStates in
 	b.ReportMetric(float64(states)/float64(b.N), "states")
 	b.ReportMetric(float64(runs)/float64(states), "runs/state")
 	b.ReportMetric(float64(held)/float64(states), "bytes/state")
+	b.ReportMetric(float64(peak), "pending-peak")
 }
 
 // heapAlloc is the live heap after a collection.

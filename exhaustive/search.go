@@ -107,6 +107,7 @@ type frontier struct {
 	stack   []pending
 	active  int // workers running a transition, which may push more
 	stopped bool
+	peak    int // the most pending transitions at once
 }
 
 // pop takes the last pending transition, waiting while the stack is empty
@@ -130,6 +131,7 @@ func (f *frontier) pop() (pending, bool) {
 func (f *frontier) done(pushed []pending) {
 	f.mu.Lock()
 	f.stack = append(f.stack, pushed...)
+	f.peak = max(f.peak, len(f.stack))
 	f.active--
 	if len(pushed) > 0 || f.active == 0 {
 		f.cond.Broadcast()
