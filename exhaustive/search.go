@@ -23,7 +23,7 @@ type search struct {
 	front  frontier
 	halted atomic.Bool // a bound, an error or a run without an outcome stopped the search
 
-	res *Result
+	res *Result // built by finish
 
 	mu     sync.Mutex
 	full   bool   // a bound stopped the search
