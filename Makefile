@@ -7,7 +7,7 @@ SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
 FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes chaos-doc
+.PHONY: test vet fmt fmt-check bench bench-large fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes chaos-doc
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -27,6 +27,11 @@ fmt-check:
 bench:
 	$(GO) test -run=NONE -bench=. -benchtime=2s ./chaos ./runtime
 	$(GO) test -run=NONE -bench=. -benchtime=1x -count=3 ./exhaustive
+
+# The exhaustive search of over a million states, with one worker and with
+# two (minutes each); make bench leaves it out.
+bench-large:
+	$(GO) test -run=NONE -bench=BenchmarkExhaustiveLarge -benchtime=1x -sfz.large -timeout=60m ./exhaustive
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time):
 # FuzzParse and FuzzDecode for FUZZTIME each, FuzzShutdown for

@@ -48,6 +48,9 @@ type Options struct {
 	Timeout time.Duration
 	// MaxSleep is the wild baseline's longest sleep; default 200µs.
 	MaxSleep time.Duration
+	// MaxStates bounds the exhaustive search of a (scenario, policy);
+	// default DefaultMaxStates.
+	MaxStates int
 	// Progress, if set, is told what is being measured.
 	Progress func(string)
 }
@@ -72,6 +75,9 @@ type Row struct {
 	PCT    *StrategyResult `json:"pct"`
 	Random *StrategyResult `json:"random"`
 	Wild   *StrategyResult `json:"wild"`
+	// Exhaustive is the exhaustive search of the policy: the time to the
+	// whole outcome set.
+	Exhaustive *ExhaustiveResult `json:"exhaustive"`
 	// WildOverPCT and WildOverRandom compare median wall times.
 	WildOverPCT    Ratio `json:"wild_over_pct"`
 	WildOverRandom Ratio `json:"wild_over_random"`
@@ -141,6 +147,9 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Report, erro
 	if opts.MaxSleep <= 0 {
 		opts.MaxSleep = 200 * time.Microsecond
 	}
+	if opts.MaxStates <= 0 {
+		opts.MaxStates = DefaultMaxStates
+	}
 	rep := &Report{Seeds: opts.Seeds, Max: opts.Max, TimeoutMS: ms(opts.Timeout), MaxSleep: opts.MaxSleep.String()}
 	for _, sc := range scenarios {
 		for _, policy := range scenario.Policies {
@@ -157,50 +166,68 @@ func Run(ctx context.Context, scenarios []Scenario, opts Options) (*Report, erro
 			if len(targets) == 0 {
 				continue
 			}
-			rows := make([]Row, len(targets))
-			for i, o := range targets {
-				rows[i] = Row{Scenario: sc.Name, Policy: policy, Outcome: o}
-			}
-			for _, strat := range Strategies {
-				per := make([]*StrategyResult, len(targets))
-				for i := range per {
-					per[i] = &StrategyResult{Strategy: strat}
-				}
-				for seed := 0; seed < opts.Seeds; seed++ {
-					if ctx.Err() != nil {
-						return rep, nil
-					}
-					if opts.Progress != nil {
-						opts.Progress(fmt.Sprintf("%s %s %s seed %d", sc.Name, policy, strat, seed))
-					}
-					samples, err := firstWitness(ctx, sc.Scenario, policy, strat, seed, targets, opts)
-					if err != nil {
-						return nil, fmt.Errorf("%s: policy %s: %w", sc.Name, policy, err)
-					}
-					for i := range targets {
-						per[i].Samples = append(per[i].Samples, samples[i])
-					}
-				}
-				for i := range targets {
-					per[i].summarize()
-					switch strat {
-					case StrategyPCT:
-						rows[i].PCT = per[i]
-					case StrategyRandom:
-						rows[i].Random = per[i]
-					case StrategyWild:
-						rows[i].Wild = per[i]
-					}
-				}
-			}
-			for i := range rows {
-				rows[i].WildOverPCT = ratio(rows[i].Wild, rows[i].PCT)
-				rows[i].WildOverRandom = ratio(rows[i].Wild, rows[i].Random)
+			rows, err := policyRows(ctx, sc, policy, targets, opts)
+			if err != nil || ctx.Err() != nil {
+				return rep, err
 			}
 			rep.Rows = append(rep.Rows, rows...)
 		}
 	}
 	return rep, nil
+}
+
+// policyRows measures the rows of one (scenario, policy), one per target
+// outcome; nil when ctx is cancelled.
+func policyRows(ctx context.Context, sc Scenario, policy string, targets []string, opts Options) ([]Row, error) {
+	rows := make([]Row, len(targets))
+	for i, o := range targets {
+		rows[i] = Row{Scenario: sc.Name, Policy: policy, Outcome: o}
+	}
+	for _, strat := range Strategies {
+		per := make([]*StrategyResult, len(targets))
+		for i := range per {
+			per[i] = &StrategyResult{Strategy: strat}
+		}
+		for seed := 0; seed < opts.Seeds; seed++ {
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			if opts.Progress != nil {
+				opts.Progress(fmt.Sprintf("%s %s %s seed %d", sc.Name, policy, strat, seed))
+			}
+			samples, err := firstWitness(ctx, sc.Scenario, policy, strat, seed, targets, opts)
+			if err != nil {
+				return nil, fmt.Errorf("%s: policy %s: %w", sc.Name, policy, err)
+			}
+			for i := range targets {
+				per[i].Samples = append(per[i].Samples, samples[i])
+			}
+		}
+		for i := range targets {
+			per[i].summarize()
+			switch strat {
+			case StrategyPCT:
+				rows[i].PCT = per[i]
+			case StrategyRandom:
+				rows[i].Random = per[i]
+			case StrategyWild:
+				rows[i].Wild = per[i]
+			}
+		}
+	}
+	if opts.Progress != nil {
+		opts.Progress(fmt.Sprintf("%s %s exhaustive", sc.Name, policy))
+	}
+	exh, err := searchAll(sc.Scenario, policy, targets, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: policy %s: %w", sc.Name, policy, err)
+	}
+	for i := range rows {
+		rows[i].Exhaustive = exh[i]
+		rows[i].WildOverPCT = ratio(rows[i].Wild, rows[i].PCT)
+		rows[i].WildOverRandom = ratio(rows[i].Wild, rows[i].Random)
+	}
+	return rows, nil
 }
 
 // firstWitness runs one sequence of schedules of strategy strat and seed,
@@ -307,13 +334,14 @@ func (b *Report) Text() string {
 	var sb strings.Builder
 	fmt.Fprintf(&sb, "time to first witness: median over %d seeds (schedules, wall time); caps: %d schedules (controlled), %s per seed (wild, sleep-only, max sleep %s)\n",
 		b.Seeds, b.Max, time.Duration(b.TimeoutMS*float64(time.Millisecond)), b.MaxSleep)
-	head := []string{"scenario", "policy", "outcome", "pct", "", "random", "", "wild", "", "wild/pct", "wild/random"}
-	rows := [][]string{head, {"", "", "", "sched", "wall", "sched", "wall", "sched", "wall", "", ""}}
+	head := []string{"scenario", "policy", "outcome", "pct", "", "random", "", "wild", "", "exhaustive", "", "wild/pct", "wild/random"}
+	rows := [][]string{head, {"", "", "", "sched", "wall", "sched", "wall", "sched", "wall", "runs", "wall", "", ""}}
 	for _, r := range b.Rows {
 		row := []string{r.Scenario, r.Policy, r.Outcome}
 		for _, s := range []*StrategyResult{r.PCT, r.Random, r.Wild} {
 			row = append(row, s.schedText(), s.wallText())
 		}
+		row = append(row, r.Exhaustive.runsText(), r.Exhaustive.wallText())
 		row = append(row, r.WildOverPCT.String(), r.WildOverRandom.String())
 		rows = append(rows, row)
 	}
@@ -335,6 +363,7 @@ func (b *Report) Text() string {
 		sb.WriteString(strings.TrimRight(line.String(), " ") + "\n")
 	}
 	sb.WriteString("'>' marks a median that hit its cap (the outcome was not seen for most seeds); a ratio above 1 means the wild baseline is slower.\n")
+	sb.WriteString("exhaustive: the runs and wall time of the search of the whole outcome set (one search per policy, no seeds; '>' an incomplete search, '-' a complete one without the outcome).\n")
 	return sb.String()
 }
 

@@ -4,7 +4,7 @@
 // whether the search completed (Shuttle's DFS mode and loom do
 // the same for Rust, by replaying from the start).
 //
-// # Design: stateful DFS by replay
+// # Design: stateful search by replay
 //
 // The model runs each thread as a goroutine whose position lives on its
 // Go stack, so a state cannot be copied. Instead every branch is a new run
@@ -19,20 +19,80 @@
 // takes at once (the current thread if it can run, else the lowest) while
 // the others are pushed as pending branches. So every transition of the
 // state graph is executed exactly once, and a run only pays its replayed
-// prefix. Keys are the exact encoded bytes, not hashes: no collision can
-// merge two states. Counters of forever loops are not part of a position,
-// so spinning threads give cycles, not endless chains of states.
+// prefix. Counters of forever loops are not part of a position, so
+// spinning threads give cycles, not endless chains of states.
 //
 // The alternative, making the interpreter state cloneable, would need the
 // model to keep each thread's position as data everywhere (a second
 // implementation of exec.go as a step function); replay needs four small
 // hooks in exec.go and interp.go and shares every rule with the sampled
 // and wild modes. Its cost is the prefix: a branch replays the depth of
-// its state, at a few hundred ns per step. Measured on a loaded 2-core
-// machine: the whole library (13,756 states over all five policies) in
-// about 0.3 s, about 50,000 states/s; BenchmarkExhaustive (142,530 states
-// on cpython-3.14.0 posix, 1.39 runs per state) 9,000-11,000 states/s,
-// 13-15 s per complete search. Going past that needs the cloneable state.
+// its state, at a few hundred ns per step. See docs/exhaustive.md for the
+// figures.
+//
+// # Parallel search
+//
+// Options.Workers goroutines (default: one per core, GOMAXPROCS) take
+// pending branches from one stack under a mutex (a run takes about 100µs,
+// so the lock is taken twice per 100µs per worker and is never the
+// bottleneck; a worker pushes what a run found when the run ends) and
+// each replays with its own runtime.StateTable, forked from one
+// (StateTable.Fork): the tables share the numbering of goroutine
+// positions, which keys contain, so a key means the same state to every
+// worker and the goroutine positions a branch carries (Point.Stacks) can
+// be restored by any worker (Point.SetStacks). The visited set has 256
+// shards, each a mutex and a map, chosen by the key's fingerprint; a new
+// state's id comes from an atomic counter under its shard's lock, so two
+// workers never both add one state. Nodes and edges live in chunked
+// arrays that grow without moving (workers read them while others
+// append). One worker is the serial depth-first search.
+//
+// # Determinism
+//
+// A complete search executes every transition exactly once whatever the
+// order, so the graph (states, edges, terminal transitions with their
+// outcome and CPython defect) is the same: States, Edges, Runs (1 + the
+// branches pushed, one per runnable thread but the first of each state)
+// and each outcome's Count and Defects are. What the order changes is the
+// numbering of states. After the search the graph is made canonical:
+// states renumbered in breadth-first order from the initial state,
+// following each state's transitions in thread order. A terminal
+// outcome's witness is its first transition in that order, so the
+// shortest schedule to the outcome and the least in thread order among
+// the shortest; it is run once more in the controlled mode to give its
+// Result (Result.WitnessRuns counts these runs, one per outcome, which
+// are not in Runs), and a run that ends otherwise than the transition
+// recorded is an error (a key that misses something). Witness.Defect
+// names the first defect in the same order. Liveness (below) reads only
+// the canonical graph. So the result, witnesses included, is the same for
+// every number of workers and every run.
+//
+// Where a bound stops a parallel search depends on the workers' timing.
+// A parallel search that a bound (or a run without an outcome, or an
+// error) stops is therefore run again with one worker, whose partial
+// result is the same every time: an incomplete search costs its parallel
+// attempt and a serial one.
+//
+// # Fingerprints and memory
+//
+// The visited set keeps a 64-bit fingerprint of each key (xxhash), not
+// the key. Two states whose keys have the same fingerprint are merged: the
+// second is taken for the first, and the outcomes reachable only from it
+// could be missed. For n states the probability that any two collide is
+// about n²/2^65: 3·10^-8 for a million states (DefaultMaxStates), 2·10^-12
+// for the library's largest cell (7,713 states). Options.ExactKeys keeps
+// the exact keys instead (no merging, about 3.5 times the memory); tests
+// check that both give the same results on the library.
+//
+// Memory is bounded by the bytes per state times MaxStates: the visited
+// set, a 12-byte node per state and an 8-byte edge per transition, about
+// 60 bytes per state with fingerprints and 215 with exact keys on
+// BenchmarkExhaustive (measured after the search, before the result is
+// built; the original search with exact keys and slices per node held
+// 316), plus the pending branches (each carries the goroutine positions
+// of its state, shared by the branches of one state). MaxKeyBytes bounds
+// one state's key: a heap that grows in a forever loop gives ever longer
+// keys, so it stops such a search early.
 //
 // # Liveness
 //
@@ -46,19 +106,20 @@
 // without the process exiting. If main never steps in it, main is blocked
 // for good while others may run: deadlock (the spec's v2 "deadlock
 // includes livelock"), reported with what main waits for. If main steps in
-// it, main itself loops for ever: budget. Its witness is a lasso: a
-// schedule to the component and a cycle that visits every thread that
-// steps there.
+// it, main itself loops for ever: budget. Its witness is a lasso: the
+// canonical schedule to the component's first state (in canonical order)
+// and a cycle that visits every thread that steps there.
 //
-// A bound on states (MaxStates) stops the search with Complete false; the
-// outcomes found are then a lower bound and are never reported as proved.
+// A bound on states (MaxStates) or on a key's size (MaxKeyBytes) stops
+// the search with Complete false; the outcomes found are then a lower
+// bound and are never reported as proved.
 package exhaustive
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"slices"
+	"math"
+	goruntime "runtime"
 	"time"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -68,18 +129,27 @@ import (
 // DefaultMaxStates bounds a search when Options.MaxStates is 0.
 const DefaultMaxStates = 1_000_000
 
-// DefaultMaxKeyBytes bounds the memory the visited states' keys take when
-// Options.MaxKeyBytes is 0. States whose keys keep growing (a heap that
-// grows in a forever loop) hit it long before MaxStates.
-const DefaultMaxKeyBytes = 128 << 20
+// DefaultMaxKeyBytes bounds the size of one state's key when
+// Options.MaxKeyBytes is 0. A state whose key is larger is a heap that
+// grows in a forever loop (the key of a library state takes under 512
+// bytes).
+const DefaultMaxKeyBytes = 64 << 10
 
-// Options bound a search.
+// Options bound a search. The zero value is the default search.
 type Options struct {
 	Policy    string // "" keeps the scenario's
 	MaxStates int    // states before the search gives up (Complete false); default DefaultMaxStates
-	// MaxKeyBytes bounds the total size of the visited states' keys
-	// (Complete false when reached); default DefaultMaxKeyBytes.
+	// MaxKeyBytes bounds the size of one state's key (Complete false when
+	// a key is larger); default DefaultMaxKeyBytes.
 	MaxKeyBytes int
+	// Workers is the number of goroutines that run transitions: 0 is
+	// runtime.GOMAXPROCS(0), 1 the serial search. The result does not
+	// depend on it (see the package doc).
+	Workers int
+	// ExactKeys keeps the states' exact keys in the visited set instead of
+	// 64-bit fingerprints: no collision can merge two states, at the cost
+	// of the keys' memory (tests use it).
+	ExactKeys bool
 	// Verify recomputes the key at every replayed point and checks it
 	// against the state recorded there: a replay that does not reach the
 	// same states means the key misses something (tests use it).
@@ -89,7 +159,14 @@ type Options struct {
 	Replay bool
 }
 
-// Witness is the first transition found into an outcome.
+// config is the run configuration: no step budget or watchdog can end a
+// run that the search bounds itself; the search's runs share its Runner.
+func (x *search) config() runtime.Config {
+	return runtime.Config{Policy: x.opts.Policy, MaxSteps: 1 << 30, Watchdog: 10 * time.Minute, Runner: x.runner}
+}
+
+// Witness is the canonical transition into an outcome (see the package
+// doc): the first in breadth-first order.
 type Witness struct {
 	Outcome runtime.Outcome
 	// Schedule reaches the outcome: for a terminal outcome the complete
@@ -101,19 +178,13 @@ type Witness struct {
 	Count  int             // transitions into the outcome (or fair components)
 	Result *runtime.Result // the run (terminal) or a description of the cycle
 	// Defects counts the transitions into the outcome that only a defect
-	// of CPython made (runtime.Result.Defect), and Defect names the first.
+	// of CPython made (runtime.Result.Defect), and Defect names the first
+	// in breadth-first order.
 	Defects int
 	Defect  string
 	// Kinds are the report kinds of the terminal transitions into the
-	// outcome (runtime.Report.Kind), sorted.
+	// outcome, sorted.
 	Kinds []string
-}
-
-// addKind records the report kind of a terminal transition.
-func (w *Witness) addKind(kind string) {
-	if i, ok := slices.BinarySearch(w.Kinds, kind); !ok {
-		w.Kinds = slices.Insert(w.Kinds, i, kind)
-	}
 }
 
 // Result is the outcome set of one policy.
@@ -122,10 +193,13 @@ type Result struct {
 	Policy   string
 	States   int  // distinct states (scheduling points)
 	Edges    int  // transitions executed, terminal ones included
-	Runs     int  // runs from the start
+	Runs     int  // runs from the start: 1 + the branches pushed
 	Complete bool // false: the bound stopped the search; Outcomes is partial
 	Reason   string
 	Outcomes map[runtime.Outcome]*Witness
+	// WitnessRuns counts the runs after the search that build the
+	// witnesses (one per outcome); they are not in Runs.
+	WitnessRuns int
 }
 
 // Seen returns the outcomes in the language's order.
@@ -139,199 +213,79 @@ func (r *Result) Seen() []runtime.Outcome {
 	return out
 }
 
-type edge struct {
-	thread int32
-	to     int32 // a state, or terminal (-1) for a transition that ended the run
-}
-
-type node struct {
-	parent   int32
-	via      int32 // the thread chosen at parent
-	runnable []int32
-	stacks   []uint32 // goroutine positions (runtime.Point.Stacks)
-	edges    []edge
-}
-
-type pending struct{ state, thread int32 }
-
-// search is one exploration; it is the Chooser of its runs.
-type search struct {
-	sc       *scenario.Scenario
-	opts     Options
-	tab      *runtime.StateTable
-	visited  map[string]int32
-	nodes    []node
-	todo     []pending
-	res      *Result
-	key      []byte
-	keyBytes int // total size of the keys in visited
-	full     bool
-	// the current run
-	path      []int
-	pathState []int32
-	prev      int32
-	prevVia   int32
-	stopped   bool
-	verifyErr error
-}
-
 // Explore searches every state of s under opts.Policy.
 func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 	if opts.MaxStates <= 0 {
 		opts.MaxStates = DefaultMaxStates
 	}
+	opts.MaxStates = min(opts.MaxStates, 1<<31-2)
 	if opts.MaxKeyBytes <= 0 {
 		opts.MaxKeyBytes = DefaultMaxKeyBytes
+	}
+	if opts.Workers <= 0 {
+		opts.Workers = goruntime.GOMAXPROCS(0)
+	}
+	if len(s.Threads) > math.MaxUint16 {
+		return nil, fmt.Errorf("exhaustive: %d threads: a node numbers threads in 16 bits", len(s.Threads))
 	}
 	policy, _, err := runtime.ResolvePolicy(s, opts.Policy)
 	if err != nil {
 		return nil, err
 	}
 	opts.Policy = policy
+	var m *runtime.Machine
 	if !opts.Replay {
-		m, err := runtime.NewMachine(s, policy)
-		switch {
-		case err == nil:
-			return exploreVM(s, m, opts)
-		case !errors.Is(err, runtime.ErrUnsupported):
+		switch m, err = runtime.NewMachine(s, policy); {
+		case errors.Is(err, runtime.ErrUnsupported):
+			m = nil
+		case err != nil:
 			return nil, err
 		}
 	}
-	x := &search{sc: s, opts: opts, tab: runtime.NewStateTable(s), visited: map[string]int32{},
-		res: &Result{Scenario: s.Name, Policy: policy, Outcomes: map[runtime.Outcome]*Witness{}}}
-	if err := x.run(nil); err != nil {
+	x := newSearch(s, opts, m)
+	defer x.runner.Close()
+	x.explore(opts.Workers)
+	if opts.Workers > 1 && x.halted.Load() {
+		// Where a parallel search stops depends on the workers' timing:
+		// the serial search stops at the same place every time.
+		x.runner.Close()
+		x = newSearch(s, opts, m)
+		defer x.runner.Close()
+		x.explore(1)
+	}
+	if x.err != nil {
+		return nil, x.err
+	}
+	if searched != nil {
+		searched(x)
+	}
+	return x.finish()
+}
+
+// searched, if set, is called with each search before finish (the
+// benchmark measures its memory there).
+var searched func(x *search)
+
+// finish builds the result from the state graph.
+func (x *search) finish() (*Result, error) {
+	n := int(min(x.nnodes.Load(), int64(x.opts.MaxStates)))
+	x.res = &Result{Scenario: x.sc.Name, Policy: x.opts.Policy, States: n, Runs: x.runs,
+		Complete: !x.full, Reason: x.reason, Outcomes: map[runtime.Outcome]*Witness{}}
+	g := x.canonical(n)
+	x.nodes, x.edges = chunked[node]{}, chunked[edge]{}
+	for _, e := range g.e {
+		if e.to != unexplored {
+			x.res.Edges++
+		}
+	}
+	if x.root != "" {
+		x.res.Edges++
+	}
+	if err := x.terminals(g); err != nil {
 		return nil, err
 	}
-	for len(x.todo) > 0 && !x.full {
-		p := x.todo[len(x.todo)-1]
-		x.todo = x.todo[:len(x.todo)-1]
-		if err := x.run(&p); err != nil {
-			return nil, err
-		}
-	}
-	r := x.res
-	r.States = len(x.nodes)
-	r.Complete = !x.full
-	if x.full && r.Reason == "" {
-		r.Reason = fmt.Sprintf("the bound of %d states was reached", opts.MaxStates)
-	}
-	if err := x.liveness(); err != nil {
+	if err := x.liveness(g); err != nil {
 		return nil, err
 	}
-	return r, nil
-}
-
-// config is the run configuration: no step budget or watchdog can end a
-// run that the search bounds itself.
-func (x *search) config() runtime.Config {
-	return runtime.Config{Policy: x.opts.Policy, MaxSteps: 1 << 30, Watchdog: 10 * time.Minute}
-}
-
-// run replays the way to p.state, takes p.thread and explores on from
-// there (p nil: the first run, from the initial state).
-func (x *search) run(p *pending) error {
-	x.path, x.pathState = x.path[:0], x.pathState[:0]
-	x.prev, x.prevVia, x.stopped = -1, -1, false
-	if p != nil {
-		for s := p.state; s > 0; s = x.nodes[s].parent {
-			x.path = append(x.path, int(x.nodes[s].via))
-			x.pathState = append(x.pathState, x.nodes[s].parent)
-		}
-		slices.Reverse(x.path)
-		slices.Reverse(x.pathState)
-		x.path = append(x.path, int(p.thread))
-		x.pathState = append(x.pathState, p.state)
-	}
-	r, err := runtime.RunChooser(x.sc, x.config(), x.tab, x)
-	if err != nil {
-		return err
-	}
-	x.res.Runs++
-	if x.verifyErr != nil {
-		return x.verifyErr
-	}
-	if x.stopped {
-		return nil
-	}
-	switch r.Outcome {
-	case runtime.Budget, "":
-		x.full = true
-		x.res.Reason = "a run ended without an outcome: " + r.Report.Message
-		return nil
-	}
-	x.addEdge(x.prev, x.prevVia, -1)
-	w := x.res.Outcomes[r.Outcome]
-	if w == nil {
-		w = &Witness{Outcome: r.Outcome, Schedule: slices.Clone(r.Schedule), Result: r}
-		x.res.Outcomes[r.Outcome] = w
-	}
-	w.Count++
-	w.addKind(r.Report.Kind)
-	if d := r.Defect(); d != "" {
-		w.Defects++
-		w.Defect = cmp.Or(w.Defect, d)
-	}
-	return nil
-}
-
-// Choose is called at every scheduling point of a run.
-func (x *search) Choose(p *runtime.Point) (int, bool) {
-	k := p.Step
-	if k < len(x.path) {
-		if x.opts.Verify {
-			x.key = p.AppendKey(x.key[:0])
-			if id, ok := x.visited[string(x.key)]; !ok || id != x.pathState[k] {
-				x.verifyErr = fmt.Errorf("exhaustive: replay of %v reached another state at step %d (want state %d, got %d, known %v)", x.path, k, x.pathState[k], id, ok)
-				x.stopped = true
-				return 0, true
-			}
-		}
-		if k == len(x.path)-1 {
-			x.prev, x.prevVia = x.pathState[k], int32(x.path[k])
-			p.SetStacks(x.nodes[x.prev].stacks)
-		}
-		return x.path[k], false
-	}
-	x.key = p.AppendKey(x.key[:0])
-	if id, ok := x.visited[string(x.key)]; ok {
-		x.addEdge(x.prev, x.prevVia, id)
-		x.stopped = true
-		return 0, true
-	}
-	if len(x.nodes) >= x.opts.MaxStates {
-		x.full, x.stopped = true, true
-		return 0, true
-	}
-	if x.keyBytes += len(x.key); x.keyBytes > x.opts.MaxKeyBytes {
-		x.full, x.stopped = true, true
-		x.res.Reason = fmt.Sprintf("the states' keys outgrew %d MiB after %d states (does the heap grow for ever?)", x.opts.MaxKeyBytes>>20, len(x.nodes))
-		return 0, true
-	}
-	id := int32(len(x.nodes))
-	n := node{parent: x.prev, via: x.prevVia, runnable: make([]int32, len(p.Runnable)), stacks: p.Stacks(nil)}
-	for i, r := range p.Runnable {
-		n.runnable[i] = int32(r)
-	}
-	x.nodes = append(x.nodes, n)
-	x.visited[string(x.key)] = id
-	x.addEdge(x.prev, x.prevVia, id)
-	first := p.Runnable[0]
-	if slices.Contains(p.Runnable, p.Cur) {
-		first = p.Cur
-	}
-	for i := len(p.Runnable) - 1; i >= 0; i-- {
-		if r := p.Runnable[i]; r != first {
-			x.todo = append(x.todo, pending{state: id, thread: int32(r)})
-		}
-	}
-	x.prev, x.prevVia = id, int32(first)
-	return first, false
-}
-
-func (x *search) addEdge(from, thread, to int32) {
-	x.res.Edges++
-	if from < 0 {
-		return
-	}
-	x.nodes[from].edges = append(x.nodes[from].edges, edge{thread: thread, to: to})
+	return x.res, nil
 }

@@ -26,12 +26,12 @@ type component struct {
 
 // liveness finds the fair components and turns each into a deadlock or
 // budget outcome with a lasso witness.
-func (x *search) liveness() error {
-	all := make([]int32, len(x.nodes))
+func (x *search) liveness(g *graph) error {
+	all := make([]int32, g.states())
 	for i := range all {
 		all[i] = int32(i)
 	}
-	comps := x.fairComponents(all)
+	comps := x.fairComponents(g, all)
 	slices.SortFunc(comps, func(a, b component) int { return int(a.states[0] - b.states[0]) })
 	for _, c := range comps {
 		o, kind := runtime.Deadlock, KindLivelock
@@ -42,7 +42,7 @@ func (x *search) liveness() error {
 			w.Count++
 			continue
 		}
-		w, err := x.lasso(c, o, kind)
+		w, err := x.lasso(g, c, o, kind)
 		if err != nil {
 			return err
 		}
@@ -55,10 +55,10 @@ func (x *search) liveness() error {
 // every thread enabled in a component steps inside it). An unfair
 // component loses the states where a thread that never steps is enabled,
 // and what is left is split again.
-func (x *search) fairComponents(set []int32) []component {
+func (x *search) fairComponents(g *graph, set []int32) []component {
 	var out []component
-	for _, comp := range x.sccs(set) {
-		if len(comp) == 1 && !x.selfLoop(comp[0]) {
+	for _, comp := range sccs(g, set) {
+		if len(comp) == 1 && !selfLoop(g, comp[0]) {
 			continue // a state on no cycle: most of them
 		}
 		in := make(map[int32]bool, len(comp))
@@ -69,10 +69,8 @@ func (x *search) fairComponents(set []int32) []component {
 		stepped, enabled := make([]bool, nthreads), make([]bool, nthreads)
 		internal := false
 		for _, s := range comp {
-			for _, r := range x.nodes[s].runnable {
-				enabled[r] = true
-			}
-			for _, e := range x.nodes[s].edges {
+			for _, e := range g.edgesOf(s) {
+				enabled[e.thread] = true
 				if e.to >= 0 && in[e.to] {
 					stepped[e.thread], internal = true, true
 				}
@@ -84,8 +82,8 @@ func (x *search) fairComponents(set []int32) []component {
 		var keep []int32
 		for _, s := range comp {
 			ok := true
-			for _, r := range x.nodes[s].runnable {
-				if !stepped[r] {
+			for _, e := range g.edgesOf(s) {
+				if !stepped[e.thread] {
 					ok = false
 				}
 			}
@@ -97,15 +95,15 @@ func (x *search) fairComponents(set []int32) []component {
 			slices.Sort(comp)
 			out = append(out, component{states: comp, stepped: stepped})
 		} else if len(keep) > 0 {
-			out = append(out, x.fairComponents(keep)...)
+			out = append(out, x.fairComponents(g, keep)...)
 		}
 	}
 	return out
 }
 
 // selfLoop reports whether some transition of s leads back to s.
-func (x *search) selfLoop(s int32) bool {
-	for _, e := range x.nodes[s].edges {
+func selfLoop(g *graph, s int32) bool {
+	for _, e := range g.edgesOf(s) {
 		if e.to == s {
 			return true
 		}
@@ -115,9 +113,9 @@ func (x *search) selfLoop(s int32) bool {
 
 // sccs is Tarjan's algorithm, iterative, over the subgraph induced by set.
 // Its tables are slices by state (index -1: not visited yet).
-func (x *search) sccs(set []int32) [][]int32 {
-	n := len(x.nodes)
-	tj := &tarjan{nodes: x.nodes, index: make([]int32, n), low: make([]int32, n), member: make([]bool, n), onStack: make([]bool, n)}
+func sccs(g *graph, set []int32) [][]int32 {
+	n := g.states()
+	tj := &tarjan{g: g, index: make([]int32, n), low: make([]int32, n), member: make([]bool, n), onStack: make([]bool, n)}
 	for i := range tj.index {
 		tj.index[i] = -1
 	}
@@ -133,7 +131,7 @@ func (x *search) sccs(set []int32) [][]int32 {
 }
 
 type tarjan struct {
-	nodes      []node
+	g          *graph
 	index, low []int32
 	member     []bool
 	onStack    []bool
@@ -161,7 +159,7 @@ func (tj *tarjan) visit(root int32) {
 	tj.push(root)
 	for len(tj.frames) > 0 {
 		f := &tj.frames[len(tj.frames)-1]
-		if edges := tj.nodes[f.s].edges; f.e < len(edges) {
+		if edges := tj.g.edgesOf(f.s); f.e < len(edges) {
 			t := edges[f.e].to
 			f.e++
 			if t < 0 || !tj.member[t] {
@@ -201,19 +199,9 @@ func (tj *tarjan) pop(s int32) {
 	tj.out = append(tj.out, comp)
 }
 
-// pathTo is the schedule from the initial state to s.
-func (x *search) pathTo(s int32) []int {
-	var path []int
-	for ; s > 0; s = x.nodes[s].parent {
-		path = append(path, int(x.nodes[s].via))
-	}
-	slices.Reverse(path)
-	return path
-}
-
 // cycle is a closed walk from c.states[0] inside c that takes a step of
 // every thread that steps in c.
-func (x *search) cycle(c component) []int {
+func cycle(g *graph, c component) []int {
 	in := map[int32]bool{}
 	for _, s := range c.states {
 		in[s] = true
@@ -224,20 +212,20 @@ func (x *search) cycle(c component) []int {
 		if !ok {
 			continue
 		}
-		steps, end := x.bfs(in, at, func(s int32) bool { return x.stepsInside(in, s, t) >= 0 })
+		steps, end := bfs(g, in, at, func(s int32) bool { return stepsInside(g, in, s, t) >= 0 })
 		walk = append(walk, steps...)
-		e := x.stepsInside(in, end, t)
+		e := stepsInside(g, in, end, t)
 		walk = append(walk, t)
-		at = x.nodes[end].edges[e].to
+		at = g.edgesOf(end)[e].to
 	}
-	steps, _ := x.bfs(in, at, func(s int32) bool { return s == c.states[0] })
+	steps, _ := bfs(g, in, at, func(s int32) bool { return s == c.states[0] })
 	return append(walk, steps...)
 }
 
 // stepsInside returns the index of an edge of s by thread t that stays in
 // the component, or -1.
-func (x *search) stepsInside(in map[int32]bool, s int32, t int) int {
-	for i, e := range x.nodes[s].edges {
+func stepsInside(g *graph, in map[int32]bool, s int32, t int) int {
+	for i, e := range g.edgesOf(s) {
 		if int(e.thread) == t && e.to >= 0 && in[e.to] {
 			return i
 		}
@@ -247,7 +235,7 @@ func (x *search) stepsInside(in map[int32]bool, s int32, t int) int {
 
 // bfs finds the shortest walk inside the component from s to a state
 // where goal holds, and returns its choices and that state.
-func (x *search) bfs(in map[int32]bool, s int32, goal func(int32) bool) ([]int, int32) {
+func bfs(g *graph, in map[int32]bool, s int32, goal func(int32) bool) ([]int, int32) {
 	type back struct{ from, thread int32 }
 	prev := map[int32]back{s: {-1, -1}}
 	queue := []int32{s}
@@ -262,7 +250,7 @@ func (x *search) bfs(in map[int32]bool, s int32, goal func(int32) bool) ([]int, 
 			slices.Reverse(steps)
 			return steps, u
 		}
-		for _, e := range x.nodes[u].edges {
+		for _, e := range g.edgesOf(u) {
 			if _, seen := prev[e.to]; e.to >= 0 && in[e.to] && !seen {
 				prev[e.to] = back{u, e.thread}
 				queue = append(queue, e.to)
@@ -274,10 +262,11 @@ func (x *search) bfs(in map[int32]bool, s int32, goal func(int32) bool) ([]int, 
 
 // lasso builds the witness of a fair component: the way in, one turn of
 // the cycle, and a report of what main waits for, read from a replay.
-func (x *search) lasso(c component, o runtime.Outcome, kind string) (*Witness, error) {
-	prefix := x.pathTo(c.states[0])
-	cyc := x.cycle(c)
+func (x *search) lasso(g *graph, c component, o runtime.Outcome, kind string) (*Witness, error) {
+	prefix := g.pathTo(c.states[0])
+	cyc := cycle(g, c)
 	rd := &reader{path: prefix}
+	x.res.WitnessRuns++
 	if _, err := runtime.RunChooser(x.sc, x.config(), x.tab, rd); err != nil {
 		return nil, err
 	}

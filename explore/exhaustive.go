@@ -13,7 +13,7 @@ import (
 // set, proved when the search completes. A witness's Count is the number
 // of transitions into its outcome (for a cycle: fair components).
 func exhaustivePolicy(s *scenario.Scenario, policy string, opts Options) (*Report, error) {
-	res, err := exhaustive.Explore(s, exhaustive.Options{Policy: policy, MaxStates: opts.MaxStates})
+	res, err := exhaustive.Explore(s, exhaustive.Options{Policy: policy, MaxStates: opts.MaxStates, Workers: opts.Workers, ExactKeys: opts.ExactKeys})
 	if err != nil {
 		return nil, err
 	}

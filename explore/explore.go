@@ -34,6 +34,10 @@ type Options struct {
 	// reports Complete false.
 	Exhaustive bool
 	MaxStates  int
+	// Workers and ExactKeys are exhaustive.Options': 0 workers is one per
+	// core; the report does not depend on them.
+	Workers   int
+	ExactKeys bool
 }
 
 // Witness is the first run that showed an outcome.

@@ -13,6 +13,7 @@ package grid
 import (
 	"fmt"
 	"path"
+	goruntime "runtime"
 	"strings"
 	"sync"
 
@@ -52,6 +53,12 @@ type Options struct {
 	// (0: the exhaustive package's default); Runs is then unused.
 	Exhaustive bool
 	MaxStates  int
+	// Workers is each cell's exhaustive.Options.Workers. 0 shares the
+	// cores among the cells computed at once: a cell gets
+	// GOMAXPROCS / (cells computed at once) workers, at least 1, so a
+	// matrix of one cell searches on every core and a larger one searches
+	// its cells side by side, one worker each on two cores.
+	Workers int
 }
 
 // Build explores each entry under each policy (all five if policies is
@@ -104,6 +111,9 @@ func BuildWith(entries []Entry, policies []string, opts Options) (*report.Matrix
 			DefaultPolicy: preset.DefaultPolicy, Cells: make([]report.Cell, len(policies))})
 	}
 
+	if opts.Workers == 0 {
+		opts.Workers = max(1, goruntime.GOMAXPROCS(0)/max(1, min(cellsAtOnce, len(entries)*len(policies))))
+	}
 	err := forEachCell(len(entries), len(policies), func(r, c int) error {
 		cell, err := buildCell(entries[r], policies[c], opts)
 		if err != nil {
@@ -120,7 +130,7 @@ func BuildWith(entries []Entry, policies []string, opts Options) (*report.Matrix
 }
 
 func buildCell(e Entry, policy string, opts Options) (*report.Cell, error) {
-	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: opts.Runs, Wild: opts.Wild, MaxSteps: opts.MaxSteps, Exhaustive: opts.Exhaustive, MaxStates: opts.MaxStates})
+	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: opts.Runs, Wild: opts.Wild, MaxSteps: opts.MaxSteps, Exhaustive: opts.Exhaustive, MaxStates: opts.MaxStates, Workers: opts.Workers})
 	if err != nil {
 		return nil, err
 	}
@@ -196,13 +206,16 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 	}, nil
 }
 
-// forEachCell calls fn for every cell of a rows × cols grid, eight at a
-// time, and returns the error of the first cell (in row order) that failed.
+// cellsAtOnce is how many cells forEachCell computes at a time.
+const cellsAtOnce = 8
+
+// forEachCell calls fn for every cell of a rows × cols grid, cellsAtOnce
+// at a time, and returns the error of the first cell (in row order) that failed.
 // Each call owns its cell, so the result does not depend on the order.
 func forEachCell(rows, cols int, fn func(r, c int) error) error {
 	errs := make([]error, rows*cols)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, cellsAtOnce)
 	for i := range errs {
 		wg.Add(1)
 		sem <- struct{}{}

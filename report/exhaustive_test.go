@@ -1,6 +1,7 @@
 package report_test
 
 import (
+	"encoding/json"
 	"strings"
 	"testing"
 
@@ -52,5 +53,33 @@ func TestExhaustiveMatrix(t *testing.T) {
 	}
 	if c := m.Rows[0].Cells[0]; c.Search != "sampled" || c.Proved || strings.Contains(m.Text(), "= proved") {
 		t.Errorf("a sampled matrix claims a proof: %+v", c)
+	}
+}
+
+// An exhaustive matrix is the same, text, JSON and HTML, whether each cell
+// searches with one worker or with two.
+func TestExhaustiveMatrixWorkers(t *testing.T) {
+	entries := loadEntries(t)
+	var want string
+	for _, workers := range []int{1, 2, 0} {
+		m, err := grid.BuildWith(entries, []string{"hang", "unwind"}, grid.Options{Runs: 1, Exhaustive: true, Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		b.WriteString(m.Text())
+		if err := m.HTML(&b); err != nil {
+			t.Fatal(err)
+		}
+		js, err := json.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b.Write(js)
+		if workers == 1 {
+			want = b.String()
+		} else if b.String() != want {
+			t.Errorf("the matrix with %d workers per cell differs from the serial one", workers)
+		}
 	}
 }

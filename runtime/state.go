@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"sync/atomic"
 
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -59,22 +60,33 @@ type Chooser interface {
 }
 
 // StateTable numbers statements and interns goroutine positions for state
-// keys. Keys made with one table compare across runs of one scenario.
+// keys. Keys made with one table, or with tables forked from it (Fork),
+// compare across runs of one scenario. A table serves one run at a time;
+// forked tables may serve concurrent runs.
 type StateTable struct {
 	stmts   map[*scenario.Stmt]uint32
 	objects []string // object names, sorted
 	locks   []string
 	events  []string
-	stacks  map[string]uint32
-	cstacks map[string]uint32 // the same from runtime.Callers (keyCheck)
+	shared  *stackInterner
+	local   map[string]uint32 // this table's cache of shared
+	cstacks map[string]uint32 // the positions from runtime.Callers (keyCheck)
 	prep    prepared          // for the runs of RunChooser
 	pcs     []uintptr
 	pcbuf   []byte
 }
 
+// stackInterner numbers goroutine positions for all the tables forked from
+// one: the numbers are in keys, so they must agree between the tables.
+type stackInterner struct {
+	mu sync.Mutex
+	m  map[string]uint32
+}
+
 // NewStateTable prepares keys for runs of s.
 func NewStateTable(s *scenario.Scenario) *StateTable {
-	tab := &StateTable{stmts: map[*scenario.Stmt]uint32{}, stacks: map[string]uint32{}, cstacks: map[string]uint32{}, pcs: make([]uintptr, 64)}
+	tab := &StateTable{stmts: map[*scenario.Stmt]uint32{}, shared: &stackInterner{m: map[string]uint32{}},
+		local: map[string]uint32{}, cstacks: map[string]uint32{}, pcs: make([]uintptr, 64)}
 	objs, locks, events := map[string]bool{}, map[string]bool{}, map[string]bool{}
 	for _, b := range s.Bodies() {
 		scenario.Walk(b, func(st *scenario.Stmt) {
@@ -93,6 +105,17 @@ func NewStateTable(s *scenario.Scenario) *StateTable {
 	return tab
 }
 
+// Fork returns a table whose keys compare with tab's (the same statement
+// numbers and one numbering of goroutine positions, shared under a lock)
+// for use by another goroutine: each table keeps its own buffers, so the
+// tables forked from one may serve runs at the same time. The numbers of
+// positions then depend on the order in which the runs first meet them:
+// keys are comparable within one family of tables, not across families.
+func (tab *StateTable) Fork() *StateTable {
+	return &StateTable{stmts: tab.stmts, objects: tab.objects, locks: tab.locks, events: tab.events,
+		shared: tab.shared, local: map[string]uint32{}, cstacks: map[string]uint32{}, pcs: make([]uintptr, len(tab.pcs))}
+}
+
 func sortedKeys(m map[string]bool) []string {
 	out := make([]string, 0, len(m))
 	for k := range m {
@@ -102,8 +125,13 @@ func sortedKeys(m map[string]bool) []string {
 	return out
 }
 
-// Stacks reports how many distinct goroutine positions the table has seen.
-func (tab *StateTable) Stacks() int { return len(tab.stacks) }
+// Stacks reports how many distinct goroutine positions the table (and the
+// tables forked from it) have seen.
+func (tab *StateTable) Stacks() int {
+	tab.shared.mu.Lock()
+	defer tab.shared.mu.Unlock()
+	return len(tab.shared.m)
+}
 
 // Point is one scheduling point of a run driven by a Chooser.
 type Point struct {
@@ -121,7 +149,7 @@ type Point struct {
 // Choose down count, so the chooser's own call path does not matter.
 func (p *Point) Capture() {
 	tab := p.tab
-	id := tab.intern(tab.stacks, tab.frames(framePCs))
+	id := tab.intern(nil, tab.frames(framePCs))
 	if keyCheck.Load() {
 		callers := func(buf []uintptr) int { return goruntime.Callers(1, buf) }
 		if cid := tab.intern(tab.cstacks, tab.frames(callers)); cid != id {
@@ -148,18 +176,34 @@ func (tab *StateTable) frames(walk func([]uintptr) int) []uintptr {
 	return pcs[chooseFrame(pcs):]
 }
 
-// intern numbers the position pcs in stacks, from 1 in the order first
-// seen.
+// intern numbers the position pcs, from 1 in the order first seen: in the
+// numbering shared by the tables forked from one (stacks nil; the table's
+// own cache first), or in stacks (keyCheck's numbering).
 func (tab *StateTable) intern(stacks map[string]uint32, pcs []uintptr) uint32 {
 	tab.pcbuf = tab.pcbuf[:0]
 	for _, pc := range pcs {
 		tab.pcbuf = binary.LittleEndian.AppendUint64(tab.pcbuf, uint64(pc))
 	}
-	id, ok := stacks[string(tab.pcbuf)]
-	if !ok {
-		id = uint32(len(stacks) + 1)
-		stacks[string(tab.pcbuf)] = id
+	if stacks != nil {
+		id, ok := stacks[string(tab.pcbuf)]
+		if !ok {
+			id = uint32(len(stacks) + 1)
+			stacks[string(tab.pcbuf)] = id
+		}
+		return id
 	}
+	if id, ok := tab.local[string(tab.pcbuf)]; ok {
+		return id
+	}
+	sh := tab.shared
+	sh.mu.Lock()
+	id, ok := sh.m[string(tab.pcbuf)]
+	if !ok {
+		id = uint32(len(sh.m) + 1)
+		sh.m[string(tab.pcbuf)] = id
+	}
+	sh.mu.Unlock()
+	tab.local[string(tab.pcbuf)] = id
 	return id
 }
 

@@ -60,9 +60,13 @@ func TestBenchCommand(t *testing.T) {
 				}
 			}
 		}
-		// Easy outcomes: every strategy finds them.
+		// Easy outcomes: every strategy finds them, and the exhaustive
+		// search proves them.
 		if r.PCT.Capped || r.Random.Capped || r.Wild.Capped {
 			t.Errorf("row %d capped: %+v", i, r)
+		}
+		if e := r.Exhaustive; e == nil || !e.Complete || !e.Found || e.States < 1 || e.Runs < 1 || e.WallMS <= 0 {
+			t.Errorf("row %d: exhaustive %+v, want a complete search that found the outcome", i, e)
 		}
 	}
 
@@ -70,7 +74,7 @@ func TestBenchCommand(t *testing.T) {
 	if code := Main([]string{"bench", "-seeds", "2", "-max", "200", "-timeout", "1s", file}, &stdout, &stderr); code != 0 {
 		t.Fatalf("text: exit %d\n%s", code, &stderr)
 	}
-	for _, w := range []string{"wild/pct", "wild/random", "tiny.scn", "lost-cleanup"} {
+	for _, w := range []string{"wild/pct", "wild/random", "tiny.scn", "lost-cleanup", "exhaustive"} {
 		if !strings.Contains(stdout.String(), w) {
 			t.Errorf("text lacks %q:\n%s", w, &stdout)
 		}
