@@ -85,47 +85,70 @@ func (x *search) stop(full bool, reason string, err error) {
 	x.front.halt()
 }
 
-// worker takes pending transitions and runs them until none is left.
+// worker takes pending transitions and runs them until none is left. It
+// keeps what its runs push on a stack of its own (depth first, no lock)
+// and gives the older half of it to the shared stack when another worker
+// waits there: a run of the step function takes a few microseconds, so a
+// lock and a wake-up per run would serialize the workers.
 func (x *search) worker(tab *runtime.StateTable) {
 	w := &worker{x: x, tab: tab}
+	run := w.run
+	if x.m != nil {
+		run = w.runVM
+	}
+	var local []pending
+	peak := 0
 	for {
 		p, ok := x.front.pop()
 		if !ok {
 			break
 		}
-		run := w.run
-		if x.m != nil {
-			run = w.runVM
+		local = append(local[:0], p)
+		for len(local) > 0 && !x.halted.Load() {
+			p := local[len(local)-1]
+			local = local[:len(local)-1]
+			if err := run(p); err != nil {
+				x.stop(false, "", err)
+			}
+			local = append(local, w.pushed...)
+			w.pushed = w.pushed[:0]
+			peak = max(peak, len(local))
+			if len(local) > 1 && x.front.waiting.Load() > 0 {
+				half := len(local) / 2
+				x.front.share(local[:half])
+				local = append(local[:0], local[half:]...)
+			}
 		}
-		if err := run(p); err != nil {
-			x.stop(false, "", err)
-		}
-		x.front.done(w.pushed)
-		w.pushed = w.pushed[:0]
+		x.front.done()
 	}
 	x.mu.Lock()
 	x.runs += w.runs
+	x.front.peak = max(x.front.peak, peak)
 	x.mu.Unlock()
 }
 
-// frontier is the pending transitions, a stack shared by the workers
-// (depth first when there is one worker).
+// frontier is the pending transitions the workers share (each worker
+// also keeps a stack of its own; with one worker the search is depth
+// first).
 type frontier struct {
 	mu      sync.Mutex
 	cond    sync.Cond
 	stack   []pending
-	active  int // workers running a transition, which may push more
+	active  int // workers with transitions to run, which may push more
+	waiting atomic.Int32
 	stopped bool
-	peak    int // the most pending transitions at once
+	peak    int // the most pending transitions on one stack at once
 }
 
-// pop takes the last pending transition, waiting while the stack is empty
-// but some worker may still push; false when the search is over.
+// pop takes the last shared pending transition, waiting while there is
+// none but some worker may still share; false when the search is over.
 func (f *frontier) pop() (pending, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	for len(f.stack) == 0 && f.active > 0 && !f.stopped {
+		f.waiting.Add(1)
 		f.cond.Wait()
+		f.waiting.Add(-1)
 	}
 	if f.stopped || len(f.stack) == 0 {
 		return pending{}, false
@@ -136,13 +159,20 @@ func (f *frontier) pop() (pending, bool) {
 	return p, true
 }
 
-// done pushes what a run found and wakes the waiting workers.
-func (f *frontier) done(pushed []pending) {
+// share gives pending transitions to the waiting workers.
+func (f *frontier) share(items []pending) {
 	f.mu.Lock()
-	f.stack = append(f.stack, pushed...)
+	f.stack = append(f.stack, items...)
 	f.peak = max(f.peak, len(f.stack))
+	f.cond.Broadcast()
+	f.mu.Unlock()
+}
+
+// done says a worker's stack is empty; the last one ends the search.
+func (f *frontier) done() {
+	f.mu.Lock()
 	f.active--
-	if len(pushed) > 0 || f.active == 0 {
+	if f.active == 0 {
 		f.cond.Broadcast()
 	}
 	f.mu.Unlock()
