@@ -16,7 +16,10 @@ import (
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
-var stepScenarios = flag.Int("sfz.step-scenarios", 200, "TestStepFunctionAgreesOnGenerated: how many generated scenarios to compare (1000 for the full check)")
+var (
+	stepScenarios = flag.Int("sfz.step-scenarios", 200, "TestStepFunctionAgreesOnGenerated: how many generated scenarios to compare (1000 for the full check; 20 under -race)")
+	stepPresets   = flag.Bool("sfz.step-presets", false, "TestStepFunctionAgreesOnLibrary: every library scenario also under every boundary preset (about 5,000 searches, minutes)")
+)
 
 // agree explores s under policy with the step function and by replay and
 // reports how the two differ: the outcome set, completeness, and which
@@ -59,15 +62,20 @@ func agree(s *scenario.Scenario, policy string, maxStates int) (compared bool, e
 }
 
 // TestStepFunctionAgreesOnLibrary: every library scenario the step
-// function models, under every policy and every boundary preset, has the
-// replay search's outcome set.
+// function models, under every policy (and with -sfz.step-presets under
+// every boundary preset), has the replay search's outcome set. Under -race
+// the searches stop at 2,000 states (larger cells are not compared).
 func TestStepFunctionAgreesOnLibrary(t *testing.T) {
 	files, _ := filepath.Glob("../scenarios/*.scn")
 	more, _ := filepath.Glob("../scenarios/patterns/*.scn")
 	files = append(files, more...)
-	presets := runtime.BoundaryPresets
-	if testing.Short() {
-		presets = nil
+	var presets []string
+	if *stepPresets {
+		presets = runtime.BoundaryPresets
+	}
+	bound := 200_000
+	if raceEnabled {
+		bound = 2_000
 	}
 	compared, filesCompared := 0, 0
 	for _, f := range files {
@@ -86,7 +94,7 @@ func TestStepFunctionAgreesOnLibrary(t *testing.T) {
 				c.Presets = []string{preset}
 			}
 			for _, p := range scenario.Policies {
-				ok, err := agree(&c, p, 200_000)
+				ok, err := agree(&c, p, bound)
 				if err != nil {
 					t.Errorf("%s (preset %q): %v", f, preset, err)
 				}
@@ -110,8 +118,8 @@ func TestStepFunctionAgreesOnLibrary(t *testing.T) {
 // replay search's outcome sets under every policy.
 func TestStepFunctionAgreesOnGenerated(t *testing.T) {
 	want := *stepScenarios
-	if testing.Short() {
-		want = min(want, 50)
+	if testing.Short() || raceEnabled {
+		want = min(want, 20)
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	scenarios, compared, tried := 0, 0, 0

@@ -1,0 +1,5 @@
+//go:build !race
+
+package exhaustive_test
+
+const raceEnabled = false
