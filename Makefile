@@ -7,7 +7,7 @@ SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
 FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench bench-large fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes chaos-doc
+.PHONY: test vet fmt fmt-check bench bench-large step-check fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes chaos-doc
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -32,6 +32,13 @@ bench:
 # two (minutes each); make bench leaves it out.
 bench-large:
 	$(GO) test -run=NONE -bench=BenchmarkExhaustiveLarge -benchtime=1x -sfz.large -timeout=60m ./exhaustive
+
+# The step function against the goroutine model in full (docs/exhaustive.md):
+# every library scenario under every boundary preset and policy, and 1,000
+# generated scenarios; about 15 minutes on two cores. make test compares
+# fewer.
+step-check:
+	$(GO) test -count=1 -run='^TestStepFunction' -timeout=60m ./exhaustive -sfz.step-presets -sfz.step-scenarios=1000
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time):
 # FuzzParse and FuzzDecode for FUZZTIME each, FuzzShutdown for
