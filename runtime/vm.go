@@ -108,7 +108,12 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 			*list.ids = append(*list.ids, id)
 		}
 	}
+	// futureOps of every statement of every thread's body, computed here
+	// so that Step only reads the Machine (workers share it).
 	m.future = map[*scenario.Stmt]map[string]bool{}
+	for _, d := range s.Threads[1:] {
+		scenario.Walk(d.Body, func(st *scenario.Stmt) { m.future[st] = futureOps(d.Body, st) })
+	}
 	for i, d := range s.Threads {
 		ops := map[string]bool{}
 		addOps(ops, d.Body)

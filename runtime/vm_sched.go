@@ -185,8 +185,7 @@ func (m *Machine) mayStill(s *VMState, id int, op string) bool {
 	}
 	f, ok := m.future[cur]
 	if !ok {
-		f = futureOps(m.sc.Threads[id].Body, cur)
-		m.future[cur] = f
+		return true // not in the thread's body: where it is cannot be told
 	}
 	return f == nil || f[op]
 }
