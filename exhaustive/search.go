@@ -266,19 +266,25 @@ func (w *worker) run(p pending) error {
 		x.stop(true, "a run ended without an outcome: "+r.Report.Message, nil)
 		return nil
 	}
-	d := r.Defect()
-	x.addKind(r.Outcome, r.Report.Kind)
-	if w.prev < 0 {
+	return x.ended(w.prev, w.prevVia, r.Outcome, r.Report.Kind, r.Defect())
+}
+
+// ended records a transition of via at prev that ended the run in outcome
+// o with report kind and CPython defect d (prev -1: the run ended before
+// its first scheduling point).
+func (x *search) ended(prev, via int32, o runtime.Outcome, kind, d string) error {
+	x.addKind(o, kind)
+	if prev < 0 {
 		x.mu.Lock()
-		x.root, x.rootDefect = r.Outcome, d
+		x.root, x.rootDefect = o, d
 		x.mu.Unlock()
 		return nil
 	}
-	to, ok := terminal(r.Outcome, d)
+	to, ok := terminal(o, d)
 	if !ok {
-		return fmt.Errorf("exhaustive: unknown outcome %q (defect %q)", r.Outcome, d)
+		return fmt.Errorf("exhaustive: unknown outcome %q (defect %q)", o, d)
 	}
-	x.setEdge(w.prev, w.prevVia, to)
+	x.setEdge(prev, via, to)
 	return nil
 }
 

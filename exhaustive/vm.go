@@ -1,7 +1,6 @@
 package exhaustive
 
 import (
-	"fmt"
 	"slices"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -39,7 +38,7 @@ func (w *worker) runVM(p pending) error {
 			term = m.End(st, runnable)
 		}
 		if term != nil {
-			return x.terminalVM(prev, via, term)
+			return x.ended(prev, via, term.Outcome, term.Kind, term.Defect())
 		}
 		if x.halted.Load() {
 			return nil
@@ -64,22 +63,4 @@ func (w *worker) runVM(p pending) error {
 		prev, via, cur = id, int32(first), first
 		term = m.Step(st, first)
 	}
-}
-
-// terminalVM records a transition of the step function that ended the run.
-func (x *search) terminalVM(prev, via int32, term *runtime.Terminal) error {
-	d := term.Defect()
-	x.addKind(term.Outcome, term.Kind)
-	if prev < 0 {
-		x.mu.Lock()
-		x.root, x.rootDefect = term.Outcome, d
-		x.mu.Unlock()
-		return nil
-	}
-	to, ok := terminal(term.Outcome, d)
-	if !ok {
-		return fmt.Errorf("exhaustive: unknown outcome %q (defect %q)", term.Outcome, d)
-	}
-	x.setEdge(prev, via, to)
-	return nil
 }
