@@ -37,7 +37,6 @@ var ErrUnsupported = errors.New("not modelled by the step function yet")
 type Machine struct {
 	sc     *scenario.Scenario
 	preset Preset
-	policy string
 	action string                   // the policy, or the exit callback when there is one
 	blocks [][]*scenario.Stmt       // by block id
 	body   map[*scenario.Stmt]int16 // a statement's body block
@@ -52,12 +51,11 @@ type Machine struct {
 	atexit []int16
 	teard  []int16
 	after  []int16 // after_finalize blocks
-	minor  int
 	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
 	hasEnsure  bool
 	guardNames map[string]int8
 	group      map[*scenario.Stmt][]int // the copies a spawn or join of NAME[N] addresses
-	// anywhere and future cache the liveness rule's statement sets
+	// anywhere and future hold the liveness rule's statement sets
 	// (liveness.go: opsAnywhere, futureOps).
 	anywhere []map[string]bool
 	future   map[*scenario.Stmt]map[string]bool
@@ -82,10 +80,10 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{sc: s, preset: preset, policy: policy, action: policy,
+	m := &Machine{sc: s, preset: preset, action: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
 		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{},
-		minor: preset.Release.Minor, objs: objectIDs(s), stacks: usesStacks(s)}
+		objs: objectIDs(s), stacks: usesStacks(s)}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}
@@ -175,12 +173,6 @@ func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
 	}
 	return id, nil
 }
-
-// Policy is the policy the machine runs under.
-func (m *Machine) Policy() string { return m.policy }
-
-// Threads is the number of threads of the scenario.
-func (m *Machine) Threads() int { return len(m.sc.Threads) }
 
 // VMState is the whole interpreter state of the step function: values and
 // indices only, so that Clone is a few copies.
