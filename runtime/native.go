@@ -21,12 +21,12 @@ func init() {
 func (in *Interp) native(t *thread, st *scenario.Stmt) {
 	f := &frame{stmt: st}
 	t.frames = append(t.frames, f)
+	depth := len(t.frames) - 1
 	raised := in.catchRaise(t, st.Body)
 	if raised != nil {
 		t.raising++ // thread data: the items below may be scheduling points
 	}
-	in.runFrameItems(t, f)
-	t.frames = t.frames[:len(t.frames)-1]
+	in.leaveFrame(t, f, depth, raised != nil)
 	if raised != nil {
 		t.raising--
 		// An exception leaves the frame normally: its items ran, and it
@@ -36,6 +36,26 @@ func (in *Interp) native(t *thread, st *scenario.Stmt) {
 	if len(t.frames) == 0 && t.kind != scenario.Foreign && !t.hasGIL {
 		in.halt(t, Corruption, KindNoGIL, t.name+" left its outermost native frame without the GIL")
 	}
+}
+
+// leaveFrame runs the items of f, the frame at depth, and takes it off
+// the thread's frames, also when an item's exception leaves it (the
+// exception goes on to the enclosing Python-level block with the frame
+// gone: native frames are left normally by exceptions, spec v2).
+func (in *Interp) leaveFrame(t *thread, f *frame, depth int, raising bool) {
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(pyRaise); ok {
+				t.frames = t.frames[:depth]
+				if raising {
+					t.raising--
+				}
+			}
+			panic(r)
+		}
+	}()
+	in.runFrameItems(t, f)
+	t.frames = t.frames[:depth]
 }
 
 // runFrameItems releases a frame's smart pointers and runs its cleanup

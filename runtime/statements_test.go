@@ -181,6 +181,35 @@ daemon d {
 	})
 }
 
+// An exception out of a cleanup body ends that body; the frame's other
+// items run, and the frame is left before the exception goes on (spec
+// v2, "Raising statements": native frames are left normally). A frame
+// whose cleanup raised must not stay on the thread's frames: the next
+// outermost frame's end is then main's, which checks the GIL. Here the
+// spawn raises because the flag is set (gh-104690, 3.12+); the model
+// kept the frame before this rule, and the run ended clean.
+func TestRaiseOutOfCleanupLeavesItsFrame_gh104690(t *testing.T) {
+	runV2(t, []v2Case{
+		{name: "left", policy: "hang", runs: 1, src: `scenario "x"
+preset cpython-3.14
+main {
+  yield
+}
+thread t {
+  yield
+}
+teardown {
+  native {
+    cleanup { spawn t }
+  }
+}
+teardown {
+  native { release }
+  acquire
+}`, want: []string{"corruption/no-gil"}, never: []string{"clean"}},
+	})
+}
+
 // park is a guard that parks the thread instead of letting it unwind: it
 // keeps its stack and locks for ever.
 func TestParkKeepsStackAndLocks(t *testing.T) {

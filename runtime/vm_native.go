@@ -18,12 +18,9 @@ import (
 // (vmStack.items, the innermost frame's last). The position holds an
 // fNative frame for each native statement running, which knows the index
 // of its entry (native's Go local f). The two part where the goroutine
-// model's do: native pops its entry only when runFrameItems returns, so a
-// raise out of a cleanup body leaves the entry (its items all run) on the
-// thread's stack, where the end of the next outermost frame and the
-// forced unwind still see it (a defect of the goroutine model, restated
-// here so that the two agree); and the forced unwind walks the entries,
-// not the position. A raise on its way is the aux of a frame of the
+// model's do: a raise out of a cleanup body takes the entry off when it
+// leaves the fNative frame (leaveFrame's deferred cut), and the forced
+// unwind walks the entries, not the position. A raise on its way is the aux of a frame of the
 // position (thread.raising only keys the Go local it is there).
 
 func init() {
@@ -168,7 +165,7 @@ func (r *run) native(f *vmFrame) stepEnd {
 		f.phase = 2
 		return r.push(vmFrame{kind: fItems, i: f.i})
 	}
-	stk.natives = stk.natives[:len(stk.natives)-1]
+	stk.natives = stk.natives[:f.i]
 	raised := f.aux == 1
 	r.pop()
 	if raised {

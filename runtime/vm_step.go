@@ -308,6 +308,9 @@ func (r *run) raise() stepEnd {
 			}
 		}
 		r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
+		if f.kind == fNative && f.phase == 2 { // its items raised: the frame is left
+			r.stack().natives = r.stack().natives[:f.i]
+		}
 		r.pop()
 	}
 }
