@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
@@ -92,15 +95,11 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprint(stdout, "\n"+m.Versions.Text())
 	}
 
-	js, err := m.JSON()
+	js, html, err := renderBoth(m)
 	if err != nil {
 		return err
 	}
-	var html strings.Builder
-	if err := m.HTML(&html); err != nil {
-		return err
-	}
-	paths, err := writeReports(*out, *force, js, []byte(html.String()))
+	paths, err := writeReports(*out, *force, js, html)
 	if err != nil {
 		return &exitError{code: 2, msg: err.Error()}
 	}
@@ -119,6 +118,22 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 		return &exitError{code: 1}
 	}
 	return nil
+}
+
+// renderBoth renders the matrix as JSON and as HTML, side by side (the
+// library's exhaustive matrix spends as long writing its report as
+// searching).
+func renderBoth(m *report.Matrix) (js, html []byte, err error) {
+	var jsErr, htmlErr error
+	var b bytes.Buffer
+	var wg sync.WaitGroup
+	wg.Go(func() { js, jsErr = m.JSON() })
+	wg.Go(func() { htmlErr = m.HTML(&b) })
+	wg.Wait()
+	if err := cmp.Or(jsErr, htmlErr); err != nil {
+		return nil, nil, err
+	}
+	return js, b.Bytes(), nil
 }
 
 // unproved counts the exhaustive cells whose search did not complete.
