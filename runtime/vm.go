@@ -55,6 +55,10 @@ type Machine struct {
 	hasEnsure  bool
 	guardNames map[string]int8
 	group      map[*scenario.Stmt][]int // the copies a spawn or join of NAME[N] addresses
+	// The liveness rule's operations: what sets each event id, closes
+	// each guard name id, and what each atthreadexit block holds.
+	waitOps, closeOps []string
+	tlsOps            map[*scenario.Stmt]map[string]bool
 	// anywhere and future hold the liveness rule's statement sets
 	// (liveness.go: opsAnywhere, futureOps).
 	anywhere []map[string]bool
@@ -109,8 +113,23 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	// futureOps of every statement of every thread's body, computed here
 	// so that Step only reads the Machine (workers share it).
 	m.future = map[*scenario.Stmt]map[string]bool{}
+	m.tlsOps = map[*scenario.Stmt]map[string]bool{}
 	for _, d := range s.Threads[1:] {
-		scenario.Walk(d.Body, func(st *scenario.Stmt) { m.future[st] = futureOps(d.Body, st) })
+		scenario.Walk(d.Body, func(st *scenario.Stmt) {
+			m.future[st] = futureOps(d.Body, st)
+			if st.Op == scenario.OpAtThreadExit {
+				m.tlsOps[st] = map[string]bool{}
+				addOps(m.tlsOps[st], st.Body)
+			}
+		})
+	}
+	m.waitOps = make([]string, len(m.events))
+	for name, e := range m.events {
+		m.waitOps[e] = "set " + name
+	}
+	m.closeOps = make([]string, len(m.guardNames))
+	for name, g := range m.guardNames {
+		m.closeOps[g] = "close " + name
 	}
 	for i, d := range s.Threads {
 		ops := map[string]bool{}

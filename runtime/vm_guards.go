@@ -151,19 +151,10 @@ func (m *Machine) guardNever(s *VMState) bool {
 				return false
 			}
 		default:
-			if !m.never(s, 0, "close "+m.guardText(h.name)) {
+			if !m.never(s, 0, m.closeOps[h.name]) {
 				return false
 			}
 		}
 	}
 	return true
-}
-
-func (m *Machine) guardText(id int8) string {
-	for name, g := range m.guardNames {
-		if g == id {
-			return name
-		}
-	}
-	return ""
 }

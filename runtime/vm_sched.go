@@ -127,7 +127,7 @@ func (m *Machine) blockedForGood(s *VMState, id int) bool {
 		if m.ready(s, id, t.wait, int(t.waitArg)) {
 			return false
 		}
-		if t.wait == wForever || (t.wait == wEvent && m.never(s, id, "set "+m.eventName(int(t.waitArg)))) ||
+		if t.wait == wForever || (t.wait == wEvent && m.never(s, id, m.waitOps[t.waitArg])) ||
 			(t.wait == wGuards && m.guardNever(s)) {
 			return true
 		}
@@ -199,13 +199,4 @@ func (m *Machine) cur(s *VMState, id int) *scenario.Stmt {
 		}
 	}
 	return nil
-}
-
-func (m *Machine) eventName(id int) string {
-	for name, e := range m.events {
-		if int(e) == id {
-			return name
-		}
-	}
-	return ""
 }

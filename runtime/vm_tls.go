@@ -93,12 +93,5 @@ func (m *Machine) pendingTLSOp(s *VMState, id int, op string) bool {
 	if s.stacks == nil {
 		return false
 	}
-	for _, st := range s.stacks[id].tls {
-		ops := map[string]bool{}
-		addOps(ops, m.stmts[st].Body)
-		if ops[op] {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.stacks[id].tls, func(st int16) bool { return m.tlsOps[m.stmts[st]][op] })
 }
