@@ -80,6 +80,9 @@ func BenchmarkExhaustive(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			benchExplore(b, s, Options{Workers: workers}, benchMinStates)
 		})
+		b.Run(fmt.Sprintf("workers=%d,reduce", workers), func(b *testing.B) {
+			benchExplore(b, s, Options{Workers: workers, Reduce: true}, 0)
+		})
 	}
 }
 

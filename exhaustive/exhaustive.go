@@ -157,6 +157,13 @@ type Options struct {
 	// Replay searches by replay even where the step function models the
 	// scenario (runtime.NewMachine): the reference it is tested against.
 	Replay bool
+	// Reduce applies partial-order reduction (see the package doc): a
+	// state where some thread's next step is local explores that step
+	// alone. The outcome set is the same; States, Edges, Runs, the
+	// witnesses' schedules and Counts are those of the reduced graph. A
+	// reduced graph with a cycle is searched again in full (Reduction
+	// says so). The replay search ignores it.
+	Reduce bool
 }
 
 // config is the run configuration: no step budget or watchdog can end a
@@ -200,7 +207,16 @@ type Result struct {
 	// WitnessRuns counts the runs after the search that build the
 	// witnesses (one per outcome); they are not in Runs.
 	WitnessRuns int
+	// Reduction is how Options.Reduce went: "" (not asked, or the replay
+	// search), ReductionOn, or ReductionCycles (searched in full).
+	Reduction string
 }
+
+// Result.Reduction values.
+const (
+	ReductionOn     = "on"
+	ReductionCycles = "off: the reduced graph has a cycle, so the state graph was searched in full for the liveness rule"
+)
 
 // Seen returns the outcomes in the language's order.
 func (r *Result) Seen() []runtime.Outcome {
@@ -242,24 +258,44 @@ func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
-	x := newSearch(s, opts, m)
-	defer x.runner.Close()
-	x.explore(opts.Workers)
-	if opts.Workers > 1 && x.halted.Load() {
-		// Where a parallel search stops depends on the workers' timing:
-		// the serial search stops at the same place every time.
-		x.runner.Close()
-		x = newSearch(s, opts, m)
-		defer x.runner.Close()
-		x.explore(1)
+	opts.Reduce = opts.Reduce && m != nil
+	x := search1(s, opts, m)
+	reduction := ""
+	if opts.Reduce {
+		reduction = ReductionOn
+		if x.err == nil && !x.full && x.cyclic() {
+			opts.Reduce, reduction = false, ReductionCycles
+			x.runner.Close()
+			x = search1(s, opts, m)
+		}
 	}
+	defer x.runner.Close()
 	if x.err != nil {
 		return nil, x.err
 	}
 	if searched != nil {
 		searched(x)
 	}
-	return x.finish()
+	r, err := x.finish()
+	if r != nil {
+		r.Reduction = reduction
+	}
+	return r, err
+}
+
+// search1 runs one search with opts.Workers workers. Where a parallel
+// search stops early depends on the workers' timing, so a stopped one is
+// run again serially, which stops at the same place every time. The
+// caller closes the search's runner.
+func search1(s *scenario.Scenario, opts Options, m *runtime.Machine) *search {
+	x := newSearch(s, opts, m)
+	x.explore(opts.Workers)
+	if opts.Workers > 1 && x.halted.Load() {
+		x.runner.Close()
+		x = newSearch(s, opts, m)
+		x.explore(1)
+	}
+	return x
 }
 
 // searched, if set, is called with each search before finish (the

@@ -43,5 +43,8 @@ func BenchmarkExhaustiveLarge(b *testing.B) {
 		b.Run(fmt.Sprintf("workers=%d", workers), func(b *testing.B) {
 			benchExplore(b, s, Options{Workers: workers, MaxStates: 4 * largeMinStates}, largeMinStates)
 		})
+		b.Run(fmt.Sprintf("workers=%d,reduce", workers), func(b *testing.B) {
+			benchExplore(b, s, Options{Workers: workers, Reduce: true, MaxStates: 4 * largeMinStates}, 0)
+		})
 	}
 }

@@ -308,3 +308,47 @@ func (r *reader) Choose(p *runtime.Point) (int, bool) {
 	}
 	return 0, true
 }
+
+// cyclic reports whether the search's graph has a cycle (a depth-first
+// search with three colours over the explored edges).
+func (x *search) cyclic() bool {
+	n := min(x.nnodes.Load(), int64(x.opts.MaxStates))
+	const (
+		white = iota
+		grey
+		black
+	)
+	colour := make([]uint8, n)
+	type frame struct {
+		s int32
+		e int
+	}
+	var stack []frame
+	for root := range int32(n) {
+		if colour[root] != white {
+			continue
+		}
+		colour[root] = grey
+		stack = append(stack[:0], frame{s: root})
+		for len(stack) > 0 {
+			f := &stack[len(stack)-1]
+			nd := x.nodes.at(int64(f.s))
+			if f.e == int(nd.n) {
+				colour[f.s] = black
+				stack = stack[:len(stack)-1]
+				continue
+			}
+			to := x.nodeEdge(nd, f.e).to
+			f.e++
+			switch {
+			case to < 0:
+			case colour[to] == grey:
+				return true
+			case colour[to] == white:
+				colour[to] = grey
+				stack = append(stack, frame{s: to})
+			}
+		}
+	}
+	return false
+}

@@ -24,6 +24,7 @@ type search struct {
 	nedges atomic.Int64
 	front  frontier
 	halted atomic.Bool // a bound, an error or a run without an outcome stopped the search
+	reduce bool        // partial-order reduction (vm.go's ample)
 
 	res *Result // built by finish
 
@@ -49,7 +50,7 @@ type pending struct {
 
 func newSearch(s *scenario.Scenario, opts Options, m *runtime.Machine) *search {
 	x := &search{sc: s, opts: opts, tab: runtime.NewStateTable(s), vis: newVisited(opts.ExactKeys), m: m,
-		runner: runtime.NewRunner(), kinds: map[runtime.Outcome][]string{}}
+		runner: runtime.NewRunner(), kinds: map[runtime.Outcome][]string{}, reduce: opts.Reduce && m != nil}
 	x.front.cond.L = &x.front.mu
 	return x
 }

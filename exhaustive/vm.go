@@ -1,6 +1,7 @@
 package exhaustive
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -43,6 +44,11 @@ func (w *worker) runVM(p pending) error {
 		if x.halted.Load() {
 			return nil
 		}
+		local := false
+		if x.reduce && len(runnable) > 1 {
+			runnable = ample(m, st, runnable)
+			local = len(runnable) == 1
+		}
 		w.key = st.AppendKey(w.key[:0])
 		id, isNew, ok := x.admit(w.key, runnable, prev, via)
 		if !ok || !isNew {
@@ -61,6 +67,25 @@ func (w *worker) runVM(p pending) error {
 			}
 		}
 		prev, via, cur = id, int32(first), first
+		var before *runtime.VMState
+		if local && x.opts.Verify {
+			before = st.Clone()
+		}
 		term = m.Step(st, first)
+		if before != nil && (term != nil || !before.SameBut(st, first)) {
+			return fmt.Errorf("exhaustive: the local step of thread %d at state %d changed more than its thread (runtime.Machine.LocalStep is wrong)", first, id)
+		}
 	}
+}
+
+// ample is the partial-order reduction's choice at a state (docs/exhaustive.md):
+// the lowest runnable thread whose next step is local
+// (runtime.Machine.LocalStep) alone, or every runnable thread.
+func ample(m *runtime.Machine, st *runtime.VMState, runnable []int) []int {
+	for _, t := range runnable {
+		if m.LocalStep(st, t) {
+			return append(runnable[:0], t)
+		}
+	}
+	return runnable
 }

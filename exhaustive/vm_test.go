@@ -47,6 +47,9 @@ func agree(s *scenario.Scenario, policy string, maxStates int) (compared bool, e
 	if seen(vm) != seen(rp) {
 		return true, fmt.Errorf("%s: step function %s (%d states), replay %s (%d states)", policy, seen(vm), vm.States, seen(rp), rp.States)
 	}
+	if err := agreeReduced(s, policy, maxStates, vm); err != nil {
+		return true, err
+	}
 	for _, o := range vm.Seen() {
 		a, b := vm.Outcomes[o], rp.Outcomes[o]
 		if (a.Defects == a.Count) != (b.Defects == b.Count) || a.Defect != b.Defect {
@@ -60,6 +63,41 @@ func agree(s *scenario.Scenario, policy string, maxStates int) (compared bool, e
 	}
 	return true, nil
 }
+
+// agreeReduced explores s again with partial-order reduction and compares
+// it with the full search full: the same outcomes, the same outcomes made
+// by CPython's defects alone, the same report kinds (docs/exhaustive.md).
+func agreeReduced(s *scenario.Scenario, policy string, maxStates int, full *exhaustive.Result) error {
+	rd, err := exhaustive.Explore(s, exhaustive.Options{Policy: policy, MaxStates: maxStates, Reduce: true, Verify: true})
+	if err != nil {
+		return fmt.Errorf("reduced: %w", err)
+	}
+	if !rd.Complete || rd.Reduction == "" {
+		return fmt.Errorf("%s: the reduced search is not complete (%s) or not reduced (%q) where the full one is", policy, rd.Reason, rd.Reduction)
+	}
+	reducedSearches++
+	if rd.Reduction == exhaustive.ReductionOn {
+		reducedStates[0] += rd.States
+		reducedStates[1] += full.States
+	}
+	if seen(rd) != seen(full) {
+		return fmt.Errorf("%s: reduced %s (%d states), full %s (%d states)", policy, seen(rd), rd.States, seen(full), full.States)
+	}
+	for _, o := range full.Seen() {
+		a, b := rd.Outcomes[o], full.Outcomes[o]
+		if (a.Defects == a.Count) != (b.Defects == b.Count) || (a.Defect == "") != (b.Defect == "") || !slices.Equal(a.Kinds, b.Kinds) {
+			return fmt.Errorf("%s %s: reduced: defects %d/%d %q kinds %v, full: %d/%d %q kinds %v", policy, o, a.Defects, a.Count, a.Defect, a.Kinds, b.Defects, b.Count, b.Defect, b.Kinds)
+		}
+	}
+	return nil
+}
+
+// reducedSearches counts the reduced searches compared, and reducedStates
+// the states of those the reduction kept (reduced, full).
+var (
+	reducedSearches int
+	reducedStates   [2]int
+)
 
 // TestStepFunctionAgreesOnLibrary: every library scenario the step
 // function models, under every policy (and with -sfz.step-presets under
@@ -78,6 +116,7 @@ func TestStepFunctionAgreesOnLibrary(t *testing.T) {
 		bound = 2_000
 	}
 	compared, filesCompared := 0, 0
+	reducedSearches, reducedStates = 0, [2]int{}
 	for _, f := range files {
 		before := compared
 		src, err := os.ReadFile(f)
@@ -107,7 +146,7 @@ func TestStepFunctionAgreesOnLibrary(t *testing.T) {
 			filesCompared++
 		}
 	}
-	t.Logf("%d searches compared, over %d of %d files", compared, filesCompared, len(files))
+	t.Logf("%d searches compared, over %d of %d files; %d reduced searches, %d states where the full ones have %d", compared, filesCompared, len(files), reducedSearches, reducedStates[0], reducedStates[1])
 	if compared == 0 {
 		t.Fatal("the step function models no library scenario: the test checks nothing")
 	}
@@ -123,6 +162,7 @@ func TestStepFunctionAgreesOnGenerated(t *testing.T) {
 	}
 	rng := rand.New(rand.NewPCG(7, 11))
 	scenarios, compared, tried := 0, 0, 0
+	reducedSearches, reducedStates = 0, [2]int{}
 	for scenarios < want && tried < 20*want {
 		tried++
 		var s *scenario.Scenario
@@ -153,7 +193,7 @@ func TestStepFunctionAgreesOnGenerated(t *testing.T) {
 			}
 		}
 	}
-	t.Logf("%d scenarios, %d complete searches compared (%d tried)", scenarios, compared, tried)
+	t.Logf("%d scenarios, %d complete searches compared (%d tried); %d reduced searches, %d states where the full ones have %d", scenarios, compared, tried, reducedSearches, reducedStates[0], reducedStates[1])
 	if compared < want {
 		t.Errorf("only %d searches compared: the test checks little", compared)
 	}

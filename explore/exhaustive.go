@@ -13,12 +13,12 @@ import (
 // set, proved when the search completes. A witness's Count is the number
 // of transitions into its outcome (for a cycle: fair components).
 func exhaustivePolicy(s *scenario.Scenario, policy string, opts Options) (*Report, error) {
-	res, err := exhaustive.Explore(s, exhaustive.Options{Policy: policy, MaxStates: opts.MaxStates, Workers: opts.Workers, ExactKeys: opts.ExactKeys})
+	res, err := exhaustive.Explore(s, exhaustive.Options{Policy: policy, MaxStates: opts.MaxStates, Workers: opts.Workers, ExactKeys: opts.ExactKeys, Reduce: opts.Reduce})
 	if err != nil {
 		return nil, err
 	}
 	rep := &Report{Scenario: s.Name, Policy: policy, Runs: res.Runs, Mode: "exhaustive",
-		Complete: res.Complete, States: res.States, Incomplete: res.Reason, Outcomes: map[runtime.Outcome]*Witness{}}
+		Complete: res.Complete, States: res.States, Incomplete: res.Reason, Reduction: res.Reduction, Outcomes: map[runtime.Outcome]*Witness{}}
 	for o, w := range res.Outcomes {
 		how := "exhaustive"
 		if len(w.Cycle) > 0 {
@@ -41,6 +41,12 @@ func (r *Report) header() string {
 	}
 	if !r.Complete {
 		return fmt.Sprintf("policy %s: exhaustive, INCOMPLETE after %d states (%s): the outcomes below are a lower bound, not proved\n", r.Policy, r.States, r.Incomplete)
+	}
+	switch r.Reduction {
+	case exhaustive.ReductionOn:
+		return fmt.Sprintf("policy %s: exhaustive, complete: %d states after partial-order reduction, the outcome set is proved\n", r.Policy, r.States)
+	case exhaustive.ReductionCycles:
+		return fmt.Sprintf("policy %s: exhaustive, complete: %d states, the outcome set is proved (reduction %s)\n", r.Policy, r.States, r.Reduction)
 	}
 	return fmt.Sprintf("policy %s: exhaustive, complete: %d states, the outcome set is proved\n", r.Policy, r.States)
 }

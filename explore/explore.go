@@ -38,6 +38,8 @@ type Options struct {
 	// core; the report does not depend on them.
 	Workers   int
 	ExactKeys bool
+	// Reduce is exhaustive.Options.Reduce: partial-order reduction.
+	Reduce bool
 }
 
 // Witness is the first run that showed an outcome.
@@ -67,6 +69,7 @@ type Report struct {
 	Complete   bool                         `json:"complete"`         // exhaustive and every state visited: the set is proved
 	States     int                          `json:"states,omitempty"` // exhaustive: distinct states visited
 	Incomplete string                       `json:"incomplete,omitempty"`
+	Reduction  string                       `json:"reduction,omitempty"` // exhaustive with -reduce: exhaustive.Result.Reduction
 	Outcomes   map[runtime.Outcome]*Witness `json:"outcomes"`
 	Expected   []string                     `json:"expected,omitempty"`   // from the expect lines; empty if none
 	Unexpected []string                     `json:"unexpected,omitempty"` // outcomes seen that the expect lines do not allow

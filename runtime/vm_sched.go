@@ -200,3 +200,55 @@ func (m *Machine) cur(s *VMState, id int) *scenario.Stmt {
 	}
 	return nil
 }
+
+// LocalStep reports whether thread id's next step in s is local: it
+// reads and writes only the thread's own position and its in-call flag,
+// cannot end the run, cannot be disabled by another thread's step, and no
+// step of another thread reads what it changes. Such a step commutes with
+// every step the other threads can take before it, so {id} is a
+// persistent set at s and the exhaustive search may explore it alone
+// (partial-order reduction; docs/exhaustive.md proves it keeps every
+// terminal outcome). One case exists: a thread that dropped the GIL under
+// FORCE_SWITCHING (fRelease, the wait for another thread to take it) and
+// has seen it taken goes on into io's call (blocking, phase 1) or a
+// print's write (writeOut, phase 1), and yields there. (A call that
+// blocks there instead, the wait of a spawn, join or event wait, is not
+// local: the new wait can make main blocked for good, and End then ends
+// the run, which disables every other thread's step.) Its wait is ready for good:
+// s.last, which made it ready, is only ever set to the thread that takes
+// the GIL, never to this one while it waits. Every read of another
+// thread's record by a step (runtime/vm_*.go: cur, stuck, the finalization
+// walks) reads flags this step does not change, or its innermost
+// statement frame, which it does not change either; the one exception,
+// stuck's read of the in-call flag of the stdout lock's holder, is ruled
+// out by requiring that the thread not hold that lock. Only the
+// scheduler's End reads its wait: the thread can run before the step and
+// after it, so blockedForGood never follows a chain through it, and End
+// is the same at every state with or without the step.
+func (m *Machine) LocalStep(s *VMState, id int) bool {
+	t := &s.threads[id]
+	n := len(t.frames)
+	if t.wait != wSwitch || int(s.last) == id || n < 2 || t.frames[n-1].kind != fRelease {
+		return false
+	}
+	switch p := t.frames[n-2]; p.kind {
+	case fBlocking: // blocking, phase 1: the in-call flag, then io's yield
+		return p.phase == 1 && p.a == 0 && int(s.stdout) != id
+	case fWriteOut: // writeOut, phase 1: the write's yield
+		return p.phase == 1
+	}
+	return false
+}
+
+// SameBut reports whether s and o differ at most in thread id's record
+// and native stack: what a local step may change (LocalStep; the
+// exhaustive search checks each reduced step with it under its Verify
+// option).
+func (s *VMState) SameBut(o *VMState, id int) bool {
+	c := o.Clone()
+	c.threads[id] = s.threads[id]
+	if c.stacks != nil {
+		c.stacks[id] = s.stacks[id]
+	}
+	return string(c.AppendKey(nil)) == string(s.AppendKey(nil))
+}

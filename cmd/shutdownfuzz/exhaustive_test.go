@@ -42,3 +42,55 @@ func TestExploreExhaustive(t *testing.T) {
 		t.Errorf("the deadlock witness does not replay through run: exit %d\n%s", code, out)
 	}
 }
+
+// explore -exhaustive -reduce proves the same outcome set from fewer
+// states and says so; -reduce without -exhaustive is a usage error.
+func TestExploreExhaustiveReduce(t *testing.T) {
+	dir := t.TempDir()
+	f := writeScenario(t, dir, "io.scn", `scenario "io"
+preset cpython-3.14.0 posix
+main {
+  spawn a
+  spawn b
+  loop 2 {
+    io
+    work 2
+  }
+}
+daemon a {
+  loop 2 {
+    io
+    work 1
+  }
+}
+thread b {
+  io
+  work 2
+}
+`)
+	checkCLI(t, []cliCase{
+		{[]string{"explore", "-exhaustive", "-reduce", "-policy", "hang", f}, 0, "states after partial-order reduction, the outcome set is proved"},
+		{[]string{"explore", "-reduce", f}, 2, "-reduce applies to -exhaustive"},
+	})
+	states := func(args ...string) (int, map[string]json.RawMessage) {
+		code, out, _ := cli(append([]string{"explore", "-exhaustive", "-json", "-policy", "hang"}, append(args, f)...)...)
+		var rep struct {
+			States   int                        `json:"states"`
+			Outcomes map[string]json.RawMessage `json:"outcomes"`
+		}
+		if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 {
+			t.Fatalf("exit %d, %v: %s", code, err, out)
+		}
+		return rep.States, rep.Outcomes
+	}
+	full, fo := states()
+	reduced, ro := states("-reduce")
+	if reduced >= full || len(ro) != len(fo) {
+		t.Errorf("-reduce: %d states and %d outcomes, without: %d states and %d outcomes", reduced, len(ro), full, len(fo))
+	}
+	for o := range fo {
+		if ro[o] == nil {
+			t.Errorf("-reduce lost outcome %s", o)
+		}
+	}
+}

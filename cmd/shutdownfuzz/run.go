@@ -257,6 +257,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	exact := fs.Bool("exact", false, "also exit 1 when an outcome an expect line names never appears")
 	exh := fs.Bool("exhaustive", false, "visit every reachable state instead of sampling: the exact outcome set (-runs and -mode are ignored)")
 	maxStates := fs.Int("max-states", exhaustive.DefaultMaxStates, "with -exhaustive: states per policy before the search gives up as inconclusive")
+	reduce := fs.Bool("reduce", false, "with -exhaustive: partial-order reduction (the same outcome set from fewer states; docs/exhaustive.md)")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -270,6 +271,9 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 	}
 	if *maxStates < 1 {
 		return usageError("-max-states must be at least 1")
+	}
+	if *reduce && !*exh {
+		return usageError("-reduce applies to -exhaustive")
 	}
 	if *exh && wild != nil {
 		return usageError("-exhaustive explores the controlled model; it does not combine with -mode wild")
@@ -290,7 +294,7 @@ func cmdExplore(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "preset %s\n", p.Describe())
 	}
 	for _, p := range policies {
-		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild, Exhaustive: *exh, MaxStates: *maxStates})
+		rep, err := explore.Policy(s, p, explore.Options{Runs: *runs, MaxSteps: *steps, Wild: wild, Exhaustive: *exh, MaxStates: *maxStates, Reduce: *reduce})
 		if err != nil {
 			return runError(err, name)
 		}
