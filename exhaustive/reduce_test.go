@@ -1,0 +1,147 @@
+package exhaustive_test
+
+import (
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// blockedForGood is a generated scenario on which a reduction that took a
+// blocking call's wait for a local step lost outcomes: main's step into
+// "wait F" (an event nobody sets) makes main blocked for good, End ends
+// the run there, and the abort and corruption the daemon reaches while
+// main still waits for the switch were never explored.
+const blockedForGood = `scenario "gen"
+preset cpython-3.12 debug
+main {
+  local A
+  publish A
+  local B
+  publish B
+  spawn t1
+  spawn t2 nowait
+  wait F
+}
+foreign t1 {
+  ensure
+  atthreadexit {
+    decref B
+  }
+  if finalizing {
+    work 3
+  } else {
+    incref A
+  }
+  unensure
+}
+daemon t2 {
+  decref A
+  native {
+    native {
+      release
+      io
+      acquire
+      hold B
+    }
+    cleanup {
+      publish A
+    }
+    hold A
+  }
+  decref A
+}
+`
+
+// TestReductionKeepsOutcomes: the reduced search finds every outcome of
+// the full one where a blocking call follows the FORCE_SWITCHING wait.
+func TestReductionKeepsOutcomes(t *testing.T) {
+	s, err := scenario.Parse("gen.scn", []byte(blockedForGood))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range scenario.Policies {
+		full, err := exhaustive.Explore(s, exhaustive.Options{Policy: p})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := agreeReduced(s, p, 0, full); err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+// TestSameButSeesAnotherThreadsChange: the check of Options.Verify on
+// each local step (VMState.SameBut) holds for every step LocalStep calls
+// local, over every state of a scenario with io under contention, and
+// fails for the steps that change more than their thread (the GIL).
+func TestSameButSeesAnotherThreadsChange(t *testing.T) {
+	s, err := scenario.Parse("io.scn", []byte(ioScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := runtime.NewMachine(s, "hang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, _ := m.Initial()
+	seen := map[string]bool{}
+	todo := []*runtime.VMState{st}
+	local, global := 0, 0
+	for len(todo) > 0 && len(seen) < 50_000 {
+		st := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if k := string(st.AppendKey(nil)); seen[k] {
+			continue
+		} else {
+			seen[k] = true
+		}
+		run := m.Runnable(st, nil)
+		if m.End(st, run) != nil {
+			continue
+		}
+		for _, id := range run {
+			next := st.Clone()
+			term := m.Step(next, id)
+			same := term == nil && st.SameBut(next, id)
+			switch {
+			case m.LocalStep(st, id) && !same:
+				t.Fatalf("thread %d's local step changed more than its thread", id)
+			case m.LocalStep(st, id):
+				local++
+			case !same:
+				global++
+			}
+			if term == nil {
+				todo = append(todo, next)
+			}
+		}
+	}
+	if local == 0 || global == 0 {
+		t.Errorf("%d local steps and %d steps SameBut rejects over %d states: want both", local, global, len(seen))
+	}
+}
+
+// ioScenario has threads in io while others hold the GIL: local steps.
+const ioScenario = `scenario "io"
+preset cpython-3.14.0 posix
+main {
+  spawn a
+  spawn b
+  loop 2 {
+    io
+    work 2
+  }
+}
+daemon a {
+  loop 2 {
+    io
+    work 1
+  }
+}
+thread b {
+  io
+  work 2
+}
+`
