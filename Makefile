@@ -31,7 +31,7 @@ bench:
 # The exhaustive search of over a million states, with one worker and with
 # two (minutes each); make bench leaves it out.
 bench-large:
-	$(GO) test -run=NONE -bench=BenchmarkExhaustiveLarge -benchtime=1x -sfz.large -timeout=60m ./exhaustive
+	$(GO) test ./exhaustive -run=NONE -bench=BenchmarkExhaustiveLarge -benchtime=1x -timeout=60m -sfz.large
 
 # The step function against the goroutine model in full (docs/exhaustive.md):
 # every library scenario under every boundary preset and policy, and 1,000

@@ -27,7 +27,7 @@ const largeMinStates = 1_000_000
 // BenchmarkExhaustiveLarge explores largeScenario with one worker and with
 // two; it runs only with -sfz.large:
 //
-//	go test -run '^$' -bench BenchmarkExhaustiveLarge -benchtime 1x -sfz.large ./exhaustive
+//	go test ./exhaustive -run '^$' -bench BenchmarkExhaustiveLarge -benchtime 1x -sfz.large
 func BenchmarkExhaustiveLarge(b *testing.B) {
 	if !*largeFlag {
 		b.Skip("a search of over a million states: run with -sfz.large")
