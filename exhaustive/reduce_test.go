@@ -1,9 +1,14 @@
 package exhaustive_test
 
 import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
+	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -145,3 +150,83 @@ thread b {
   work 2
 }
 `
+
+// TestReductionAgreesOnCorpus: the stored corpus (corpus/*.scn) and the
+// fuzz seeds (fuzz/testdata/fuzz/FuzzShutdown, decoded as FuzzShutdown
+// decodes them) have the same outcome sets with and without reduction,
+// and by replay (agree); each corpus entry's signature (its outcome, and
+// its report kind but for deadlocks) is in both.
+func TestReductionAgreesOnCorpus(t *testing.T) {
+	entries, _ := filepath.Glob("../corpus/*.scn")
+	if len(entries) == 0 {
+		t.Fatal("no corpus entries found")
+	}
+	bound := 200_000
+	if raceEnabled {
+		bound = 2_000
+	}
+	for _, f := range entries {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := scenario.Parse(f, src)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sig := signatureLine(string(src))
+		outcome, kind, _ := strings.Cut(sig, "/")
+		kind, _, _ = strings.Cut(kind, "/")
+		for _, reduce := range []bool{false, true} {
+			r, err := exhaustive.Explore(s, exhaustive.Options{Policy: s.Policy, MaxStates: bound, Reduce: reduce})
+			if err != nil {
+				t.Fatalf("%s: %v", f, err)
+			}
+			if !r.Complete {
+				continue
+			}
+			w := r.Outcomes[runtime.Outcome(outcome)]
+			// The step function does not tell deadlocks apart by their
+			// wait-for chain (docs/step-function.md): only the outcome.
+			if w == nil || (w.Outcome != runtime.Deadlock && !slices.Contains(w.Kinds, kind)) {
+				t.Errorf("%s (reduce %v): the signature %s is not in the outcome set %s", f, reduce, sig, seen(r))
+			}
+		}
+		if _, err := agree(s, s.Policy, bound); err != nil {
+			t.Errorf("%s: %v", f, err)
+		}
+	}
+	seeds, _ := filepath.Glob("../fuzz/testdata/fuzz/FuzzShutdown/*")
+	compared := 0
+	for _, f := range seeds {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := fuzz.UnmarshalCorpusFile(b)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		s := restrict(scenario.Decode(data))
+		for _, p := range scenario.Policies {
+			ok, err := agree(s, p, bound/10)
+			if err != nil {
+				t.Errorf("%s: %v", f, err)
+			}
+			if ok {
+				compared++
+			}
+		}
+	}
+	t.Logf("%d corpus entries, %d fuzz seeds (%d complete searches compared)", len(entries), len(seeds), compared)
+}
+
+// signatureLine is the "# Signature: " comment of a corpus entry.
+func signatureLine(src string) string {
+	for line := range strings.SplitSeq(src, "\n") {
+		if sig, ok := strings.CutPrefix(line, "# Signature: "); ok {
+			return sig
+		}
+	}
+	return ""
+}
