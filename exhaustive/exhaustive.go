@@ -208,7 +208,8 @@ type Result struct {
 	// witnesses (one per outcome); they are not in Runs.
 	WitnessRuns int
 	// Reduction is how Options.Reduce went: "" (not asked, or the replay
-	// search), ReductionOn, or ReductionCycles (searched in full).
+	// search), ReductionOn, ReductionLoops (not tried) or ReductionCycles
+	// (searched again in full).
 	Reduction string
 }
 
@@ -216,7 +217,25 @@ type Result struct {
 const (
 	ReductionOn     = "on"
 	ReductionCycles = "off: the reduced graph has a cycle, so the state graph was searched in full for the liveness rule"
+	ReductionLoops  = "off: the scenario has forever or until loops, whose cycles the liveness rule reads in the full graph"
 )
+
+// spinsCheck is false only in the test of the search again in full.
+var spinsCheck = true
+
+// spins reports whether s has a forever or until loop: the statements
+// that give the state graph cycles (finite loops count their iterations
+// in the thread's position). A reduced search of such a scenario would
+// almost always be run again in full (Explore), so it is not tried.
+func spins(s *scenario.Scenario) bool {
+	found := false
+	for _, b := range s.Bodies() {
+		scenario.Walk(b, func(st *scenario.Stmt) {
+			found = found || st.Op == scenario.OpForever || st.Op == scenario.OpUntil
+		})
+	}
+	return found
+}
 
 // Seen returns the outcomes in the language's order.
 func (r *Result) Seen() []runtime.Outcome {
@@ -258,9 +277,12 @@ func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 			return nil, err
 		}
 	}
+	reduction := ""
+	if opts.Reduce && m != nil && spinsCheck && spins(s) {
+		opts.Reduce, reduction = false, ReductionLoops
+	}
 	opts.Reduce = opts.Reduce && m != nil
 	x := search1(s, opts, m)
-	reduction := ""
 	if opts.Reduce {
 		reduction = ReductionOn
 		if x.err == nil && !x.full && x.cyclic() {

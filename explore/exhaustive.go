@@ -45,7 +45,7 @@ func (r *Report) header() string {
 	switch r.Reduction {
 	case exhaustive.ReductionOn:
 		return fmt.Sprintf("policy %s: exhaustive, complete: %d states after partial-order reduction, the outcome set is proved\n", r.Policy, r.States)
-	case exhaustive.ReductionCycles:
+	case exhaustive.ReductionCycles, exhaustive.ReductionLoops:
 		return fmt.Sprintf("policy %s: exhaustive, complete: %d states, the outcome set is proved (reduction %s)\n", r.Policy, r.States, r.Reduction)
 	}
 	return fmt.Sprintf("policy %s: exhaustive, complete: %d states, the outcome set is proved\n", r.Policy, r.States)

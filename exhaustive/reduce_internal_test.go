@@ -1,0 +1,58 @@
+package exhaustive
+
+import (
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// A reduced search whose graph has a cycle is searched again in full, and
+// says so; a scenario with forever or until loops is not reduced at all;
+// one without them is.
+func TestReducedCyclesAreSearchedInFull(t *testing.T) {
+	spinning, err := scenario.Parse("spin.scn", []byte("scenario \"spin\"\npreset cpython-3.14.0 posix\nmain {\n  spawn d\n  io\n  work 2\n}\ndaemon d {\n  forever {\n    io\n    work 1\n  }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Explore(spinning, Options{Policy: "hang"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Explore(spinning, Options{Policy: "hang", Reduce: true})
+	if err != nil || r.Reduction != ReductionLoops || r.States != full.States {
+		t.Fatalf("forever: reduction %q, %d states (full %d), %v", r.Reduction, r.States, full.States, err)
+	}
+	spinsCheck = false
+	defer func() { spinsCheck = true }()
+	r, err = Explore(spinning, Options{Policy: "hang", Reduce: true})
+	if err != nil || r.Reduction != ReductionCycles || r.States != full.States || len(r.Outcomes) != len(full.Outcomes) {
+		t.Fatalf("without the loop check: reduction %q, %d states (full %d), %d outcomes (full %d), %v", r.Reduction, r.States, full.States, len(r.Outcomes), len(full.Outcomes), err)
+	}
+	x := newSearch(spinning, Options{Policy: "hang", MaxStates: DefaultMaxStates, MaxKeyBytes: DefaultMaxKeyBytes, Workers: 1, Reduce: true}, machine(t, spinning))
+	x.explore(1)
+	x.runner.Close()
+	if !x.cyclic() {
+		t.Error("the reduced graph of a forever loop has no cycle")
+	}
+	acyclic, err := scenario.Parse("bench.scn", []byte(benchScenario))
+	if err != nil {
+		t.Fatal(err)
+	}
+	x = newSearch(acyclic, Options{Policy: "hang", MaxStates: DefaultMaxStates, MaxKeyBytes: DefaultMaxKeyBytes, Workers: 1, Reduce: true}, machine(t, acyclic))
+	x.explore(1)
+	x.runner.Close()
+	if x.cyclic() {
+		t.Error("the benchmark's reduced graph has a cycle")
+	}
+}
+
+// full0 compiles s for the step function under hang.
+func machine(t *testing.T, s *scenario.Scenario) *runtime.Machine {
+	t.Helper()
+	m, err := runtime.NewMachine(s, "hang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
