@@ -4,48 +4,57 @@
 // whether the search completed (Shuttle's DFS mode and loom do
 // the same for Rust, by replaying from the start).
 //
-// # Design: stateful search by replay
+// # Design: a stateful search over the step function
 //
-// The model runs each thread as a goroutine whose position lives on its
-// Go stack, so a state cannot be copied. Instead every branch is a new run
-// from the start (runtime.RunChooser) that replays the recorded choices
-// to the branching state, takes the other choice, and goes on. At each
-// scheduling point after the replayed prefix the run computes the state's
-// key (runtime.Point.AppendKey: every thread's position as data, namely
-// the parked goroutine's return addresses plus the statement path with
-// loop counters, and the interpreter's data: GIL, drop request, locks,
-// events, heap, finalization step). A key seen before ends the run (its
-// future is known); a new key is a new state, whose first choice the run
-// takes at once (the current thread if it can run, else the lowest) while
-// the others are pushed as pending branches. So every transition of the
-// state graph is executed exactly once, and a run only pays its replayed
-// prefix. Counters of forever loops are not part of a position, so
-// spinning threads give cycles, not endless chains of states.
+// The model is also a step function (runtime.Machine, docs/step-function.md):
+// the interpreter state is a value (runtime.VMState) that can be copied, and
+// Machine.Step runs one thread to its next scheduling point. A pending
+// branch carries its parent's state and goes on from a copy of it (vm.go).
+// At each state the search computes its key (VMState.AppendKey): a key seen
+// before ends the branch (its future is known); a new key is a new state,
+// whose first choice is taken at once (the current thread if it can run,
+// else the lowest) while the others are pushed as pending branches. So
+// every transition of the state graph is executed exactly once. Counters
+// of forever loops are not part of a position, so spinning threads give
+// cycles, not endless chains of states.
 //
-// The alternative, making the interpreter state cloneable, would need the
-// model to keep each thread's position as data everywhere (a second
-// implementation of exec.go as a step function); replay needs four small
-// hooks in exec.go and interp.go and shares every rule with the sampled
-// and wild modes. Its cost is the prefix: a branch replays the depth of
-// its state, at a few hundred ns per step. See docs/exhaustive.md for the
-// figures.
+// Where runtime.NewMachine refuses a scenario (more than 64 events, or 120
+// locks or threads) and with Options.Replay, the search replays instead:
+// every branch is a new run of the goroutine model from the start
+// (runtime.RunChooser) that replays the recorded choices to the branching
+// state and takes the other choice; its keys are runtime.Point.AppendKey
+// (the parked goroutines' return addresses plus the statement path and
+// the interpreter's data). Both searches give the same graph; the tests
+// compare them (vm_test.go), and every terminal witness of the step
+// function is run in the goroutine model, which fails the search when the
+// two disagree.
+//
+// # Partial-order reduction
+//
+// With Options.Reduce, a state where some thread's next step is local
+// (runtime.Machine.LocalStep) explores that step alone: a persistent set
+// of one thread. Every terminal outcome of the full graph stays reachable
+// (docs/exhaustive.md has the argument). The liveness rule needs the full
+// graph's cycles, so a scenario with forever or until loops is not
+// reduced, and a reduced graph that has a cycle anyway is searched again
+// in full (Result.Reduction).
 //
 // # Parallel search
 //
-// Options.Workers goroutines (default: one per core, GOMAXPROCS) take
-// pending branches from one stack under a mutex (a run takes about 100µs,
-// so the lock is taken twice per 100µs per worker and is never the
-// bottleneck; a worker pushes what a run found when the run ends) and
-// each replays with its own runtime.StateTable, forked from one
-// (StateTable.Fork): the tables share the numbering of goroutine
-// positions, which keys contain, so a key means the same state to every
-// worker and the goroutine positions a branch carries (Point.Stacks) can
-// be restored by any worker (Point.SetStacks). The visited set has 256
-// shards, each a mutex and a map, chosen by the key's fingerprint; a new
-// state's id comes from an atomic counter under its shard's lock, so two
-// workers never both add one state. Nodes and edges live in chunked
-// arrays that grow without moving (workers read them while others
-// append). One worker is the serial depth-first search.
+// Options.Workers goroutines (default: one per core, GOMAXPROCS) share a
+// stack of pending branches under a mutex. A step of the step function
+// takes a few microseconds, so each worker keeps the branches it finds on
+// a stack of its own and gives the older half to the shared stack when
+// another worker waits there. A replaying worker uses its own
+// runtime.StateTable, forked from one (StateTable.Fork): the tables share
+// the numbering of goroutine positions, which keys contain, so a key means
+// the same state to every worker and the goroutine positions a branch
+// carries (Point.Stacks) can be restored by any worker (Point.SetStacks).
+// The visited set has 256 shards, each a mutex and a map, chosen by the
+// key's fingerprint; a new state's id comes from an atomic counter under
+// its shard's lock, so two workers never both add one state. Nodes and
+// edges live in chunked arrays that grow without moving (workers read them
+// while others append). One worker is the serial depth-first search.
 //
 // # Determinism
 //
