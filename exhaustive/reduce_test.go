@@ -207,7 +207,7 @@ func TestReductionAgreesOnCorpus(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		s := restrict(scenario.Decode(data))
+		s := scenario.Decode(data)
 		for _, p := range scenario.Policies {
 			ok, err := agree(s, p, bound/10)
 			if err != nil {
