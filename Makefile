@@ -7,7 +7,7 @@ SHUTDOWN_FUZZTIME ?= $(FUZZTIME)
 FUZZLONG ?= 30m
 CHAOS ?= 2m
 
-.PHONY: test vet fmt fmt-check bench bench-large step-check fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes chaos-doc
+.PHONY: test vet fmt fmt-check bench bench-large step-check wild-check fuzz fuzz-long chaos build conform-env conform-env-dbg conform conform-quick pep788-probes chaos-doc
 
 build:
 	$(GO) build -o shutdownfuzz ./cmd/shutdownfuzz
@@ -39,6 +39,14 @@ bench-large:
 # fewer.
 step-check:
 	$(GO) test -count=1 -run='^TestStepFunction' -timeout=60m ./exhaustive -sfz.step-presets -sfz.step-scenarios=1000
+
+# Wild mode against the exhaustive search (docs/exhaustive.md): every
+# library scenario under every policy, WILD_RUNS wild runs (100 unless
+# given; 5-10 minutes on two cores), each outcome within the proved set;
+# -v prints the counts and the inconclusive runs. make test runs 3 per cell.
+WILD_RUNS ?= 100
+wild-check:
+	$(GO) test -count=1 -v -run='^TestWildWithinProvedSets$$' -timeout=60m ./scenarios -sfz.wild-runs=$(WILD_RUNS)
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time):
 # FuzzParse and FuzzDecode for FUZZTIME each, FuzzShutdown for
