@@ -23,6 +23,8 @@ var pageTemplate = template.Must(template.New("report").Funcs(template.FuncMap{"
 // its report, replay line and reproducing command), opened by clicking the
 // outcome or by loading the page with #cell=SCENARIO/POLICY/OUTCOME, where
 // SCENARIO is a row's ID (its file's base name) or its scenario name.
+// A timeline or trace tail equal to one an earlier panel shows is drawn
+// only there, and copied into the panel when it opens (share.go).
 func (m *Matrix) HTML(w io.Writer) error {
 	return pageTemplate.Execute(w, newPage(m))
 }
@@ -32,6 +34,7 @@ func (m *Matrix) HTML(w io.Writer) error {
 
 type page struct {
 	M         *Matrix
+	share     *sharing
 	Rows      []pageRow
 	VHeads    []pageVHead // the release view's columns, when there is one
 	VRows     []pageVRow
@@ -96,21 +99,22 @@ type chip struct {
 }
 
 type pageWitness struct {
-	Panel                          string
-	Key, Alt                       string // fragment keys: ID/policy/outcome and name/policy/outcome
-	RowID, Scenario, File, Policy  string
-	Outcome, Style                 string
-	Release                        string // the preset a release-view witness ran under
-	Unexpected                     bool
-	Expected                       string
-	Runs                           int
-	W                              *Witness
-	ReplayArg                      string // the -schedule argument
-	SVG                            svgView
-	HasTail                        bool
-	TailFrom                       int
-	Tail                           []tailEvent
-	ThreadCount, PhaseCount, Width int
+	Panel                         string
+	Key, Alt                      string // fragment keys: ID/policy/outcome and name/policy/outcome
+	RowID, Scenario, File, Policy string
+	Outcome, Style                string
+	Release                       string // the preset a release-view witness ran under
+	Unexpected                    bool
+	Expected                      string
+	Runs                          int
+	W                             *Witness
+	// SVG is the timeline's layout; TL places the panel's drawing of it
+	// and TailAt that of its trace tail (share.go).
+	SVG     *svgView
+	TL      shared
+	HasTail bool
+	Tail    []tailEvent
+	TailAt  shared
 }
 
 type tailEvent struct {
@@ -119,7 +123,7 @@ type tailEvent struct {
 }
 
 func newPage(m *Matrix) *page {
-	p := &page{M: m, Cells: len(m.Rows) * len(m.Policies), Classes: scenario.OutcomeClasses,
+	p := &page{M: m, share: newSharing(), Cells: len(m.Rows) * len(m.Policies), Classes: scenario.OutcomeClasses,
 		ColorLines: splitLines(scenario.OutcomeClasses, 4), StyleLines: splitLines(scenario.OutcomeClasses, 3)}
 	for _, row := range m.Rows {
 		pr := pageRow{ID: row.ID, Scenario: row.Scenario, File: row.File, Preset: row.Preset}
@@ -154,7 +158,7 @@ func newPage(m *Matrix) *page {
 				if w == nil {
 					continue
 				}
-				p.Witnesses = append(p.Witnesses, newPageWitness(panel, row, &cell, w))
+				p.Witnesses = append(p.Witnesses, p.newWitness(panel, row, &cell, w))
 			}
 			pr.Cells = append(pr.Cells, pc)
 		}
@@ -190,7 +194,7 @@ func (p *page) addVersions(v *Versions) {
 				pc.Chips = append(pc.Chips, ch)
 				if w := c.Witnesses[o]; w != nil {
 					cell := Cell{Policy: c.Policy, Runs: c.Runs}
-					pw := newPageWitness(panel, Row{ID: row.ID, Scenario: row.Scenario, File: row.File}, &cell, w)
+					pw := p.newWitness(panel, Row{ID: row.ID, Scenario: row.Scenario, File: row.File}, &cell, w)
 					pw.Key = row.ID + "/" + c.Release + "/" + o
 					pw.Alt = row.Scenario + "/" + c.Release + "/" + o
 					pw.Release = c.Preset
@@ -231,7 +235,9 @@ func percent(n, of int) string {
 	return fmt.Sprintf("%.0f%%", v)
 }
 
-func newPageWitness(panel string, row Row, cell *Cell, w *Witness) pageWitness {
+// newWitness lays out the panel of witness w, found in cell of row; a
+// timeline or trace tail an earlier panel draws is not drawn again.
+func (p *page) newWitness(panel string, row Row, cell *Cell, w *Witness) pageWitness {
 	pw := pageWitness{
 		Panel:      panel,
 		Key:        row.ID + "/" + cell.Policy + "/" + w.Outcome,
@@ -246,9 +252,8 @@ func newPageWitness(panel string, row Row, cell *Cell, w *Witness) pageWitness {
 		Expected:   strings.Join(cell.Expected, ", "),
 		Runs:       cell.Runs,
 		W:          w,
-		ReplayArg:  strings.TrimPrefix(w.Schedule, "schedule "),
-		SVG:        newSVG(&w.Timeline),
 	}
+	pw.SVG, pw.TL = p.share.timeline(&w.Timeline)
 	names := map[int]string{}
 	for _, l := range w.Timeline.Lanes {
 		names[l.Thread] = l.Name
@@ -256,6 +261,8 @@ func newPageWitness(panel string, row Row, cell *Cell, w *Witness) pageWitness {
 	for _, e := range w.Tail {
 		pw.Tail = append(pw.Tail, tailEvent{Step: e.Step, Thread: names[e.Thread], Kind: string(e.Kind), Stmt: e.Stmt, Detail: e.Detail})
 	}
-	pw.HasTail = len(pw.Tail) > 0
+	if pw.HasTail = len(pw.Tail) > 0; pw.HasTail {
+		pw.TailAt = p.share.tail(pw.Tail)
+	}
 	return pw
 }
