@@ -44,7 +44,7 @@ type search struct {
 type pending struct {
 	state, thread int32
 	stacks        []uint32 // the goroutine positions at state, shared by its branches
-	vm            *runtime.VMState
+	vm            *vmParent
 }
 
 func newSearch(s *scenario.Scenario, opts Options, m *runtime.Machine) *search {
@@ -222,6 +222,9 @@ type worker struct {
 	key    []byte
 	pushed []pending
 	runs   int
+	// spare is the step function's state of the last run, which nothing
+	// uses once the run ended: the next copy of a state is made in it.
+	spare *runtime.VMState
 	// the current run
 	path      []int
 	pathState []int32

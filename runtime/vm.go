@@ -294,24 +294,52 @@ func (m *Machine) Initial() (*VMState, *Terminal) {
 }
 
 // Clone returns a copy of s that shares nothing mutable with it.
-func (s *VMState) Clone() *VMState {
-	c := *s
-	c.locks = append([]int8(nil), s.locks...)
+func (s *VMState) Clone() *VMState { return s.CloneInto(nil) }
+
+// CloneInto is Clone into the memory of dst, a state that nothing uses
+// any more (it is overwritten), or new memory when dst is nil: the
+// struct, the threads with their frames and ensure stacks, and the locks
+// reuse dst's where their capacity allows (a search that drops a state at
+// the end of each run copies the next one into it). dst must not be s.
+func (s *VMState) CloneInto(dst *VMState) *VMState {
+	if dst == nil {
+		dst = new(VMState)
+	}
+	locks, threads := dst.locks, dst.threads
+	*dst = *s
+	dst.locks = append(locks[:0], s.locks...)
 	if s.guards != nil {
-		c.guards = append([]vmGuard(nil), s.guards...)
+		dst.guards = append([]vmGuard(nil), s.guards...)
 	}
-	c.heap = s.heap.clone()
-	c.stacks = cloneStacks(s.stacks)
-	c.threads = append([]vmThread(nil), s.threads...)
-	for i := range c.threads {
-		if f := s.threads[i].frames; f != nil {
-			c.threads[i].frames = append(make([]vmFrame, 0, len(f)+2), f...)
+	dst.heap = s.heap.clone()
+	dst.stacks = cloneStacks(s.stacks)
+	dst.threads = cloneThreads(threads, s.threads)
+	return dst
+}
+
+// cloneThreads copies threads into buf, the threads of a state nothing
+// uses any more (or nil), whose frames and ensure stacks it reuses: each
+// of those arrays belongs to one thread of one state (Step only appends to
+// it and truncates it), so no other state sees them.
+func cloneThreads(buf, threads []vmThread) []vmThread {
+	if cap(buf) < len(threads) {
+		buf = make([]vmThread, len(threads))
+	}
+	buf = buf[:len(threads)]
+	for i := range threads {
+		frames, ensures := buf[i].frames, buf[i].ensures
+		buf[i] = threads[i]
+		if f := threads[i].frames; f != nil {
+			if frames == nil {
+				frames = make([]vmFrame, 0, len(f)+2)
+			}
+			buf[i].frames = append(frames[:0], f...)
 		}
-		if e := s.threads[i].ensures; e != nil {
-			c.threads[i].ensures = append([]bool(nil), e...)
+		if e := threads[i].ensures; e != nil {
+			buf[i].ensures = append(ensures[:0], e...)
 		}
 	}
-	return &c
+	return buf
 }
 
 // AppendKey appends s's exact encoding to b: two states with the same key
