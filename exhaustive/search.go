@@ -222,9 +222,9 @@ type worker struct {
 	key    []byte
 	pushed []pending
 	runs   int
-	// spare is the step function's state of the last run, which nothing
-	// uses once the run ended: the next copy of a state is made in it.
-	spare *runtime.VMState
+	// spare holds step-function states that runs dropped (a run's state
+	// is nothing's once the run ended): copies of states are made in them.
+	spare []*runtime.VMState
 	// the current run
 	path      []int
 	pathState []int32

@@ -33,8 +33,8 @@ func (w *worker) runVM(p pending) error {
 		term = m.Step(st, int(p.thread))
 		prev, via, cur = p.state, p.thread, int(p.thread)
 	}
-	// The run's state is dropped when the run ends: the next copy reuses it.
-	defer func() { w.spare = st }()
+	// The run's state is dropped when the run ends: a copy reuses it.
+	defer w.drop(st)
 	var runnable []int
 	for {
 		if term == nil {
@@ -94,9 +94,25 @@ func (p *vmParent) take(w *worker) *runtime.VMState {
 	return st
 }
 
-// clone copies st, into w's spare state when it has one.
+// clone copies st, into one of w's spare states when it has one.
 func (w *worker) clone(st *runtime.VMState) *runtime.VMState {
-	c := st.CloneInto(w.spare)
-	w.spare = nil
+	n := len(w.spare)
+	if n == 0 {
+		return st.Clone()
+	}
+	c := st.CloneInto(w.spare[n-1])
+	w.spare = w.spare[:n-1]
 	return c
+}
+
+// maxSpare bounds a worker's spare states. A run drops one state and
+// copies about one (a state with two runnable threads is copied once for
+// its two branches), so a few suffice.
+const maxSpare = 16
+
+// drop keeps st, which nothing uses any more, as a spare.
+func (w *worker) drop(st *runtime.VMState) {
+	if len(w.spare) < maxSpare {
+		w.spare = append(w.spare, st)
+	}
 }

@@ -297,30 +297,36 @@ func (m *Machine) Initial() (*VMState, *Terminal) {
 func (s *VMState) Clone() *VMState { return s.CloneInto(nil) }
 
 // CloneInto is Clone into the memory of dst, a state that nothing uses
-// any more (it is overwritten), or new memory when dst is nil: the
-// struct, the threads with their frames and ensure stacks, and the locks
-// reuse dst's where their capacity allows (a search that drops a state at
-// the end of each run copies the next one into it). dst must not be s.
+// any more (it is overwritten), or new memory when dst is nil: its struct
+// and every array in it are reused where their capacity allows (a search
+// that drops a state at the end of each run copies the next one into it).
+// Each of a state's arrays is its own (Step appends to them, truncates
+// them or replaces them with new ones, and copies share none), so no
+// other state sees them. dst must not be s.
 func (s *VMState) CloneInto(dst *VMState) *VMState {
 	if dst == nil {
 		dst = new(VMState)
 	}
-	locks, threads := dst.locks, dst.threads
+	old := *dst
 	*dst = *s
-	dst.locks = append(locks[:0], s.locks...)
-	if s.guards != nil {
-		dst.guards = append([]vmGuard(nil), s.guards...)
-	}
-	dst.heap = s.heap.clone()
-	dst.stacks = cloneStacks(s.stacks)
-	dst.threads = cloneThreads(threads, s.threads)
+	dst.locks = append(old.locks[:0], s.locks...)
+	dst.guards = copyInto(old.guards, s.guards)
+	dst.heap = s.heap.cloneInto(old.heap)
+	dst.stacks = cloneStacksInto(old.stacks, s.stacks)
+	dst.threads = cloneThreads(old.threads, s.threads)
 	return dst
 }
 
+// copyInto copies src into buf's array (nil: a new one); nil stays nil.
+func copyInto[T any](buf, src []T) []T {
+	if src == nil {
+		return nil
+	}
+	return append(buf[:0], src...)
+}
+
 // cloneThreads copies threads into buf, the threads of a state nothing
-// uses any more (or nil), whose frames and ensure stacks it reuses: each
-// of those arrays belongs to one thread of one state (Step only appends to
-// it and truncates it), so no other state sees them.
+// uses any more (or nil), reusing their frames and ensure stacks.
 func cloneThreads(buf, threads []vmThread) []vmThread {
 	if cap(buf) < len(threads) {
 		buf = make([]vmThread, len(threads))
