@@ -401,10 +401,7 @@ type Terminal struct {
 }
 
 // Defect names the CPython defect that alone made the terminal, or "".
-func (t *Terminal) Defect() string {
-	r := Result{Outcome: t.Outcome, Report: Report{Kind: t.Kind, Op: t.Op}}
-	return r.Defect()
-}
+func (t *Terminal) Defect() string { return defectOf(t.Outcome, t.Kind, t.Op) }
 
 // StepSupports reports whether the step function models statement op.
 func StepSupports(op scenario.Op) bool { return supportedOps[op] }
