@@ -58,9 +58,6 @@ func (x *search) liveness(g *graph) error {
 func (x *search) fairComponents(g *graph, set []int32) []component {
 	var out []component
 	for _, comp := range sccs(g, set) {
-		if len(comp) == 1 && !selfLoop(g, comp[0]) {
-			continue // a state on no cycle: most of them
-		}
 		in := make(map[int32]bool, len(comp))
 		for _, s := range comp {
 			in[s] = true
@@ -112,7 +109,9 @@ func selfLoop(g *graph, s int32) bool {
 }
 
 // sccs is Tarjan's algorithm, iterative, over the subgraph induced by set.
-// Its tables are slices by state (index -1: not visited yet).
+// Its tables are slices by state (index -1: not visited yet). It returns
+// the components that hold a cycle: a state on none (most of them) is a
+// component of its own with no transition to itself, and is left out.
 func sccs(g *graph, set []int32) [][]int32 {
 	n := g.states()
 	tj := &tarjan{g: g, index: make([]int32, n), low: make([]int32, n), member: make([]bool, n), onStack: make([]bool, n)}
@@ -186,6 +185,11 @@ func (tj *tarjan) visit(root int32) {
 
 // pop takes the component rooted at s off the stack.
 func (tj *tarjan) pop(s int32) {
+	if tj.stack[len(tj.stack)-1] == s && !selfLoop(tj.g, s) {
+		tj.stack = tj.stack[:len(tj.stack)-1]
+		tj.onStack[s] = false
+		return
+	}
 	var comp []int32
 	for {
 		t := tj.stack[len(tj.stack)-1]

@@ -45,7 +45,7 @@ type search struct {
 type pending struct {
 	state, thread int32
 	stacks        []uint32 // the goroutine positions at state, shared by its branches
-	vm            *runtime.VMState
+	vm            *vmParent
 }
 
 func newSearch(s *scenario.Scenario, opts Options, m *runtime.Machine) *search {
@@ -223,6 +223,9 @@ type worker struct {
 	key    []byte
 	pushed []pending
 	runs   int
+	// spare holds step-function states that runs dropped (a run's state
+	// is nothing's once the run ended): copies of states are made in them.
+	spare []*runtime.VMState
 	// the current run
 	path      []int
 	pathState []int32

@@ -72,8 +72,10 @@ func outcomeOf(to int32) (runtime.Outcome, string) {
 
 func isTerminal(to int32) bool { return to < 0 && to != unexplored }
 
-// chunkBits sets the size of the chunks of a chunked store.
-const chunkBits = 14
+// chunkBits sets the size of the chunks of a chunked store: small, as a
+// matrix runs hundreds of searches of a few thousand states each (a chunk
+// of nodes takes 12 KB), and a large search only has more of them.
+const chunkBits = 10
 
 // chunked is a growing array that workers may read and write while it
 // grows: the elements live in fixed chunks that never move, reached
@@ -103,7 +105,10 @@ func (c *chunked[T]) grow(i int64) {
 	if i>>chunkBits < int64(len(t)) {
 		return
 	}
-	t = slices.Clone(t)
+	// Readers hold the table they loaded and read only its first len(t)
+	// entries, so the new chunks may go in the spare capacity of the same
+	// array (each one is written before the table that holds it is
+	// published).
 	for int64(len(t)) <= i>>chunkBits {
 		t = append(t, new([1 << chunkBits]T))
 	}
@@ -127,16 +132,10 @@ type shard struct {
 	_     [40]byte         // a cache line per shard
 }
 
+// newVisited returns an empty set; a shard's map is made by its first
+// insert (a search of a few states touches few of the 256).
 func newVisited(exact bool) *visited {
-	v := &visited{exact: exact}
-	for i := range v.shards {
-		if exact {
-			v.shards[i].exact = map[string]int32{}
-		} else {
-			v.shards[i].fp = map[uint64]int32{}
-		}
-	}
-	return v
+	return &visited{exact: exact}
 }
 
 // find returns the state of key, if it was seen.
@@ -174,9 +173,14 @@ func (v *visited) insert(key []byte, add func() int32) (id int32, isNew bool) {
 	if id = add(); id < 0 {
 		return id, true
 	}
-	if v.exact {
+	switch {
+	case v.exact && sh.exact == nil:
+		sh.exact = map[string]int32{string(key): id}
+	case v.exact:
 		sh.exact[string(key)] = id
-	} else {
+	case sh.fp == nil:
+		sh.fp = map[uint64]int32{h: id}
+	default:
 		sh.fp[h] = id
 	}
 	return id, true

@@ -3,6 +3,7 @@ package exhaustive
 import (
 	"fmt"
 	"slices"
+	"sync/atomic"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 )
@@ -10,8 +11,9 @@ import (
 // The search over the step function (runtime.Machine, docs/step-function.md):
 // the same search, visited set, frontier and graph as the replay search,
 // but a pending branch carries its state (runtime.VMState, shared
-// read-only by the branches of one state) and goes on from a copy of it
-// instead of a replay. At a new state the thread that reached it goes on
+// read-only by the branches of one state: vmParent) and goes on from a
+// copy of it instead of a replay; the last branch to start takes the
+// state itself. At a new state the thread that reached it goes on
 // at once and the others are pushed, as in Choose. Terminal witnesses are
 // then run in the controlled mode of the goroutine model (terminals), which
 // gives their Result and fails when the two implementations disagree.
@@ -28,10 +30,12 @@ func (w *worker) runVM(p pending) error {
 	if p.state < 0 {
 		st, term = m.Initial()
 	} else {
-		st = p.vm.Clone()
+		st = p.vm.take(w)
 		term = m.Step(st, int(p.thread))
 		prev, via, cur = p.state, p.thread, int(p.thread)
 	}
+	// The run's state is dropped when the run ends: a copy reuses it.
+	defer w.drop(st)
 	var runnable []int
 	for {
 		if term == nil {
@@ -59,7 +63,8 @@ func (w *worker) runVM(p pending) error {
 			first = cur
 		}
 		if len(runnable) > 1 {
-			parent := st.Clone()
+			parent := &vmParent{st: w.clone(st)}
+			parent.left.Store(int32(len(runnable) - 1))
 			for i := len(runnable) - 1; i >= 0; i-- {
 				if r := runnable[i]; r != first {
 					w.pushed = append(w.pushed, pending{state: id, thread: int32(r), vm: parent})
@@ -88,4 +93,51 @@ func ample(m *runtime.Machine, st *runtime.VMState, runnable []int) []int {
 		}
 	}
 	return runnable
+}
+
+// vmParent is the state a branching state's pending branches start from.
+// Each branch but the last to start works on a copy; the last takes the
+// state itself, which no other branch reads any more: of a state with two
+// runnable threads, one copy instead of two.
+type vmParent struct {
+	st *runtime.VMState
+	// left counts the branches that have not copied st yet. A branch
+	// lowers it after its copy, so one that finds it at 1 is the last
+	// reader (branches of one state may start on different workers).
+	left atomic.Int32
+}
+
+// take returns the state a branch that w runs starts from, its own to
+// change.
+func (p *vmParent) take(w *worker) *runtime.VMState {
+	if p.left.Load() == 1 {
+		p.left.Store(0)
+		return p.st
+	}
+	st := w.clone(p.st)
+	p.left.Add(-1)
+	return st
+}
+
+// clone copies st, into one of w's spare states when it has one.
+func (w *worker) clone(st *runtime.VMState) *runtime.VMState {
+	n := len(w.spare)
+	if n == 0 {
+		return st.Clone()
+	}
+	c := st.CloneInto(w.spare[n-1])
+	w.spare = w.spare[:n-1]
+	return c
+}
+
+// maxSpare bounds a worker's spare states. A run drops one state and
+// copies about one (a state with two runnable threads is copied once for
+// its two branches), so a few suffice.
+const maxSpare = 16
+
+// drop keeps st, which nothing uses any more, as a spare.
+func (w *worker) drop(st *runtime.VMState) {
+	if len(w.spare) < maxSpare {
+		w.spare = append(w.spare, st)
+	}
 }

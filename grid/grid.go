@@ -114,8 +114,9 @@ func BuildWith(entries []Entry, policies []string, opts Options) (*report.Matrix
 	if opts.Workers == 0 {
 		opts.Workers = max(1, goruntime.GOMAXPROCS(0)/max(1, min(cellsAtOnce, len(entries)*len(policies))))
 	}
+	rs := newReplays()
 	err := forEachCell(len(entries), len(policies), func(r, c int) error {
-		cell, err := buildCell(entries[r], policies[c], opts)
+		cell, err := buildCell(entries[r], policies[c], opts, rs)
 		if err != nil {
 			return fmt.Errorf("%s: policy %s: %w", entries[r].File, policies[c], runtime.WithFile(err, entries[r].File))
 		}
@@ -129,7 +130,7 @@ func BuildWith(entries []Entry, policies []string, opts Options) (*report.Matrix
 	return m, nil
 }
 
-func buildCell(e Entry, policy string, opts Options) (*report.Cell, error) {
+func buildCell(e Entry, policy string, opts Options, rs *replays) (*report.Cell, error) {
 	rep, err := explore.Policy(e.Scenario, policy, explore.Options{Runs: opts.Runs, Wild: opts.Wild, MaxSteps: opts.MaxSteps, Exhaustive: opts.Exhaustive, MaxStates: opts.MaxStates, Workers: opts.Workers})
 	if err != nil {
 		return nil, err
@@ -153,7 +154,7 @@ func buildCell(e Entry, policy string, opts Options) (*report.Cell, error) {
 		c.Counts[string(o)] = w.Count
 		c.Outcomes = append(c.Outcomes, string(o))
 		c.Defects = markDefect(c.Defects, o, w)
-		wit, err := witness(e, policy, o, w, opts.MaxSteps)
+		wit, err := witness(e, policy, o, w, opts.MaxSteps, rs)
 		if err != nil {
 			return nil, err
 		}
@@ -162,15 +163,10 @@ func buildCell(e Entry, policy string, opts Options) (*report.Cell, error) {
 	return c, nil
 }
 
-// witness replays w's schedule with tracing on and keeps what the report
-// shows of it.
-func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxSteps int) (*report.Witness, error) {
-	r, err := runtime.Run(e.Scenario, runtime.Config{
-		Policy:   policy,
-		MaxSteps: maxSteps,
-		Schedule: &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: w.Result.Schedule},
-		Trace:    true,
-	})
+// witness replays w's schedule with tracing on (or takes the same replay
+// from rs: replay.go) and keeps what the report shows of it.
+func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxSteps int, rs *replays) (*report.Witness, error) {
+	r, err := rs.replay(e.Scenario, policy, w.Result.Schedule, maxSteps)
 	if err != nil {
 		return nil, err
 	}
@@ -178,14 +174,10 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 	switch {
 	case len(w.Cycle) > 0:
 		note = fmt.Sprintf("a fair cycle: the last %d steps repeat for ever; the timeline shows one turn, then the replay goes on at random", len(w.Cycle))
-	case r.Outcome != o:
+	case r.outcome != o:
 		// A replay reproduces its run exactly; if it does not (the runtime
 		// changed under the schedule), draw the replay but say so.
-		note = fmt.Sprintf("replaying this schedule gave %s, not %s; the timeline shows the replay", r.Outcome, o)
-	}
-	tail := r.Events
-	if len(tail) > report.TailEvents {
-		tail = tail[len(tail)-report.TailEvents:]
+		note = fmt.Sprintf("replaying this schedule gave %s, not %s; the timeline shows the replay", r.outcome, o)
 	}
 	return &report.Witness{
 		Outcome:  string(o),
@@ -200,8 +192,8 @@ func witness(e Entry, policy string, o runtime.Outcome, w *explore.Witness, maxS
 		Stdout:   w.Result.Stdout,
 		Hung:     w.Result.Hung,
 		Cycle:    w.Result.Cycle,
-		Timeline: report.NewTimeline(r),
-		Tail:     append([]runtime.Event(nil), tail...),
+		Timeline: r.timeline,
+		Tail:     append([]runtime.Event(nil), r.tail...),
 		Note:     note,
 	}, nil
 }

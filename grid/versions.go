@@ -84,7 +84,7 @@ func buildVersionCell(e Entry, release string, runs int) (*report.VersionCell, e
 		c.Counts[string(o)] = w.Count
 		c.Outcomes = append(c.Outcomes, string(o))
 		c.Defects = markDefect(c.Defects, o, w)
-		wit, err := witness(ve, p.DefaultPolicy, o, w, 0)
+		wit, err := witness(ve, p.DefaultPolicy, o, w, 0, nil)
 		if err != nil {
 			return nil, err
 		}

@@ -15,15 +15,15 @@ import (
 var Defects = []Defect{
 	{Issue: "cpython#110052", Releases: "3.9-3.13",
 		What:  "take_gil read the thread state after its must-exit check (3.9-3.12 also drop_gil after acquiring), after finalization freed it (daemon threads crash at random at exit)",
-		match: func(r *Result) bool { return r.Report.Kind == KindTakeGILWindow }},
+		match: func(_ Outcome, kind, _ string) bool { return kind == KindTakeGILWindow }},
 	{Issue: "gh-124619", Releases: "3.8-3.14",
 		What: "a thread's outermost PyGILState_Ensure built a thread state in an interpreter whose thread states finalization had freed",
-		match: func(r *Result) bool {
-			return r.Report.Kind == KindUAFTstate && strings.HasPrefix(r.Report.Op, "ensure")
+		match: func(_ Outcome, kind, op string) bool {
+			return kind == KindUAFTstate && strings.HasPrefix(op, "ensure")
 		}},
 	{Issue: "gh-124619", Releases: "3.14",
 		What:  "the same ensure right after _PyGILState_Fini deleted the thread-state key: Fatal Python error: gilstate_tss_set",
-		match: func(r *Result) bool { return r.Outcome == Abort && r.Report.Kind == KindFatalGILState }},
+		match: func(o Outcome, kind, _ string) bool { return o == Abort && kind == KindFatalGILState }},
 }
 
 // KindCPythonDefect is the kind every failure that only a CPython defect
@@ -35,17 +35,24 @@ const KindCPythonDefect = "cpython-defect"
 // and what happens.
 type Defect struct {
 	Issue, Releases, What string
-	match                 func(*Result) bool
+	// match tells a failure the defect made by its outcome and its
+	// report's kind and operation (values, so that the step function's
+	// terminals are matched without building a Result).
+	match func(o Outcome, kind, op string) bool
 }
 
 // Defect returns the issue of the CPython defect that alone made r's
 // failure reachable, or "".
-func (r *Result) Defect() string {
-	if r.Outcome == Clean {
+func (r *Result) Defect() string { return defectOf(r.Outcome, r.Report.Kind, r.Report.Op) }
+
+// defectOf is Defect of a failure with outcome o and a report of kind and
+// op.
+func defectOf(o Outcome, kind, op string) string {
+	if o == Clean {
 		return ""
 	}
 	for _, d := range Defects {
-		if d.match(r) {
+		if d.match(o, kind, op) {
 			return d.Issue
 		}
 	}

@@ -294,24 +294,58 @@ func (m *Machine) Initial() (*VMState, *Terminal) {
 }
 
 // Clone returns a copy of s that shares nothing mutable with it.
-func (s *VMState) Clone() *VMState {
-	c := *s
-	c.locks = append([]int8(nil), s.locks...)
-	if s.guards != nil {
-		c.guards = append([]vmGuard(nil), s.guards...)
+func (s *VMState) Clone() *VMState { return s.CloneInto(nil) }
+
+// CloneInto is Clone into the memory of dst, a state that nothing uses
+// any more (it is overwritten), or new memory when dst is nil: its struct
+// and every array in it are reused where their capacity allows (a search
+// that drops a state at the end of each run copies the next one into it).
+// Each of a state's arrays is its own (Step appends to them, truncates
+// them or replaces them with new ones, and copies share none), so no
+// other state sees them. dst must not be s.
+func (s *VMState) CloneInto(dst *VMState) *VMState {
+	if dst == nil {
+		dst = new(VMState)
 	}
-	c.heap = s.heap.clone()
-	c.stacks = cloneStacks(s.stacks)
-	c.threads = append([]vmThread(nil), s.threads...)
-	for i := range c.threads {
-		if f := s.threads[i].frames; f != nil {
-			c.threads[i].frames = append(make([]vmFrame, 0, len(f)+2), f...)
+	old := *dst
+	*dst = *s
+	dst.locks = append(old.locks[:0], s.locks...)
+	dst.guards = copyInto(old.guards, s.guards)
+	dst.heap = s.heap.cloneInto(old.heap)
+	dst.stacks = cloneStacksInto(old.stacks, s.stacks)
+	dst.threads = cloneThreads(old.threads, s.threads)
+	return dst
+}
+
+// copyInto copies src into buf's array (nil: a new one); nil stays nil.
+func copyInto[T any](buf, src []T) []T {
+	if src == nil {
+		return nil
+	}
+	return append(buf[:0], src...)
+}
+
+// cloneThreads copies threads into buf, the threads of a state nothing
+// uses any more (or nil), reusing their frames and ensure stacks.
+func cloneThreads(buf, threads []vmThread) []vmThread {
+	if cap(buf) < len(threads) {
+		buf = make([]vmThread, len(threads))
+	}
+	buf = buf[:len(threads)]
+	for i := range threads {
+		frames, ensures := buf[i].frames, buf[i].ensures
+		buf[i] = threads[i]
+		if f := threads[i].frames; f != nil {
+			if frames == nil {
+				frames = make([]vmFrame, 0, len(f)+2)
+			}
+			buf[i].frames = append(frames[:0], f...)
 		}
-		if e := s.threads[i].ensures; e != nil {
-			c.threads[i].ensures = append([]bool(nil), e...)
+		if e := threads[i].ensures; e != nil {
+			buf[i].ensures = append(ensures[:0], e...)
 		}
 	}
-	return &c
+	return buf
 }
 
 // AppendKey appends s's exact encoding to b: two states with the same key
@@ -367,10 +401,7 @@ type Terminal struct {
 }
 
 // Defect names the CPython defect that alone made the terminal, or "".
-func (t *Terminal) Defect() string {
-	r := Result{Outcome: t.Outcome, Report: Report{Kind: t.Kind, Op: t.Op}}
-	return r.Defect()
-}
+func (t *Terminal) Defect() string { return defectOf(t.Outcome, t.Kind, t.Op) }
 
 // StepSupports reports whether the step function models statement op.
 func StepSupports(op scenario.Op) bool { return supportedOps[op] }

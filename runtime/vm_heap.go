@@ -69,15 +69,10 @@ func (m *Machine) newHeap() vmHeap {
 	return h
 }
 
-func (h vmHeap) clone() vmHeap {
-	if h.objs != nil {
-		h.objs = append([]vmObject(nil), h.objs...)
-	}
-	if h.globals != nil {
-		h.globals = append([]int16(nil), h.globals...)
-	}
-	h.bound = append([]int16(nil), h.bound...)
-	return h
+// cloneInto copies h into the arrays of old, the heap of a state nothing
+// uses any more (or the zero heap).
+func (h vmHeap) cloneInto(old vmHeap) vmHeap {
+	return vmHeap{objs: copyInto(old.objs, h.objs), bound: append(old.bound[:0], h.bound...), globals: copyInto(old.globals, h.globals)}
 }
 
 // create is heap.create: a new object with one reference, bound to name.

@@ -70,31 +70,29 @@ func usesStacks(s *scenario.Scenario) bool {
 
 func (r *run) stack() *vmStack { return &r.s.stacks[r.id] }
 
-func cloneStacks(s []vmStack) []vmStack {
-	if s == nil {
+// cloneStacksInto copies stacks into buf, the stacks of a state nothing
+// uses any more (or nil), reusing their arrays as cloneThreads does.
+func cloneStacksInto(buf, stacks []vmStack) []vmStack {
+	if stacks == nil {
 		return nil
 	}
-	c := make([]vmStack, len(s))
-	for i := range s {
-		c[i] = s[i].clone()
+	if cap(buf) < len(stacks) {
+		buf = make([]vmStack, len(stacks))
 	}
-	return c
+	buf = buf[:len(stacks)]
+	for i := range stacks {
+		buf[i] = stacks[i].cloneInto(buf[i])
+	}
+	return buf
 }
 
-func (st vmStack) clone() vmStack {
-	if st.natives != nil {
-		st.natives = append([]vmNative(nil), st.natives...)
-	}
-	if st.items != nil {
-		st.items = append([]vmItem(nil), st.items...)
-	}
-	if st.locals != nil {
-		st.locals = append([]int16(nil), st.locals...)
-	}
-	if st.tlsSeen != nil {
-		st.tls = append([]int16(nil), st.tls...)
-		st.tlsSeen = append([]int16(nil), st.tlsSeen...)
-	}
+// cloneInto copies st into the arrays of old.
+func (st vmStack) cloneInto(old vmStack) vmStack {
+	st.natives = copyInto(old.natives, st.natives)
+	st.items = copyInto(old.items, st.items)
+	st.locals = copyInto(old.locals, st.locals)
+	st.tls = copyInto(old.tls, st.tls)
+	st.tlsSeen = copyInto(old.tlsSeen, st.tlsSeen)
 	return st
 }
 

@@ -106,3 +106,18 @@ expect abort: abort, clean
 		t.Errorf("capped medians not marked:\n%s", &stdout)
 	}
 }
+
+// BenchmarkMatrixExhaustiveLibrary is the acceptance command of the
+// library's exhaustive matrix, in process: matrix -exhaustive scenarios
+// scenarios/patterns, its searches, witnesses, text, JSON and HTML, and
+// the two files written.
+func BenchmarkMatrixExhaustiveLibrary(b *testing.B) {
+	out := b.TempDir()
+	args := []string{"-exhaustive", "-force", "-out", out, "../../scenarios", "../../scenarios/patterns"}
+	for b.Loop() {
+		var stdout, stderr bytes.Buffer
+		if err := cmdMatrix(args, &stdout, &stderr); err != nil {
+			b.Fatalf("%v\n%s", err, &stderr)
+		}
+	}
+}
