@@ -9,6 +9,7 @@ import (
 
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
 	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -82,7 +83,7 @@ func TestReductionKeepsOutcomes(t *testing.T) {
 // local, over every state of a scenario with io under contention, and
 // fails for the steps that change more than their thread (the GIL).
 func TestSameButSeesAnotherThreadsChange(t *testing.T) {
-	s, err := scenario.Parse("io.scn", []byte(ioScenario))
+	s, err := scenario.Parse("io.scn", []byte(testscn.IOContention("io")))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,36 +129,13 @@ func TestSameButSeesAnotherThreadsChange(t *testing.T) {
 	}
 }
 
-// ioScenario has threads in io while others hold the GIL: local steps.
-const ioScenario = `scenario "io"
-preset cpython-3.14.0 posix
-main {
-  spawn a
-  spawn b
-  loop 2 {
-    io
-    work 2
-  }
-}
-daemon a {
-  loop 2 {
-    io
-    work 1
-  }
-}
-thread b {
-  io
-  work 2
-}
-`
-
 // TestReductionAgreesOnCorpus: the stored corpus (corpus/*.scn) and the
 // fuzz seeds (fuzz/testdata/fuzz/FuzzShutdown, decoded as FuzzShutdown
 // decodes them) have the same outcome sets with and without reduction,
 // and by replay (agree); each corpus entry's signature (its outcome, and
 // its report kind but for deadlocks) is in both.
 func TestReductionAgreesOnCorpus(t *testing.T) {
-	entries, _ := filepath.Glob("../corpus/*.scn")
+	entries := testscn.Files(t, "../corpus/*.scn")
 	if len(entries) == 0 {
 		t.Fatal("no corpus entries found")
 	}
@@ -165,16 +143,9 @@ func TestReductionAgreesOnCorpus(t *testing.T) {
 	if raceEnabled {
 		bound = 2_000
 	}
-	for _, f := range entries {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := scenario.Parse(f, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		sig := signatureLine(string(src))
+	for _, e := range entries {
+		f, s := e.Path, e.Scenario
+		sig := signatureLine(string(e.Src))
 		outcome, kind, _ := strings.Cut(sig, "/")
 		kind, _, _ = strings.Cut(kind, "/")
 		for _, reduce := range []bool{false, true} {

@@ -5,13 +5,12 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -104,9 +103,7 @@ var (
 // every boundary preset), has the replay search's outcome set. Under -race
 // the searches stop at 2,000 states (larger cells are not compared).
 func TestStepFunctionAgreesOnLibrary(t *testing.T) {
-	files, _ := filepath.Glob("../scenarios/*.scn")
-	more, _ := filepath.Glob("../scenarios/patterns/*.scn")
-	files = append(files, more...)
+	files := testscn.Library(t)
 	var presets []string
 	if *stepPresets {
 		presets = runtime.BoundaryPresets
@@ -119,14 +116,7 @@ func TestStepFunctionAgreesOnLibrary(t *testing.T) {
 	reducedSearches, reducedStates = 0, [2]int{}
 	for _, f := range files {
 		before := compared
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := scenario.Parse(f, src)
-		if err != nil {
-			t.Fatal(err)
-		}
+		s := f.Scenario
 		for _, preset := range append([]string{""}, presets...) {
 			c := *s
 			if preset != "" {
@@ -135,7 +125,7 @@ func TestStepFunctionAgreesOnLibrary(t *testing.T) {
 			for _, p := range scenario.Policies {
 				ok, err := agree(&c, p, bound)
 				if err != nil {
-					t.Errorf("%s (preset %q): %v", f, preset, err)
+					t.Errorf("%s (preset %q): %v", f.Path, preset, err)
 				}
 				if ok {
 					compared++

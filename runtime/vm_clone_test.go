@@ -4,11 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -19,20 +18,11 @@ import (
 // was taken from, and neither sees the other's steps. Random walks over every library
 // scenario, each copy made into a state of another walk or scenario.
 func TestCloneIntoIsClone(t *testing.T) {
-	files, _ := filepath.Glob("../scenarios/*.scn")
-	more, _ := filepath.Glob("../scenarios/patterns/*.scn")
 	rng := rand.New(rand.NewPCG(1, 2))
 	var dropped []*runtime.VMState
 	walks := 0
-	for _, f := range append(files, more...) {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := scenario.Parse(f, src)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for _, lf := range testscn.Library(t) {
+		f, s := lf.Path, lf.Scenario
 		for _, policy := range scenario.Policies {
 			m, err := runtime.NewMachine(s, policy)
 			if errors.Is(err, runtime.ErrUnsupported) {

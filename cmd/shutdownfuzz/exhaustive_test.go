@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 )
 
 // explore -exhaustive proves the outcome set; its JSON says mode,
@@ -47,27 +49,7 @@ func TestExploreExhaustive(t *testing.T) {
 // states and says so; -reduce without -exhaustive is a usage error.
 func TestExploreExhaustiveReduce(t *testing.T) {
 	dir := t.TempDir()
-	f := writeScenario(t, dir, "io.scn", `scenario "io"
-preset cpython-3.14.0 posix
-main {
-  spawn a
-  spawn b
-  loop 2 {
-    io
-    work 2
-  }
-}
-daemon a {
-  loop 2 {
-    io
-    work 1
-  }
-}
-thread b {
-  io
-  work 2
-}
-`)
+	f := writeScenario(t, dir, "io.scn", testscn.IOContention("io"))
 	checkCLI(t, []cliCase{
 		{[]string{"explore", "-exhaustive", "-reduce", "-policy", "hang", f}, 0, "states after partial-order reduction, the outcome set is proved"},
 		{[]string{"explore", "-reduce", f}, 2, "-reduce applies to -exhaustive"},

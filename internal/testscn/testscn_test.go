@@ -18,6 +18,7 @@ func TestScenariosParseUnderAnyName(t *testing.T) {
 		{"held-lock", HeldLock},
 		{"lock-loop", LockLoop},
 		{"event-wait-hang", EventWaitHang},
+		{"io-contention", IOContention},
 	} {
 		for _, name := range []string{"x", `a "quoted" <name>`} {
 			src := tc.src(name)
@@ -33,5 +34,22 @@ func TestScenariosParseUnderAnyName(t *testing.T) {
 				t.Errorf("%s: the body changes with the name", tc.file)
 			}
 		}
+	}
+}
+
+// Files reads and parses every file its patterns match, in order, and
+// Library finds the whole library from a package directory.
+func TestFilesReadsTheLibrary(t *testing.T) {
+	lib := Files(t, "../../scenarios/*.scn", "../../scenarios/patterns/*.scn")
+	if len(lib) < 50 {
+		t.Fatalf("%d library files", len(lib))
+	}
+	for _, f := range lib {
+		if f.Scenario == nil || len(f.Src) == 0 || !strings.HasSuffix(f.Path, ".scn") {
+			t.Fatalf("%+v", f.Path)
+		}
+	}
+	if !strings.Contains(lib[len(lib)-1].Path, "patterns") || strings.Contains(lib[0].Path, "patterns") {
+		t.Errorf("not in the order of the patterns: first %s, last %s", lib[0].Path, lib[len(lib)-1].Path)
 	}
 }
