@@ -1,11 +1,11 @@
 package grid
 
 import (
-	"os"
 	"reflect"
 	"strings"
 	"testing"
 
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -13,16 +13,11 @@ import (
 // markup) expects hang: clean but can deadlock; small.scn.
 func entry(t *testing.T, name string) Entry {
 	t.Helper()
-	file := "../report/testdata/" + name
-	src, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatal(err)
+	f := testscn.Files(t, "../report/testdata/"+name)
+	if len(f) != 1 {
+		t.Fatalf("no file %s", name)
 	}
-	s, err := scenario.Parse(file, src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return Entry{File: file, Scenario: s}
+	return Entry{File: f[0].Path, Scenario: f[0].Scenario}
 }
 
 func loadEntries(t *testing.T) []Entry {

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/grid"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/report"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -25,16 +26,8 @@ const hostileName = `"<script>alert(1)</script>&"`
 func loadEntries(t *testing.T) []grid.Entry {
 	t.Helper()
 	var out []grid.Entry
-	for _, f := range []string{"testdata/hostile.scn", "testdata/small.scn"} {
-		src, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := scenario.Parse(f, src)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, grid.Entry{File: f, Scenario: s})
+	for _, f := range testscn.Files(t, "testdata/hostile.scn", "testdata/small.scn") {
+		out = append(out, grid.Entry{File: f.Path, Scenario: f.Scenario})
 	}
 	if out[0].Scenario.Name != hostileName {
 		t.Fatalf("hostile scenario is named %q", out[0].Scenario.Name)

@@ -2,11 +2,11 @@ package runtime_test
 
 import (
 	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/exhaustive"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -46,24 +46,11 @@ func TestKeyPositionsMatchCallers(t *testing.T) {
 func libraryScenarios(t *testing.T) ([]*scenario.Scenario, [][]string) {
 	var out []*scenario.Scenario
 	var presets [][]string
-	for _, glob := range []string{"../scenarios/*.scn", "../scenarios/patterns/*.scn"} {
-		files, err := filepath.Glob(glob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, f := range files {
-			src, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			s, err := scenario.Parse(f, src)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, s)
-			if !slices.ContainsFunc(presets, func(p []string) bool { return slices.Equal(p, s.Presets) }) {
-				presets = append(presets, s.Presets)
-			}
+	for _, f := range testscn.Library(t) {
+		s := f.Scenario
+		out = append(out, s)
+		if !slices.ContainsFunc(presets, func(p []string) bool { return slices.Equal(p, s.Presets) }) {
+			presets = append(presets, s.Presets)
 		}
 	}
 	if len(out) == 0 {
