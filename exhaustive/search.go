@@ -124,8 +124,10 @@ func (x *search) worker(tab *runtime.StateTable) {
 	}
 	x.mu.Lock()
 	x.runs += w.runs
-	x.front.peak = max(x.front.peak, peak)
 	x.mu.Unlock()
+	x.front.mu.Lock() // peak is the frontier's, which share updates under its lock
+	x.front.peak = max(x.front.peak, peak)
+	x.front.mu.Unlock()
 }
 
 // frontier is the pending transitions the workers share (each worker
