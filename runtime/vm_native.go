@@ -215,13 +215,9 @@ func (r *run) runFrameItems(f *vmFrame) stepEnd {
 // cleanupBody is runFrameItems' catchRaise of a cleanup body, counted in
 // inCleanup; a raise that ends it is kept by the fItems frame below.
 func (r *run) cleanupBody(f *vmFrame) stepEnd {
-	stk := r.stack()
-	if f.phase == 0 {
-		f.phase = 1
-		stk.inCleanup++
-		return r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+	if r.counted(f) {
+		return stepOn
 	}
-	stk.inCleanup--
 	raised := f.aux == 1
 	r.pop()
 	if raised {
@@ -285,4 +281,20 @@ func (r *run) terminate() stepEnd {
 		r.stack().natives, r.stack().items = nil, nil
 	}
 	return r.endThread(endTerminated)
+}
+
+// counted is catchRaise's count of the blocks a thread runs in (inCleanup)
+// around the body of f's statement: on the frame's first turn it counts
+// the block in and enters the body (true); on its second, when the body
+// has ended, it counts it out (false).
+func (r *run) counted(f *vmFrame) bool {
+	stk := r.stack()
+	if f.phase == 0 {
+		f.phase = 1
+		stk.inCleanup++
+		r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+		return true
+	}
+	stk.inCleanup--
+	return false
 }

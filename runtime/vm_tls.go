@@ -46,13 +46,9 @@ func (r *run) tlsFrame(f *vmFrame) stepEnd {
 // raise ends the block and is ignored. Run on main for another thread, a
 // block that returns without the GIL is main's own corruption.
 func (r *run) tlsBody(f *vmFrame) stepEnd {
-	stk := r.stack()
-	if f.phase == 0 {
-		f.phase = 1
-		stk.inCleanup++
-		return r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+	if r.counted(f) {
+		return stepOn
 	}
-	stk.inCleanup--
 	if int(f.i) != r.id && !r.t.is(tHasGIL) {
 		return r.halt(Corruption, KindNoGIL)
 	}
