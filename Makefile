@@ -26,7 +26,7 @@ fmt-check:
 
 bench:
 	$(GO) test -run=NONE -bench=. -benchtime=2s ./chaos ./runtime
-	$(GO) test -run=NONE -bench=. -benchtime=1x -count=3 ./exhaustive
+	$(GO) test -run=NONE -bench=. -benchtime=5x -count=3 ./exhaustive
 
 # The exhaustive search of over a million states, with one worker and with
 # two (minutes each); make bench leaves it out.
