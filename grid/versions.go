@@ -3,6 +3,7 @@ package grid
 import (
 	"fmt"
 	"path"
+	goruntime "runtime"
 	"slices"
 	"strings"
 
@@ -32,20 +33,28 @@ func ParseReleases(list string) ([]string, error) {
 	return out, nil
 }
 
-// BuildVersions runs each entry under each release (runs schedules per
-// cell, in parallel; the result does not depend on it) and marks the cells
-// whose outcome set changes from one release to the next.
-func BuildVersions(entries []Entry, releases []string, runs int) (*report.Versions, error) {
-	if runs <= 0 {
-		return nil, fmt.Errorf("runs must be at least 1, got %d", runs)
+// BuildVersions runs each entry under each release (opts.Runs schedules
+// per cell, or with opts.Exhaustive an exhaustive search of at most
+// opts.MaxStates states, as the matrix's cells; cells in parallel, and
+// the result does not depend on it) and marks the cells whose outcome set
+// changes from one release to the next.
+func BuildVersions(entries []Entry, releases []string, opts Options) (*report.Versions, error) {
+	if opts.Runs <= 0 && !opts.Exhaustive {
+		return nil, fmt.Errorf("runs must be at least 1, got %d", opts.Runs)
 	}
-	v := &report.Versions{Runs: runs, Releases: slices.Clone(releases)}
+	v := &report.Versions{Runs: opts.Runs, Releases: slices.Clone(releases)}
+	if opts.Exhaustive {
+		v.Runs, v.Search = 0, "exhaustive"
+	}
+	if opts.Workers == 0 {
+		opts.Workers = max(1, goruntime.GOMAXPROCS(0)/max(1, min(cellsAtOnce, len(entries)*len(releases))))
+	}
 	for _, e := range entries {
 		v.Rows = append(v.Rows, report.VersionRow{ID: strings.TrimSuffix(path.Base(e.File), ".scn"), Scenario: e.Scenario.Name, File: e.File,
 			Cells: make([]report.VersionCell, len(releases))})
 	}
 	err := forEachCell(len(entries), len(releases), func(r, c int) error {
-		cell, err := buildVersionCell(entries[r], releases[c], runs)
+		cell, err := buildVersionCell(entries[r], releases[c], opts)
 		if err != nil {
 			return fmt.Errorf("%s: %s: %w", entries[r].File, releases[c], err)
 		}
@@ -64,7 +73,7 @@ func BuildVersions(entries []Entry, releases []string, runs int) (*report.Versio
 	return v, nil
 }
 
-func buildVersionCell(e Entry, release string, runs int) (*report.VersionCell, error) {
+func buildVersionCell(e Entry, release string, opts Options) (*report.VersionCell, error) {
 	s := scenario.Clone(e.Scenario)
 	s.Presets = runtime.WithRelease(e.Scenario, release)
 	s.Policy, s.Expect = "", nil
@@ -72,12 +81,15 @@ func buildVersionCell(e Entry, release string, runs int) (*report.VersionCell, e
 	if err != nil {
 		return nil, err
 	}
-	rep, err := explore.Policy(s, p.DefaultPolicy, explore.Options{Runs: runs})
+	rep, err := explore.Policy(s, p.DefaultPolicy, explore.Options{Runs: opts.Runs, Exhaustive: opts.Exhaustive, MaxStates: opts.MaxStates, Workers: opts.Workers})
 	if err != nil {
 		return nil, err
 	}
 	c := &report.VersionCell{Release: release, Preset: strings.Join(s.Presets, " "), Policy: p.DefaultPolicy, Runs: rep.Runs,
 		Counts: map[string]int{}, Witnesses: map[string]*report.Witness{}}
+	if opts.Exhaustive {
+		c.Search, c.Proved, c.States = rep.Mode, rep.Complete, rep.States
+	}
 	ve := Entry{File: e.File, Scenario: s, Preset: c.Preset}
 	for _, o := range rep.Seen() {
 		w := rep.Outcomes[o]

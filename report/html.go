@@ -70,6 +70,8 @@ type pageVCell struct {
 	Release, Preset, Policy string
 	Changed                 bool
 	Chips                   []chip
+	Search                  string // as pageCell's: "", "proved" or "not proved"
+	States                  int
 }
 
 type pageCell struct {
@@ -184,11 +186,14 @@ func (p *page) addVersions(v *Versions) {
 	for _, row := range v.Rows {
 		pr := pageVRow{ID: row.ID, Scenario: row.Scenario, File: row.File}
 		for _, c := range row.Cells {
-			pc := pageVCell{Release: c.Release, Preset: c.Preset, Policy: c.Policy, Changed: c.Changed}
+			pc := pageVCell{Release: c.Release, Preset: c.Preset, Policy: c.Policy, Changed: c.Changed, States: c.States}
+			if c.Search == "exhaustive" {
+				pc.Search = map[bool]string{true: "proved", false: "not proved"}[c.Proved]
+			}
 			for _, o := range c.Outcomes {
 				panel := fmt.Sprintf("w%d", len(p.Witnesses))
 				ch := chip{Outcome: o, Style: style(o), Count: c.Counts[o], RowID: row.ID, Policy: c.Release, Panel: panel, Defect: c.Defects[o]}
-				if c.Runs > 0 {
+				if c.Runs > 0 && c.Search != "exhaustive" {
 					ch.Percent = percent(c.Counts[o], c.Runs)
 				}
 				pc.Chips = append(pc.Chips, ch)

@@ -196,7 +196,7 @@ func TestVersionsHTMLAndText(t *testing.T) {
 		t.Fatal(err)
 	}
 	entries := append(loadEntries(t), grid.Entry{File: "join.scn", Scenario: joinScn})
-	v, err := grid.BuildVersions(entries, []string{"cpython-3.8", "cpython-3.13.7", "cpython-3.14"}, 20)
+	v, err := grid.BuildVersions(entries, []string{"cpython-3.8", "cpython-3.13.7", "cpython-3.14"}, grid.Options{Runs: 20})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,10 @@ import (
 // kept) under that release's own default policy. A cell whose outcome set
 // differs from the cell to its left is Changed.
 type Versions struct {
-	Runs     int          `json:"runs"`
+	Runs int `json:"runs"` // schedules per cell; 0 when Search is exhaustive
+	// Search is "" for sampled cells, "exhaustive" when each cell's set
+	// was searched for (VersionCell.Proved says whether it was proved).
+	Search   string       `json:"search,omitempty"`
 	Releases []string     `json:"releases"` // preset names of the columns, oldest first
 	Rows     []VersionRow `json:"rows"`
 }
@@ -40,6 +43,24 @@ type VersionCell struct {
 	Witnesses map[string]*Witness `json:"witnesses"`
 	// Defects: the outcomes only CPython's own defects reached (Cell.Defects).
 	Defects map[string]string `json:"defects,omitempty"`
+	// Search, Proved and States are Cell's, for a view built with
+	// -exhaustive: an unproved cell's set is a lower bound.
+	Search string `json:"search,omitempty"`
+	Proved bool   `json:"proved,omitempty"`
+	States int    `json:"states,omitempty"`
+}
+
+// Unproved counts the exhaustive cells whose search a bound stopped.
+func (v *Versions) Unproved() int {
+	n := 0
+	for _, r := range v.Rows {
+		for _, c := range r.Cells {
+			if c.Search == "exhaustive" && !c.Proved {
+				n++
+			}
+		}
+	}
+	return n
 }
 
 // Changes counts the changed cells.
@@ -61,8 +82,12 @@ func (v *Versions) Changes() int {
 // table with the command that reproduces each new outcome.
 func (v *Versions) Text() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s × %s, each under the release's own default policy, %d runs per cell\n\n",
-		plural(len(v.Rows), "scenario", "scenarios"), plural(len(v.Releases), "release", "releases"), v.Runs)
+	how := fmt.Sprintf("%d runs per cell", v.Runs)
+	if v.Search == "exhaustive" {
+		how = "exhaustive"
+	}
+	fmt.Fprintf(&b, "%s × %s, each under the release's own default policy, %s\n\n",
+		plural(len(v.Rows), "scenario", "scenarios"), plural(len(v.Releases), "release", "releases"), how)
 	head := []string{"scenario"}
 	pols := []string{""}
 	for i, r := range v.Releases {
@@ -86,6 +111,9 @@ func (v *Versions) Text() string {
 				parts = append(parts, part)
 			}
 			cell := strings.Join(parts, " ")
+			if c.Search == "exhaustive" {
+				cell += map[bool]string{true: " =", false: " ~"}[c.Proved]
+			}
 			if c.Changed {
 				cell += " ^"
 			}
@@ -95,6 +123,9 @@ func (v *Versions) Text() string {
 	}
 	writeTable(&b, rows)
 	b.WriteString("\n        ^ the outcome set changed from the release to the left; cells list the outcomes seen\n")
+	if v.Search == "exhaustive" {
+		b.WriteString("        = proved: every state visited, ~ search bound hit: a lower bound, not proved\n")
+	}
 	b.WriteString(defectNotes(v.defects()))
 	var changes []string
 	for _, row := range v.Rows {

@@ -86,7 +86,7 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	}
 	if versions.set {
 		releases, _ := grid.ParseReleases(versions.list)
-		if m.Versions, err = grid.BuildVersions(entries, releases, *runs); err != nil {
+		if m.Versions, err = grid.BuildVersions(entries, releases, opts); err != nil {
 			return runError(err, "")
 		}
 	}
@@ -139,6 +139,9 @@ func renderBoth(m *report.Matrix) (js, html []byte, err error) {
 // unproved counts the exhaustive cells whose search did not complete.
 func unproved(m *report.Matrix) int {
 	n := 0
+	if m.Versions != nil {
+		n = m.Versions.Unproved()
+	}
 	for _, r := range m.Rows {
 		for _, c := range r.Cells {
 			if c.Search == "exhaustive" && !c.Proved {

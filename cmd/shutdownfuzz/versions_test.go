@@ -81,6 +81,65 @@ func TestMatrixVersions(t *testing.T) {
 	}
 }
 
+// matrix -exhaustive -versions proves the release view's cells too (they
+// were sampled, so a release's "change" could be a sample's), marks each
+// = or ~, and a bound that stops one cell's search makes the matrix
+// inconclusive (exit 1).
+func TestMatrixVersionsExhaustive(t *testing.T) {
+	file := writeScenario(t, t.TempDir(), "join.scn", joinScenario)
+	out := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	code := Main([]string{"matrix", "-exhaustive", "-policy", "hang", "-versions=3.8,3.11,3.13,3.14", "-force", "-out", out, file}, &stdout, &stderr)
+	if code != 0 {
+		t.Fatalf("exit status %d\n%s%s", code, &stdout, &stderr)
+	}
+	text := stdout.String()
+	for _, want := range []string{"1 scenario × 4 releases, each under the release's own default policy, exhaustive", "= proved: every state visited"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("stdout lacks %q:\n%s", want, text)
+		}
+	}
+	if !containsFields(text, "join dl = cl co† = ^ dl co† = ^ cl = ^") {
+		t.Errorf("no proved row join dl = cl co† = ^ dl co† = ^ cl = ^:\n%s", text)
+	}
+	var m struct {
+		Versions struct {
+			Search string
+			Rows   []struct {
+				Cells []struct {
+					Search string
+					Proved bool
+					States int
+				}
+			}
+		}
+	}
+	b, err := os.ReadFile(filepath.Join(out, "report.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatal(err)
+	}
+	if m.Versions.Search != "exhaustive" {
+		t.Errorf("report.json versions search %q", m.Versions.Search)
+	}
+	for _, c := range m.Versions.Rows[0].Cells {
+		if c.Search != "exhaustive" || !c.Proved || c.States == 0 {
+			t.Errorf("report.json version cell %+v: want exhaustive, proved, states", c)
+		}
+	}
+	html, _ := os.ReadFile(filepath.Join(out, "report.html"))
+	if !strings.Contains(string(html), `proved · `) {
+		t.Errorf("report.html does not say the release cells are proved")
+	}
+	stdout.Reset()
+	code = Main([]string{"matrix", "-exhaustive", "-max-states", "3", "-policy", "hang", "-versions=3.8,3.14", "-force", "-out", out, file}, &stdout, &stderr)
+	if code != 1 || !strings.Contains(stdout.String(), " ~") {
+		t.Errorf("a bound on the release cells: exit %d, want 1 and ~ cells\n%s", code, &stdout)
+	}
+}
+
 func TestMatrixVersionsBadList(t *testing.T) {
 	code, _, stderr := cli("matrix", "-versions=3.7,3.14", "-out", t.TempDir())
 	if code != 2 || !strings.Contains(stderr, "3.7") {
