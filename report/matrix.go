@@ -136,6 +136,29 @@ func (m *Matrix) OK() bool {
 	return true
 }
 
+// Unproved counts the exhaustive cells whose search a bound stopped, the
+// release view's included: their outcome sets are lower bounds.
+func (m *Matrix) Unproved() int {
+	n := 0
+	if m.Versions != nil {
+		n = m.Versions.Unproved()
+	}
+	for _, r := range m.Rows {
+		for _, c := range r.Cells {
+			n += unprovedCell(c.Search, c.Proved)
+		}
+	}
+	return n
+}
+
+// unprovedCell is 1 for an exhaustive cell that is not proved.
+func unprovedCell(search string, proved bool) int {
+	if search == "exhaustive" && !proved {
+		return 1
+	}
+	return 0
+}
+
 // GroupOf is the group of the row of a scenario named file on the command
 // line: "patterns" for a library pattern ("patterns/NAME"), else none.
 func GroupOf(file string) string {

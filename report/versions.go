@@ -55,9 +55,7 @@ func (v *Versions) Unproved() int {
 	n := 0
 	for _, r := range v.Rows {
 		for _, c := range r.Cells {
-			if c.Search == "exhaustive" && !c.Proved {
-				n++
-			}
+			n += unprovedCell(c.Search, c.Proved)
 		}
 	}
 	return n

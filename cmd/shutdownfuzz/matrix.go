@@ -111,10 +111,11 @@ func cmdMatrix(args []string, stdout, stderr io.Writer) error {
 	if *exact && missing != "" {
 		fmt.Fprintf(stdout, "-exact: outcomes named by expect lines that never appeared:\n%s", missing)
 	}
-	if n := unproved(m); n > 0 {
-		fmt.Fprintf(stdout, "%d cell(s) not proved: the search bound was hit, so their outcome sets are inconclusive (raise -max-states)\n", n)
+	unproved := m.Unproved()
+	if unproved > 0 {
+		fmt.Fprintf(stdout, "%d cell(s) not proved: the search bound was hit, so their outcome sets are inconclusive (raise -max-states)\n", unproved)
 	}
-	if !m.OK() || (*exact && missing != "") || unproved(m) > 0 {
+	if !m.OK() || (*exact && missing != "") || unproved > 0 {
 		return &exitError{code: 1}
 	}
 	return nil
@@ -134,22 +135,6 @@ func renderBoth(m *report.Matrix) (js, html []byte, err error) {
 		return nil, nil, err
 	}
 	return js, b.Bytes(), nil
-}
-
-// unproved counts the exhaustive cells whose search did not complete.
-func unproved(m *report.Matrix) int {
-	n := 0
-	if m.Versions != nil {
-		n = m.Versions.Unproved()
-	}
-	for _, r := range m.Rows {
-		for _, c := range r.Cells {
-			if c.Search == "exhaustive" && !c.Proved {
-				n++
-			}
-		}
-	}
-	return n
 }
 
 // matrixEntries loads the scenarios named on the command line: the whole
