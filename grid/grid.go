@@ -111,9 +111,7 @@ func BuildWith(entries []Entry, policies []string, opts Options) (*report.Matrix
 			DefaultPolicy: preset.DefaultPolicy, Cells: make([]report.Cell, len(policies))})
 	}
 
-	if opts.Workers == 0 {
-		opts.Workers = max(1, goruntime.GOMAXPROCS(0)/max(1, min(cellsAtOnce, len(entries)*len(policies))))
-	}
+	opts.Workers = cellWorkers(opts.Workers, len(entries)*len(policies))
 	rs := newReplays()
 	err := forEachCell(len(entries), len(policies), func(r, c int) error {
 		cell, err := buildCell(entries[r], policies[c], opts, rs)
@@ -128,6 +126,15 @@ func BuildWith(entries []Entry, policies []string, opts Options) (*report.Matrix
 		return nil, err
 	}
 	return m, nil
+}
+
+// cellWorkers is Options.Workers for a matrix of cells cells: workers if
+// set, else the cores shared among the cells computed at once.
+func cellWorkers(workers, cells int) int {
+	if workers != 0 {
+		return workers
+	}
+	return max(1, goruntime.GOMAXPROCS(0)/max(1, min(cellsAtOnce, cells)))
 }
 
 func buildCell(e Entry, policy string, opts Options, rs *replays) (*report.Cell, error) {

@@ -3,7 +3,6 @@ package grid
 import (
 	"fmt"
 	"path"
-	goruntime "runtime"
 	"slices"
 	"strings"
 
@@ -46,9 +45,7 @@ func BuildVersions(entries []Entry, releases []string, opts Options) (*report.Ve
 	if opts.Exhaustive {
 		v.Runs, v.Search = 0, "exhaustive"
 	}
-	if opts.Workers == 0 {
-		opts.Workers = max(1, goruntime.GOMAXPROCS(0)/max(1, min(cellsAtOnce, len(entries)*len(releases))))
-	}
+	opts.Workers = cellWorkers(opts.Workers, len(entries)*len(releases))
 	for _, e := range entries {
 		v.Rows = append(v.Rows, report.VersionRow{ID: strings.TrimSuffix(path.Base(e.File), ".scn"), Scenario: e.Scenario.Name, File: e.File,
 			Cells: make([]report.VersionCell, len(releases))})
