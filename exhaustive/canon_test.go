@@ -19,10 +19,7 @@ func TestWitnessRunChecksTheRecordedOutcome(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	m, err := runtime.NewMachine(s, "hang")
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := machine(t, s)
 	for _, c := range []struct {
 		m    *runtime.Machine
 		want string

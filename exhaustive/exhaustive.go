@@ -287,10 +287,10 @@ func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 		}
 	}
 	reduction := ""
-	if opts.Reduce && m != nil && spinsCheck && spins(s) {
+	opts.Reduce = opts.Reduce && m != nil // the replay search does not reduce
+	if opts.Reduce && spinsCheck && spins(s) {
 		opts.Reduce, reduction = false, ReductionLoops
 	}
-	opts.Reduce = opts.Reduce && m != nil
 	x := search1(s, opts, m)
 	if opts.Reduce {
 		reduction = ReductionOn

@@ -47,7 +47,7 @@ func TestReducedCyclesAreSearchedInFull(t *testing.T) {
 	}
 }
 
-// full0 compiles s for the step function under hang.
+// machine compiles s for the step function under hang.
 func machine(t *testing.T, s *scenario.Scenario) *runtime.Machine {
 	t.Helper()
 	m, err := runtime.NewMachine(s, "hang")
