@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"fmt"
-
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -62,9 +60,9 @@ func (in *Interp) afterFinalizeStmt(t *thread, st *scenario.Stmt) bool {
 		return true
 	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref,
 		scenario.OpDecref, scenario.OpUse, scenario.OpPrint, scenario.OpWork:
-		in.noGILAt(t, st, in.decrefTarget(st), fmt.Sprintf("%s: %s after Py_FinalizeEx returned: the interpreter and its objects are freed", t.name, stmtOp(st)))
+		in.noGILAt(t, st, in.decrefTarget(st), afterFinalizeWords(t.name, stmtOp(st)))
 	case scenario.OpAcquire:
-		in.halt(t, Corruption, KindUAFTstate, t.name+": acquire after Py_FinalizeEx returned restores a freed thread state into a destroyed GIL")
+		in.halt(t, Corruption, KindUAFTstate, afterFinalizeAcquireWords(t.name))
 	}
 	return false
 }
@@ -80,7 +78,7 @@ func (in *Interp) noGILAt(t *thread, st *scenario.Stmt, o *object, msg string) {
 	if in.preset.Debug && st != nil && debugDecrefOp(st.Op) {
 		switch {
 		case in.preset.DebugTstateCheck:
-			in.haltAt(t, st, Abort, KindFatalNoGIL, "Fatal Python error: _Py_EnsureTstateNotNULL: the function must be called with the GIL held, but the GIL is released (the current Python thread state is NULL) (debug build): "+msg)
+			in.haltAt(t, st, Abort, KindFatalNoGIL, debugNoGILWords(true, msg))
 		case o != nil && !o.freed && o.refs == 1 && !in.v2.afterFinalize:
 			// Up to 3.11: only a DECREF that frees is checked, by the
 			// debug allocator's GIL check (_PyMem_DebugFree /
@@ -90,7 +88,7 @@ func (in *Interp) noGILAt(t *thread, st *scenario.Stmt, o *object, msg string) {
 			// with this error in 12 of 12 conform runs of
 			// raii-decref-unwind and greenlet-325 (docs/conformance.md,
 			// "Debug builds").
-			in.haltAt(t, st, Abort, KindFatalNoGIL, "Fatal Python error: _PyMem_DebugFree: Python memory allocator called without holding the GIL (debug build): "+msg)
+			in.haltAt(t, st, Abort, KindFatalNoGIL, debugNoGILWords(false, msg))
 		}
 	}
 	in.haltAt(t, st, Corruption, kind, msg)

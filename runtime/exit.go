@@ -39,12 +39,12 @@ func (in *Interp) strike(t *thread, site, when string) {
 		by = "callback " + action
 	}
 	in.event(t, EvStrike, fmt.Sprintf("%s at %s (%s)", by, site, when))
-	msg := fmt.Sprintf("%s met the must-exit check at %s (%s) during finalization", t.name, site, when)
+	msg := strikeWords(t.name, site, when, by, action)
 	switch action {
 	case PolicyAbort:
-		in.halt(t, Abort, KindPolicyAbort, msg+": "+by+" aborts the process")
+		in.halt(t, Abort, KindPolicyAbort, msg)
 	case PolicyExit:
-		in.halt(t, LostCleanup, KindProcessExit, msg+": "+by+" exits the process before main's finalization finished")
+		in.halt(t, LostCleanup, KindProcessExit, msg)
 	case PolicyHang:
 		if t.hasGIL {
 			in.dropGIL(t)
@@ -58,9 +58,9 @@ func (in *Interp) strike(t *thread, site, when string) {
 	case PolicyTerminate:
 		in.terminate(t)
 	case CallbackReturn:
-		in.halt(t, Contract, KindCallbackReturned, msg+": the exit callback returned into the interpreter")
+		in.halt(t, Contract, KindCallbackReturned, msg)
 	case CallbackTerminateThread:
-		in.halt(t, Contract, KindCallbackEndedThread, msg+": the exit callback ended the thread")
+		in.halt(t, Contract, KindCallbackEndedThread, msg)
 	default:
 		panic("unknown policy " + action)
 	}
@@ -74,7 +74,7 @@ func (in *Interp) strike(t *thread, site, when string) {
 // noexcept. Then the thread ends and its stack is freed.
 func (in *Interp) unwind(t *thread) {
 	if t.inCleanup > 0 {
-		in.halt(t, Abort, KindUnwindInDestructor, t.name+": forced unwind started inside a cleanup body (destructors are noexcept): std::terminate")
+		in.halt(t, Abort, KindUnwindInDestructor, unwindInCleanupWords(t.name))
 	}
 	if t.hasGIL {
 		in.dropGIL(t)
@@ -90,9 +90,9 @@ func (in *Interp) unwind(t *thread) {
 		t.frames = t.frames[:len(t.frames)-1]
 		if f.stmt.Catchall {
 			if in.preset.CatchallAborts {
-				in.haltAt(t, f.stmt, Abort, KindNotRethrown, t.name+": catch(...) swallowed the forced unwind: FATAL: exception not rethrown")
+				in.haltAt(t, f.stmt, Abort, KindNotRethrown, notRethrownWords(t.name))
 			}
-			in.haltAt(t, f.stmt, Corruption, KindSwallowedUnwind, t.name+": catch(...) swallowed the forced unwind and returned into the interpreter")
+			in.haltAt(t, f.stmt, Corruption, KindSwallowedUnwind, swallowedWords(t.name))
 		}
 	}
 	in.endThread(t, "unwound")

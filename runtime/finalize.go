@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"fmt"
-
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -44,7 +42,7 @@ func (in *Interp) finalize(t *thread) {
 	in.afterFinalize(t)      // after_finalize blocks: afterfinalize.go
 	in.setPhase(t, "exited") // step 8
 	in.result.Outcome = Clean
-	in.result.Report = Report{Kind: KindExit, Phase: in.phase, Message: fmt.Sprintf("the process exited with code %d after finalization", in.exitCode)}
+	in.result.Report = Report{Kind: KindExit, Phase: in.phase, Message: exitWords(in.exitCode)}
 	in.ctl.Halt(nil)
 }
 
@@ -60,7 +58,7 @@ func (in *Interp) waitNonDaemon(t *thread) {
 		in.ctl.Block(t.id, chaos.WaitFunc{
 			ReadyFunc:   func() bool { return in.aliveNonDaemon() == nil },
 			BlockerFunc: func() int { return in.aliveNonDaemon().id },
-			Desc:        "non-daemon thread " + alive.name + " to end (threading._shutdown)",
+			Desc:        nonDaemonWaitString(alive.name),
 			OnlyBlocker: true, // it must end before the wait can
 		})
 		in.takeGIL(t, "threading._shutdown")
@@ -159,7 +157,7 @@ func (in *Interp) writeOut(t *thread, site string) {
 func (in *Interp) needGILAfter(t *thread, what string) {
 	if !t.hasGIL {
 		t.cur = nil
-		in.halt(t, Corruption, KindNoGIL, what+" returned into finalization without the GIL")
+		in.halt(t, Corruption, KindNoGIL, returnedNoGILWords(what))
 	}
 }
 
@@ -202,7 +200,7 @@ func (in *Interp) takeStdout(t *thread) {
 		})
 		if in.stdout.holder >= 0 {
 			h := in.threads[in.stdout.holder]
-			in.halt(t, Abort, KindFatalStdout, fmt.Sprintf("Fatal Python error: _enter_buffered_busy: could not acquire lock for <stdout> at interpreter shutdown, possibly due to daemon threads (held by %s, %s)", h.name, h.state()))
+			in.halt(t, Abort, KindFatalStdout, fatalStdoutWords(h.name, h.state()))
 		}
 	}
 	t.stdoutFatal = false

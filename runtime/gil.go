@@ -113,7 +113,7 @@ func (in *Interp) takeGIL(t *thread, site string) {
 				// 3.8's take_gil reads tstate->async_exc after acquiring,
 				// before exit_thread_if_finalizing (fixed in 3.9 by
 				// 29356e03, bpo-39877).
-				in.halt(t, Corruption, KindUAFTstate, t.name+" read its thread state (async_exc) after acquiring the GIL; finalization step 7 freed it")
+				in.halt(t, Corruption, KindUAFTstate, freedTstateWords(t.name))
 			}
 			if in.mustExit(t) {
 				// Every preset checks after acquiring (3.8: every caller
@@ -167,9 +167,7 @@ func (w switchWait) Blocker() int {
 	}
 	return -1
 }
-func (w switchWait) String() string {
-	return "the FORCE_SWITCHING hand-off (another thread to take the GIL)"
-}
+func (w switchWait) String() string { return switchWaitString }
 
 // releaseGIL is a voluntary drop (Py_BEGIN_ALLOW_THREADS, the eval
 // breaker, PyGILState_Release). As drop_gil does under FORCE_SWITCHING,
@@ -237,9 +235,9 @@ func (in *Interp) ensure(t *thread) {
 				// 3.14.10: "Fatal Python error: gilstate_tss_set: failed
 				// to set current tstate (TSS)" with "Python runtime
 				// state: finalizing" (research note section 15).
-				in.halt(t, Abort, KindFatalGILState, "Fatal Python error: gilstate_tss_set: failed to set current tstate (TSS) ("+t.name+": PyGILState_Ensure after _PyGILState_Fini deleted the key; gh-124619)")
+				in.halt(t, Abort, KindFatalGILState, fatalGILStateWords(t.name))
 			}
-			in.halt(t, Corruption, KindUAFTstate, t.name+": PyGILState_Ensure built a thread state after finalization freed the interpreter's thread states (gh-124619)")
+			in.halt(t, Corruption, KindUAFTstate, ensureFreedWords(t.name))
 		}
 		t.tstate = true
 	}
@@ -252,13 +250,13 @@ func (in *Interp) ensure(t *thread) {
 
 func (in *Interp) unensure(t *thread) {
 	if len(t.ensures) == 0 {
-		in.halt(t, Abort, KindFatalUnensure, "Fatal Python error: PyGILState_Release: thread state must be current when releasing ("+t.name+": unbalanced unensure)")
+		in.halt(t, Abort, KindFatalUnensure, fatalUnensureWords(t.name))
 	}
 	took := t.ensures[len(t.ensures)-1]
 	t.ensures = t.ensures[:len(t.ensures)-1]
 	if took {
 		if !t.hasGIL {
-			in.halt(t, Abort, KindFatalRelease, "Fatal Python error: PyGILState_Release without the GIL ("+t.name+")")
+			in.halt(t, Abort, KindFatalRelease, unensureNoGILWords(t.name))
 		}
 		in.releaseGIL(t)
 	}
@@ -293,7 +291,7 @@ func (in *Interp) takeGILWindow(t *thread, site string) {
 	}
 	in.point(t)
 	if t.tstateFreed {
-		in.halt(t, Corruption, KindTakeGILWindow, fmt.Sprintf("%s passed take_gil's must-exit check at %s before the flag, then read its thread state (tstate->interp) after finalization freed it (cpython#110052)", t.name, site))
+		in.halt(t, Corruption, KindTakeGILWindow, takeGILWindowWords(t.name, site))
 	}
 }
 
@@ -306,7 +304,7 @@ func (in *Interp) takeGILWindow(t *thread, site string) {
 // the exit path's drop.
 func (in *Interp) dropGILWindow(t *thread, site string, pending bool) {
 	if in.preset.DropGILReadsTstate && t.tstateFreed && pending {
-		in.halt(t, Corruption, KindTakeGILWindow, fmt.Sprintf("%s met the must-exit check after acquiring the GIL at %s and handed its thread state, freed by finalization, to drop_gil, which read tstate->interp for a pending drop request (FORCE_SWITCHING; cpython#110052)", t.name, site))
+		in.halt(t, Corruption, KindTakeGILWindow, dropGILWindowWords(t.name, site))
 	}
 }
 

@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"fmt"
 	"slices"
 	"strings"
 
@@ -168,7 +167,7 @@ func (w guardWait) String() string {
 		}
 		names = append(names, n)
 	}
-	return "the interpreter guards to be closed: " + strings.Join(names, ", ")
+	return guardWaitWords(names)
 }
 
 // Never: no held guard can be closed any more. A guard a block took is
@@ -183,18 +182,18 @@ func (w guardWait) Never() (why, how string, ok bool) {
 		holder := in.threads[h.holder]
 		switch {
 		case h.leaked:
-			whys = append(whys, fmt.Sprintf("guard %s taken by %s was leaked (its name was taken again while it was held): nothing can close it", h.name, holder.name))
+			whys = append(whys, leakedGuardWhy(h.name, holder.name))
 		case h.scoped:
 			if !holder.hung && !holder.ended {
 				return "", "", false
 			}
-			whys = append(whys, fmt.Sprintf("%s, %s, holds %s in a block it never leaves", holder.name, holder.state(), guardName(h.name)))
+			whys = append(whys, scopedGuardWhy(holder.name, holder.state(), guardName(h.name)))
 		default:
 			why, hw, never := in.nobodyMay("close "+h.name, in.threads[0])
 			if !never {
 				return "", "", false
 			}
-			whys = append(whys, fmt.Sprintf("guard %s is held by %s (%s): %s", h.name, holder.name, holder.state(), why))
+			whys = append(whys, heldGuardWhy(h.name, holder.name, holder.state(), why))
 			if hw != chaos.ChainNever {
 				how = hw
 			}
@@ -274,7 +273,7 @@ func (in *Interp) interpGuardBlock(t *thread, st *scenario.Stmt) {
 // ensureGuard is PyThreadState_Ensure(G).
 func (in *Interp) ensureGuard(t *thread, st *scenario.Stmt) {
 	if in.guards.find(st.Name, t.id) < 0 {
-		in.halt(t, Corruption, KindClosedGuard, fmt.Sprintf("%s: ensure %s (PyThreadState_Ensure) with guard %s closed or refused: undefined behaviour", t.name, st.Name, st.Name))
+		in.halt(t, Corruption, KindClosedGuard, closedGuardWords(t.name, st.Name))
 	}
 	in.ensure(t)
 }
@@ -310,6 +309,6 @@ func (in *Interp) guardChurn(r *Result) bool {
 	}
 	r.Outcome = Deadlock
 	r.Report = Report{Kind: KindDeadlock, Thread: MainThread, Phase: in.phase,
-		Message: fmt.Sprintf("main waited for the interpreter guards until the step budget ran out: one was always held (guard churn starves finalization): main waits for %s (held by %s)", guardWait{in}, in.threads[guardWait{in}.Blocker()].name)}
+		Message: guardChurnMessage(guardWait{in}.String(), in.threads[guardWait{in}.Blocker()].name)}
 	return true
 }

@@ -1,7 +1,5 @@
 package runtime
 
-import "fmt"
-
 // object is a refcounted Python object. A local lives on its thread's stack
 // and is freed with it; other objects are freed when their count reaches 0.
 type object struct {
@@ -42,9 +40,9 @@ func (in *Interp) object(t *thread, name, op string) *object {
 
 func (in *Interp) uaf(t *thread, o *object, op string) {
 	if o.stack != nil && o.stack.ended {
-		in.halt(t, Corruption, KindUAFStack, fmt.Sprintf("%s: %s of %s, a local on the stack of %s, which was %s (stack use after free)", t.name, op, o.name, o.stack.name, o.freedBy))
+		in.halt(t, Corruption, KindUAFStack, uafStackWords(t.name, op, o.name, o.stack.name, o.freedBy))
 	}
-	in.halt(t, Corruption, KindUAFObject, fmt.Sprintf("%s: %s of %s after it was freed (%s)", t.name, op, o.name, o.freedBy))
+	in.halt(t, Corruption, KindUAFObject, uafWords(t.name, op, o.name, o.freedBy))
 }
 
 // decrefObject drops one reference. Dropping one from a freed object is a
@@ -55,11 +53,11 @@ func (in *Interp) decrefObject(t *thread, o *object, why string) {
 		if o.stack != nil && o.stack.ended {
 			in.uaf(t, o, why)
 		}
-		in.halt(t, Corruption, KindUnderflow, fmt.Sprintf("%s: %s of %s drops its refcount below zero (already %s)", t.name, why, o.name, o.freedBy))
+		in.halt(t, Corruption, KindUnderflow, underflowWords(t.name, why, o.name, o.freedBy))
 	}
 	o.refs--
 	if o.refs == 0 {
-		o.freed, o.freedBy = true, fmt.Sprintf("freed by %s's %s", t.name, why)
+		o.freed, o.freedBy = true, freedByWords(t.name, why)
 		in.event(t, EvFree, o.name)
 	}
 }

@@ -81,6 +81,8 @@ type Config struct {
 	// (runner.go); without one, a controlled run starts its own and ends
 	// them.
 	Runner *Runner
+	// Engine selects the implementation of a controlled run (vm_run.go).
+	Engine Engine
 }
 
 // scheduler is what the model needs of a scheduler: chaos.Controller
@@ -203,6 +205,11 @@ var ErrUsage = errors.New("usage")
 // Run runs s once under cfg and returns its result. It returns an error
 // (wrapping ErrUsage) only for an unknown policy or preset.
 func Run(s *scenario.Scenario, cfg Config) (*Result, error) {
+	if stepEngine(cfg) && (cfg.Engine == EngineStep || stepByDefault) {
+		if r, ok, err := runStep(s, cfg); ok {
+			return r, err
+		}
+	}
 	in, err := newInterp(s, cfg, nil)
 	if err != nil {
 		return nil, err
@@ -364,11 +371,7 @@ func (in *Interp) run() (*Result, error) {
 		case chaos.ChainEnded:
 			kind = KindDeadlockOnEnded
 		}
-		msg := "no thread can run and the process has not exited: "
-		if end.OthersRunnable {
-			msg = "main can never run again (other threads spin on) and the process has not exited: "
-		}
-		r.Report = Report{Kind: kind, Phase: in.phase, Message: msg + chaos.FormatCycle(end.Cycle)}
+		r.Report = Report{Kind: kind, Phase: in.phase, Message: deadlockMessage(end.OthersRunnable, end.Cycle)}
 		if len(end.Blocked) > 0 {
 			t := in.threads[end.Blocked[0]]
 			r.Report.Thread = t.name
@@ -379,7 +382,7 @@ func (in *Interp) run() (*Result, error) {
 			break
 		}
 		r.Outcome = Budget
-		r.Report = Report{Kind: KindBudget, Phase: in.phase, Message: fmt.Sprintf("the step budget (%d scheduling points) ran out before the process exited", r.Steps)}
+		r.Report = Report{Kind: KindBudget, Phase: in.phase, Message: budgetMessage(r.Steps)}
 	case chaos.EndWatchdog:
 		r.Outcome = Budget
 		r.Report = Report{Kind: KindWatchdog, Phase: in.phase, Message: "the wall-clock watchdog fired before the process exited"}

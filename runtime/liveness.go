@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"strings"
-
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
@@ -61,11 +59,10 @@ func (in *Interp) nobodyMay(op string, waiter *thread) (why, how string, ok bool
 			gone = append(gone, o.name+" (past its last "+op+")")
 		}
 	}
-	verb, _, _ := strings.Cut(op, " ")
 	if len(gone) == 0 {
-		return "no thread " + verb + "s it", chaos.ChainNever, true
+		how = chaos.ChainNever
 	}
-	return "no live thread can still " + verb + " it; " + strings.Join(gone, ", ") + " would have", how, true
+	return nobodyWhy(op, gone), how, true
 }
 
 // maySpawn reports whether thread o, not started, may still be spawned by

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"fmt"
-
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -34,7 +32,7 @@ func (in *Interp) native(t *thread, st *scenario.Stmt) {
 		panic(*raised)
 	}
 	if len(t.frames) == 0 && t.kind != scenario.Foreign && !t.hasGIL {
-		in.halt(t, Corruption, KindNoGIL, t.name+" left its outermost native frame without the GIL")
+		in.halt(t, Corruption, KindNoGIL, outermostNoGILWords(t.name))
 	}
 }
 
@@ -69,7 +67,7 @@ func (in *Interp) runFrameItems(t *thread, f *frame) {
 		f.items = f.items[:i]
 		if it.hold != nil {
 			if !t.hasGIL {
-				in.noGILAt(t, it.stmt, it.hold, fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", t.name, it.hold.name, unwindNote(t)))
+				in.noGILAt(t, it.stmt, it.hold, smartNoGILWords(t.name, it.hold.name, t.unwinding))
 			}
 			in.decrefObject(t, it.hold, "smart pointer release")
 			continue
@@ -120,7 +118,7 @@ func (in *Interp) cleanup(t *thread, st *scenario.Stmt) {
 // cannot unwind: noexcept (std::terminate) or nounwind (Rust extern "C").
 func (in *Interp) haltNoUnwind(t *thread, f *scenario.Stmt) {
 	if f.Noexcept {
-		in.haltAt(t, f, Abort, KindNoexcept, t.name+": forced unwind reached a noexcept native frame: std::terminate")
+		in.haltAt(t, f, Abort, KindNoexcept, noexceptWords(t.name))
 	}
-	in.haltAt(t, f, Abort, KindNounwind, t.name+": forced unwind reached a Rust extern \"C\" (nounwind) frame: the process aborts")
+	in.haltAt(t, f, Abort, KindNounwind, nounwindWords(t.name))
 }

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"fmt"
-
 	"github.com/sasha-s/go-deadlock"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
@@ -138,7 +136,7 @@ func (in *Interp) work(t *thread, st *scenario.Stmt) {
 // release is PyEval_SaveThread: a fatal error without the GIL.
 func (in *Interp) release(t *thread) {
 	if !t.hasGIL {
-		in.halt(t, Abort, KindFatalRelease, "Fatal Python error: PyEval_SaveThread: the function must be called with the GIL held ("+t.name+" does not hold it)")
+		in.halt(t, Abort, KindFatalRelease, fatalReleaseWords(t.name))
 	}
 	in.releaseGIL(t)
 }
@@ -168,7 +166,7 @@ func (in *Interp) guard(t *thread, st *scenario.Stmt) {
 func (in *Interp) unlock(t *thread, st *scenario.Stmt) {
 	l := in.locks[st.Name]
 	if l == nil || l.holder != t.id {
-		in.halt(t, Corruption, KindBadUnlock, fmt.Sprintf("%s unlocked mutex %s, which it does not hold", t.name, st.Name))
+		in.halt(t, Corruption, KindBadUnlock, badUnlockWords(t.name, st.Name))
 	}
 	l.holder = -1
 	if l.real != nil {
@@ -242,7 +240,7 @@ func (in *Interp) needGIL(t *thread, st *scenario.Stmt) {
 		if st.Name != "" {
 			what += " " + st.Name
 		}
-		in.noGILAt(t, t.cur, in.decrefTarget(t.cur), fmt.Sprintf("%s did %s without the GIL", t.name, what))
+		in.noGILAt(t, t.cur, in.decrefTarget(t.cur), noGILWords(t.name, what))
 	}
 }
 

@@ -86,14 +86,14 @@ func (in *Interp) runThread(t *thread) {
 	t.began = true
 	in.pyBlock(t, t.decl.Body)
 	if t.kind != scenario.Foreign && !t.hasGIL {
-		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL")
+		in.halt(t, Corruption, KindNoGIL, endedNoGILWords(t.name, false))
 	}
 	// A normal end clears the thread's own state: its Python-level
 	// thread-locals die here, on the thread, before it lets the GIL go
 	// (tls.go).
 	in.runTLS(t, t, false)
 	if t.kind != scenario.Foreign && !t.hasGIL {
-		in.halt(t, Corruption, KindNoGIL, t.name+" ended without the GIL (a thread-local destructor released it)")
+		in.halt(t, Corruption, KindNoGIL, endedNoGILWords(t.name, true))
 	}
 	if t.hasGIL && t.kind != scenario.Foreign {
 		in.dropGIL(t)
@@ -134,7 +134,7 @@ func (in *Interp) endThread(t *thread, how string) {
 	}
 	for _, o := range t.locals {
 		if !o.freed {
-			o.freed, o.freedBy = true, "freed with the stack of "+t.name+" ("+how+")"
+			o.freed, o.freedBy = true, freedWithStackWords(t.name, how)
 		}
 	}
 	in.event(t, EvEnd, how)
@@ -157,7 +157,7 @@ func (in *Interp) runMain(t *thread) {
 	}()
 	t.cur = nil
 	if !t.hasGIL {
-		in.halt(t, Corruption, KindNoGIL, "main finished its body without the GIL")
+		in.halt(t, Corruption, KindNoGIL, mainNoGILWords)
 	}
 	in.finalize(t)
 }
@@ -203,7 +203,7 @@ func (in *Interp) spawn(t *thread, st *scenario.Stmt) {
 	in.blockingCall(t, "Thread.start "+st.Name, chaos.WaitFunc{
 		ReadyFunc:   func() bool { return target.began },
 		BlockerFunc: func() int { return id },
-		Desc:        "Thread.start of " + st.Name + " (self._started.wait())",
+		Desc:        startWaitString(st.Name),
 		OnlyBlocker: true, // only the new thread can begin
 	})
 }

@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"fmt"
-
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -102,7 +100,7 @@ func (in *Interp) runTLS(runner, owner *thread, native bool) {
 			// teardown block that returns without the GIL, main's own
 			// failure (a tp_clear of tstate->dict that released the GIL
 			// and left it released).
-			in.haltAt(runner, st, Corruption, KindNoGIL, fmt.Sprintf("a thread-local destructor of %s, run on main as finalization cleared its thread state, returned into finalization without the GIL", owner.name))
+			in.haltAt(runner, st, Corruption, KindNoGIL, tlsNoGILWords(owner.name))
 		}
 		runner.cur = prev
 	}

@@ -37,20 +37,23 @@ var ErrUnsupported = errors.New("not modelled by the step function yet")
 type Machine struct {
 	sc     *scenario.Scenario
 	preset Preset
-	action string                   // the policy, or the exit callback when there is one
-	blocks [][]*scenario.Stmt       // by block id
-	body   map[*scenario.Stmt]int16 // a statement's body block
-	els    map[*scenario.Stmt]int16 // its else block
-	stmts  []*scenario.Stmt         // by statement id
-	sid    map[*scenario.Stmt]int16
-	locks  map[string]int16
-	events map[string]uint
-	objs   map[string]int16 // object name ids (vm_heap.go)
-	stacks bool             // the scenario has native frames or locals (vm_native.go)
-	thread []int16          // block id of each thread's body
-	atexit []int16
-	teard  []int16
-	after  []int16 // after_finalize blocks
+	action string // the policy, or the exit callback when there is one
+	policy string // the policy (Result.Policy)
+	// noStrike: must-exit checks do nothing (Config.NoStrike).
+	noStrike bool
+	blocks   [][]*scenario.Stmt       // by block id
+	body     map[*scenario.Stmt]int16 // a statement's body block
+	els      map[*scenario.Stmt]int16 // its else block
+	stmts    []*scenario.Stmt         // by statement id
+	sid      map[*scenario.Stmt]int16
+	locks    map[string]int16
+	events   map[string]uint
+	objs     map[string]int16 // object name ids (vm_heap.go)
+	stacks   bool             // the scenario has native frames or locals (vm_native.go)
+	thread   []int16          // block id of each thread's body
+	atexit   []int16
+	teard    []int16
+	after    []int16 // after_finalize blocks
 	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
 	hasEnsure  bool
 	guardNames map[string]int8
@@ -84,7 +87,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{sc: s, preset: preset, action: policy,
+	m := &Machine{sc: s, preset: preset, action: policy, policy: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
 		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{},
 		objs: objectIDs(s), stacks: usesStacks(s)}
@@ -280,7 +283,10 @@ type vmFrame struct {
 // Initial returns the state where the first choice is made: main has taken
 // the GIL and run to its first scheduling point. A halt there is returned
 // as the terminal.
-func (m *Machine) Initial() (*VMState, *Terminal) {
+func (m *Machine) Initial() (*VMState, *Terminal) { return m.initial(nil) }
+
+// initial is Initial, narrated by n unless it is nil.
+func (m *Machine) initial(n *narrator) (*VMState, *Terminal) {
 	s := &VMState{holder: -1, last: -1, requester: -1, stdout: -1, locks: make([]int8, len(m.locks)), heap: m.newHeap(), threads: make([]vmThread, len(m.sc.Threads))}
 	if m.stacks {
 		s.stacks = make([]vmStack, len(s.threads))
@@ -290,6 +296,9 @@ func (m *Machine) Initial() (*VMState, *Terminal) {
 	}
 	s.threads[0].flags = tSpawned
 	s.threads[0].frames = []vmFrame{{kind: fMain}}
+	if n != nil {
+		return s, m.narrate(s, 0, n)
+	}
 	return s, m.Step(s, 0)
 }
 

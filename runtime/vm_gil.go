@@ -1,5 +1,7 @@
 package runtime
 
+import "strings"
+
 // The step function's GIL, blocking calls, loops, the policies and
 // Py_FinalizeEx: each restates the goroutine model's function it names.
 
@@ -116,7 +118,7 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 	switch f.phase {
 	case 0:
 		if r.mustExit() && p.CheckEntry {
-			return r.strike()
+			return r.strike("", "before waiting")
 		}
 		f.phase = 2
 		if p.TakeGILWindow && r.id != 0 && s.flags&vmFinalizing == 0 && r.t.is(tTstate) {
@@ -126,7 +128,7 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 		return stepOn
 	case 1:
 		if r.t.is(tTstateFreed) {
-			return r.halt(Corruption, KindTakeGILWindow)
+			return r.fail(Corruption, KindTakeGILWindow, func() string { return takeGILWindowWords(r.name(), r.site()) })
 		}
 		f.phase = 2
 		return stepOn
@@ -136,7 +138,7 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 			if p.ResetDropRequest && int(s.requester) == r.id {
 				s.dropReq, s.requester = false, -1
 			}
-			return r.strike()
+			return r.strike("", "while waiting")
 		}
 		f.phase = 2
 		return stepOn
@@ -155,15 +157,15 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 	r.t.flags |= tHasGIL
 	r.t.set(tStepped, false)
 	if r.t.is(tTstateFreed) && !p.CheckEntry {
-		return r.halt(Corruption, KindUAFTstate)
+		return r.fail(Corruption, KindUAFTstate, func() string { return freedTstateWords(r.name()) })
 	}
 	r.pop()
 	if r.mustExit() {
 		if p.DropGILReadsTstate && r.t.is(tTstateFreed) && pending {
-			return r.halt(Corruption, KindTakeGILWindow)
+			return r.fail(Corruption, KindTakeGILWindow, func() string { return dropGILWindowWords(r.name(), r.site()) })
 		}
 		r.dropGIL()
-		return r.strike()
+		return r.strike("", "after acquiring")
 	}
 	return stepOn
 }
@@ -178,13 +180,30 @@ func (r *run) otherGILWaiter() bool {
 }
 
 // strike is strike: the thread-exit policy or the exit callback (the
-// forced unwind and terminate: vm_native.go).
-func (r *run) strike() stepEnd {
+// forced unwind and terminate: vm_native.go), met at site ("": the
+// caller of the fTakeGIL frame on top, Machine.siteOf) when.
+func (r *run) strike(site, when string) stepEnd {
+	if r.n != nil {
+		if r.n.strikes == 0 {
+			r.n.first = r.n.steps
+		}
+		r.n.strikes++
+	}
+	words := func() string {
+		if site == "" {
+			site = r.site()
+		}
+		by := "policy " + r.m.action
+		if r.m.sc.Callback != "" {
+			by = "callback " + r.m.action
+		}
+		return strikeWords(r.name(), site, when, by, r.m.action)
+	}
 	switch r.m.action {
 	case PolicyAbort:
-		return r.halt(Abort, KindPolicyAbort)
+		return r.fail(Abort, KindPolicyAbort, words)
 	case PolicyExit:
-		return r.halt(LostCleanup, KindProcessExit)
+		return r.fail(LostCleanup, KindProcessExit, words)
 	case PolicyHang:
 		r.dropGIL()
 		r.t.flags |= tHung
@@ -195,9 +214,9 @@ func (r *run) strike() stepEnd {
 	case PolicyTerminate:
 		return r.terminate()
 	case CallbackReturn:
-		return r.halt(Contract, KindCallbackReturned)
+		return r.fail(Contract, KindCallbackReturned, words)
 	case CallbackTerminateThread:
-		return r.halt(Contract, KindCallbackEndedThread)
+		return r.fail(Contract, KindCallbackEndedThread, words)
 	}
 	panic("unknown policy " + r.m.action)
 }
@@ -255,7 +274,11 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		return r.push(vmFrame{kind: fPyBlock, a: r.m.atexit[f.i]})
 	case finAtexitDone, finTeardownDone:
 		if !r.t.is(tHasGIL) {
-			return r.halt(Corruption, KindNoGIL)
+			what := "an atexit handler"
+			if f.phase == finTeardownDone {
+				what = "a teardown block"
+			}
+			return r.failAt(noStmt, Corruption, KindNoGIL, func() string { return returnedNoGILWords(what) })
 		}
 		if f.phase == finAtexitDone {
 			f.i--
@@ -321,6 +344,9 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		return r.setPhase(f, 8, finExit)
 	}
 	r.term = &Terminal{Outcome: Clean, Kind: KindExit}
+	if r.n != nil {
+		r.n.report = Report{Kind: KindExit, Message: exitWords(r.n.exitCode)}
+	}
 	return stepHalt
 }
 
@@ -402,4 +428,46 @@ func (r *run) waitGuards(f *vmFrame) stepEnd {
 	}
 	s.flags |= vmRefusing
 	return r.setPhase(f, 3, finFlag)
+}
+
+// site is the site takeGIL reports a strike at (the goroutine model's
+// takeGIL argument), read from the frame that took the GIL: the one
+// below an fTakeGIL frame on top, else the top one (the take has ended).
+func (r *run) site() string {
+	fr := r.t.frames
+	i := len(fr) - 1
+	if fr[i].kind == fTakeGIL {
+		i--
+	}
+	f := fr[i]
+	switch f.kind {
+	case fThread:
+		return "thread start"
+	case fBlocking:
+		switch uint8(f.a) {
+		case wNone:
+			return "io"
+		case wEvent:
+			return "wait " + strings.TrimPrefix(r.m.waitOps[f.i], "set ")
+		case wStart:
+			return "Thread.start " + r.m.sc.Threads[f.i].Name
+		}
+		return "join " + r.m.sc.Threads[f.i].Name
+	case fStmt:
+		return "acquire"
+	case fEnsure:
+		return "ensure"
+	case fStdout:
+		return "stdout lock"
+	case fWriteOut:
+		if fr[i-1].kind == fPrint {
+			return "print"
+		}
+		return "flush"
+	case fNonDaemon:
+		return "threading._shutdown"
+	case fFinalize:
+		return "the guard wait"
+	}
+	return "eval breaker" // work and print (evalBreaker)
 }

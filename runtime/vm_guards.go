@@ -94,7 +94,7 @@ func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
 		return r.push(vmFrame{kind: fBody, a: b})
 	case scenario.OpEnsureGuard:
 		if r.s.find(name, r.id) < 0 {
-			return r.halt(Corruption, KindClosedGuard)
+			return r.fail(Corruption, KindClosedGuard, func() string { return closedGuardWords(r.name(), st.Name) })
 		}
 		return r.ensure()
 	case scenario.OpInterpGuardBlock, scenario.OpEnsureView:

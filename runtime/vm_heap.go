@@ -103,21 +103,25 @@ func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
 	name := r.m.objs[st.Name]
 	if st.Op == scenario.OpLocal {
 		stk := r.stack()
-		stk.locals = append(stk.locals, h.create(name, r.id))
+		stk.locals = append(stk.locals, r.create(name, r.id, st.Name))
 		return stepOn
 	}
 	if st.Op == scenario.OpGuard && r.s.flags&vmFinalizing != 0 && r.id != 0 {
 		return stepOn // guard: finalizing, DECREF skipped
 	}
 	if !r.needGIL() {
-		return r.noGILAt(st, h.bound[name]) // needGIL with decrefTarget
+		return r.noGILAt(st, h.bound[name], nil) // needGIL with decrefTarget
 	}
 	switch st.Op {
 	case scenario.OpNew:
-		h.create(name, -1)
+		r.create(name, -1, st.Name)
 	case scenario.OpDecref, scenario.OpGuard:
+		why := "decref"
+		if st.Op == scenario.OpGuard {
+			why = "guarded decref"
+		}
 		if o := h.bound[name]; o >= 0 {
-			return r.decref(o)
+			return r.decref(o, why)
 		}
 	default:
 		o := h.bound[name]
@@ -125,7 +129,7 @@ func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
 			return stepOn // object: not created yet, no-op
 		}
 		if h.objs[o].flags&oFreed != 0 {
-			return r.uaf(o)
+			return r.uaf(o, st.Op.String())
 		}
 		switch ob := &h.objs[o]; st.Op {
 		case scenario.OpIncref:
@@ -142,51 +146,77 @@ func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
 	return stepOn
 }
 
-// uaf is uaf: a use of a freed object, on a freed stack or not.
-func (r *run) uaf(o int16) stepEnd {
-	if ow := r.s.heap.objs[o].owner; ow >= 0 && r.s.threads[ow].is(tEnded) {
-		return r.halt(Corruption, KindUAFStack)
+// create is heap.create, naming the object name in a narrated run.
+func (r *run) create(name int16, owner int, word string) int16 {
+	o := r.s.heap.create(name, owner)
+	if r.n != nil {
+		for len(r.n.objName) <= int(o) {
+			r.n.objName, r.n.freedBy = append(r.n.objName, ""), append(r.n.freedBy, "")
+		}
+		r.n.objName[o] = word
 	}
-	return r.halt(Corruption, KindUAFObject)
+	return o
 }
 
-// decref is decrefObject: one reference dropped; from a freed object, a
-// refcount underflow (or a stack use after free).
-func (r *run) decref(o int16) stepEnd {
+// uaf is uaf: op of a freed object, on a freed stack or not.
+func (r *run) uaf(o int16, op string) stepEnd {
+	if ow := r.s.heap.objs[o].owner; ow >= 0 && r.s.threads[ow].is(tEnded) {
+		return r.fail(Corruption, KindUAFStack, func() string {
+			return uafStackWords(r.name(), op, r.n.objName[o], r.m.sc.Threads[ow].Name, r.n.freedBy[o])
+		})
+	}
+	return r.fail(Corruption, KindUAFObject, func() string { return uafWords(r.name(), op, r.n.objName[o], r.n.freedBy[o]) })
+}
+
+// decref is decrefObject: one reference dropped (why: the operation); from
+// a freed object, a refcount underflow (or a stack use after free).
+func (r *run) decref(o int16, why string) stepEnd {
 	ob := &r.s.heap.objs[o]
 	if ob.flags&oFreed != 0 {
 		if ob.owner >= 0 && r.s.threads[ob.owner].is(tEnded) {
-			return r.uaf(o)
+			return r.uaf(o, why)
 		}
-		return r.halt(Corruption, KindUnderflow)
+		return r.fail(Corruption, KindUnderflow, func() string { return underflowWords(r.name(), why, r.n.objName[o], r.n.freedBy[o]) })
 	}
 	if ob.refs--; ob.refs == 0 {
 		ob.flags |= oFreed
+		if r.n != nil {
+			r.n.freedBy[o] = freedByWords(r.name(), why)
+		}
 	}
 	return stepOn
 }
 
 // noGILAt is noGILAt: st, which needs the GIL, run without it; o is the
-// object a DECREF of st drops (-1: none). A debug build makes a checked
+// object a DECREF of st drops (-1: none); words the report (nil:
+// needGIL's). A debug build makes a checked
 // DECREF a fatal error: every one from 3.12, one that frees before.
 // (after_finalize, which the step function leaves out, changes the kind.)
-func (r *run) noGILAt(st *scenario.Stmt, o int16) stepEnd {
+func (r *run) noGILAt(st *scenario.Stmt, o int16, words func() string) stepEnd {
+	if words == nil { // needGIL's
+		words = func() string { return noGILWords(r.name(), stmtOp(r.m.stmtAt(r.s, r.id))) }
+	}
 	if p := r.m.preset; p.Debug && debugDecrefOp(st.Op) {
+		debug := func() string { return debugNoGILWords(p.DebugTstateCheck, words()) }
 		if p.DebugTstateCheck {
-			return r.halt(Abort, KindFatalNoGIL)
+			return r.failAt(st, Abort, KindFatalNoGIL, debug)
 		}
 		if o >= 0 && r.s.heap.objs[o].flags&oFreed == 0 && r.s.heap.objs[o].refs == 1 && !r.afterFinalize() {
-			return r.halt(Abort, KindFatalNoGIL)
+			return r.failAt(st, Abort, KindFatalNoGIL, debug)
 		}
 	}
-	return r.noGIL()
+	if r.afterFinalize() {
+		return r.failAt(st, Corruption, KindAfterFinalize, words)
+	}
+	return r.failAt(st, Corruption, KindNoGIL, words)
 }
+
 
 // collect is finalization's "collect" step (finalize): the published
 // globals DECREF'd once each, in order, by main; then step 7's phase.
 func (r *run) collect(f *vmFrame) stepEnd {
 	for _, o := range r.s.heap.globals {
-		if end := r.decref(o); end != stepOn {
+		if end := r.decref(o, "the globals' DECREF in finalization"); end != stepOn {
 			return end
 		}
 	}
@@ -199,6 +229,9 @@ func (r *run) freeLocals() {
 		return
 	}
 	for _, o := range r.stack().locals {
+		if r.n != nil && r.s.heap.objs[o].flags&oFreed == 0 {
+			r.n.freedBy[o] = freedWithStackWords(r.name(), endHows[r.t.endHow])
+		}
 		r.s.heap.objs[o].flags |= oFreed
 	}
 }

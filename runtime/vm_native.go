@@ -170,7 +170,7 @@ func (r *run) native(f *vmFrame) stepEnd {
 		return r.raise()
 	}
 	if len(stk.natives) == 0 && !r.foreign() && !r.t.is(tHasGIL) {
-		return r.halt(Corruption, KindNoGIL)
+		return r.fail(Corruption, KindNoGIL, func() string { return outermostNoGILWords(r.name()) })
 	}
 	return stepOn
 }
@@ -202,9 +202,9 @@ func (r *run) runFrameItems(f *vmFrame) stepEnd {
 	st := r.m.stmts[it.stmt]
 	if it.obj >= 0 {
 		if !r.t.is(tHasGIL) {
-			return r.noGILAt(st, it.obj)
+			return r.noGILAt(st, it.obj, func() string { return smartNoGILWords(r.name(), r.n.objName[it.obj], stk.unwinding) })
 		}
-		return r.decref(it.obj)
+		return r.decref(it.obj, "smart pointer release")
 	}
 	if st.OnUnwind && !stk.unwinding {
 		return stepOn
@@ -241,7 +241,7 @@ func (r *run) unwind(f *vmFrame) stepEnd {
 	switch f.phase {
 	case 0:
 		if stk.inCleanup > 0 {
-			return r.halt(Abort, KindUnwindInDestructor)
+			return r.fail(Abort, KindUnwindInDestructor, func() string { return unwindInCleanupWords(r.name()) })
 		}
 		r.dropGIL()
 		stk.unwinding = true
@@ -254,9 +254,9 @@ func (r *run) unwind(f *vmFrame) stepEnd {
 		f.i = int32(len(stk.natives) - 1)
 		switch st := r.m.stmts[stk.natives[f.i].stmt]; {
 		case st.Noexcept:
-			return r.halt(Abort, KindNoexcept)
+			return r.failAt(st, Abort, KindNoexcept, func() string { return noexceptWords(r.name()) })
 		case st.Nounwind:
-			return r.halt(Abort, KindNounwind)
+			return r.failAt(st, Abort, KindNounwind, func() string { return nounwindWords(r.name()) })
 		}
 		f.phase = 2
 		return r.push(vmFrame{kind: fItems, i: f.i})
@@ -265,9 +265,9 @@ func (r *run) unwind(f *vmFrame) stepEnd {
 	stk.natives = stk.natives[:len(stk.natives)-1]
 	if st.Catchall {
 		if r.m.preset.CatchallAborts {
-			return r.halt(Abort, KindNotRethrown)
+			return r.failAt(st, Abort, KindNotRethrown, func() string { return notRethrownWords(r.name()) })
 		}
-		return r.halt(Corruption, KindSwallowedUnwind)
+		return r.failAt(st, Corruption, KindSwallowedUnwind, func() string { return swallowedWords(r.name()) })
 	}
 	f.phase = 1
 	return stepOn

@@ -57,7 +57,7 @@ func (m *Machine) ready(s *VMState, id int, kind uint8, arg int) bool {
 func (m *Machine) blocker(s *VMState, id int, kind uint8, arg int) (int, bool) {
 	switch kind {
 	case wGIL:
-		return int(s.holder), id == 0 || !m.preset.CheckWaiting || s.flags&vmFinalizing != 0
+		return int(s.holder), id == 0 || !m.preset.CheckWaiting || s.flags&vmFinalizing != 0 || m.noStrike
 	case wSwitch:
 		return int(s.requester), false
 	case wLock:

@@ -19,6 +19,9 @@ func (r *run) print(f *vmFrame) stepEnd {
 		return r.push(vmFrame{kind: fStdout})
 	case 2:
 		r.s.flags |= vmBuffered
+		if r.n != nil {
+			r.n.out = append(append(r.n.out, r.m.stmts[f.a].Text...), '\n')
+		}
 		f.phase = 3
 		if r.m.stmts[f.a].Flush {
 			return r.push(vmFrame{kind: fWriteOut})
@@ -55,7 +58,8 @@ func (r *run) takeStdout(f *vmFrame) stepEnd {
 		return stepOn
 	case 2:
 		if s.stdout >= 0 {
-			return r.halt(Abort, KindFatalStdout)
+			h := int(s.stdout)
+			return r.fail(Abort, KindFatalStdout, func() string { return fatalStdoutWords(r.m.sc.Threads[h].Name, stateOf(s, h)) })
 		}
 		f.phase = 3
 		return stepOn

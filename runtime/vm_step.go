@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"slices"
+
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -58,6 +60,7 @@ type run struct {
 	id   int
 	t    *vmThread
 	term *Terminal
+	n    *narrator // nil in the search
 }
 
 // Step runs thread id of s (mutated in place) to its next scheduling point.
@@ -69,6 +72,15 @@ func (m *Machine) Step(s *VMState, id int) *Terminal {
 	term := r.steps()
 	s.canon()
 	return term
+}
+
+// narrate is Step in a narrated run (vm_run.go): n records the words of
+// the report, and the objects keep their numbers (no canon), which n's
+// tables are indexed by.
+func (m *Machine) narrate(s *VMState, id int, n *narrator) *Terminal {
+	r := run{m: m, s: s, id: id, t: &s.threads[id], n: n}
+	r.t.wait, r.t.waitArg = 0, 0
+	return r.steps()
 }
 
 func (r *run) steps() *Terminal {
@@ -103,10 +115,44 @@ func (r *run) block(kind uint8, arg int) stepEnd {
 	return stepBlock
 }
 
-func (r *run) halt(o Outcome, kind string) stepEnd {
+// fail is halt: the run ends with outcome o and report kind. In a
+// narrated run, words gives the report's message, and the statement is
+// the one the thread is at (thread.cur).
+func (r *run) fail(o Outcome, kind string, words func() string) stepEnd {
+	return r.failAt(nil, o, kind, words)
+}
+
+// noStmt is failAt's statement for a report without one (a halt after the
+// goroutine model set thread.cur to nil).
+var noStmt = new(scenario.Stmt)
+
+// failAt is haltAt: fail at statement st (nil: the thread's current one).
+func (r *run) failAt(st *scenario.Stmt, o Outcome, kind string, words func() string) stepEnd {
 	r.term = &Terminal{Outcome: o, Kind: kind, Thread: r.id}
+	if r.n != nil {
+		switch st {
+		case nil:
+			st = r.m.stmtAt(r.s, r.id)
+		case noStmt:
+			st = nil
+		}
+		r.n.report = Report{Kind: kind, Thread: r.name(), Stmt: stmtRef(st), Op: stmtOp(st), Message: words(),
+			DuringUnwind: r.unwinding()}
+	}
 	return stepHalt
 }
+
+// unwinding is thread.unwinding: the policy's forced unwind runs on the
+// thread (a thread without native frames or locals ends at once in it).
+func (r *run) unwinding() bool {
+	if r.s.stacks != nil {
+		return r.stack().unwinding
+	}
+	return slices.ContainsFunc(r.t.frames, func(f vmFrame) bool { return f.kind == fUnwind })
+}
+
+// name is the thread's name.
+func (r *run) name() string { return r.m.sc.Threads[r.id].Name }
 
 // frame runs the top frame until it yields, blocks, or hands over to
 // another frame.
@@ -202,7 +248,7 @@ func (r *run) mainFrame(f *vmFrame) stepEnd {
 		return r.push(vmFrame{kind: fPyBlock, a: r.m.thread[0]})
 	case 1:
 		if !r.t.is(tHasGIL) {
-			return r.halt(Corruption, KindNoGIL)
+			return r.failAt(noStmt, Corruption, KindNoGIL, func() string { return mainNoGILWords })
 		}
 		f.phase = 2
 		return r.push(vmFrame{kind: fFinalize})
@@ -244,7 +290,8 @@ func (r *run) threadFrame(f *vmFrame) stepEnd {
 	// (plain atthreadexit), then it lets the GIL go (a foreign thread keeps
 	// a GIL it holds).
 	if !foreign && !r.t.is(tHasGIL) {
-		return r.halt(Corruption, KindNoGIL)
+		tls := f.phase == 5
+		return r.fail(Corruption, KindNoGIL, func() string { return endedNoGILWords(r.name(), tls) })
 	}
 	if f.phase == 4 {
 		f.phase = 5
@@ -319,7 +366,7 @@ func (r *run) raise() stepEnd {
 func (r *run) mustExit() bool { return r.m.mustExit(r.s, r.id) }
 
 func (m *Machine) mustExit(s *VMState, id int) bool {
-	if s.flags&vmFinalizing == 0 || id == 0 {
+	if s.flags&vmFinalizing == 0 || id == 0 || m.noStrike {
 		return false
 	}
 	return !m.preset.PerThreadMustExit || s.threads[id].is(tMarked)
@@ -338,10 +385,11 @@ func (r *run) dropGIL() {
 func (r *run) needGIL() bool { return r.t.is(tHasGIL) }
 
 func (r *run) noGIL() stepEnd {
+	words := func() string { return noGILWords(r.name(), stmtOp(r.m.runsStmt(r.s, r.id))) }
 	if r.afterFinalize() {
-		return r.halt(Corruption, KindAfterFinalize)
+		return r.fail(Corruption, KindAfterFinalize, words)
 	}
-	return r.halt(Corruption, KindNoGIL)
+	return r.fail(Corruption, KindNoGIL, words)
 }
 
 // afterFinalize: main runs after Py_FinalizeEx returned, as a plain OS
@@ -366,9 +414,9 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 			if st.Op == scenario.OpDecref {
 				o = r.s.heap.bound[r.m.objs[st.Name]]
 			}
-			return r.noGILAt(st, o)
+			return r.noGILAt(st, o, func() string { return afterFinalizeWords(r.name(), stmtOp(st)) })
 		case scenario.OpAcquire:
-			return r.halt(Corruption, KindUAFTstate)
+			return r.fail(Corruption, KindUAFTstate, func() string { return afterFinalizeAcquireWords(r.name()) })
 		}
 	}
 	switch st.Op {
@@ -380,7 +428,7 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpUnlock:
 		l, ok := r.m.locks[st.Name]
 		if !ok || r.s.locks[l] != int8(r.id) {
-			return r.halt(Corruption, KindBadUnlock)
+			return r.fail(Corruption, KindBadUnlock, func() string { return badUnlockWords(r.name(), st.Name) })
 		}
 		r.s.locks[l] = -1
 		return stepOn
@@ -401,7 +449,7 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		return r.push(vmFrame{kind: fTakeGIL})
 	case scenario.OpRelease:
 		if !r.t.is(tHasGIL) {
-			return r.halt(Abort, KindFatalRelease)
+			return r.fail(Abort, KindFatalRelease, func() string { return fatalReleaseWords(r.name()) })
 		}
 		return r.releaseGIL()
 	case scenario.OpLoop, scenario.OpForever, scenario.OpUntil:
@@ -432,6 +480,9 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		return r.unensure()
 	case scenario.OpExit:
 		// exit: main's body ends here (mainExited); finalization follows.
+		if r.n != nil {
+			r.n.exitCode = st.N
+		}
 		for r.top().kind != fMain {
 			r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
 			r.pop()
@@ -502,16 +553,17 @@ func (r *run) join(id int) stepEnd {
 // of freed state (gh-124619), or 3.14's gilstate_tss_set abort right after
 // _PyGILState_Fini.
 func (r *run) ensure() stepEnd {
-	if !r.t.is(tTstate) && r.m.preset.FreshEnsureMustExit && r.s.flags&(vmFinalizing|vmRefusing) != 0 && r.id != 0 {
-		return r.strike() // 3.15.2: its guard was refused
+	if !r.t.is(tTstate) && r.m.preset.FreshEnsureMustExit && r.s.flags&(vmFinalizing|vmRefusing) != 0 && r.id != 0 && !r.m.noStrike {
+		return r.strike("ensure", "before building a thread state (its guard was refused)") // 3.15.2: its guard was refused
 	}
 	if !r.t.is(tTstate) {
 		if r.s.flags&vmTstatesFreed != 0 {
 			if r.m.preset.GILStateFiniAbort && r.s.phase == vmPhaseGILStateFini {
-				return r.halt(Abort, KindFatalGILState)
+				return r.fail(Abort, KindFatalGILState, func() string { return fatalGILStateWords(r.name()) })
 			}
-			r.term = &Terminal{Outcome: Corruption, Kind: KindUAFTstate, Op: "ensure", Thread: r.id}
-			return stepHalt
+			end := r.fail(Corruption, KindUAFTstate, func() string { return ensureFreedWords(r.name()) })
+			r.term.Op = "ensure"
+			return end
 		}
 		r.t.flags |= tTstate
 	}
@@ -526,14 +578,14 @@ func (r *run) ensure() stepEnd {
 func (r *run) unensure() stepEnd {
 	n := len(r.t.ensures)
 	if n == 0 {
-		return r.halt(Abort, KindFatalUnensure)
+		return r.fail(Abort, KindFatalUnensure, func() string { return fatalUnensureWords(r.name()) })
 	}
 	took := r.t.ensures[n-1]
 	r.t.ensures = r.t.ensures[:n-1]
 	r.push(vmFrame{kind: fUnensure})
 	if took {
 		if !r.t.is(tHasGIL) {
-			return r.halt(Abort, KindFatalRelease)
+			return r.fail(Abort, KindFatalRelease, func() string { return unensureNoGILWords(r.name()) })
 		}
 		return r.releaseGIL()
 	}

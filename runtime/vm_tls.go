@@ -49,8 +49,8 @@ func (r *run) tlsBody(f *vmFrame) stepEnd {
 	if r.counted(f) {
 		return stepOn
 	}
-	if int(f.i) != r.id && !r.t.is(tHasGIL) {
-		return r.halt(Corruption, KindNoGIL)
+	if owner := int(f.i); owner != r.id && !r.t.is(tHasGIL) {
+		return r.failAt(r.m.stmts[f.a], Corruption, KindNoGIL, func() string { return tlsNoGILWords(r.m.sc.Threads[owner].Name) })
 	}
 	return r.pop()
 }

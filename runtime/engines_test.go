@@ -1,0 +1,149 @@
+package runtime_test
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"maps"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
+	"github.com/shutdownfuzz/shutdownfuzz/runtime"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+var enginesRandom = flag.Int("sfz.engines-random", 1000, "random fuzz inputs TestEnginesAgree decodes and runs under both engines")
+
+// TestEnginesAgree is stage 4's check (docs/step-function.md): a
+// controlled run on the step function (vm_run.go) gives the goroutine
+// model's Result byte for byte, as JSON: outcome, report and its words,
+// wait-for chain, schedule, preemptions, strikes, stdout, hung threads.
+// It runs every library file under every policy and several schedules,
+// the FuzzShutdown seeds and random fuzz inputs, each also as a NoStrike
+// counterfactual and as a replay of a schedule cut short (a divergence).
+func TestEnginesAgree(t *testing.T) {
+	var cases []*scenario.Scenario
+	for _, f := range testscn.Library(t) {
+		cases = append(cases, f.Scenario)
+	}
+	cases = append(cases, fuzzInputs(t, *enginesRandom)...)
+	runs, diffs := 0, 0
+	for _, s := range cases {
+		for _, cfg := range engineConfigs(s) {
+			runs++
+			if msg := compareEngines(s, cfg); msg != "" {
+				diffs++
+				if diffs <= 10 {
+					t.Errorf("%s", msg)
+				}
+			}
+		}
+	}
+	t.Logf("%d runs over %d scenarios, %d differ", runs, len(cases), diffs)
+}
+
+// fuzzInputs decodes the FuzzShutdown seeds and n random inputs.
+func fuzzInputs(t *testing.T, n int) []*scenario.Scenario {
+	paths, err := filepath.Glob("../fuzz/testdata/fuzz/FuzzShutdown/*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []*scenario.Scenario
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := fuzz.UnmarshalCorpusFile(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, scenario.Decode(data))
+	}
+	rng := rand.New(rand.NewPCG(20, 4))
+	for range n {
+		b := make([]byte, 8+rng.IntN(240))
+		for i := range b {
+			b[i] = byte(rng.Uint32())
+		}
+		out = append(out, scenario.Decode(b))
+	}
+	return out
+}
+
+// engineConfigs are the runs of s to compare: each policy under the
+// scenario's own schedule, random seeds, PCT and a NoStrike
+// counterfactual.
+func engineConfigs(s *scenario.Scenario) []runtime.Config {
+	var out []runtime.Config
+	for _, p := range scenario.Policies {
+		out = append(out,
+			runtime.Config{Policy: p, MaxSteps: 5000},
+			runtime.Config{Policy: p, MaxSteps: 5000, NoStrike: true},
+			runtime.Config{Policy: p, MaxSteps: 3000, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: 7}},
+			runtime.Config{Policy: p, MaxSteps: 3000, Schedule: &scenario.Schedule{Kind: scenario.SchedulePCT, Depth: 3, Seed: 11}},
+		)
+	}
+	return out
+}
+
+// compareEngines runs s under cfg on both engines, then replays the
+// schedule cut in half, and describes the first difference ("": none).
+func compareEngines(s *scenario.Scenario, cfg runtime.Config) string {
+	a, _, msg := bothEngines(s, cfg)
+	if msg != "" || a == nil {
+		return msg
+	}
+	cut := &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: a.Schedule[:len(a.Schedule)/2]}
+	cfg.Schedule = cut
+	_, _, msg = bothEngines(s, cfg)
+	return msg
+}
+
+func bothEngines(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, *runtime.Result, string) {
+	cfg.Engine = runtime.EngineGoroutine
+	want, werr := runtime.Run(s, cfg)
+	cfg.Engine = runtime.EngineStep
+	got, gerr := runtime.Run(s, cfg)
+	where := fmt.Sprintf("%s policy %s nostrike %v schedule %v:\n%s", s.Name, cfg.Policy, cfg.NoStrike, cfg.Schedule, scenario.Print(s))
+	if (werr != nil) != (gerr != nil) {
+		return nil, nil, fmt.Sprintf("%s\nerrors differ: goroutine %v, step %v", where, werr, gerr)
+	}
+	if werr != nil {
+		return nil, nil, ""
+	}
+	if d := jsonDiff(want, got); d != "" {
+		return nil, nil, where + d
+	}
+	return want, got, ""
+}
+
+// jsonDiff lists the top-level JSON fields in which a and b differ.
+func jsonDiff(a, b *runtime.Result) string {
+	aj, _ := json.Marshal(a)
+	bj, _ := json.Marshal(b)
+	if string(aj) == string(bj) {
+		return ""
+	}
+	var am, bm map[string]json.RawMessage
+	_ = json.Unmarshal(aj, &am)
+	_ = json.Unmarshal(bj, &bm)
+	var out strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(am)) {
+		if string(am[k]) != string(bm[k]) {
+			fmt.Fprintf(&out, "%s:\n  goroutine model: %s\n  step function:   %s\n", k, am[k], bm[k])
+		}
+	}
+	for k := range bm {
+		if _, ok := am[k]; !ok {
+			fmt.Fprintf(&out, "%s:\n  goroutine model: (none)\n  step function:   %s\n", k, bm[k])
+		}
+	}
+	return out.String()
+}

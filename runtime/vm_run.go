@@ -1,0 +1,255 @@
+package runtime
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
+	"github.com/shutdownfuzz/shutdownfuzz/scenario"
+)
+
+// The controlled mode on the step function (docs/step-function.md, stage
+// 4): a loop asks the strategy for a thread among those that can run and
+// steps it, as chaos.Controller's pick does between two hand-offs, with no
+// goroutines. A narrator records what the Result says beyond the state:
+// the report's words, the objects' names and how each was freed, stdout's
+// bytes, the strikes. A traced run (Config.Trace: the timeline's events)
+// and wild mode stay on the goroutine model; TestEnginesAgree compares the
+// two engines' Results byte for byte.
+
+// Engine selects the implementation of a controlled run.
+type Engine uint8
+
+const (
+	// EngineAuto runs the step function, unless the run is traced or
+	// wild, or the step function does not model the scenario.
+	EngineAuto Engine = iota
+	// EngineStep is EngineAuto (the name says what the caller expects).
+	EngineStep
+	// EngineGoroutine runs the goroutine model: one coroutine per thread
+	// under chaos.Controller (the reference the step function is tested
+	// against).
+	EngineGoroutine
+)
+
+// narrator is what a narrated run of the step function records beyond
+// the state; nil in the search. Objects keep their numbers in a narrated
+// run (no canon), so the tables are by object index.
+type narrator struct {
+	steps    int // scheduling points taken (chaos.Controller.Steps)
+	strikes  int
+	first    int // the steps taken at the first strike
+	exitCode int
+	out      []byte
+	objName  []string // by object index
+	freedBy  []string // by object index
+	report   Report   // the halt's report
+}
+
+// stepByDefault: EngineAuto runs the step function.
+var stepByDefault = false
+
+// stepEngine reports whether cfg's run goes to the step function.
+func stepEngine(cfg Config) bool {
+	return cfg.Engine != EngineGoroutine && cfg.Wild == nil && !cfg.Trace
+}
+
+// runStep is Run on the step function. ok is false when the step
+// function does not model s (the caller runs the goroutine model).
+func runStep(s *scenario.Scenario, cfg Config) (r *Result, ok bool, err error) {
+	m, err := NewMachine(s, cfg.Policy)
+	switch {
+	case errors.Is(err, ErrUnsupported):
+		return nil, false, nil
+	case err != nil:
+		return nil, true, err
+	}
+	m.noStrike = cfg.NoStrike
+	strat, desc := strategyOf(s, cfg)
+	d := &driver{m: m, strat: strat, n: &narrator{}, max: cfg.MaxSteps}
+	d.r = &Result{Scenario: s.Name, Policy: m.policy, Preset: m.preset.Name, Strategy: desc, Mode: "controlled", Diverged: -1}
+	for _, t := range s.Threads {
+		d.r.Threads = append(d.r.Threads, t.Name)
+	}
+	if d.max <= 0 {
+		d.max = 100000
+	}
+	watchdog := cfg.Watchdog
+	if watchdog <= 0 {
+		watchdog = 2 * time.Second
+	}
+	d.deadline = time.Now().Add(watchdog)
+	return d.run(), true, nil
+}
+
+// strategyOf is the strategy of cfg's run of s and its description.
+func strategyOf(s *scenario.Scenario, cfg Config) (chaos.Strategy, string) {
+	if cfg.Strategy != nil {
+		return cfg.Strategy, cfg.StrategyName
+	}
+	sch := cfg.Schedule
+	if sch == nil {
+		sch = s.Schedule
+	}
+	return StrategyFor(sch, EstimateSteps(s))
+}
+
+// driver is one controlled run of the step function.
+type driver struct {
+	m        *Machine
+	s        *VMState
+	strat    chaos.Strategy
+	n        *narrator
+	r        *Result
+	max      int
+	deadline time.Time
+	runnable []int
+}
+
+// run steps the threads the strategy picks until the run ends, and
+// returns its Result.
+func (d *driver) run() *Result {
+	s, term := d.m.initial(d.n)
+	d.s = s
+	cur, preemptions := 0, 0
+	for term == nil {
+		var id int
+		id, term = d.pick(cur)
+		if term != nil {
+			break
+		}
+		if id != cur && d.m.canRun(s, cur) {
+			preemptions++
+		}
+		d.r.Schedule = append(d.r.Schedule, id)
+		cur = id
+		term = d.m.narrate(s, id, d.n)
+	}
+	return d.result(term, preemptions)
+}
+
+// pick is Controller.pick: the budget, the watchdog, a deadlock, or the
+// strategy's choice among the threads that can run.
+func (d *driver) pick(cur int) (int, *Terminal) {
+	d.n.steps++
+	if d.n.steps > d.max {
+		return 0, d.budget()
+	}
+	if d.n.steps&255 == 0 && time.Now().After(d.deadline) {
+		d.n.report = Report{Kind: KindWatchdog, Message: "the wall-clock watchdog fired before the process exited"}
+		return 0, &Terminal{Outcome: Budget, Kind: KindWatchdog, Thread: -1}
+	}
+	d.runnable = d.m.Runnable(d.s, d.runnable[:0])
+	if len(d.runnable) == 0 {
+		return 0, d.deadlock(false)
+	}
+	if d.runnable[0] != 0 && d.m.blockedForGood(d.s, 0) {
+		return 0, d.deadlock(true)
+	}
+	return d.strat.Choose(d.runnable, cur), nil
+}
+
+// result builds the Result of a run that ended with term.
+func (d *driver) result(term *Terminal, preemptions int) *Result {
+	r, s, n := d.r, d.s, d.n
+	r.Outcome, r.Report = term.Outcome, n.report
+	r.Report.Phase = vmPhases[s.phase]
+	r.Steps, r.Preemptions = len(r.Schedule), preemptions
+	if dv, ok := d.strat.(chaos.Diverger); ok {
+		if step, ok := dv.Diverged(); ok {
+			r.Diverged = step
+		}
+	}
+	r.Strikes, r.FirstStrike = n.strikes, n.first
+	r.ExitCode, r.Stdout = n.exitCode, string(n.out)
+	for i := range s.threads {
+		if s.threads[i].is(tHung) {
+			r.Hung = append(r.Hung, d.m.sc.Threads[i].Name)
+		}
+	}
+	r.Report.Defect = r.Defect()
+	return r
+}
+
+// budget is the end of a run whose step budget ran out: a deadlock when
+// main is blocked for good behind a cycle, a hung or an ended thread, or
+// waits for guards one of which is always held; else budget.
+func (d *driver) budget() *Terminal {
+	if t := &d.s.threads[0]; !t.is(tDone) && t.wait != wNone {
+		if lines, how := d.chain(0); how == chaos.ChainCycle || how == chaos.ChainForever || how == chaos.ChainEnded {
+			return d.deadlockReport([]int{0}, lines, how, true)
+		}
+	}
+	if d.s.flags&vmWaiting != 0 && len(d.s.guards) > 0 { // guardChurn
+		d.n.report = Report{Kind: KindDeadlock, Thread: MainThread, Message: guardChurnMessage(d.guardWaitString(), d.name(int(d.s.guards[0].holder)))}
+		return &Terminal{Outcome: Deadlock, Kind: KindDeadlock, Thread: 0}
+	}
+	d.n.report = Report{Kind: KindBudget, Message: budgetMessage(len(d.r.Schedule))}
+	return &Terminal{Outcome: Budget, Kind: KindBudget, Thread: -1}
+}
+
+// deadlock is Controller.finishDeadlock (no thread can run) or, with
+// never, the end blockedForGood finds for main.
+func (d *driver) deadlock(never bool) *Terminal {
+	if never {
+		lines, how := d.neverChain(0)
+		return d.deadlockReport([]int{0}, lines, how, true)
+	}
+	var blocked []int
+	for i := range d.s.threads {
+		if t := &d.s.threads[i]; t.is(tSpawned) && !t.is(tDone) && t.wait != wNone {
+			blocked = append(blocked, i)
+		}
+	}
+	lines, how := d.chain(blocked[0])
+	return d.deadlockReport(blocked, lines, how, false)
+}
+
+// deadlockReport is Interp.run's report of chaos.EndDeadlock.
+func (d *driver) deadlockReport(blocked []int, lines []string, how string, others bool) *Terminal {
+	kind := KindDeadlock
+	switch how {
+	case chaos.ChainForever:
+		kind = KindDeadlockOnHung
+	case chaos.ChainEnded:
+		kind = KindDeadlockOnEnded
+	}
+	d.r.Cycle = lines
+	d.n.report = Report{Kind: kind, Message: deadlockMessage(others, lines)}
+	if len(blocked) > 0 {
+		st := d.m.cur(d.s, blocked[0])
+		d.n.report.Thread, d.n.report.Stmt, d.n.report.Op = d.name(blocked[0]), stmtRef(st), stmtOp(st)
+	}
+	return &Terminal{Outcome: Deadlock, Kind: kind, Thread: blocked[0]}
+}
+
+// name is Interp.threadName.
+func (d *driver) name(id int) string {
+	if id >= 0 && id < len(d.m.sc.Threads) {
+		return d.m.sc.Threads[id].Name
+	}
+	return "?"
+}
+
+// budgetMessage is the report of a run whose step budget ran out after
+// steps scheduling points.
+func budgetMessage(steps int) string {
+	return fmt.Sprintf("the step budget (%d scheduling points) ran out before the process exited", steps)
+}
+
+// deadlockMessage is the report of a deadlock with its wait-for chain;
+// others: main can never run again while other threads still could.
+func deadlockMessage(others bool, lines []string) string {
+	msg := "no thread can run and the process has not exited: "
+	if others {
+		msg = "main can never run again (other threads spin on) and the process has not exited: "
+	}
+	return msg + chaos.FormatCycle(lines)
+}
+
+// guardChurnMessage is guardChurn's report: main waited for guards (waits,
+// guardWait's words) until the budget ran out; holder held the first.
+func guardChurnMessage(waits, holder string) string {
+	return fmt.Sprintf("main waited for the interpreter guards until the step budget ran out: one was always held (guard churn starves finalization): main waits for %s (held by %s)", waits, holder)
+}
