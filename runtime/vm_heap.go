@@ -211,7 +211,6 @@ func (r *run) noGILAt(st *scenario.Stmt, o int16, words func() string) stepEnd {
 	return r.failAt(st, Corruption, KindNoGIL, words)
 }
 
-
 // collect is finalization's "collect" step (finalize): the published
 // globals DECREF'd once each, in order, by main; then step 7's phase.
 func (r *run) collect(f *vmFrame) stepEnd {
@@ -239,19 +238,20 @@ func (r *run) freeLocals() {
 // canon renumbers the objects in the order the key meets them (bound
 // names by id, the globals, then each thread's frame items and locals)
 // and drops those nothing refers to: two states whose heaps differ only
-// in numbering or in garbage get one key, as keyEnc.obj gives them.
-func (s *VMState) canon() {
+// in numbering or in garbage get one key, as keyEnc.obj gives them. A
+// narrated run's tables (n, nil in the search) follow the renumbering.
+func (s *VMState) canon(n *narrator) {
 	h := &s.heap
-	n := len(h.objs)
-	if n == 0 {
+	count := len(h.objs)
+	if count == 0 {
 		return
 	}
 	var buf [64]int16
 	remap := buf[:0]
-	if n <= len(buf) {
-		remap = buf[:n]
+	if count <= len(buf) {
+		remap = buf[:count]
 	} else {
-		remap = make([]int16, n)
+		remap = make([]int16, count)
 	}
 	for i := range remap {
 		remap[i] = -1
@@ -263,8 +263,8 @@ func (s *VMState) canon() {
 			next++
 		}
 	})
-	same := int(next) == n
-	for i := 0; same && i < n; i++ {
+	same := int(next) == count
+	for i := 0; same && i < count; i++ {
 		same = remap[i] == int16(i)
 	}
 	if same {
@@ -278,6 +278,21 @@ func (s *VMState) canon() {
 	}
 	h.objs = objs
 	s.eachRef(func(o *int16) { *o = remap[*o] })
+	if n != nil {
+		n.renumber(remap, int(next))
+	}
+}
+
+// renumber moves the narrator's object tables to the numbers remap gives
+// (-1: dropped); next is the number of objects kept.
+func (n *narrator) renumber(remap []int16, next int) {
+	names, freed := make([]string, next), make([]string, next)
+	for i, to := range remap {
+		if to >= 0 && i < len(n.objName) {
+			names[to], freed[to] = n.objName[i], n.freedBy[i]
+		}
+	}
+	n.objName, n.freedBy = names, freed
 }
 
 // eachRef calls fn on every reference to an object, in key order.

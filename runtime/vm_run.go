@@ -3,6 +3,7 @@ package runtime
 import (
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
@@ -34,8 +35,8 @@ const (
 )
 
 // narrator is what a narrated run of the step function records beyond
-// the state; nil in the search. Objects keep their numbers in a narrated
-// run (no canon), so the tables are by object index.
+// the state; nil in the search. The object tables are by object index
+// (canon renumbers them with the heap).
 type narrator struct {
 	steps    int // scheduling points taken (chaos.Controller.Steps)
 	strikes  int
@@ -44,11 +45,14 @@ type narrator struct {
 	out      []byte
 	objName  []string // by object index
 	freedBy  []string // by object index
-	report   Report   // the halt's report
+	// collectAt is the number of objects at which narrate next collects
+	// the garbage.
+	collectAt int
+	report    Report // the halt's report
 }
 
 // stepByDefault: EngineAuto runs the step function.
-var stepByDefault = false
+var stepByDefault = true
 
 // stepEngine reports whether cfg's run goes to the step function.
 func stepEngine(cfg Config) bool {
@@ -80,7 +84,25 @@ func runStep(s *scenario.Scenario, cfg Config) (r *Result, ok bool, err error) {
 		watchdog = 2 * time.Second
 	}
 	d.deadline = time.Now().Add(watchdog)
-	return d.run(), true, nil
+	defer func() {
+		if v := recover(); v != nil {
+			r, ok, err = nil, true, d.brokeInvariant(v)
+		}
+	}()
+	r = d.run()
+	return r, r != nil, nil
+}
+
+// brokeInvariant is Interp.brokeInvariant: v, a panic raised while the
+// run's current thread stepped or chose, as an *InternalError.
+func (d *driver) brokeInvariant(v any) error {
+	sc, phase, st := d.m.sc, "body", (*scenario.Stmt)(nil)
+	if d.s != nil {
+		phase, st = vmPhases[d.s.phase], d.m.stmtAt(d.s, d.cur)
+	}
+	return &InternalError{Scenario: sc.Name, Presets: strings.Join(sc.Presets, " "), Policy: d.m.policy,
+		Thread: d.name(d.cur), Stmt: stmtRef(st), Phase: phase, Value: fmt.Sprint(v), Where: panicSite(),
+		Schedule: d.r.Schedule}
 }
 
 // strategyOf is the strategy of cfg's run of s and its description.
@@ -105,29 +127,39 @@ type driver struct {
 	max      int
 	deadline time.Time
 	runnable []int
+	cur      int // the thread that runs or chooses (main at first)
 }
 
 // run steps the threads the strategy picks until the run ends, and
-// returns its Result.
+// returns its Result, or nil when the run outgrows the step function
+// (maxNarratedObjects).
 func (d *driver) run() *Result {
 	s, term := d.m.initial(d.n)
 	d.s = s
-	cur, preemptions := 0, 0
+	preemptions := 0
 	for term == nil {
+		if len(s.heap.objs) > maxNarratedObjects {
+			return nil
+		}
 		var id int
-		id, term = d.pick(cur)
+		id, term = d.pick(d.cur)
 		if term != nil {
 			break
 		}
-		if id != cur && d.m.canRun(s, cur) {
+		if id != d.cur && d.m.canRun(s, d.cur) {
 			preemptions++
 		}
 		d.r.Schedule = append(d.r.Schedule, id)
-		cur = id
+		d.cur = id
 		term = d.m.narrate(s, id, d.n)
 	}
 	return d.result(term, preemptions)
 }
+
+// maxNarratedObjects bounds the live objects of a narrated run, below
+// the step function's 32,767: a run that keeps more (a loop that
+// publishes new objects) goes to the goroutine model, which has no bound.
+const maxNarratedObjects = 32000
 
 // pick is Controller.pick: the budget, the watchdog, a deadlock, or the
 // strategy's choice among the threads that can run.

@@ -70,17 +70,23 @@ func (m *Machine) Step(s *VMState, id int) *Terminal {
 	r := run{m: m, s: s, id: id, t: &s.threads[id]}
 	r.t.wait, r.t.waitArg = 0, 0
 	term := r.steps()
-	s.canon()
+	s.canon(nil)
 	return term
 }
 
 // narrate is Step in a narrated run (vm_run.go): n records the words of
-// the report, and the objects keep their numbers (no canon), which n's
-// tables are indexed by.
+// the report. The objects are collected (canon, which renumbers n's
+// tables too) only when their number has doubled since the last time, so
+// that a run that keeps many objects live pays for each once.
 func (m *Machine) narrate(s *VMState, id int, n *narrator) *Terminal {
 	r := run{m: m, s: s, id: id, t: &s.threads[id], n: n}
 	r.t.wait, r.t.waitArg = 0, 0
-	return r.steps()
+	term := r.steps()
+	if term == nil && len(s.heap.objs) >= n.collectAt {
+		s.canon(n)
+		n.collectAt = min(2*len(s.heap.objs)+64, maxNarratedObjects)
+	}
+	return term
 }
 
 func (r *run) steps() *Terminal {
