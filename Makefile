@@ -49,7 +49,8 @@ wild-check:
 	$(GO) test -count=1 -v -run='^TestWildWithinProvedSets$$' -timeout=60m ./scenarios -sfz.wild-runs=$(WILD_RUNS)
 
 # A short run of every fuzz target (go test -fuzz takes one target at a time):
-# FuzzParse and FuzzDecode for FUZZTIME each, FuzzShutdown for
+# FuzzParse, FuzzDecode and FuzzEngines (the step function against the
+# goroutine model, docs/step-function.md) for FUZZTIME each, FuzzShutdown for
 # SHUTDOWN_FUZZTIME (FUZZTIME unless given). CI runs `make test`, which
 # replays the corpus and the seeds, then
 # `make fuzz FUZZTIME=10s SHUTDOWN_FUZZTIME=60s` as the smoke run.
@@ -60,6 +61,7 @@ wild-check:
 fuzz:
 	GO=$(GO) scripts/fuzz-target.sh FuzzParse scenario $(FUZZTIME)
 	GO=$(GO) scripts/fuzz-target.sh FuzzDecode scenario $(FUZZTIME)
+	GO=$(GO) scripts/fuzz-target.sh FuzzEngines fuzz $(FUZZTIME)
 	GO=$(GO) scripts/fuzz-target.sh FuzzShutdown fuzz $(SHUTDOWN_FUZZTIME)
 
 # FuzzShutdown alone for FUZZLONG (30 minutes unless given), as the nightly
