@@ -26,6 +26,17 @@
 // free, GIL-less DECREFs, underflows and swallowed unwinds into corruption.
 // The run stops at its first terminal event and returns a Result.
 //
+// The model has two implementations of one semantics. This file and the
+// ones it names are the goroutine model described above: wild mode runs
+// it, and it is the reference. The step function (vm*.go;
+// docs/step-function.md) holds the same state as one value and runs a
+// thread to its next scheduling point as a function of it: the exhaustive
+// search copies its states, and the controlled mode (Run without
+// Config.Wild) steps it under the strategy with no goroutines (vm_run.go),
+// with the words of every report defined once for both (words.go). The
+// two take the same scheduling points and give the same Result, byte for
+// byte (TestEnginesAgree, FuzzEngines); Config.Engine picks one.
+//
 // Choices the contract leaves open, made here: an object used before any
 // thread created it is a no-op (Python would see None); foreign threads that
 // end holding the GIL keep it held; the step budget counts scheduling
