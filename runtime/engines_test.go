@@ -79,7 +79,8 @@ func fuzzInputs(t *testing.T, n int) []*scenario.Scenario {
 
 // engineConfigs are the runs of s to compare: each policy under the
 // scenario's own schedule, random seeds, PCT and a NoStrike
-// counterfactual.
+// counterfactual, and traced (Config.Trace: the events) under the
+// scenario's schedule and a random seed.
 func engineConfigs(s *scenario.Scenario) []runtime.Config {
 	var out []runtime.Config
 	for _, p := range scenario.Policies {
@@ -88,6 +89,8 @@ func engineConfigs(s *scenario.Scenario) []runtime.Config {
 			runtime.Config{Policy: p, MaxSteps: 5000, NoStrike: true},
 			runtime.Config{Policy: p, MaxSteps: 3000, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: 7}},
 			runtime.Config{Policy: p, MaxSteps: 3000, Schedule: &scenario.Schedule{Kind: scenario.SchedulePCT, Depth: 3, Seed: 11}},
+			runtime.Config{Policy: p, MaxSteps: 5000, Trace: true},
+			runtime.Config{Policy: p, MaxSteps: 3000, Trace: true, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: 3}},
 		)
 	}
 	return out
@@ -111,7 +114,7 @@ func bothEngines(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, *ru
 	want, werr := runtime.Run(s, cfg)
 	cfg.Engine = runtime.EngineStep
 	got, gerr := runtime.Run(s, cfg)
-	where := fmt.Sprintf("%s policy %s nostrike %v schedule %v:\n%s", s.Name, cfg.Policy, cfg.NoStrike, cfg.Schedule, scenario.Print(s))
+	where := fmt.Sprintf("%s policy %s nostrike %v trace %v schedule %v:\n%s", s.Name, cfg.Policy, cfg.NoStrike, cfg.Trace, cfg.Schedule, scenario.Print(s))
 	if (werr != nil) != (gerr != nil) {
 		return nil, nil, fmt.Sprintf("%s\nerrors differ: goroutine %v, step %v", where, werr, gerr)
 	}
