@@ -145,16 +145,7 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 		return stepOn
 	}
 	if s.holder >= 0 {
-		if int(s.holder) == r.id { // acquire twice: blocks for ever
-			r.event(EvBlock, ownGILWords)
-		}
-		if r.tracing() {
-			r.event(EvWaitGIL, r.site())
-		}
-		s.dropReq, s.requester = true, int8(r.id)
-		r.t.flags |= tWaitingGIL
-		f.phase = 3
-		return r.block(wGIL, 0)
+		return r.waitGIL(f)
 	}
 	pending := s.dropReq && int(s.requester) != r.id || r.otherGILWaiter()
 	s.holder, s.last = int8(r.id), int8(r.id)
@@ -178,6 +169,22 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 		return r.strike("", "after acquiring")
 	}
 	return stepOn
+}
+
+// waitGIL is takeGIL's wait for the GIL another thread holds (or the
+// thread itself: acquire twice blocks for ever), asking for a drop.
+func (r *run) waitGIL(f *vmFrame) stepEnd {
+	s := r.s
+	if int(s.holder) == r.id {
+		r.event(EvBlock, ownGILWords)
+	}
+	if r.tracing() {
+		r.event(EvWaitGIL, r.site())
+	}
+	s.dropReq, s.requester = true, int8(r.id)
+	r.t.flags |= tWaitingGIL
+	f.phase = 3
+	return r.block(wGIL, 0)
 }
 
 func (r *run) otherGILWaiter() bool {

@@ -201,12 +201,7 @@ func (r *run) frame() stepEnd {
 	case fLoop, fForever, fUntil:
 		return r.loop(f)
 	case fLock:
-		r.t.set(tInCall, false)
-		r.s.locks[f.a] = int8(r.id)
-		if r.tracing() {
-			r.event(EvLock, r.m.stmtAt(r.s, r.id).Name)
-		}
-		return r.pop()
+		return r.locked(f)
 	case fBlocking:
 		return r.blocking(f)
 	case fRelease:
@@ -496,25 +491,8 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		r.s.events |= 1 << r.m.events[st.Name]
 		r.event(EvSet, st.Name)
 		return stepOn
-	case scenario.OpUnlock:
-		l, ok := r.m.locks[st.Name]
-		if !ok || r.s.locks[l] != int8(r.id) {
-			return r.fail(Corruption, KindBadUnlock, func() string { return badUnlockWords(r.name(), st.Name) })
-		}
-		r.s.locks[l] = -1
-		r.event(EvUnlock, st.Name)
-		return stepOn
-	case scenario.OpLock:
-		l := r.m.locks[st.Name]
-		if r.s.locks[l] >= 0 {
-			r.event(EvWaitLock, st.Name)
-			r.t.flags |= tInCall
-			r.push(vmFrame{kind: fLock, a: l})
-			return r.block(wLock, int(l))
-		}
-		r.s.locks[l] = int8(r.id)
-		r.event(EvLock, st.Name)
-		return stepOn
+	case scenario.OpUnlock, scenario.OpLock:
+		return r.lockStmt(st)
 	case scenario.OpWork:
 		return r.push(vmFrame{kind: fWork, a: r.m.sid[st]})
 	case scenario.OpIO:
@@ -530,14 +508,7 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		kind := map[scenario.Op]uint8{scenario.OpLoop: fLoop, scenario.OpForever: fForever, scenario.OpUntil: fUntil}[st.Op]
 		return r.push(vmFrame{kind: kind, a: r.m.sid[st]})
 	case scenario.OpIf:
-		b, finalizing := r.m.els[st], r.s.flags&vmFinalizing != 0
-		if finalizing {
-			b = r.m.body[st]
-		}
-		if r.tracing() {
-			r.event(EvNote, isFinalizingWords(finalizing))
-		}
-		return r.push(vmFrame{kind: fBody, a: b})
+		return r.ifFinalizing(st)
 	case scenario.OpPark:
 		r.event(EvPark, parkWords)
 		r.t.flags |= tHung
@@ -578,6 +549,52 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		return r.heapStmt(st) // vm_heap.go
 	}
 	panic("runtime: the step function has no semantics for " + st.Op.String())
+}
+
+// lockStmt is lock (its wait: the fLock frame) and unlock.
+func (r *run) lockStmt(st *scenario.Stmt) stepEnd {
+	l, ok := r.m.locks[st.Name]
+	if st.Op == scenario.OpUnlock {
+		if !ok || r.s.locks[l] != int8(r.id) {
+			return r.fail(Corruption, KindBadUnlock, func() string { return badUnlockWords(r.name(), st.Name) })
+		}
+		r.s.locks[l] = -1
+		r.event(EvUnlock, st.Name)
+		return stepOn
+	}
+	if r.s.locks[l] >= 0 {
+		r.event(EvWaitLock, st.Name)
+		r.t.flags |= tInCall
+		r.push(vmFrame{kind: fLock, a: l})
+		return r.block(wLock, int(l))
+	}
+	r.s.locks[l] = int8(r.id)
+	r.event(EvLock, st.Name)
+	return stepOn
+}
+
+// locked is the end of lock's wait: the lock is free and the thread
+// takes it.
+func (r *run) locked(f *vmFrame) stepEnd {
+	r.t.set(tInCall, false)
+	r.s.locks[f.a] = int8(r.id)
+	if r.tracing() {
+		r.event(EvLock, r.m.stmtAt(r.s, r.id).Name)
+	}
+	return r.pop()
+}
+
+// ifFinalizing is ifFinalizing: Py_IsFinalizing() read after the
+// statement's scheduling point chooses the block.
+func (r *run) ifFinalizing(st *scenario.Stmt) stepEnd {
+	b, finalizing := r.m.els[st], r.s.flags&vmFinalizing != 0
+	if finalizing {
+		b = r.m.body[st]
+	}
+	if r.tracing() {
+		r.event(EvNote, isFinalizingWords(finalizing))
+	}
+	return r.push(vmFrame{kind: fBody, a: b})
 }
 
 // spawn is spawn.
