@@ -41,7 +41,7 @@ func (in *Interp) afterFinalize(t *thread) {
 	// main, as the model records it) and main runs as a plain OS thread.
 	in.v2.afterFinalize = true
 	if t.hasGIL {
-		in.event(t, EvDropGIL, "destroyed with the interpreter (_PyEval_FiniGIL)")
+		in.event(t, EvDropGIL, finiGILWords)
 	}
 	t.hasGIL, t.tstate, t.kind = false, false, scenario.Foreign
 	for _, b := range in.sc.AfterFinalize {
@@ -56,7 +56,7 @@ func (in *Interp) afterFinalizeStmt(t *thread, st *scenario.Stmt) bool {
 	switch st.Op {
 	case scenario.OpGuard:
 		// Py_IsFinalizing() is still true: the guard skips its DECREF.
-		in.event(t, EvNote, "guard "+st.Name+": finalizing, DECREF skipped")
+		in.event(t, EvNote, guardSkippedWords(st.Name))
 		return true
 	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref,
 		scenario.OpDecref, scenario.OpUse, scenario.OpPrint, scenario.OpWork:

@@ -26,10 +26,12 @@ var enginesRandom = flag.Int("sfz.engines-random", 1000, "random fuzz inputs Tes
 // wait-for chain, schedule, preemptions, strikes, stdout, hung threads.
 // It runs every library file under every policy and several schedules,
 // the FuzzShutdown seeds and random fuzz inputs, each also as a NoStrike
-// counterfactual and as a replay of a schedule cut short (a divergence).
+// counterfactual, traced (the timeline's events) and as a replay of a
+// schedule cut short (a divergence). testdata/engines holds scenarios for
+// the events the others do not reach (raises on their way, guards).
 func TestEnginesAgree(t *testing.T) {
 	var cases []*scenario.Scenario
-	for _, f := range testscn.Library(t) {
+	for _, f := range testscn.Files(t, "../scenarios/*.scn", "../scenarios/patterns/*.scn", "testdata/engines/*.scn") {
 		cases = append(cases, f.Scenario)
 	}
 	cases = append(cases, fuzzInputs(t, *enginesRandom)...)
@@ -79,7 +81,8 @@ func fuzzInputs(t *testing.T, n int) []*scenario.Scenario {
 
 // engineConfigs are the runs of s to compare: each policy under the
 // scenario's own schedule, random seeds, PCT and a NoStrike
-// counterfactual.
+// counterfactual, and traced (Config.Trace: the events) under the
+// scenario's schedule, a random seed and as a counterfactual.
 func engineConfigs(s *scenario.Scenario) []runtime.Config {
 	var out []runtime.Config
 	for _, p := range scenario.Policies {
@@ -88,6 +91,9 @@ func engineConfigs(s *scenario.Scenario) []runtime.Config {
 			runtime.Config{Policy: p, MaxSteps: 5000, NoStrike: true},
 			runtime.Config{Policy: p, MaxSteps: 3000, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: 7}},
 			runtime.Config{Policy: p, MaxSteps: 3000, Schedule: &scenario.Schedule{Kind: scenario.SchedulePCT, Depth: 3, Seed: 11}},
+			runtime.Config{Policy: p, MaxSteps: 5000, Trace: true},
+			runtime.Config{Policy: p, MaxSteps: 3000, Trace: true, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: 3}},
+			runtime.Config{Policy: p, MaxSteps: 3000, Trace: true, NoStrike: true, Schedule: &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: 5}},
 		)
 	}
 	return out
@@ -111,7 +117,7 @@ func bothEngines(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, *ru
 	want, werr := runtime.Run(s, cfg)
 	cfg.Engine = runtime.EngineStep
 	got, gerr := runtime.Run(s, cfg)
-	where := fmt.Sprintf("%s policy %s nostrike %v schedule %v:\n%s", s.Name, cfg.Policy, cfg.NoStrike, cfg.Schedule, scenario.Print(s))
+	where := fmt.Sprintf("%s policy %s nostrike %v trace %v schedule %v:\n%s", s.Name, cfg.Policy, cfg.NoStrike, cfg.Trace, cfg.Schedule, scenario.Print(s))
 	if (werr != nil) != (gerr != nil) {
 		return nil, nil, fmt.Sprintf("%s\nerrors differ: goroutine %v, step %v", where, werr, gerr)
 	}
@@ -146,4 +152,21 @@ func jsonDiff(a, b *runtime.Result) string {
 		}
 	}
 	return out.String()
+}
+
+// TestEnginesAgreeLongTrace compares a traced run that records more
+// events than a trace keeps (maxEvents): both engines keep the same
+// first ones.
+func TestEnginesAgreeLongTrace(t *testing.T) {
+	s, err := scenario.Parse("long.scn", []byte("scenario \"long\"\nmain {\n  spawn d\n  forever {\n    work 2\n  }\n}\ndaemon d {\n  forever {\n    lock L\n    io\n    unlock L\n  }\n}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _, msg := bothEngines(s, runtime.Config{MaxSteps: 40000, Trace: true})
+	if msg != "" {
+		t.Fatal(msg)
+	}
+	if want.Outcome != runtime.Budget || len(want.Events) != 20000 {
+		t.Fatalf("outcome %s with %d events, want budget with a full trace (20000)", want.Outcome, len(want.Events))
+	}
 }

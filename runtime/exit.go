@@ -1,8 +1,6 @@
 package runtime
 
 import (
-	"fmt"
-
 	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 )
 
@@ -33,12 +31,11 @@ func (in *Interp) strike(t *thread, site, when string) {
 	}
 	in.result.Strikes++
 	action := in.policy
-	by := "policy " + action
 	if in.sc.Callback != "" {
 		action = in.sc.Callback
-		by = "callback " + action
 	}
-	in.event(t, EvStrike, fmt.Sprintf("%s at %s (%s)", by, site, when))
+	by := strikeByWords(in.sc.Callback != "", action)
+	in.event(t, EvStrike, strikeEventWords(by, site, when))
 	msg := strikeWords(t.name, site, when, by, action)
 	switch action {
 	case PolicyAbort:
@@ -80,7 +77,7 @@ func (in *Interp) unwind(t *thread) {
 		in.dropGIL(t)
 	}
 	t.unwinding = true
-	in.event(t, EvUnwind, fmt.Sprintf("%d native frame(s)", len(t.frames)))
+	in.event(t, EvUnwind, unwindEventWords(len(t.frames)))
 	for len(t.frames) > 0 {
 		f := t.frames[len(t.frames)-1]
 		if f.stmt.Noexcept || f.stmt.Nounwind {

@@ -113,9 +113,9 @@ func (in *Interp) freeThreadStates(t *thread) {
 		}
 	}
 	if freed {
-		in.event(t, EvNote, "thread states of other threads freed")
+		in.event(t, EvNote, tstatesFreedWords)
 	} else {
-		in.event(t, EvNote, "thread states of other threads forgotten (each is freed when its thread lets go)")
+		in.event(t, EvNote, tstatesForgottenWords)
 	}
 }
 
@@ -128,7 +128,7 @@ func (in *Interp) clearThreadStates(t *thread) {
 			in.clearThreadLocals(t, o)
 		}
 	}
-	in.event(t, EvNote, "thread states of other threads cleared (not freed)")
+	in.event(t, EvNote, tstatesClearedWords)
 }
 
 // flushStdout is step 5, flush_std_files: buffered_flush takes the buffer

@@ -127,7 +127,7 @@ func (in *Interp) takeGIL(t *thread, site string) {
 		if g.holder == t.id {
 			// Taking a GIL one already holds (acquire twice) blocks for
 			// ever, as a non-recursive lock does.
-			in.event(t, EvBlock, "the GIL, which it already holds")
+			in.event(t, EvBlock, ownGILWords)
 		}
 		g.dropReq, g.requester = true, t.id
 		in.event(t, EvWaitGIL, site)
@@ -181,7 +181,7 @@ func (in *Interp) releaseGIL(t *thread) {
 	in.dropGIL(t)
 	if pending {
 		g.dropReq = false
-		in.event(t, EvDropRequest, "FORCE_SWITCHING")
+		in.event(t, EvDropRequest, forceSwitchingWords)
 		in.ctl.Block(t.id, switchWait{in, t})
 	}
 }

@@ -81,17 +81,17 @@ const (
 func (in *Interp) takeGuard(t *thread, name string, scoped bool) (int, bool) {
 	g := &in.guards
 	if g.refusing || in.finalizing {
-		in.event(t, EvNote, "interp_guard "+guardName(name)+": refused (finalization has started)")
+		in.event(t, EvNote, guardRefusedWords(name))
 		return 0, false
 	}
 	if i := g.find(name, -1); i >= 0 && !scoped {
 		g.held[i].leaked = true
-		in.event(t, EvNote, "interp_guard "+name+": the guard it held is leaked, still held")
+		in.event(t, EvNote, guardLeakedWords(name))
 	}
 	id := g.next
 	g.next++
 	g.held = append(g.held, guard{id: id, name: name, holder: t.id, scoped: scoped})
-	in.event(t, EvNote, "interp_guard "+guardName(name)+": granted")
+	in.event(t, EvNote, guardGrantedWords(name))
 	return id, true
 }
 
@@ -104,7 +104,7 @@ func (in *Interp) closeGuard(t *thread, i int) {
 	}
 	name := g.held[i].name
 	g.held = append(g.held[:i], g.held[i+1:]...)
-	in.event(t, EvNote, "close "+guardName(name)+": closed")
+	in.event(t, EvNote, guardClosedWords(name))
 }
 
 // closeID closes the guard with id, if it is still held.
@@ -233,10 +233,10 @@ func (in *Interp) waitGuards(t *thread) {
 		}
 		if len(in.guards.held) == 0 { // the world stopped: swap the count
 			in.guards.refusing = true
-			in.event(t, EvNote, "no interpreter guard held: guards are refused from now on")
+			in.event(t, EvNote, guardsRefusedWords)
 			return
 		}
-		in.event(t, EvNote, "a guard was granted before main could refuse them: Py_FinalizeEx goes round its pre-finalization calls again")
+		in.event(t, EvNote, guardsRoundWords)
 		in.setPhase(t, "wait-threads")
 		in.waitNonDaemon(t)
 	}
@@ -292,11 +292,11 @@ func (in *Interp) ensureView(t *thread, st *scenario.Stmt) {
 }
 
 func (in *Interp) ifGuarded(t *thread, st *scenario.Stmt) {
-	body, v := st.Else, "not held"
-	if in.guards.find(st.Name, t.id) >= 0 {
-		body, v = st.Body, "held"
+	body, held := st.Else, in.guards.find(st.Name, t.id) >= 0
+	if held {
+		body = st.Body
 	}
-	in.event(t, EvNote, "guard "+st.Name+" is "+v)
+	in.event(t, EvNote, ifGuardedWords(st.Name, held))
 	in.exec(t, body)
 }
 

@@ -29,7 +29,7 @@ func (h *heap) create(name string, stack *thread) *object {
 func (in *Interp) object(t *thread, name, op string) *object {
 	o := in.heap.bound[name]
 	if o == nil {
-		in.event(t, EvNote, op+" "+name+": not created yet, no-op")
+		in.event(t, EvNote, notCreatedWords(op, name))
 		return nil
 	}
 	if o.freed {

@@ -427,7 +427,7 @@ func (in *Interp) halt(t *thread, o Outcome, kind, msg string) {
 func (in *Interp) haltAt(t *thread, st *scenario.Stmt, o Outcome, kind, msg string) {
 	in.result.Outcome = o
 	in.result.Report = Report{Kind: kind, Thread: t.name, Stmt: stmtRef(st), Op: stmtOp(st), Phase: in.phase, Message: msg, DuringUnwind: t.unwinding}
-	in.event(t, EvEnd, string(o)+": "+msg)
+	in.event(t, EvEnd, haltEventWords(o, msg))
 	in.ctl.Halt(nil)
 }
 

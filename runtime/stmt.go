@@ -154,7 +154,7 @@ func (in *Interp) publish(t *thread, st *scenario.Stmt) {
 // guard is v1's finalizing-safe DECREF: skipped once Py_IsFinalizing().
 func (in *Interp) guard(t *thread, st *scenario.Stmt) {
 	if in.finalizing && t.id != 0 {
-		in.event(t, EvNote, "guard "+st.Name+": finalizing, DECREF skipped")
+		in.event(t, EvNote, guardSkippedWords(st.Name))
 		return
 	}
 	in.needGIL(t, st)
@@ -211,11 +211,11 @@ func (in *Interp) forever(t *thread, st *scenario.Stmt) {
 // statement has its own after it, so the check races with the flag as the
 // real time-of-check/time-of-use does.
 func (in *Interp) ifFinalizing(t *thread, st *scenario.Stmt) {
-	body, v := st.Else, "false"
+	body := st.Else
 	if in.finalizing {
-		body, v = st.Body, "true"
+		body = st.Body
 	}
-	in.event(t, EvNote, "Py_IsFinalizing() is "+v)
+	in.event(t, EvNote, isFinalizingWords(in.finalizing))
 	in.exec(t, body)
 }
 

@@ -16,7 +16,7 @@ type pyRaise struct{ msg string }
 // raise is ignored.
 func (in *Interp) raise(t *thread, msg string) {
 	if t.unwinding || (t.id == 0 && in.v2.afterFinalize) {
-		in.event(t, EvNote, msg+" (ignored: no Python frame below the forced unwind)")
+		in.event(t, EvNote, raiseIgnoredWords(msg))
 		return
 	}
 	in.event(t, EvRaise, msg)
@@ -49,7 +49,7 @@ func (in *Interp) catchRaise(t *thread, body []*scenario.Stmt) (raised *pyRaise)
 // block and is printed ("Exception ignored in ..."), and t goes on after it.
 func (in *Interp) pyBlock(t *thread, body []*scenario.Stmt) {
 	if e := in.catchRaise(t, body); e != nil {
-		in.event(t, EvNote, "exception ended the block: "+e.msg)
+		in.event(t, EvNote, blockEndedWords(e.msg))
 	}
 }
 
@@ -188,7 +188,7 @@ func (in *Interp) spawn(t *thread, st *scenario.Stmt) {
 		return
 	}
 	if in.spawnRefused() {
-		in.raise(t, in.finalizationError()+": can't create new thread at interpreter shutdown")
+		in.raise(t, spawnRefusedWords(in.preset.Release.Minor))
 		return
 	}
 	target.spawned = true
@@ -206,15 +206,6 @@ func (in *Interp) spawn(t *thread, st *scenario.Stmt) {
 		Desc:        startWaitString(st.Name),
 		OnlyBlocker: true, // only the new thread can begin
 	})
-}
-
-// finalizationError names the exception a refused operation raises:
-// RuntimeError in 3.12, PythonFinalizationError from 3.13 (gh-104690).
-func (in *Interp) finalizationError() string {
-	if in.preset.Release.Minor >= 13 {
-		return "PythonFinalizationError"
-	}
-	return "RuntimeError"
 }
 
 // join waits for a thread (spec v2, "join after the flag"). Before the flag
@@ -252,7 +243,7 @@ func (in *Interp) join(t *thread, name string) {
 		return target.exiting || (in.finalizing && in.preset.Join == JoinReturns)
 	}
 	if in.finalizing && in.preset.Join == JoinRaises {
-		in.raise(t, "PythonFinalizationError: cannot join thread at interpreter shutdown")
+		in.raise(t, joinRefusedWords)
 		return
 	}
 	if returns() {
@@ -302,7 +293,7 @@ func (in *Interp) group(t *thread, st *scenario.Stmt) bool {
 // park blocks t for ever, keeping everything it holds. It does not return.
 func (in *Interp) park(t *thread) {
 	t.hung = true
-	in.event(t, EvPark, "blocks for ever, keeping its stack, its locks and the GIL if it holds it")
+	in.event(t, EvPark, parkWords)
 	in.ctl.Block(t.id, chaos.Forever("nothing: "+t.name+" is parked"))
 	panic("unreachable: a parked thread ran again")
 }

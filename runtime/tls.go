@@ -88,10 +88,10 @@ func (in *Interp) runTLS(runner, owner *thread, native bool) {
 		l.blocks = append(l.blocks[:i:i], l.blocks[i+1:]...)
 		prev := runner.cur
 		runner.cur = st
-		in.event(runner, EvNote, tlsNote+owner.name)
+		in.event(runner, EvNote, tlsRunWords(owner.name))
 		runner.inCleanup++
 		if e := in.catchRaise(runner, st.Body); e != nil {
-			in.event(runner, EvNote, "exception ignored in a thread-local destructor: "+e.msg)
+			in.event(runner, EvNote, tlsRaiseWords(e.msg))
 		}
 		runner.inCleanup--
 		if runner != owner && !runner.hasGIL {

@@ -55,9 +55,12 @@ type Machine struct {
 	teard    []int16
 	after    []int16 // after_finalize blocks
 	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
-	hasEnsure  bool
-	guardNames map[string]int8
-	group      map[*scenario.Stmt][]int // the copies a spawn or join of NAME[N] addresses
+	hasEnsure bool
+	// spawnRefused is the exception of a refused thread start, worded
+	// once (raise).
+	spawnRefused string
+	guardNames   map[string]int8
+	group        map[*scenario.Stmt][]int // the copies a spawn or join of NAME[N] addresses
 	// The liveness rule's operations: what sets each event id, closes
 	// each guard name id, and what each atthreadexit block holds.
 	waitOps, closeOps []string
@@ -90,7 +93,7 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	m := &Machine{sc: s, preset: preset, action: policy, policy: policy,
 		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
 		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{},
-		objs: objectIDs(s), stacks: usesStacks(s)}
+		objs: objectIDs(s), stacks: usesStacks(s), spawnRefused: spawnRefusedWords(preset.Release.Minor)}
 	if s.Callback != "" {
 		m.action = s.Callback
 	}

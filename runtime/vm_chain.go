@@ -133,8 +133,8 @@ func (d *driver) lockName(l int) string {
 }
 
 // guardNameOf is the name of guard name id g ("" for ensure view's).
-func (d *driver) guardNameOf(g int8) string {
-	for name, id := range d.m.guardNames {
+func (m *Machine) guardNameOf(g int8) string {
+	for name, id := range m.guardNames {
 		if id == g {
 			return name
 		}
@@ -146,7 +146,7 @@ func (d *driver) guardNameOf(g int8) string {
 func (d *driver) guardWaitString() string {
 	var names []string
 	for i, h := range d.s.guards {
-		n := guardName(d.guardNameOf(h.name))
+		n := guardName(d.m.guardNameOf(h.name))
 		if h.leaked {
 			n += " (leaked)"
 		}
@@ -164,7 +164,7 @@ func (d *driver) guardsNever() (why, how string, ok bool) {
 	how = chaos.ChainNever
 	for _, h := range d.s.guards {
 		holder, hs := int(h.holder), &d.s.threads[h.holder]
-		name := d.guardNameOf(h.name)
+		name := d.m.guardNameOf(h.name)
 		switch {
 		case h.leaked:
 			whys = append(whys, leakedGuardWhy(name, d.name(holder)))

@@ -106,6 +106,7 @@ func (r *run) releaseGIL() stepEnd {
 	r.dropGIL()
 	if pending {
 		s.dropReq = false
+		r.event(EvDropRequest, forceSwitchingWords)
 		r.push(vmFrame{kind: fRelease})
 		return r.block(wSwitch, 0)
 	}
@@ -144,10 +145,7 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 		return stepOn
 	}
 	if s.holder >= 0 {
-		s.dropReq, s.requester = true, int8(r.id)
-		r.t.flags |= tWaitingGIL
-		f.phase = 3
-		return r.block(wGIL, 0)
+		return r.waitGIL(f)
 	}
 	pending := s.dropReq && int(s.requester) != r.id || r.otherGILWaiter()
 	s.holder, s.last = int8(r.id), int8(r.id)
@@ -156,6 +154,9 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 	}
 	r.t.flags |= tHasGIL
 	r.t.set(tStepped, false)
+	if r.tracing() {
+		r.event(EvTakeGIL, r.site())
+	}
 	if r.t.is(tTstateFreed) && !p.CheckEntry {
 		return r.fail(Corruption, KindUAFTstate, func() string { return freedTstateWords(r.name()) })
 	}
@@ -168,6 +169,22 @@ func (r *run) takeGIL(f *vmFrame) stepEnd {
 		return r.strike("", "after acquiring")
 	}
 	return stepOn
+}
+
+// waitGIL is takeGIL's wait for the GIL another thread holds (or the
+// thread itself: acquire twice blocks for ever), asking for a drop.
+func (r *run) waitGIL(f *vmFrame) stepEnd {
+	s := r.s
+	if int(s.holder) == r.id {
+		r.event(EvBlock, ownGILWords)
+	}
+	if r.tracing() {
+		r.event(EvWaitGIL, r.site())
+	}
+	s.dropReq, s.requester = true, int8(r.id)
+	r.t.flags |= tWaitingGIL
+	f.phase = 3
+	return r.block(wGIL, 0)
 }
 
 func (r *run) otherGILWaiter() bool {
@@ -183,22 +200,20 @@ func (r *run) otherGILWaiter() bool {
 // forced unwind and terminate: vm_native.go), met at site ("": the
 // caller of the fTakeGIL frame on top, Machine.siteOf) when.
 func (r *run) strike(site, when string) stepEnd {
+	by := func() string { return strikeByWords(r.m.sc.Callback != "", r.m.action) }
 	if r.n != nil {
 		if r.n.strikes == 0 {
 			r.n.first = r.n.steps
 		}
 		r.n.strikes++
-	}
-	words := func() string {
 		if site == "" {
 			site = r.site()
 		}
-		by := "policy " + r.m.action
-		if r.m.sc.Callback != "" {
-			by = "callback " + r.m.action
+		if r.n.trace {
+			r.event(EvStrike, strikeEventWords(by(), site, when))
 		}
-		return strikeWords(r.name(), site, when, by, r.m.action)
 	}
+	words := func() string { return strikeWords(r.name(), site, when, by(), r.m.action) }
 	switch r.m.action {
 	case PolicyAbort:
 		return r.fail(Abort, KindPolicyAbort, words)
@@ -206,6 +221,9 @@ func (r *run) strike(site, when string) stepEnd {
 		return r.fail(LostCleanup, KindProcessExit, words)
 	case PolicyHang:
 		r.dropGIL()
+		if r.tracing() {
+			r.event(EvHang, by())
+		}
 		r.t.flags |= tHung
 		r.t.frames = append(r.t.frames[:0], vmFrame{kind: fParked})
 		return r.block(wForever, 0)
@@ -334,6 +352,9 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 	case finAfter: // afterFinalize: main runs on without the GIL or a thread state
 		if f.i == 0 {
 			s.flags |= vmAfterFinalize
+			if r.t.is(tHasGIL) {
+				r.event(EvDropGIL, finiGILWords)
+			}
 			r.t.set(tHasGIL, false) // the destroyed GIL stays locked by main
 			r.t.set(tTstate, false)
 		}
@@ -353,6 +374,7 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 // setPhase is setPhase: a scheduling point in the new phase.
 func (r *run) setPhase(f *vmFrame, phase, next uint8) stepEnd {
 	r.s.phase = phase
+	r.event(EvPhase, vmPhases[phase])
 	f.phase = next
 	return stepYield
 }
@@ -422,11 +444,13 @@ func (r *run) waitGuards(f *vmFrame) stepEnd {
 		if len(s.guards) == 0 {
 			break
 		}
-		s.phase, f.phase = 1, finGuards // wait-threads, then round again
+		r.event(EvNote, guardsRoundWords)
+		r.setPhase(f, 1, finGuards) // wait-threads, then round again
 		r.push(vmFrame{kind: fNonDaemon})
 		return stepYield
 	}
 	s.flags |= vmRefusing
+	r.event(EvNote, guardsRefusedWords)
 	return r.setPhase(f, 3, finFlag)
 }
 

@@ -43,33 +43,47 @@ func (s *VMState) find(name int8, t int) int {
 }
 
 // takeGuard is takeGuard: the id of the guard granted, or false once
-// guards are refused.
-func (r *run) takeGuard(name int8, scoped bool) (int32, bool) {
-	s := r.s
+// guards are refused; word is the guard's name ("" for ensure view's).
+func (r *run) takeGuard(name int8, word string, scoped bool) (int32, bool) {
+	s, tracing := r.s, r.tracing()
 	if s.flags&(vmRefusing|vmFinalizing) != 0 {
+		if tracing {
+			r.event(EvNote, guardRefusedWords(word))
+		}
 		return 0, false
 	}
 	if i := s.find(name, -1); i >= 0 && !scoped {
 		s.guards[i].leaked = true
+		if tracing {
+			r.event(EvNote, guardLeakedWords(word))
+		}
 	}
 	id := s.nextGuard
 	s.nextGuard++
 	s.guards = append(s.guards, vmGuard{id: id, name: name, holder: int8(r.id), scoped: scoped})
+	if tracing {
+		r.event(EvNote, guardGrantedWords(word))
+	}
 	return id, true
 }
 
-// closeGuard is closeGuard (i < 0: nothing held).
-func (s *VMState) closeGuard(i int) {
-	if i >= 0 {
-		s.guards = append(s.guards[:i], s.guards[i+1:]...)
+// closeGuard is closeGuard (i < 0: nothing held), at statement at
+// (eventAt).
+func (r *run) closeGuard(at *scenario.Stmt, i int) {
+	if i < 0 {
+		return
 	}
+	if r.tracing() {
+		r.eventAt(at, EvNote, guardClosedWords(r.m.guardNameOf(r.s.guards[i].name)))
+	}
+	r.s.guards = append(r.s.guards[:i], r.s.guards[i+1:]...)
 }
 
 // closeID is closeID.
-func (s *VMState) closeID(id int32) {
-	for i, h := range s.guards {
+func (r *run) closeID(at *scenario.Stmt, id int32) {
+	for i, h := range r.s.guards {
 		if h.id == id {
-			s.closeGuard(i)
+			r.closeGuard(at, i)
 			return
 		}
 	}
@@ -83,13 +97,16 @@ func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
 	}
 	switch st.Op {
 	case scenario.OpInterpGuard:
-		r.takeGuard(name, false)
+		r.takeGuard(name, st.Name, false)
 	case scenario.OpClose:
-		r.s.closeGuard(r.s.find(name, r.id))
+		r.closeGuard(nil, r.s.find(name, r.id))
 	case scenario.OpIfGuarded:
-		b := r.m.els[st]
-		if r.s.find(name, r.id) >= 0 {
+		b, held := r.m.els[st], r.s.find(name, r.id) >= 0
+		if held {
 			b = r.m.body[st]
+		}
+		if r.tracing() {
+			r.event(EvNote, ifGuardedWords(st.Name, held))
 		}
 		return r.push(vmFrame{kind: fBody, a: b})
 	case scenario.OpEnsureGuard:
@@ -98,7 +115,7 @@ func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
 		}
 		return r.ensure()
 	case scenario.OpInterpGuardBlock, scenario.OpEnsureView:
-		id, ok := r.takeGuard(name, true)
+		id, ok := r.takeGuard(name, st.Name, true)
 		if !ok {
 			return r.push(vmFrame{kind: fBody, a: r.m.els[st]})
 		}
@@ -125,17 +142,17 @@ func (r *run) guardBlock(f *vmFrame) stepEnd {
 		}
 		return stepOn
 	}
-	r.s.closeID(f.i)
+	r.closeID(nil, f.i)
 	return r.pop()
 }
 
 // closeBlocks closes the guards of the guard blocks in frames, as
 // guardBlock's deferred close does when a raise, main's exit or the forced
-// unwind leaves them.
-func (r *run) closeBlocks(frames []vmFrame) {
+// unwind leaves them, at statement at (eventAt).
+func (r *run) closeBlocks(at *scenario.Stmt, frames []vmFrame) {
 	for i := len(frames) - 1; i >= 0; i-- {
 		if frames[i].kind == fGuardBlock {
-			r.s.closeID(frames[i].i)
+			r.closeID(at, frames[i].i)
 		}
 	}
 }

@@ -107,6 +107,9 @@ func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
 		return stepOn
 	}
 	if st.Op == scenario.OpGuard && r.s.flags&vmFinalizing != 0 && r.id != 0 {
+		if r.tracing() {
+			r.event(EvNote, guardSkippedWords(st.Name))
+		}
 		return stepOn // guard: finalizing, DECREF skipped
 	}
 	if !r.needGIL() {
@@ -125,8 +128,11 @@ func (r *run) objectStmt(st *scenario.Stmt) stepEnd {
 		}
 	default:
 		o := h.bound[name]
-		if o < 0 {
-			return stepOn // object: not created yet, no-op
+		if o < 0 { // object: not created yet, no-op
+			if r.tracing() {
+				r.event(EvNote, notCreatedWords(st.Op.String(), st.Name))
+			}
+			return stepOn
 		}
 		if h.objs[o].flags&oFreed != 0 {
 			return r.uaf(o, st.Op.String())
@@ -182,6 +188,7 @@ func (r *run) decref(o int16, why string) stepEnd {
 		ob.flags |= oFreed
 		if r.n != nil {
 			r.n.freedBy[o] = freedByWords(r.name(), why)
+			r.event(EvFree, r.n.objName[o])
 		}
 	}
 	return stepOn

@@ -164,10 +164,10 @@ func (r *run) native(f *vmFrame) stepEnd {
 		return r.push(vmFrame{kind: fItems, i: f.i})
 	}
 	stk.natives = stk.natives[:f.i]
-	raised := f.aux == 1
+	raised, depth := f.aux == 1, len(r.t.frames)-1
 	r.pop()
 	if raised {
-		return r.raise()
+		return r.reraise(depth)
 	}
 	if len(stk.natives) == 0 && !r.foreign() && !r.t.is(tHasGIL) {
 		return r.fail(Corruption, KindNoGIL, func() string { return outermostNoGILWords(r.name()) })
@@ -189,10 +189,10 @@ func (r *run) runFrameItems(f *vmFrame) stepEnd {
 		}
 	}
 	if nat.n == 0 {
-		raised := f.aux == 1
+		raised, depth := f.aux == 1, len(r.t.frames)-1
 		r.pop()
 		if raised {
-			return r.raise()
+			return r.reraise(depth)
 		}
 		return stepOn
 	}
@@ -213,15 +213,17 @@ func (r *run) runFrameItems(f *vmFrame) stepEnd {
 }
 
 // cleanupBody is runFrameItems' catchRaise of a cleanup body, counted in
-// inCleanup; a raise that ends it is kept by the fItems frame below.
+// inCleanup; a raise that ends it is kept by the fItems frame below,
+// which carries on the first of its items' exceptions.
 func (r *run) cleanupBody(f *vmFrame) stepEnd {
 	if r.counted(f) {
 		return stepOn
 	}
-	raised := f.aux == 1
+	raised, depth := f.aux == 1, len(r.t.frames)-1
 	r.pop()
-	if raised {
+	if raised && r.top().aux == 0 {
 		r.top().aux = 1
+		r.keepExc(depth-1, r.keptExc(depth))
 	}
 	return stepOn
 }
@@ -235,6 +237,9 @@ func (r *run) cleanupBody(f *vmFrame) stepEnd {
 func (r *run) unwind(f *vmFrame) stepEnd {
 	if r.s.stacks == nil {
 		r.dropGIL() // no native frames: the thread ends at once
+		if r.tracing() {
+			r.event(EvUnwind, unwindEventWords(0))
+		}
 		return r.endThread(endUnwound)
 	}
 	stk := r.stack()
@@ -245,6 +250,9 @@ func (r *run) unwind(f *vmFrame) stepEnd {
 		}
 		r.dropGIL()
 		stk.unwinding = true
+		if r.tracing() {
+			r.event(EvUnwind, unwindEventWords(len(stk.natives)))
+		}
 		f.phase = 1
 		return stepOn
 	case 1:

@@ -15,16 +15,16 @@ import (
 // steps it, as chaos.Controller's pick does between two hand-offs, with no
 // goroutines. A narrator records what the Result says beyond the state:
 // the report's words, the objects' names and how each was freed, stdout's
-// bytes, the strikes. A traced run (Config.Trace: the timeline's events)
-// and wild mode stay on the goroutine model; TestEnginesAgree compares the
-// two engines' Results byte for byte.
+// bytes, the strikes, and in a traced run (Config.Trace) the timeline's
+// events (vm_trace.go). Wild mode stays on the goroutine model;
+// TestEnginesAgree compares the two engines' Results byte for byte.
 
 // Engine selects the implementation of a controlled run.
 type Engine uint8
 
 const (
-	// EngineAuto runs the step function, unless the run is traced or
-	// wild, or the step function does not model the scenario.
+	// EngineAuto runs the step function, unless the run is wild or the
+	// step function does not model the scenario.
 	EngineAuto Engine = iota
 	// EngineStep is EngineAuto (the name says what the caller expects).
 	EngineStep
@@ -49,6 +49,11 @@ type narrator struct {
 	// the garbage.
 	collectAt int
 	report    Report // the halt's report
+	// trace: the run records its events (Config.Trace; vm_trace.go);
+	// exc holds the messages of the exceptions frames keep on their way.
+	trace  bool
+	events []Event
+	exc    map[excKey]string
 }
 
 // stepByDefault: EngineAuto runs the step function.
@@ -56,7 +61,7 @@ var stepByDefault = true
 
 // stepEngine reports whether cfg's run goes to the step function.
 func stepEngine(cfg Config) bool {
-	return cfg.Engine != EngineGoroutine && cfg.Wild == nil && !cfg.Trace
+	return cfg.Engine != EngineGoroutine && cfg.Wild == nil
 }
 
 // runStep is Run on the step function. ok is false when the step
@@ -71,7 +76,7 @@ func runStep(s *scenario.Scenario, cfg Config) (r *Result, ok bool, err error) {
 	}
 	m.noStrike = cfg.NoStrike
 	strat, desc := strategyOf(s, cfg)
-	d := &driver{m: m, strat: strat, n: &narrator{}, max: cfg.MaxSteps}
+	d := &driver{m: m, strat: strat, n: &narrator{trace: cfg.Trace}, max: cfg.MaxSteps}
 	d.r = &Result{Scenario: s.Name, Policy: m.policy, Preset: m.preset.Name, Strategy: desc, Mode: "controlled", Diverged: -1}
 	for _, t := range s.Threads {
 		d.r.Threads = append(d.r.Threads, t.Name)
@@ -199,6 +204,9 @@ func (d *driver) result(term *Terminal, preemptions int) *Result {
 		if s.threads[i].is(tHung) {
 			r.Hung = append(r.Hung, d.m.sc.Threads[i].Name)
 		}
+	}
+	if n.trace {
+		r.Events = n.events
 	}
 	r.Report.Defect = r.Defect()
 	return r

@@ -142,8 +142,12 @@ func (r *run) failAt(st *scenario.Stmt, o Outcome, kind string, words func() str
 		case noStmt:
 			st = nil
 		}
-		r.n.report = Report{Kind: kind, Thread: r.name(), Stmt: stmtRef(st), Op: stmtOp(st), Message: words(),
+		msg := words()
+		r.n.report = Report{Kind: kind, Thread: r.name(), Stmt: stmtRef(st), Op: stmtOp(st), Message: msg,
 			DuringUnwind: r.unwinding()}
+		if r.n.trace { // at thread.cur, which is not st where they differ
+			r.record(nil, EvEnd, haltEventWords(o, msg))
+		}
 	}
 	return stepHalt
 }
@@ -197,9 +201,7 @@ func (r *run) frame() stepEnd {
 	case fLoop, fForever, fUntil:
 		return r.loop(f)
 	case fLock:
-		r.t.set(tInCall, false)
-		r.s.locks[f.a] = int8(r.id)
-		return r.pop()
+		return r.locked(f)
 	case fBlocking:
 		return r.blocking(f)
 	case fRelease:
@@ -267,6 +269,7 @@ func (r *run) threadFrame(f *vmFrame) stepEnd {
 	foreign := r.m.sc.Threads[r.id].Kind == scenario.Foreign
 	switch f.phase {
 	case 0:
+		r.event(EvStart, "")
 		if foreign { // no bootstrap, no thread state
 			f.phase = 4
 			r.t.flags |= tBegan
@@ -326,10 +329,13 @@ func (r *run) endThread(how uint8) stepEnd {
 	return r.endNow(how)
 }
 
-// endNow is the rest of endThread, after the native destructors ran.
+// endNow is the rest of endThread, after the native destructors ran:
+// the thread's end is recorded before the forced unwind's panic closes
+// the guard blocks it leaves (guardBlock's deferred close).
 func (r *run) endNow(how uint8) stepEnd {
+	r.event(EvEnd, endHows[how])
 	if how == endUnwound {
-		r.closeBlocks(r.t.frames)
+		r.closeBlocks(nil, r.t.frames)
 	}
 	r.t.flags |= tEnded
 	r.t.endHow = how
@@ -342,14 +348,44 @@ func (r *run) endNow(how uint8) stepEnd {
 	return stepExit
 }
 
-// raise is raise and catchRaise: the exception ends the innermost
-// Python-level block, native frame body or cleanup body, whose frame
-// (aux 1) goes on; frames on the way are left (a native frame's entry
-// stays when its items raised: see vm_native.go). During the forced
-// unwind the raise is ignored.
-func (r *run) raise() stepEnd {
-	if r.afterFinalize() || (r.s.stacks != nil && r.stack().unwinding) {
+// raise is raise: the exception msg (a constant, or worded by the
+// Machine, so that the search builds no words) goes on to the innermost
+// block that catches it (propagate). During the forced unwind, and on
+// main after Py_FinalizeEx returned, it is ignored.
+func (r *run) raise(msg string) stepEnd {
+	if r.raiseIgnored() {
+		if r.tracing() {
+			r.event(EvNote, raiseIgnoredWords(msg))
+		}
 		return stepOn // no Python frame below: the raise is ignored
+	}
+	r.event(EvRaise, msg)
+	return r.propagate(msg)
+}
+
+func (r *run) raiseIgnored() bool {
+	return r.afterFinalize() || (r.s.stacks != nil && r.stack().unwinding)
+}
+
+// reraise is the panic that carries on an exception a frame kept (a
+// native frame whose body raised, the items of a frame a cleanup body of
+// which raised), the frame at depth, just left.
+func (r *run) reraise(depth int) stepEnd {
+	if r.raiseIgnored() {
+		return stepOn
+	}
+	return r.propagate(r.keptExc(depth))
+}
+
+// propagate is catchRaise: the exception ends the innermost Python-level
+// block, native frame body, cleanup body or thread-local destructor,
+// whose frame (aux 1) goes on; frames on the way are left (a native
+// frame's entry stays when its items raised: see vm_native.go), and the
+// guard blocks among them closed at the statement that raised.
+func (r *run) propagate(msg string) stepEnd {
+	var at *scenario.Stmt // thread.cur until a block catches the raise
+	if r.tracing() {
+		at = r.m.stmtAt(r.s, r.id)
 	}
 	for {
 		f := r.top()
@@ -357,14 +393,32 @@ func (r *run) raise() stepEnd {
 		case fPyBlock, fNative, fCleanup, fTLSBody:
 			if f.phase == 1 {
 				f.aux = 1
+				r.caught(f.kind, msg)
 				return stepOn
 			}
 		}
-		r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
+		r.closeBlocks(at, r.t.frames[len(r.t.frames)-1:])
 		if f.kind == fNative && f.phase == 2 { // its items raised: the frame is left
 			r.stack().natives = r.stack().natives[:f.i]
 		}
 		r.pop()
+	}
+}
+
+// caught records what the block on top that caught exception msg does
+// with it: pyBlock and runTLS note it; a native frame or a cleanup body
+// keeps it for reraise.
+func (r *run) caught(kind uint8, msg string) {
+	if !r.tracing() {
+		return
+	}
+	switch kind {
+	case fPyBlock:
+		r.event(EvNote, blockEndedWords(msg))
+	case fTLSBody:
+		r.event(EvNote, tlsRaiseWords(msg))
+	default:
+		r.keepExc(len(r.t.frames)-1, msg)
 	}
 }
 
@@ -378,10 +432,12 @@ func (m *Machine) mustExit(s *VMState, id int) bool {
 	return !m.preset.PerThreadMustExit || s.threads[id].is(tMarked)
 }
 
+// dropGIL is dropGIL, for a thread that holds the GIL.
 func (r *run) dropGIL() {
 	if r.t.is(tHasGIL) {
 		r.s.holder = -1
 		r.t.set(tHasGIL, false)
+		r.event(EvDropGIL, "")
 	}
 }
 
@@ -413,6 +469,9 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 	if r.afterFinalize() { // afterFinalizeStmt
 		switch st.Op {
 		case scenario.OpGuard: // Py_IsFinalizing() is still true: no DECREF
+			if r.tracing() {
+				r.event(EvNote, guardSkippedWords(st.Name))
+			}
 			return stepOn
 		case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref,
 			scenario.OpDecref, scenario.OpUse, scenario.OpPrint, scenario.OpWork:
@@ -430,23 +489,10 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		return stepOn
 	case scenario.OpSet:
 		r.s.events |= 1 << r.m.events[st.Name]
+		r.event(EvSet, st.Name)
 		return stepOn
-	case scenario.OpUnlock:
-		l, ok := r.m.locks[st.Name]
-		if !ok || r.s.locks[l] != int8(r.id) {
-			return r.fail(Corruption, KindBadUnlock, func() string { return badUnlockWords(r.name(), st.Name) })
-		}
-		r.s.locks[l] = -1
-		return stepOn
-	case scenario.OpLock:
-		l := r.m.locks[st.Name]
-		if r.s.locks[l] >= 0 {
-			r.t.flags |= tInCall
-			r.push(vmFrame{kind: fLock, a: l})
-			return r.block(wLock, int(l))
-		}
-		r.s.locks[l] = int8(r.id)
-		return stepOn
+	case scenario.OpUnlock, scenario.OpLock:
+		return r.lockStmt(st)
 	case scenario.OpWork:
 		return r.push(vmFrame{kind: fWork, a: r.m.sid[st]})
 	case scenario.OpIO:
@@ -462,12 +508,9 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		kind := map[scenario.Op]uint8{scenario.OpLoop: fLoop, scenario.OpForever: fForever, scenario.OpUntil: fUntil}[st.Op]
 		return r.push(vmFrame{kind: kind, a: r.m.sid[st]})
 	case scenario.OpIf:
-		b := r.m.els[st]
-		if r.s.flags&vmFinalizing != 0 {
-			b = r.m.body[st]
-		}
-		return r.push(vmFrame{kind: fBody, a: b})
+		return r.ifFinalizing(st)
 	case scenario.OpPark:
+		r.event(EvPark, parkWords)
 		r.t.flags |= tHung
 		r.push(vmFrame{kind: fParked})
 		return r.block(wForever, 0)
@@ -489,8 +532,8 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		if r.n != nil {
 			r.n.exitCode = st.N
 		}
-		for r.top().kind != fMain {
-			r.closeBlocks(r.t.frames[len(r.t.frames)-1:])
+		for r.top().kind != fMain { // guard blocks close at the exit
+			r.closeBlocks(st, r.t.frames[len(r.t.frames)-1:])
 			r.pop()
 		}
 		return stepOn
@@ -508,6 +551,52 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 	panic("runtime: the step function has no semantics for " + st.Op.String())
 }
 
+// lockStmt is lock (its wait: the fLock frame) and unlock.
+func (r *run) lockStmt(st *scenario.Stmt) stepEnd {
+	l, ok := r.m.locks[st.Name]
+	if st.Op == scenario.OpUnlock {
+		if !ok || r.s.locks[l] != int8(r.id) {
+			return r.fail(Corruption, KindBadUnlock, func() string { return badUnlockWords(r.name(), st.Name) })
+		}
+		r.s.locks[l] = -1
+		r.event(EvUnlock, st.Name)
+		return stepOn
+	}
+	if r.s.locks[l] >= 0 {
+		r.event(EvWaitLock, st.Name)
+		r.t.flags |= tInCall
+		r.push(vmFrame{kind: fLock, a: l})
+		return r.block(wLock, int(l))
+	}
+	r.s.locks[l] = int8(r.id)
+	r.event(EvLock, st.Name)
+	return stepOn
+}
+
+// locked is the end of lock's wait: the lock is free and the thread
+// takes it.
+func (r *run) locked(f *vmFrame) stepEnd {
+	r.t.set(tInCall, false)
+	r.s.locks[f.a] = int8(r.id)
+	if r.tracing() {
+		r.event(EvLock, r.m.stmtAt(r.s, r.id).Name)
+	}
+	return r.pop()
+}
+
+// ifFinalizing is ifFinalizing: Py_IsFinalizing() read after the
+// statement's scheduling point chooses the block.
+func (r *run) ifFinalizing(st *scenario.Stmt) stepEnd {
+	b, finalizing := r.m.els[st], r.s.flags&vmFinalizing != 0
+	if finalizing {
+		b = r.m.body[st]
+	}
+	if r.tracing() {
+		r.event(EvNote, isFinalizingWords(finalizing))
+	}
+	return r.push(vmFrame{kind: fBody, a: b})
+}
+
 // spawn is spawn.
 func (r *run) spawn(id int, nowait bool) stepEnd {
 	if !r.needGIL() {
@@ -518,16 +607,17 @@ func (r *run) spawn(id int, nowait bool) stepEnd {
 	}
 	p := r.m.preset
 	if !p.SpawnWhileFinalizing && (r.s.flags&vmFinalizing != 0 || (p.SpawnRefusedEarly && r.s.flags&vmFinalizeStarted != 0)) {
-		return r.raise()
+		return r.raise(r.m.spawnRefused)
 	}
 	target := &r.s.threads[id]
 	target.flags |= tSpawned
 	target.frames = append(target.frames[:0], vmFrame{kind: fThread})
-	if r.m.sc.Threads[id].Kind == scenario.Foreign {
-		return stepOn
+	foreign := r.m.sc.Threads[id].Kind == scenario.Foreign
+	if !foreign {
+		target.flags |= tTstate
 	}
-	target.flags |= tTstate
-	if nowait {
+	r.event(EvSpawn, r.m.sc.Threads[id].Name)
+	if foreign || nowait {
 		return stepOn
 	}
 	return r.push(vmFrame{kind: fBlocking, a: int16(wStart), i: int32(id)})
@@ -546,7 +636,7 @@ func (r *run) join(id int) stepEnd {
 		return r.push(vmFrame{kind: fBlocking, a: int16(wEnded), i: int32(id)})
 	}
 	if r.s.flags&vmFinalizing != 0 && r.m.preset.Join == JoinRaises {
-		return r.raise()
+		return r.raise(joinRefusedWords)
 	}
 	if r.m.ready(r.s, r.id, wJoin, id) {
 		return stepOn

@@ -37,9 +37,13 @@ func (r *run) tlsFrame(f *vmFrame) stepEnd {
 	if i < 0 {
 		return r.pop()
 	}
-	st := owner.tls[i]
+	st, id := owner.tls[i], int(f.a)
 	owner.tls = append(owner.tls[:i:i], owner.tls[i+1:]...)
-	return r.push(vmFrame{kind: fTLSBody, a: st, i: int32(f.a)})
+	r.push(vmFrame{kind: fTLSBody, a: st, i: int32(id)})
+	if r.tracing() { // at the block's statement (runTLS sets runner.cur)
+		r.event(EvNote, tlsRunWords(r.m.sc.Threads[id].Name))
+	}
+	return stepOn
 }
 
 // tlsBody is runTLS's catchRaise of one block, counted in inCleanup: a
@@ -72,6 +76,14 @@ func (r *run) tstates(f *vmFrame) stepEnd {
 			f.phase = 1
 			return r.push(vmFrame{kind: fTLS, a: int16(f.i)})
 		}
+	}
+	switch {
+	case f.aux == 0:
+		r.event(EvNote, tstatesClearedWords)
+	case r.m.preset.TstatesClearedAtFlag:
+		r.event(EvNote, tstatesForgottenWords)
+	default:
+		r.event(EvNote, tstatesFreedWords)
 	}
 	return r.pop()
 }

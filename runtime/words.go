@@ -215,3 +215,101 @@ func smartNoGILWords(name, obj string, unwinding bool) string {
 	}
 	return fmt.Sprintf("%s: smart pointer released %s (Py_DECREF) without the GIL%s", name, obj, note)
 }
+
+// The details of trace events (Event.Detail) that both engines record:
+// the goroutine model's Interp.event calls and the step function's
+// run.event calls in a traced run (vm_trace.go).
+
+// Constant details.
+const (
+	forceSwitchingWords   = "FORCE_SWITCHING"
+	ownGILWords           = "the GIL, which it already holds"
+	finiGILWords          = "destroyed with the interpreter (_PyEval_FiniGIL)"
+	parkWords             = "blocks for ever, keeping its stack, its locks and the GIL if it holds it"
+	tstatesFreedWords     = "thread states of other threads freed"
+	tstatesForgottenWords = "thread states of other threads forgotten (each is freed when its thread lets go)"
+	tstatesClearedWords   = "thread states of other threads cleared (not freed)"
+	guardsRefusedWords    = "no interpreter guard held: guards are refused from now on"
+	guardsRoundWords      = "a guard was granted before main could refuse them: Py_FinalizeEx goes round its pre-finalization calls again"
+	joinRefusedWords      = "PythonFinalizationError: cannot join thread at interpreter shutdown"
+)
+
+// haltEventWords is the detail of the EvEnd event of a halt.
+func haltEventWords(o Outcome, msg string) string { return string(o) + ": " + msg }
+
+// strikeByWords names what a strike applies: the policy, or the exit
+// callback when the scenario has one.
+func strikeByWords(callback bool, action string) string {
+	if callback {
+		return "callback " + action
+	}
+	return "policy " + action
+}
+
+func strikeEventWords(by, site, when string) string {
+	return fmt.Sprintf("%s at %s (%s)", by, site, when)
+}
+
+func unwindEventWords(frames int) string { return fmt.Sprintf("%d native frame(s)", frames) }
+
+// finalizationErrorWords names the exception a refused operation raises
+// under release minor: RuntimeError in 3.12, PythonFinalizationError
+// from 3.13 (gh-104690).
+func finalizationErrorWords(minor int) string {
+	if minor >= 13 {
+		return "PythonFinalizationError"
+	}
+	return "RuntimeError"
+}
+
+// spawnRefusedWords is the exception of a thread start refused at
+// shutdown under release minor.
+func spawnRefusedWords(minor int) string {
+	return finalizationErrorWords(minor) + ": can't create new thread at interpreter shutdown"
+}
+
+func raiseIgnoredWords(msg string) string {
+	return msg + " (ignored: no Python frame below the forced unwind)"
+}
+
+func blockEndedWords(msg string) string { return "exception ended the block: " + msg }
+
+func tlsRunWords(owner string) string { return tlsNote + owner }
+
+func tlsRaiseWords(msg string) string {
+	return "exception ignored in a thread-local destructor: " + msg
+}
+
+func guardSkippedWords(name string) string {
+	return "guard " + name + ": finalizing, DECREF skipped"
+}
+
+// guardRefusedWords, guardLeakedWords, guardGrantedWords and
+// guardClosedWords take the guard's name ("" for ensure view's).
+func guardRefusedWords(name string) string {
+	return "interp_guard " + guardName(name) + ": refused (finalization has started)"
+}
+
+func guardLeakedWords(name string) string {
+	return "interp_guard " + name + ": the guard it held is leaked, still held"
+}
+
+func guardGrantedWords(name string) string { return "interp_guard " + guardName(name) + ": granted" }
+
+func guardClosedWords(name string) string { return "close " + guardName(name) + ": closed" }
+
+func ifGuardedWords(name string, held bool) string {
+	if held {
+		return "guard " + name + " is held"
+	}
+	return "guard " + name + " is not held"
+}
+
+func notCreatedWords(op, name string) string { return op + " " + name + ": not created yet, no-op" }
+
+func isFinalizingWords(v bool) string {
+	if v {
+		return "Py_IsFinalizing() is true"
+	}
+	return "Py_IsFinalizing() is false"
+}
