@@ -61,7 +61,7 @@ func (r *run) loop(f *vmFrame) stepEnd {
 	if f.kind == fLoop || f.i == 0 {
 		f.i++
 	}
-	return r.push(vmFrame{kind: fBody, a: r.m.body[st]})
+	return r.push(vmFrame{kind: fBody, a: r.m.sub[f.a].body})
 }
 
 // blocking is blockingCall: drop the GIL (if held), wait (a scheduling

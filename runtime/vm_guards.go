@@ -20,6 +20,9 @@ type vmGuard struct {
 func (m *Machine) guardName(name string) int8 {
 	id, ok := m.guardNames[name]
 	if !ok {
+		if m.guardNames == nil {
+			m.guardNames = map[string]int8{}
+		}
 		id = int8(len(m.guardNames))
 		m.guardNames[name] = id
 	}
@@ -75,8 +78,8 @@ func (s *VMState) closeID(id int32) {
 	}
 }
 
-// guardStmt runs the six statements of PEP 788.
-func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
+// guardStmt runs the six statements of PEP 788 (st, whose id is sid).
+func (r *run) guardStmt(st *scenario.Stmt, sid int16) stepEnd {
 	name := int8(-1)
 	if st.Name != "" {
 		name = r.m.guardNames[st.Name]
@@ -87,9 +90,9 @@ func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpClose:
 		r.s.closeGuard(r.s.find(name, r.id))
 	case scenario.OpIfGuarded:
-		b := r.m.els[st]
+		b := r.m.sub[sid].els
 		if r.s.find(name, r.id) >= 0 {
-			b = r.m.body[st]
+			b = r.m.sub[sid].body
 		}
 		return r.push(vmFrame{kind: fBody, a: b})
 	case scenario.OpEnsureGuard:
@@ -100,10 +103,10 @@ func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpInterpGuardBlock, scenario.OpEnsureView:
 		id, ok := r.takeGuard(name, true)
 		if !ok {
-			return r.push(vmFrame{kind: fBody, a: r.m.els[st]})
+			return r.push(vmFrame{kind: fBody, a: r.m.sub[sid].els})
 		}
 		view := st.Op == scenario.OpEnsureView
-		r.push(vmFrame{kind: fGuardBlock, a: r.m.body[st], i: id, aux: int8(boolByte(view))})
+		r.push(vmFrame{kind: fGuardBlock, a: r.m.sub[sid].body, i: id, aux: int8(boolByte(view))})
 		if view {
 			return r.ensure()
 		}
@@ -151,7 +154,7 @@ func (m *Machine) guardNever(s *VMState) bool {
 				return false
 			}
 		default:
-			if !m.never(s, 0, m.closeOps[h.name]) {
+			if !m.never(s, 0, m.live.closeOp(h.name)) {
 				return false
 			}
 		}
