@@ -34,7 +34,8 @@ import (
 var ErrUnsupported = errors.New("not modelled by the step function yet")
 
 // Machine is a scenario compiled for the step function under one policy.
-// It is read-only once compiled: the search's workers share it.
+// It is read-only once compiled: the search's workers share it, and
+// WithPolicy's copies share its arrays.
 type Machine struct {
 	sc     *scenario.Scenario
 	preset Preset
@@ -86,7 +87,8 @@ var supportedOps = [256]bool{
 // an error wrapping ErrUnsupported when the step function does not model
 // something s uses, and ErrUsage for an unknown policy or preset.
 // Compiling is cheap (a few passes over the statements, no per-statement
-// maps): the controlled mode is to compile each scenario it runs.
+// maps): the controlled mode compiles each scenario it runs. WithPolicy
+// gives the same machine under another policy without compiling again.
 func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	policy, preset, err := ResolvePolicy(s, policy)
 	if err != nil {
@@ -135,6 +137,25 @@ func actionOf(s *scenario.Scenario, policy string) string {
 		return s.Callback
 	}
 	return policy
+}
+
+// WithPolicy returns m under policy ("" keeps the scenario's, as
+// NewMachine): the same compiled machine, with the thread-exit policy
+// strike applies replaced (the exit callback, when the scenario has one,
+// still replaces any policy). Only the action depends on the policy: the
+// preset comes from the scenario's preset lines, and the blocks,
+// statement ids, names and liveness sets from its statements. The copy
+// shares m's arrays, which neither changes; a machine from WithPolicy
+// behaves as NewMachine(s, policy) does, and it returns ErrUsage as
+// NewMachine does for an unknown policy.
+func (m *Machine) WithPolicy(policy string) (*Machine, error) {
+	policy, _, err := ResolvePolicy(m.sc, policy)
+	if err != nil {
+		return nil, err
+	}
+	c := *m
+	c.action = actionOf(m.sc, policy)
+	return &c, nil
 }
 
 // countStmts counts the statements of s and the blocks compile gives an

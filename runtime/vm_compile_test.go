@@ -2,6 +2,7 @@ package runtime_test
 
 import (
 	"errors"
+	"fmt"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -127,4 +128,86 @@ func nestsLiveness(s *scenario.Scenario) bool {
 		}
 	}
 	return found
+}
+
+// A machine from WithPolicy is the machine NewMachine compiles under that
+// policy: over the library and the fuzz seeds, under every policy,
+// random walks take the same steps to the same states (keys), runnable
+// sets and terminals; the machine it was made from keeps its own policy;
+// an unknown policy is ErrUsage.
+func TestWithPolicy(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 4))
+	callbacks := 0
+	for _, s := range slices.Concat(library(t), fuzzSeeds(t)) {
+		base, err := runtime.NewMachine(s, "")
+		if errors.Is(err, runtime.ErrUnsupported) {
+			continue
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s.Callback != "" {
+			callbacks++
+		}
+		for _, p := range append([]string{""}, scenario.Policies...) {
+			got, err := base.WithPolicy(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := runtime.NewMachine(s, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 3 {
+				seed := rng.Uint64()
+				if err := sameWalk(got, want, seed); err != nil {
+					t.Fatalf("policy %q: %v\n%s", p, err, scenario.Print(s))
+				}
+			}
+		}
+		again, _ := runtime.NewMachine(s, "")
+		if err := sameWalk(base, again, rng.Uint64()); err != nil {
+			t.Fatalf("the machine WithPolicy copied: %v\n%s", err, scenario.Print(s))
+		}
+		if _, err := base.WithPolicy("nonesuch"); !errors.Is(err, runtime.ErrUsage) {
+			t.Fatalf("WithPolicy(nonesuch): %v, want ErrUsage", err)
+		}
+	}
+	if callbacks == 0 {
+		t.Error("no scenario with an exit callback: WithPolicy's keeping it is not tested")
+	}
+}
+
+// sameWalk walks a and b with the same random choices (seed), at most
+// 1,000 steps, and reports the first difference in keys, runnable
+// threads, or terminals.
+func sameWalk(a, b *runtime.Machine, seed uint64) error {
+	rng := rand.New(rand.NewPCG(seed, 0))
+	sa, ta := a.Initial()
+	sb, tb := b.Initial()
+	for n := 0; n < 1000; n++ {
+		if (ta == nil) != (tb == nil) || ta != nil && *ta != *tb {
+			return fmt.Errorf("step %d: terminal %+v, want %+v", n, ta, tb)
+		}
+		if string(sa.AppendKey(nil)) != string(sb.AppendKey(nil)) {
+			return fmt.Errorf("step %d: the states differ", n)
+		}
+		if ta != nil {
+			return nil
+		}
+		ra, rb := a.Runnable(sa, nil), b.Runnable(sb, nil)
+		if !slices.Equal(ra, rb) {
+			return fmt.Errorf("step %d: runnable %v, want %v", n, ra, rb)
+		}
+		ea, eb := a.End(sa, ra), b.End(sb, rb)
+		if (ea == nil) != (eb == nil) || ea != nil && *ea != *eb {
+			return fmt.Errorf("step %d: end %+v, want %+v", n, ea, eb)
+		}
+		if ea != nil {
+			return nil
+		}
+		id := ra[rng.IntN(len(ra))]
+		ta, tb = a.Step(sa, id), b.Step(sb, id)
+	}
+	return nil
 }
