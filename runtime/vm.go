@@ -34,6 +34,8 @@ import (
 var ErrUnsupported = errors.New("not modelled by the step function yet")
 
 // Machine is a scenario compiled for the step function under one policy.
+// It is read-only once compiled: the search's workers share it, and
+// WithPolicy's copies share its arrays.
 type Machine struct {
 	sc     *scenario.Scenario
 	preset Preset
@@ -41,38 +43,43 @@ type Machine struct {
 	policy string // the policy (Result.Policy)
 	// noStrike: must-exit checks do nothing (Config.NoStrike).
 	noStrike bool
-	blocks   [][]*scenario.Stmt       // by block id
-	body     map[*scenario.Stmt]int16 // a statement's body block
-	els      map[*scenario.Stmt]int16 // its else block
-	stmts    []*scenario.Stmt         // by statement id
-	sid      map[*scenario.Stmt]int16
-	locks    map[string]int16
-	events   map[string]uint
-	objs     map[string]int16 // object name ids (vm_heap.go)
-	stacks   bool             // the scenario has native frames or locals (vm_native.go)
-	thread   []int16          // block id of each thread's body
-	atexit   []int16
-	teard    []int16
-	after    []int16 // after_finalize blocks
+	blocks   [][]*scenario.Stmt // by block id
+	// blockAt is where the ids of each block's statements start in order
+	// (by block id): the statement at index i of block b has id
+	// order[blockAt[b]+i] (stmtID).
+	blockAt []int32
+	order   []int16
+	stmts   []*scenario.Stmt // by statement id
+	sub     []subBlocks      // by statement id
+	locks   map[string]int16 // nil while the scenario has none, like the maps below
+	events  map[string]uint
+	objs    map[string]int16 // object name ids (vm_heap.go)
+	stacks  bool             // the scenario has native frames or locals (vm_native.go)
+	thread  []int16          // block id of each thread's body
+	atexit  []int16
+	teard   []int16
+	after   []int16 // after_finalize blocks
 	// hasEnsure: the scenario has an ensure (Interp.hasEnsure).
 	hasEnsure bool
 	// spawnRefused is the exception of a refused thread start, worded
 	// once (raise).
 	spawnRefused string
 	guardNames   map[string]int8
-	group        map[*scenario.Stmt][]int // the copies a spawn or join of NAME[N] addresses
-	// The liveness rule's operations: what sets each event id, closes
-	// each guard name id, and what each atthreadexit block holds.
-	waitOps, closeOps []string
-	tlsOps            map[*scenario.Stmt]map[string]bool
-	// anywhere and future hold the liveness rule's statement sets
-	// (liveness.go: opsAnywhere, futureOps).
-	anywhere []map[string]bool
-	future   map[*scenario.Stmt]map[string]bool
+	group        map[int16][]int // by statement id: the copies a spawn or join of NAME[N] addresses
+	// live holds the liveness rule's operation sets (vm_live.go).
+	live liveSets
 }
 
-// supportedOps are the statements the step function models.
-var supportedOps = map[scenario.Op]bool{
+// subBlocks are the block ids of a statement's body and else block; 0
+// when it has none (block 0 is main's body, never a statement's).
+type subBlocks struct{ body, els int16 }
+
+// stmtID is the id of the statement at index i of block b.
+func (m *Machine) stmtID(b int16, i int) int16 { return m.order[int(m.blockAt[b])+i] }
+
+// supportedOps are the statements the step function models (by Op, a
+// byte).
+var supportedOps = [256]bool{
 	scenario.OpSpawn: true, scenario.OpJoin: true, scenario.OpWork: true, scenario.OpIO: true,
 	scenario.OpYield: true, scenario.OpLock: true, scenario.OpUnlock: true, scenario.OpSet: true,
 	scenario.OpLoop: true, scenario.OpForever: true, scenario.OpUntil: true, scenario.OpIf: true,
@@ -85,25 +92,29 @@ var supportedOps = map[scenario.Op]bool{
 // NewMachine compiles s under policy ("" keeps the scenario's). It returns
 // an error wrapping ErrUnsupported when the step function does not model
 // something s uses, and ErrUsage for an unknown policy or preset.
+// Compiling is cheap (a few passes over the statements, no per-statement
+// maps): the controlled mode compiles each scenario it runs. WithPolicy
+// gives the same machine under another policy without compiling again.
 func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 	policy, preset, err := ResolvePolicy(s, policy)
 	if err != nil {
 		return nil, err
 	}
-	m := &Machine{sc: s, preset: preset, action: policy, policy: policy,
-		body: map[*scenario.Stmt]int16{}, els: map[*scenario.Stmt]int16{}, sid: map[*scenario.Stmt]int16{},
-		locks: map[string]int16{}, events: map[string]uint{}, guardNames: map[string]int8{}, group: map[*scenario.Stmt][]int{},
-		objs: objectIDs(s), stacks: usesStacks(s), spawnRefused: spawnRefusedWords(preset.Release.Minor)}
-	if s.Callback != "" {
-		m.action = s.Callback
-	}
-	for _, d := range s.Threads {
-		b, err := m.compile(d.Body)
-		if err != nil {
+	m := &Machine{sc: s, preset: preset, action: actionOf(s, policy), policy: policy, spawnRefused: spawnRefusedWords(preset.Release.Minor)}
+	m.objs, m.stacks = objectIDs(s)
+	stmts, blocks := countStmts(s)
+	m.blocks, m.blockAt = make([][]*scenario.Stmt, 0, blocks), make([]int32, 0, blocks)
+	m.stmts, m.sub, m.order = make([]*scenario.Stmt, 0, stmts), make([]subBlocks, 0, stmts), make([]int16, 0, stmts)
+	m.thread = make([]int16, len(s.Threads))
+	for i, d := range s.Threads {
+		if m.thread[i], err = m.compile(d.Body); err != nil {
 			return nil, err
 		}
-		m.thread = append(m.thread, b)
+		if i == 0 {
+			m.live.from = len(m.stmts)
+		}
 	}
+	m.live.to = len(m.stmts)
 	for _, list := range []struct {
 		blocks []*scenario.Block
 		ids    *[]int16
@@ -116,87 +127,153 @@ func NewMachine(s *scenario.Scenario, policy string) (*Machine, error) {
 			*list.ids = append(*list.ids, id)
 		}
 	}
-	// futureOps of every statement of every thread's body, computed here
-	// so that Step only reads the Machine (workers share it).
-	m.future = map[*scenario.Stmt]map[string]bool{}
-	m.tlsOps = map[*scenario.Stmt]map[string]bool{}
-	for _, d := range s.Threads[1:] {
-		scenario.Walk(d.Body, func(st *scenario.Stmt) {
-			m.future[st] = futureOps(d.Body, st)
-			if st.Op == scenario.OpAtThreadExit {
-				m.tlsOps[st] = map[string]bool{}
-				addOps(m.tlsOps[st], st.Body)
-			}
-		})
-	}
-	m.waitOps = make([]string, len(m.events))
-	for name, e := range m.events {
-		m.waitOps[e] = "set " + name
-	}
-	m.closeOps = make([]string, len(m.guardNames))
-	for name, g := range m.guardNames {
-		m.closeOps[g] = "close " + name
-	}
-	for i, d := range s.Threads {
-		ops := map[string]bool{}
-		addOps(ops, d.Body)
-		if i == 0 {
-			for _, b := range slices.Concat(s.Atexit, s.Teardown, s.AfterFinalize) {
-				addOps(ops, b.Body)
-			}
-		}
-		m.anywhere = append(m.anywhere, ops)
-	}
 	if len(m.events) > 64 || len(m.locks) > 120 || len(s.Threads) > 120 {
 		return nil, fmt.Errorf("%w: more than 64 events or 120 locks or threads", ErrUnsupported)
 	}
+	// The liveness sets of every statement, computed here so that Step
+	// only reads the Machine (workers share it).
+	m.liveness()
 	return m, nil
 }
 
-// compile gives body and every block inside it an id.
+// actionOf is what strike does under policy: the policy, or the exit
+// callback when s has one (ResolvePolicy has checked policy).
+func actionOf(s *scenario.Scenario, policy string) string {
+	if s.Callback != "" {
+		return s.Callback
+	}
+	return policy
+}
+
+// WithPolicy returns m under policy ("" keeps the scenario's, as
+// NewMachine): the same compiled machine, with the thread-exit policy
+// strike applies replaced (the exit callback, when the scenario has one,
+// still replaces any policy). Only the action depends on the policy: the
+// preset comes from the scenario's preset lines, and the blocks,
+// statement ids, names and liveness sets from its statements. The copy
+// shares m's arrays, which neither changes; a machine from WithPolicy
+// behaves as NewMachine(s, policy) does, and it returns ErrUsage as
+// NewMachine does for an unknown policy.
+func (m *Machine) WithPolicy(policy string) (*Machine, error) {
+	policy, _, err := ResolvePolicy(m.sc, policy)
+	if err != nil {
+		return nil, err
+	}
+	c := *m
+	c.action = actionOf(m.sc, policy)
+	return &c, nil
+}
+
+// countStmts counts the statements of s and the blocks compile gives an
+// id (an upper bound of what it compiles), to size the machine's arrays.
+func countStmts(s *scenario.Scenario) (stmts, blocks int) {
+	var count func(body []*scenario.Stmt)
+	count = func(body []*scenario.Stmt) {
+		blocks++
+		for _, st := range body {
+			stmts++
+			row := syntaxRows[st.Op]
+			if row.body {
+				count(st.Body)
+			}
+			if row.els {
+				count(st.Else)
+			}
+		}
+	}
+	eachBody(s, count)
+	return stmts, blocks
+}
+
+// eachBody calls fn with every top-level body of s, in the order of
+// scenario.Bodies (threads, atexit, teardown, after_finalize).
+func eachBody(s *scenario.Scenario, fn func([]*scenario.Stmt)) {
+	for _, d := range s.Threads {
+		fn(d.Body)
+	}
+	for _, list := range [...][]*scenario.Block{s.Atexit, s.Teardown, s.AfterFinalize} {
+		for _, b := range list {
+			fn(b.Body)
+		}
+	}
+}
+
+// compile gives body and every block inside it an id, and each of their
+// statements an id (in the order of scenario.Walk).
 func (m *Machine) compile(body []*scenario.Stmt) (int16, error) {
 	id := int16(len(m.blocks))
 	m.blocks = append(m.blocks, body)
-	for _, st := range body {
+	at := len(m.order)
+	m.blockAt = append(m.blockAt, int32(at))
+	m.order = append(m.order, make([]int16, len(body))...)
+	for i, st := range body {
 		if !supportedOps[st.Op] {
 			return 0, fmt.Errorf("%w: statement %s at %d:%d", ErrUnsupported, st.Op, st.Pos.Line, st.Pos.Col)
 		}
-		m.sid[st] = int16(len(m.stmts))
-		m.hasEnsure = m.hasEnsure || st.Op == scenario.OpEnsure
+		sid := int16(len(m.stmts))
+		m.order[at+i] = sid
 		m.stmts = append(m.stmts, st)
-		switch st.Op {
-		case scenario.OpLock, scenario.OpUnlock:
-			if _, ok := m.locks[st.Name]; !ok {
-				m.locks[st.Name] = int16(len(m.locks))
-			}
-		case scenario.OpInterpGuard, scenario.OpInterpGuardBlock, scenario.OpClose, scenario.OpEnsureGuard, scenario.OpIfGuarded:
-			m.guardName(st.Name)
-		case scenario.OpSet, scenario.OpUntil, scenario.OpWait:
-			if _, ok := m.events[st.Name]; !ok {
-				m.events[st.Name] = uint(len(m.events))
-			}
-		case scenario.OpSpawn, scenario.OpJoin:
-			if m.sc.Thread(st.Name) < 0 && len(m.sc.Named(st.Name)) > 0 {
-				m.group[st] = m.sc.Named(st.Name)
-			}
-		}
-		row, _ := scenario.SyntaxOf(st.Op)
-		if row.Body {
-			b, err := m.compile(st.Body)
-			if err != nil {
-				return 0, err
-			}
-			m.body[st] = b
-		}
-		if row.Else {
-			b, err := m.compile(st.Else)
-			if err != nil {
-				return 0, err
-			}
-			m.els[st] = b
+		m.sub = append(m.sub, subBlocks{})
+		m.name(st, sid)
+		if err := m.compileBlocks(st, sid); err != nil {
+			return 0, err
 		}
 	}
 	return id, nil
+}
+
+// compileBlocks compiles the body and else block of statement sid.
+func (m *Machine) compileBlocks(st *scenario.Stmt, sid int16) error {
+	row := syntaxRows[st.Op]
+	if row.body {
+		b, err := m.compile(st.Body)
+		if err != nil {
+			return err
+		}
+		m.sub[sid].body = b
+	}
+	if row.els {
+		b, err := m.compile(st.Else)
+		if err != nil {
+			return err
+		}
+		m.sub[sid].els = b
+	}
+	return nil
+}
+
+// name gives the lock, guard or event statement sid names an id, and
+// records the copies a spawn or join of NAME[N] addresses; it notes an
+// ensure.
+func (m *Machine) name(st *scenario.Stmt, sid int16) {
+	m.hasEnsure = m.hasEnsure || st.Op == scenario.OpEnsure
+	switch st.Op {
+	case scenario.OpLock, scenario.OpUnlock:
+		if _, ok := m.locks[st.Name]; !ok {
+			if m.locks == nil {
+				m.locks = map[string]int16{}
+			}
+			m.locks[st.Name] = int16(len(m.locks))
+		}
+	case scenario.OpInterpGuard, scenario.OpInterpGuardBlock, scenario.OpClose, scenario.OpEnsureGuard, scenario.OpIfGuarded:
+		m.guardName(st.Name)
+	case scenario.OpSet, scenario.OpUntil, scenario.OpWait:
+		if _, ok := m.events[st.Name]; !ok {
+			if m.events == nil {
+				m.events = map[string]uint{}
+			}
+			m.events[st.Name] = uint(len(m.events))
+		}
+	case scenario.OpSpawn, scenario.OpJoin:
+		if m.sc.Thread(st.Name) < 0 {
+			if ids := m.sc.Named(st.Name); len(ids) > 0 {
+				if m.group == nil {
+					m.group = map[int16][]int{}
+				}
+				m.group[sid] = ids
+			}
+		}
+	}
 }
 
 // VMState is the whole interpreter state of the step function: values and
@@ -414,6 +491,21 @@ type Terminal struct {
 
 // Defect names the CPython defect that alone made the terminal, or "".
 func (t *Terminal) Defect() string { return defectOf(t.Outcome, t.Kind, t.Op) }
+
+// syntaxRow is what compile reads of a statement's row of
+// scenario.Syntaxes (SyntaxOf): whether it has a body, an else block, an
+// object operand. syntaxRows holds them by Op (a byte), so that compiling
+// reads no whole row.
+type syntaxRow struct{ body, els, object bool }
+
+var syntaxRows = func() (rows [256]syntaxRow) {
+	for op := range rows {
+		if row, ok := scenario.SyntaxOf(scenario.Op(op)); ok {
+			rows[op] = syntaxRow{body: row.Body, els: row.Else, object: row.Arg == scenario.ArgObject}
+		}
+	}
+	return rows
+}()
 
 // StepSupports reports whether the step function models statement op.
 func StepSupports(op scenario.Op) bool { return supportedOps[op] }

@@ -83,7 +83,8 @@ func (d *driver) never(id int) (why, how string, ok bool) {
 	t := &d.s.threads[id]
 	switch t.wait {
 	case wEvent:
-		return d.nobodyMay(d.m.waitOps[t.waitArg], id)
+		name := d.m.eventName(int(t.waitArg))
+		return d.nobodyMay("set "+name, d.m.live.setOp(uint(t.waitArg)), id)
 	case wGuards:
 		return d.guardsNever()
 	}
@@ -113,7 +114,7 @@ func (d *driver) waitString(id int) string {
 	case wNonDaemon:
 		return nonDaemonWaitString(d.name(d.m.aliveNonDaemon(d.s)))
 	case wEvent:
-		return "event " + strings.TrimPrefix(d.m.waitOps[arg], "set ")
+		return "event " + d.m.eventName(arg)
 	case wStdout:
 		return "the stdout lock"
 	case wGuards:
@@ -174,7 +175,7 @@ func (d *driver) guardsNever() (why, how string, ok bool) {
 			}
 			whys = append(whys, scopedGuardWhy(d.name(holder), stateOf(d.s, holder), guardName(name)))
 		default:
-			why, hw, never := d.nobodyMay("close "+name, 0)
+			why, hw, never := d.nobodyMay("close "+name, d.m.live.closeOp(h.name), 0)
 			if !never {
 				return "", "", false
 			}
@@ -193,14 +194,15 @@ func (d *driver) guardsNever() (why, how string, ok bool) {
 }
 
 // nobodyMay is Interp.nobodyMay: no live thread other than waiter can
-// still run op, naming the threads that would have.
-func (d *driver) nobodyMay(op string, waiter int) (why, how string, ok bool) {
+// still run op (word: "set E", "close G"; bit: its bit, vm_live.go),
+// naming the threads that would have.
+func (d *driver) nobodyMay(word string, bit, waiter int) (why, how string, ok bool) {
 	var gone []string
 	how = chaos.ChainNever
 	s, m := d.s, d.m
 	for o := range s.threads {
 		t := &s.threads[o]
-		if o == waiter || !m.anywhere[o][op] {
+		if o == waiter || !opIn(m.live.anywhere(o), bit) {
 			continue
 		}
 		switch {
@@ -213,13 +215,13 @@ func (d *driver) nobodyMay(op string, waiter int) (why, how string, ok bool) {
 			}
 		case !t.is(tSpawned) && !m.maySpawn(s, o, waiter):
 			gone = append(gone, d.name(o)+" (never started, and no live thread can still start it)")
-		case !t.is(tSpawned) || m.mayStill(s, o, op):
+		case !t.is(tSpawned) || m.mayStill(s, o, bit):
 			return "", "", false
 		default:
-			gone = append(gone, d.name(o)+" (past its last "+op+")")
+			gone = append(gone, d.name(o)+" (past its last "+word+")")
 		}
 	}
-	why = nobodyWhy(op, gone)
+	why = nobodyWhy(word, gone)
 	if len(gone) == 0 {
 		how = chaos.ChainNever
 	}
@@ -243,7 +245,22 @@ var endHows = [...]string{endReturned: "returned", endReturnedAtBootstrap: "retu
 
 // stmtAt is the statement thread id is at, as thread.cur holds it: the
 // innermost statement frame's.
-func (m *Machine) stmtAt(s *VMState, id int) *scenario.Stmt { return m.cur(s, id) }
+func (m *Machine) stmtAt(s *VMState, id int) *scenario.Stmt {
+	if c := m.cur(s, id); c >= 0 {
+		return m.stmts[c]
+	}
+	return nil
+}
+
+// eventName is the name of event id e.
+func (m *Machine) eventName(e int) string {
+	for name, id := range m.events {
+		if int(id) == e {
+			return name
+		}
+	}
+	return "?"
+}
 
 // runsStmt is the statement thread id runs: stmtAt's, or the copy of it
 // that a group spawn or join runs for the copy it is at (Interp.group).
@@ -255,7 +272,7 @@ func (m *Machine) runsStmt(s *VMState, id int) *scenario.Stmt {
 			st := m.stmts[fr[i].a]
 			if fr[i].i > 0 {
 				c := *st
-				c.Name = m.sc.Threads[m.group[st][fr[i].i-1]].Name
+				c.Name = m.sc.Threads[m.group[fr[i].a][fr[i].i-1]].Name
 				return &c
 			}
 			return st

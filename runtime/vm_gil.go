@@ -1,7 +1,5 @@
 package runtime
 
-import "strings"
-
 // The step function's GIL, blocking calls, loops, the policies and
 // Py_FinalizeEx: each restates the goroutine model's function it names.
 
@@ -63,7 +61,7 @@ func (r *run) loop(f *vmFrame) stepEnd {
 	if f.kind == fLoop || f.i == 0 {
 		f.i++
 	}
-	return r.push(vmFrame{kind: fBody, a: r.m.body[st]})
+	return r.push(vmFrame{kind: fBody, a: r.m.sub[f.a].body})
 }
 
 // blocking is blockingCall: drop the GIL (if held), wait (a scheduling
@@ -472,7 +470,7 @@ func (r *run) site() string {
 		case wNone:
 			return "io"
 		case wEvent:
-			return "wait " + strings.TrimPrefix(r.m.waitOps[f.i], "set ")
+			return "wait " + r.m.eventName(int(f.i))
 		case wStart:
 			return "Thread.start " + r.m.sc.Threads[f.i].Name
 		}

@@ -20,6 +20,9 @@ type vmGuard struct {
 func (m *Machine) guardName(name string) int8 {
 	id, ok := m.guardNames[name]
 	if !ok {
+		if m.guardNames == nil {
+			m.guardNames = map[string]int8{}
+		}
 		id = int8(len(m.guardNames))
 		m.guardNames[name] = id
 	}
@@ -89,8 +92,8 @@ func (r *run) closeID(at *scenario.Stmt, id int32) {
 	}
 }
 
-// guardStmt runs the six statements of PEP 788.
-func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
+// guardStmt runs the six statements of PEP 788 (st, whose id is sid).
+func (r *run) guardStmt(st *scenario.Stmt, sid int16) stepEnd {
 	name := int8(-1)
 	if st.Name != "" {
 		name = r.m.guardNames[st.Name]
@@ -101,9 +104,9 @@ func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpClose:
 		r.closeGuard(nil, r.s.find(name, r.id))
 	case scenario.OpIfGuarded:
-		b, held := r.m.els[st], r.s.find(name, r.id) >= 0
+		b, held := r.m.sub[sid].els, r.s.find(name, r.id) >= 0
 		if held {
-			b = r.m.body[st]
+			b = r.m.sub[sid].body
 		}
 		if r.tracing() {
 			r.event(EvNote, ifGuardedWords(st.Name, held))
@@ -117,10 +120,10 @@ func (r *run) guardStmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpInterpGuardBlock, scenario.OpEnsureView:
 		id, ok := r.takeGuard(name, st.Name, true)
 		if !ok {
-			return r.push(vmFrame{kind: fBody, a: r.m.els[st]})
+			return r.push(vmFrame{kind: fBody, a: r.m.sub[sid].els})
 		}
 		view := st.Op == scenario.OpEnsureView
-		r.push(vmFrame{kind: fGuardBlock, a: r.m.body[st], i: id, aux: int8(boolByte(view))})
+		r.push(vmFrame{kind: fGuardBlock, a: r.m.sub[sid].body, i: id, aux: int8(boolByte(view))})
 		if view {
 			return r.ensure()
 		}
@@ -168,7 +171,7 @@ func (m *Machine) guardNever(s *VMState) bool {
 				return false
 			}
 		default:
-			if !m.never(s, 0, m.closeOps[h.name]) {
+			if !m.never(s, 0, m.live.closeOp(h.name)) {
 				return false
 			}
 		}

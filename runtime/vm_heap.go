@@ -46,19 +46,28 @@ type vmHeap struct {
 	globals []int16
 }
 
-// objectIDs numbers the object names of s in the order Walk meets them.
-func objectIDs(s *scenario.Scenario) map[string]int16 {
-	ids := map[string]int16{}
-	for _, b := range s.Bodies() {
-		scenario.Walk(b, func(st *scenario.Stmt) {
-			if syn, _ := scenario.SyntaxOf(st.Op); syn.Arg == scenario.ArgObject {
+// objectIDs numbers the object names of s in the order Walk meets them
+// (nil when s has none), and reports whether s has native frames or
+// locals (usesStacks, vm_native.go): one walk for both.
+func objectIDs(s *scenario.Scenario) (ids map[string]int16, stacks bool) {
+	var walk func(body []*scenario.Stmt)
+	walk = func(body []*scenario.Stmt) {
+		for _, st := range body {
+			stacks = stacks || usesStack(st.Op)
+			if syntaxRows[st.Op].object {
 				if _, ok := ids[st.Name]; !ok {
+					if ids == nil {
+						ids = map[string]int16{}
+					}
 					ids[st.Name] = int16(len(ids))
 				}
 			}
-		})
+			walk(st.Body)
+			walk(st.Else)
+		}
 	}
-	return ids
+	eachBody(s, walk)
+	return ids, stacks
 }
 
 func (m *Machine) newHeap() vmHeap {
@@ -87,11 +96,12 @@ func (h *vmHeap) create(name int16, owner int) int16 {
 	return o
 }
 
-// heapStmt runs the statements of objects and native frames.
-func (r *run) heapStmt(st *scenario.Stmt) stepEnd {
+// heapStmt runs the statements of objects and native frames (st, whose
+// id is id).
+func (r *run) heapStmt(st *scenario.Stmt, id int16) stepEnd {
 	switch st.Op {
 	case scenario.OpNative, scenario.OpHold, scenario.OpCleanup:
-		return r.nativeStmt(st) // vm_native.go
+		return r.nativeStmt(st, id) // vm_native.go
 	}
 	return r.objectStmt(st)
 }

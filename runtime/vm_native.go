@@ -56,16 +56,11 @@ type vmItem struct {
 	obj  int16
 }
 
-// usesStacks reports whether s has native frames or locals: a state has
-// per-thread stacks (VMState.stacks) only then.
-func usesStacks(s *scenario.Scenario) bool {
-	found := false
-	for _, b := range s.Bodies() {
-		scenario.Walk(b, func(st *scenario.Stmt) {
-			found = found || st.Op == scenario.OpNative || st.Op == scenario.OpLocal || st.Op == scenario.OpAtThreadExit
-		})
-	}
-	return found
+// usesStack reports whether a statement with op, a native frame, a local
+// or an atthreadexit, gives the scenario per-thread stacks: a state has
+// them (VMState.stacks) only then (objectIDs looks).
+func usesStack(op scenario.Op) bool {
+	return op == scenario.OpNative || op == scenario.OpLocal || op == scenario.OpAtThreadExit
 }
 
 func (r *run) stack() *vmStack { return &r.s.stacks[r.id] }
@@ -124,20 +119,20 @@ func (st *vmStack) appendKey(b []byte) []byte {
 	return b
 }
 
-// nativeStmt runs native, hold and cleanup.
-func (r *run) nativeStmt(st *scenario.Stmt) stepEnd {
+// nativeStmt runs native, hold and cleanup (st, whose id is id).
+func (r *run) nativeStmt(st *scenario.Stmt, id int16) stepEnd {
 	stk := r.stack()
 	switch st.Op {
 	case scenario.OpNative:
-		return r.push(vmFrame{kind: fNative, a: r.m.sid[st]})
+		return r.push(vmFrame{kind: fNative, a: id})
 	case scenario.OpHold:
 		// hold: a smart pointer to the bound object, if any, in the
 		// innermost native frame (no INCREF).
 		if o := r.s.heap.bound[r.m.objs[st.Name]]; o >= 0 {
-			stk.addItem(vmItem{stmt: r.m.sid[st], obj: o})
+			stk.addItem(vmItem{stmt: id, obj: o})
 		}
 	case scenario.OpCleanup:
-		stk.addItem(vmItem{stmt: r.m.sid[st], obj: -1}) // cleanup
+		stk.addItem(vmItem{stmt: id, obj: -1}) // cleanup
 	}
 	return stepOn
 }
@@ -158,7 +153,7 @@ func (r *run) native(f *vmFrame) stepEnd {
 		f.i = int32(len(stk.natives))
 		stk.natives = append(stk.natives, vmNative{stmt: f.a})
 		f.phase = 1
-		return r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+		return r.push(vmFrame{kind: fBody, a: r.m.sub[f.a].body})
 	case 1:
 		f.phase = 2
 		return r.push(vmFrame{kind: fItems, i: f.i})
@@ -300,7 +295,7 @@ func (r *run) counted(f *vmFrame) bool {
 	if f.phase == 0 {
 		f.phase = 1
 		stk.inCleanup++
-		r.push(vmFrame{kind: fBody, a: r.m.body[r.m.stmts[f.a]]})
+		r.push(vmFrame{kind: fBody, a: r.m.sub[f.a].body})
 		return true
 	}
 	stk.inCleanup--

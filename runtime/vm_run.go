@@ -258,7 +258,7 @@ func (d *driver) deadlockReport(blocked []int, lines []string, how string, other
 	d.r.Cycle = lines
 	d.n.report = Report{Kind: kind, Message: deadlockMessage(others, lines)}
 	if len(blocked) > 0 {
-		st := d.m.cur(d.s, blocked[0])
+		st := d.m.stmtAt(d.s, blocked[0])
 		d.n.report.Thread, d.n.report.Stmt, d.n.report.Op = d.name(blocked[0]), stmtRef(st), stmtOp(st)
 	}
 	return &Terminal{Outcome: Deadlock, Kind: kind, Thread: blocked[0]}

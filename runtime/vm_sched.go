@@ -127,7 +127,7 @@ func (m *Machine) blockedForGood(s *VMState, id int) bool {
 		if m.ready(s, id, t.wait, int(t.waitArg)) {
 			return false
 		}
-		if t.wait == wForever || (t.wait == wEvent && m.never(s, id, m.waitOps[t.waitArg])) ||
+		if t.wait == wForever || (t.wait == wEvent && m.never(s, id, m.live.setOp(uint(t.waitArg)))) ||
 			(t.wait == wGuards && m.guardNever(s)) {
 			return true
 		}
@@ -141,11 +141,11 @@ func (m *Machine) blockedForGood(s *VMState, id int) bool {
 }
 
 // never is eventWait.Never through nobodyMay: no live thread other than
-// the waiter can still run op.
-func (m *Machine) never(s *VMState, waiter int, op string) bool {
+// the waiter can still run op (an operation's bit, vm_live.go).
+func (m *Machine) never(s *VMState, waiter int, op int) bool {
 	for o := range s.threads {
 		t := &s.threads[o]
-		if o == waiter || !m.anywhere[o][op] || t.is(tHung) || t.is(tEnded) {
+		if o == waiter || !opIn(m.live.anywhere(o), op) || t.is(tHung) || t.is(tEnded) {
 			continue
 		}
 		if !t.is(tSpawned) && !m.maySpawn(s, o, waiter) {
@@ -163,10 +163,10 @@ func (m *Machine) maySpawn(s *VMState, o, waiter int) bool {
 	if s.flags&vmFinalizing != 0 && !m.preset.SpawnWhileFinalizing {
 		return false
 	}
-	op := "spawn " + m.sc.Threads[o].Name
+	op := m.live.spawnOp(o)
 	for u := range s.threads {
 		t := &s.threads[u]
-		if u == o || u == waiter || t.is(tHung) || t.is(tEnded) || !m.anywhere[u][op] {
+		if u == o || u == waiter || t.is(tHung) || t.is(tEnded) || !opIn(m.live.anywhere(u), op) {
 			continue
 		}
 		if !t.is(tSpawned) || m.mayStill(s, u, op) {
@@ -178,27 +178,27 @@ func (m *Machine) maySpawn(s *VMState, o, waiter int) bool {
 
 // mayStill is mayStill: the thread's current statement is its innermost
 // statement frame.
-func (m *Machine) mayStill(s *VMState, id int, op string) bool {
+func (m *Machine) mayStill(s *VMState, id int, op int) bool {
 	cur := m.cur(s, id)
-	if id == 0 || cur == nil || m.pendingTLSOp(s, id, op) {
+	if id == 0 || cur < 0 || m.pendingTLSOp(s, id, op) {
 		return true
 	}
-	f, ok := m.future[cur]
-	if !ok {
-		return true // not in the thread's body: where it is cannot be told
+	if !m.live.inThread(cur) {
+		return true // not in a thread's body: where it is cannot be told
 	}
-	return f == nil || f[op]
+	return opIn(m.live.future(cur), op)
 }
 
-// cur is thread.cur: the statement of the innermost statement frame.
-func (m *Machine) cur(s *VMState, id int) *scenario.Stmt {
+// cur is thread.cur: the statement id of the innermost statement frame,
+// -1 for none.
+func (m *Machine) cur(s *VMState, id int) int16 {
 	fr := s.threads[id].frames
 	for i := len(fr) - 1; i >= 0; i-- {
 		if fr[i].kind == fStmt || fr[i].kind == fTLSBody {
-			return m.stmts[fr[i].a]
+			return fr[i].a
 		}
 	}
-	return nil
+	return -1
 }
 
 // LocalStep reports whether thread id's next step in s is local: it

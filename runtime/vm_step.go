@@ -185,7 +185,7 @@ func (r *run) frame() stepEnd {
 			return r.pop()
 		}
 		f.i++
-		return r.push(vmFrame{kind: fStmt, a: r.m.sid[b[f.i-1]]})
+		return r.push(vmFrame{kind: fStmt, a: r.m.stmtID(f.a, int(f.i)-1)})
 	case fStmt:
 		switch f.phase {
 		case 0:
@@ -193,7 +193,7 @@ func (r *run) frame() stepEnd {
 			return stepYield
 		case 1:
 			f.phase = 2
-			return r.stmt(r.m.stmts[f.a])
+			return r.stmt(f.a)
 		}
 		return r.pop()
 	case fWork:
@@ -463,9 +463,10 @@ func (r *run) foreign() bool {
 	return r.m.sc.Threads[r.id].Kind == scenario.Foreign || r.afterFinalize()
 }
 
-// stmt runs a statement's semantics after its scheduling point (stmt.go,
-// threads.go).
-func (r *run) stmt(st *scenario.Stmt) stepEnd {
+// stmt runs the semantics of statement id after its scheduling point
+// (stmt.go, threads.go).
+func (r *run) stmt(id int16) stepEnd {
+	st := r.m.stmts[id]
 	if r.afterFinalize() { // afterFinalizeStmt
 		switch st.Op {
 		case scenario.OpGuard: // Py_IsFinalizing() is still true: no DECREF
@@ -494,7 +495,7 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 	case scenario.OpUnlock, scenario.OpLock:
 		return r.lockStmt(st)
 	case scenario.OpWork:
-		return r.push(vmFrame{kind: fWork, a: r.m.sid[st]})
+		return r.push(vmFrame{kind: fWork, a: id})
 	case scenario.OpIO:
 		return r.push(vmFrame{kind: fBlocking})
 	case scenario.OpAcquire:
@@ -506,9 +507,9 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		return r.releaseGIL()
 	case scenario.OpLoop, scenario.OpForever, scenario.OpUntil:
 		kind := map[scenario.Op]uint8{scenario.OpLoop: fLoop, scenario.OpForever: fForever, scenario.OpUntil: fUntil}[st.Op]
-		return r.push(vmFrame{kind: kind, a: r.m.sid[st]})
+		return r.push(vmFrame{kind: kind, a: id})
 	case scenario.OpIf:
-		return r.ifFinalizing(st)
+		return r.ifFinalizing(id)
 	case scenario.OpPark:
 		r.event(EvPark, parkWords)
 		r.t.flags |= tHung
@@ -520,9 +521,9 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		}
 		return stepOn
 	case scenario.OpPrint:
-		return r.push(vmFrame{kind: fPrint, a: r.m.sid[st]})
+		return r.push(vmFrame{kind: fPrint, a: id})
 	case scenario.OpAtThreadExit:
-		return r.registerTLS(st)
+		return r.registerTLS(id)
 	case scenario.OpEnsure:
 		return r.ensure()
 	case scenario.OpUnensure:
@@ -539,14 +540,14 @@ func (r *run) stmt(st *scenario.Stmt) stepEnd {
 		return stepOn
 	case scenario.OpInterpGuard, scenario.OpInterpGuardBlock, scenario.OpClose,
 		scenario.OpEnsureGuard, scenario.OpEnsureView, scenario.OpIfGuarded:
-		return r.guardStmt(st)
+		return r.guardStmt(st, id)
 	case scenario.OpSpawn, scenario.OpJoin:
-		if ids := r.m.group[st]; ids != nil {
-			return r.push(vmFrame{kind: fGroup, a: r.m.sid[st]})
+		if ids := r.m.group[id]; ids != nil {
+			return r.push(vmFrame{kind: fGroup, a: id})
 		}
 		return r.spawnOrJoin(st, r.m.sc.Thread(st.Name))
 	case scenario.OpNew, scenario.OpLocal, scenario.OpPublish, scenario.OpIncref, scenario.OpDecref, scenario.OpUse, scenario.OpGuard, scenario.OpNative, scenario.OpHold, scenario.OpCleanup:
-		return r.heapStmt(st) // vm_heap.go
+		return r.heapStmt(st, id) // vm_heap.go
 	}
 	panic("runtime: the step function has no semantics for " + st.Op.String())
 }
@@ -586,10 +587,10 @@ func (r *run) locked(f *vmFrame) stepEnd {
 
 // ifFinalizing is ifFinalizing: Py_IsFinalizing() read after the
 // statement's scheduling point chooses the block.
-func (r *run) ifFinalizing(st *scenario.Stmt) stepEnd {
-	b, finalizing := r.m.els[st], r.s.flags&vmFinalizing != 0
+func (r *run) ifFinalizing(id int16) stepEnd {
+	b, finalizing := r.m.sub[id].els, r.s.flags&vmFinalizing != 0
 	if finalizing {
-		b = r.m.body[st]
+		b = r.m.sub[id].body
 	}
 	if r.tracing() {
 		r.event(EvNote, isFinalizingWords(finalizing))
@@ -710,7 +711,7 @@ func (r *run) spawnOrJoin(st *scenario.Stmt, id int) stepEnd {
 // each copy, in index order, a scheduling point apart.
 func (r *run) group(f *vmFrame) stepEnd {
 	st := r.m.stmts[f.a]
-	ids := r.m.group[st]
+	ids := r.m.group[f.a]
 	if f.phase == 0 {
 		if int(f.i) >= len(ids) {
 			return r.pop()

@@ -2,8 +2,6 @@ package runtime
 
 import (
 	"slices"
-
-	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
 // Thread-local destructors in the step function, restating tls.go:
@@ -12,9 +10,9 @@ import (
 // clears the thread's state, native ones on the thread however it ends.
 // The registrations live in the thread's vmStack (tls, tlsSeen).
 
-// registerTLS is registerTLS.
-func (r *run) registerTLS(st *scenario.Stmt) stepEnd {
-	stk, id := r.stack(), r.m.sid[st]
+// registerTLS is registerTLS of statement id.
+func (r *run) registerTLS(id int16) stepEnd {
+	stk := r.stack()
 	if i, found := slices.BinarySearch(stk.tlsSeen, id); !found {
 		stk.tlsSeen = slices.Insert(stk.tlsSeen, i, id)
 		stk.tls = append(stk.tls, id)
@@ -97,9 +95,9 @@ func (m *Machine) hasTLS(s *VMState, id int, native bool) bool {
 }
 
 // pendingTLSOp is pendingTLSOp: a registered block not run yet holds op.
-func (m *Machine) pendingTLSOp(s *VMState, id int, op string) bool {
+func (m *Machine) pendingTLSOp(s *VMState, id int, op int) bool {
 	if s.stacks == nil {
 		return false
 	}
-	return slices.ContainsFunc(s.stacks[id].tls, func(st int16) bool { return m.tlsOps[m.stmts[st]][op] })
+	return slices.ContainsFunc(s.stacks[id].tls, func(st int16) bool { return opIn(m.live.tls(st), op) })
 }
