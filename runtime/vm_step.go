@@ -506,7 +506,13 @@ func (r *run) stmt(id int16) stepEnd {
 		}
 		return r.releaseGIL()
 	case scenario.OpLoop, scenario.OpForever, scenario.OpUntil:
-		kind := map[scenario.Op]uint8{scenario.OpLoop: fLoop, scenario.OpForever: fForever, scenario.OpUntil: fUntil}[st.Op]
+		kind := fLoop
+		switch st.Op {
+		case scenario.OpForever:
+			kind = fForever
+		case scenario.OpUntil:
+			kind = fUntil
+		}
 		return r.push(vmFrame{kind: kind, a: id})
 	case scenario.OpIf:
 		return r.ifFinalizing(id)
