@@ -1,18 +1,15 @@
 package runtime_test
 
 import (
-	"encoding/json"
 	"flag"
 	"fmt"
-	"maps"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"slices"
-	"strings"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
+	"github.com/shutdownfuzz/shutdownfuzz/internal/enginediff"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
@@ -102,56 +99,24 @@ func engineConfigs(s *scenario.Scenario) []runtime.Config {
 // compareEngines runs s under cfg on both engines, then replays the
 // schedule cut in half, and describes the first difference ("": none).
 func compareEngines(s *scenario.Scenario, cfg runtime.Config) string {
-	a, _, msg := bothEngines(s, cfg)
+	a, msg := bothEngines(s, cfg)
 	if msg != "" || a == nil {
 		return msg
 	}
 	cut := &scenario.Schedule{Kind: scenario.ScheduleReplay, Choices: a.Schedule[:len(a.Schedule)/2]}
 	cfg.Schedule = cut
-	_, _, msg = bothEngines(s, cfg)
+	_, msg = bothEngines(s, cfg)
 	return msg
 }
 
-func bothEngines(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, *runtime.Result, string) {
-	cfg.Engine = runtime.EngineGoroutine
-	want, werr := runtime.Run(s, cfg)
-	cfg.Engine = runtime.EngineStep
-	got, gerr := runtime.Run(s, cfg)
-	where := fmt.Sprintf("%s policy %s nostrike %v trace %v schedule %v:\n%s", s.Name, cfg.Policy, cfg.NoStrike, cfg.Trace, cfg.Schedule, scenario.Print(s))
-	if (werr != nil) != (gerr != nil) {
-		return nil, nil, fmt.Sprintf("%s\nerrors differ: goroutine %v, step %v", where, werr, gerr)
+// bothEngines is enginediff.Diff with the run named: the goroutine
+// model's Result (nil on an error both give) and the difference.
+func bothEngines(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, string) {
+	want, d := enginediff.Diff(s, cfg)
+	if d != "" {
+		return nil, fmt.Sprintf("%s policy %s nostrike %v trace %v schedule %v:\n%s%s", s.Name, cfg.Policy, cfg.NoStrike, cfg.Trace, cfg.Schedule, scenario.Print(s), d)
 	}
-	if werr != nil {
-		return nil, nil, ""
-	}
-	if d := jsonDiff(want, got); d != "" {
-		return nil, nil, where + d
-	}
-	return want, got, ""
-}
-
-// jsonDiff lists the top-level JSON fields in which a and b differ.
-func jsonDiff(a, b *runtime.Result) string {
-	aj, _ := json.Marshal(a)
-	bj, _ := json.Marshal(b)
-	if string(aj) == string(bj) {
-		return ""
-	}
-	var am, bm map[string]json.RawMessage
-	_ = json.Unmarshal(aj, &am)
-	_ = json.Unmarshal(bj, &bm)
-	var out strings.Builder
-	for _, k := range slices.Sorted(maps.Keys(am)) {
-		if string(am[k]) != string(bm[k]) {
-			fmt.Fprintf(&out, "%s:\n  goroutine model: %s\n  step function:   %s\n", k, am[k], bm[k])
-		}
-	}
-	for k := range bm {
-		if _, ok := am[k]; !ok {
-			fmt.Fprintf(&out, "%s:\n  goroutine model: (none)\n  step function:   %s\n", k, bm[k])
-		}
-	}
-	return out.String()
+	return want, ""
 }
 
 // TestEnginesAgreeLongTrace compares a traced run that records more
@@ -162,7 +127,7 @@ func TestEnginesAgreeLongTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, _, msg := bothEngines(s, runtime.Config{MaxSteps: 40000, Trace: true})
+	want, msg := bothEngines(s, runtime.Config{MaxSteps: 40000, Trace: true})
 	if msg != "" {
 		t.Fatal(msg)
 	}
