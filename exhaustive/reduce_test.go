@@ -1,8 +1,7 @@
 package exhaustive_test
 
 import (
-	"os"
-	"path/filepath"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -167,18 +166,13 @@ func TestReductionAgreesOnCorpus(t *testing.T) {
 			t.Errorf("%s: %v", f, err)
 		}
 	}
-	seeds, _ := filepath.Glob("../fuzz/testdata/fuzz/FuzzShutdown/*")
+	seeds, err := fuzz.CorpusScenarios("../fuzz/testdata/fuzz/FuzzShutdown")
+	if err != nil {
+		t.Fatal(err)
+	}
 	compared := 0
-	for _, f := range seeds {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := fuzz.UnmarshalCorpusFile(b)
-		if err != nil {
-			t.Fatalf("%s: %v", f, err)
-		}
-		s := scenario.Decode(data)
+	for i, s := range seeds {
+		f := fmt.Sprintf("fuzz seed %d", i)
 		for _, p := range scenario.Policies {
 			ok, err := agree(s, p, bound/10)
 			if err != nil {

@@ -2,6 +2,8 @@ package fuzz
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -74,4 +76,30 @@ func sameFacts(p string, drawn []string) string {
 		}
 	}
 	return fallback
+}
+
+// CorpusScenarios decodes every file of dir, a go test fuzz corpus
+// directory (this package's testdata/fuzz/FuzzShutdown, named from the
+// caller's directory), in name order: the inputs other packages' tests run.
+func CorpusScenarios(dir string) ([]*scenario.Scenario, error) {
+	paths, err := filepath.Glob(filepath.Join(dir, "*"))
+	if err != nil {
+		return nil, err
+	}
+	if len(paths) == 0 {
+		return nil, fmt.Errorf("no fuzz corpus files in %s", dir)
+	}
+	var out []*scenario.Scenario
+	for _, p := range paths {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return nil, err
+		}
+		data, err := UnmarshalCorpusFile(b)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %v", p, err)
+		}
+		out = append(out, scenario.Decode(data))
+	}
+	return out, nil
 }

@@ -4,11 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
-	"github.com/shutdownfuzz/shutdownfuzz/fuzz"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/enginediff"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -49,22 +46,7 @@ func TestEnginesAgree(t *testing.T) {
 
 // fuzzInputs decodes the FuzzShutdown seeds and n random inputs.
 func fuzzInputs(t *testing.T, n int) []*scenario.Scenario {
-	paths, err := filepath.Glob("../fuzz/testdata/fuzz/FuzzShutdown/*")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []*scenario.Scenario
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		data, err := fuzz.UnmarshalCorpusFile(b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, scenario.Decode(data))
-	}
+	out := fuzzSeeds(t)
 	rng := rand.New(rand.NewPCG(20, 4))
 	for range n {
 		b := make([]byte, 8+rng.IntN(240))

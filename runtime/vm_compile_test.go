@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
@@ -19,21 +17,9 @@ import (
 // fuzzer would.
 func fuzzSeeds(tb testing.TB) []*scenario.Scenario {
 	tb.Helper()
-	paths, err := filepath.Glob("../fuzz/testdata/fuzz/FuzzShutdown/*")
-	if err != nil || len(paths) == 0 {
-		tb.Fatalf("no fuzz seeds: %v", err)
-	}
-	var out []*scenario.Scenario
-	for _, p := range paths {
-		b, err := os.ReadFile(p)
-		if err != nil {
-			tb.Fatal(err)
-		}
-		data, err := fuzz.UnmarshalCorpusFile(b)
-		if err != nil {
-			tb.Fatalf("%s: %v", p, err)
-		}
-		out = append(out, scenario.Decode(data))
+	out, err := fuzz.CorpusScenarios("../fuzz/testdata/fuzz/FuzzShutdown")
+	if err != nil {
+		tb.Fatal(err)
 	}
 	return out
 }
