@@ -306,6 +306,16 @@ func (r *run) finalize(f *vmFrame) stepEnd {
 		return stepOn
 	case finGuards, finGuardsCheck, finGuardsBlock, finGuardsAfter, finGuardsRound:
 		return r.waitGuards(f)
+	}
+	return r.finalizeLate(f)
+}
+
+// finalizeLate is finalize from step 4 on: the flag, the flush,
+// teardown, the collection of the globals, step 7, after_finalize blocks
+// and the exit.
+func (r *run) finalizeLate(f *vmFrame) stepEnd {
+	s := r.s
+	switch f.phase {
 	case finFlag:
 		f.phase = finFlagDone
 		return r.setFinalizing()
