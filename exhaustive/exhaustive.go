@@ -101,7 +101,12 @@
 // 316), plus the pending branches (each carries the goroutine positions
 // of its state, shared by the branches of one state). MaxKeyBytes bounds
 // one state's key: a heap that grows in a forever loop gives ever longer
-// keys, so it stops such a search early.
+// keys, so it stops such a search early. The pending branches of the
+// step function's search hold copies of their states, which a path that
+// grows its state (an ensure stack deepened by a forever loop) makes ever
+// larger; MaxHeldBytes bounds their sum (each counted as its key's length
+// and a fixed overhead), so that no search outgrows the machine's memory
+// before MaxStates.
 //
 // # Liveness
 //
@@ -119,8 +124,9 @@
 // canonical schedule to the component's first state (in canonical order)
 // and a cycle that visits every thread that steps there.
 //
-// A bound on states (MaxStates) or on a key's size (MaxKeyBytes) stops
-// the search with Complete false; the outcomes found are then a lower
+// A bound on states (MaxStates), on a key's size (MaxKeyBytes) or on the
+// pending states' bytes (MaxHeldBytes) stops the search with Complete
+// false; the outcomes found are then a lower
 // bound and are never reported as proved.
 package exhaustive
 
@@ -144,6 +150,12 @@ const DefaultMaxStates = 1_000_000
 // bytes).
 const DefaultMaxKeyBytes = 64 << 10
 
+// DefaultMaxHeldBytes bounds the pending branches' states when
+// Options.MaxHeldBytes is 0: 1 GiB counted (a fuzz-found scenario whose
+// ensure stack deepens in a forever loop then stops with 1.4 GB of RSS;
+// without the bound it was killed at 4 GB and more).
+const DefaultMaxHeldBytes = 1 << 30
+
 // Options bound a search. The zero value is the default search.
 type Options struct {
 	Policy    string // "" keeps the scenario's
@@ -151,6 +163,10 @@ type Options struct {
 	// MaxKeyBytes bounds the size of one state's key (Complete false when
 	// a key is larger); default DefaultMaxKeyBytes.
 	MaxKeyBytes int
+	// MaxHeldBytes bounds the bytes of the states the step function's
+	// pending branches hold (Complete false when they hold more); default
+	// DefaultMaxHeldBytes.
+	MaxHeldBytes int64
 	// Workers is the number of goroutines that run transitions: 0 is
 	// runtime.GOMAXPROCS(0), 1 the serial search. The result does not
 	// depend on it (see the package doc).
@@ -265,6 +281,9 @@ func Explore(s *scenario.Scenario, opts Options) (*Result, error) {
 	opts.MaxStates = min(opts.MaxStates, 1<<31-2)
 	if opts.MaxKeyBytes <= 0 {
 		opts.MaxKeyBytes = DefaultMaxKeyBytes
+	}
+	if opts.MaxHeldBytes <= 0 {
+		opts.MaxHeldBytes = DefaultMaxHeldBytes
 	}
 	if opts.Workers <= 0 {
 		opts.Workers = goruntime.GOMAXPROCS(0)

@@ -1,6 +1,7 @@
 package exhaustive
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -55,4 +56,29 @@ func machine(t *testing.T, s *scenario.Scenario) *runtime.Machine {
 		t.Fatal(err)
 	}
 	return m
+}
+
+// A state that grows along a path (an ensure stack deepened by a forever
+// loop) makes the pending branches' copies ever larger; MaxHeldBytes stops
+// the search, incomplete, before the machine's memory does (a fuzz-found
+// scenario held 4 GB with a million-state bound and no byte bound).
+func TestHeldBytesBoundStopsAGrowingState(t *testing.T) {
+	s, err := scenario.Parse("grows.scn", []byte(`scenario "grows"
+preset cpython-3.8
+main { spawn f
+  wait E }
+foreign f { forever {
+    io
+    ensure
+    set E } }`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := Explore(s, Options{Policy: "hang", MaxHeldBytes: 1 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Complete || !strings.Contains(r.Reason, "outgrew 1048576 bytes") {
+		t.Fatalf("complete %v, reason %q: want the held-bytes bound", r.Complete, r.Reason)
+	}
 }

@@ -23,8 +23,9 @@ type search struct {
 	nnodes atomic.Int64 // ids handed out (may pass MaxStates by the ones refused)
 	nedges atomic.Int64
 	front  frontier
-	halted atomic.Bool // a bound, an error or a run without an outcome stopped the search
-	reduce bool        // partial-order reduction (vm.go's ample)
+	halted atomic.Bool  // a bound, an error or a run without an outcome stopped the search
+	held   atomic.Int64 // bytes of the states pending branches hold (vm.go hold)
+	reduce bool         // partial-order reduction (vm.go's ample)
 
 	res *Result // built by finish
 

@@ -1,6 +1,7 @@
 package exhaustive
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"sync/atomic"
@@ -63,7 +64,10 @@ func (w *worker) runVM(p pending) error {
 			first = cur
 		}
 		if len(runnable) > 1 {
-			parent := &vmParent{st: w.clone(st)}
+			parent := &vmParent{st: w.clone(st), bytes: int64(len(w.key)) + stateOverhead}
+			if !x.hold(parent.bytes) {
+				return nil
+			}
 			parent.left.Store(int32(len(runnable) - 1))
 			for i := len(runnable) - 1; i >= 0; i-- {
 				if r := runnable[i]; r != first {
@@ -105,6 +109,23 @@ type vmParent struct {
 	// lowers it after its copy, so one that finds it at 1 is the last
 	// reader (branches of one state may start on different workers).
 	left atomic.Int32
+	// bytes is what the search counts st as while it is held (hold).
+	bytes int64
+}
+
+// stateOverhead is what a held state is counted as beyond its key's
+// length: its struct, slice headers and the parent's.
+const stateOverhead = 256
+
+// hold counts b more bytes of held states, and stops the search when they
+// pass Options.MaxHeldBytes (false).
+func (x *search) hold(b int64) bool {
+	limit := cmp.Or(x.opts.MaxHeldBytes, DefaultMaxHeldBytes)
+	if x.held.Add(b) <= limit {
+		return true
+	}
+	x.stop(true, fmt.Sprintf("the pending branches' states outgrew %d bytes after %d states (does a state grow along a path for ever?)", limit, x.nnodes.Load()), nil)
+	return false
 }
 
 // take returns the state a branch that w runs starts from, its own to
@@ -112,6 +133,7 @@ type vmParent struct {
 func (p *vmParent) take(w *worker) *runtime.VMState {
 	if p.left.Load() == 1 {
 		p.left.Store(0)
+		w.x.held.Add(-p.bytes)
 		return p.st
 	}
 	st := w.clone(p.st)

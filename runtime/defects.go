@@ -15,15 +15,23 @@ import (
 var Defects = []Defect{
 	{Issue: "cpython#110052", Releases: "3.9-3.13",
 		What:  "take_gil read the thread state after its must-exit check (3.9-3.12 also drop_gil after acquiring), after finalization freed it (daemon threads crash at random at exit)",
-		match: func(_ Outcome, kind, _ string) bool { return kind == KindTakeGILWindow }},
+		match: func(_ Outcome, kind, _ string, _ bool) bool { return kind == KindTakeGILWindow }},
 	{Issue: "gh-124619", Releases: "3.8-3.14",
 		What: "a thread's outermost PyGILState_Ensure built a thread state in an interpreter whose thread states finalization had freed",
-		match: func(_ Outcome, kind, op string) bool {
+		match: func(_ Outcome, kind, op string, _ bool) bool {
 			return kind == KindUAFTstate && strings.HasPrefix(op, "ensure")
 		}},
 	{Issue: "gh-124619", Releases: "3.14",
 		What:  "the same ensure right after _PyGILState_Fini deleted the thread-state key: Fatal Python error: gilstate_tss_set",
-		match: func(o Outcome, kind, _ string) bool { return o == Abort && kind == KindFatalGILState }},
+		match: func(o Outcome, kind, _ string, _ bool) bool { return o == Abort && kind == KindFatalGILState }},
+	// The one other thread-state use after free of another thread than
+	// main (takeGIL in gil.go; main's after Py_FinalizeEx returned is its
+	// own, afterfinalize.go).
+	{Issue: "bpo-39877", Releases: "3.8",
+		What: "take_gil read tstate->async_exc after acquiring the GIL, before its must-exit check, when finalization had freed the thread state (daemon threads crash at exit; fixed in 3.9 by 29356e03)",
+		match: func(_ Outcome, kind, op string, byMain bool) bool {
+			return kind == KindUAFTstate && !strings.HasPrefix(op, "ensure") && !byMain
+		}},
 }
 
 // KindCPythonDefect is the kind every failure that only a CPython defect
@@ -35,24 +43,26 @@ const KindCPythonDefect = "cpython-defect"
 // and what happens.
 type Defect struct {
 	Issue, Releases, What string
-	// match tells a failure the defect made by its outcome and its
-	// report's kind and operation (values, so that the step function's
-	// terminals are matched without building a Result).
-	match func(o Outcome, kind, op string) bool
+	// match tells a failure the defect made by its outcome, its report's
+	// kind and operation, and whether main failed (values, so that the
+	// step function's terminals are matched without building a Result).
+	match func(o Outcome, kind, op string, byMain bool) bool
 }
 
 // Defect returns the issue of the CPython defect that alone made r's
 // failure reachable, or "".
-func (r *Result) Defect() string { return defectOf(r.Outcome, r.Report.Kind, r.Report.Op) }
+func (r *Result) Defect() string {
+	return defectOf(r.Outcome, r.Report.Kind, r.Report.Op, r.Report.Thread == MainThread)
+}
 
 // defectOf is Defect of a failure with outcome o and a report of kind and
 // op.
-func defectOf(o Outcome, kind, op string) string {
+func defectOf(o Outcome, kind, op string, byMain bool) string {
 	if o == Clean {
 		return ""
 	}
 	for _, d := range Defects {
-		if d.match(o, kind, op) {
+		if d.match(o, kind, op, byMain) {
 			return d.Issue
 		}
 	}

@@ -490,7 +490,7 @@ type Terminal struct {
 }
 
 // Defect names the CPython defect that alone made the terminal, or "".
-func (t *Terminal) Defect() string { return defectOf(t.Outcome, t.Kind, t.Op) }
+func (t *Terminal) Defect() string { return defectOf(t.Outcome, t.Kind, t.Op, t.Thread == 0) }
 
 // syntaxRow is what compile reads of a statement's row of
 // scenario.Syntaxes (SyntaxOf): whether it has a body, an else block, an

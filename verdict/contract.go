@@ -24,7 +24,7 @@
 //
 // Only failures the policy caused count, and attribution is three-valued
 // too (see Attribute): caused by the policy, not caused (the scenario's
-// own bug), or unknown, which is inconclusive. Three known, cited
+// own bug), or unknown, which is inconclusive. Four known, cited
 // exceptions are allowed everywhere (KnownException), so that fuzzing
 // reports only new breaks:
 //
@@ -36,7 +36,9 @@
 //     while it held the stdout lock turns main's flush into a fatal error:
 //     abort. CPython bounds the wait to turn this deadlock into a crash;
 //   - cpython#110052: the take_gil window, a thread state read after
-//     finalization freed it (3.9-3.13).
+//     finalization freed it (3.9-3.13);
+//   - bpo-39877: 3.8's take_gil read of tstate->async_exc before its
+//     must-exit check, after finalization freed the thread state.
 package verdict
 
 import (

@@ -237,6 +237,8 @@ func TestKnownExceptions(t *testing.T) {
 		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindUAFTstate, Op: "ensure"}}, "gh-124619"},
 		{runtime.Result{Outcome: runtime.Abort, Report: runtime.Report{Kind: runtime.KindFatalStdout}}, "bpo-23309"},
 		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindTakeGILWindow, Op: "io"}}, "cpython#110052"},
+		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindUAFTstate, Op: "io", Thread: "t1"}}, "bpo-39877"},
+		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindUAFTstate, Op: "acquire", Thread: runtime.MainThread}}, ""},
 		{runtime.Result{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindNoGIL, Op: "hold X"}}, ""},
 	} {
 		if got := KnownException(&c.r); got != c.want {
@@ -355,6 +357,7 @@ func TestKnownExceptionsAreTheDefects(t *testing.T) {
 		{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindTakeGILWindow, Op: "io"}},
 		{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindUAFTstate, Op: "ensure"}},
 		{Outcome: runtime.Abort, Report: runtime.Report{Kind: runtime.KindFatalGILState, Op: "ensure"}},
+		{Outcome: runtime.Corruption, Report: runtime.Report{Kind: runtime.KindUAFTstate, Op: "io", Thread: "t1"}},
 	} {
 		if r.Defect() == "" || KnownException(r) != r.Defect() {
 			t.Errorf("%s/%s: defect %q, known exception %q", r.Outcome, r.Report.Kind, r.Defect(), KnownException(r))
