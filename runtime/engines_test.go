@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/enginediff"
 	"github.com/shutdownfuzz/shutdownfuzz/internal/testscn"
 	"github.com/shutdownfuzz/shutdownfuzz/runtime"
@@ -115,5 +116,39 @@ func TestEnginesAgreeLongTrace(t *testing.T) {
 	}
 	if want.Outcome != runtime.Budget || len(want.Events) != 20000 {
 		t.Fatalf("outcome %s with %d events, want budget with a full trace (20000)", want.Outcome, len(want.Events))
+	}
+}
+
+// A run that keeps more live objects than the step function numbers goes
+// on in the goroutine model from where it was, with the caller's own
+// strategy object (which has seen exactly the choices taken): the Result
+// is the goroutine model's run of the same strategy from the start.
+func TestFallbackGoesOnWithTheSameStrategy(t *testing.T) {
+	s := parse(t, `scenario "many objects"
+main { spawn d
+  loop 33000 {
+    new o
+    publish o
+  }
+}
+daemon d { forever { io } }`)
+	cfg := func() runtime.Config {
+		return runtime.Config{Policy: "hang", MaxSteps: 400000, Strategy: chaos.Random(3), StrategyName: "random 3"}
+	}
+	if !runtime.StepFallsBack(s, cfg()) {
+		t.Fatal("33,000 live objects did not make the step function hand over")
+	}
+	got, err := runtime.Run(s, cfg())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref := cfg()
+	ref.Engine = runtime.EngineGoroutine
+	want, err := runtime.Run(s, ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := enginediff.Fields(want, got); d != "" || want.Outcome != runtime.Clean {
+		t.Fatalf("outcome %s; the fallback's run differs from the goroutine model's:\n%s", want.Outcome, d)
 	}
 }

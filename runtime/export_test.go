@@ -63,3 +63,10 @@ func arrayOf[T any](s []T) uintptr {
 	}
 	return uintptr(unsafe.Pointer(&s[:cap(s)][cap(s)-1]))
 }
+
+// StepFallsBack reports whether a run of s under cfg on the step function
+// hands over to the goroutine model (runStep's fallback).
+func StepFallsBack(s *scenario.Scenario, cfg Config) bool {
+	_, fallback, _ := runStep(s, cfg)
+	return fallback != nil
+}

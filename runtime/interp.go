@@ -216,10 +216,12 @@ var ErrUsage = errors.New("usage")
 // Run runs s once under cfg and returns its result. It returns an error
 // (wrapping ErrUsage) only for an unknown policy or preset.
 func Run(s *scenario.Scenario, cfg Config) (*Result, error) {
-	if stepEngine(cfg) && (cfg.Engine == EngineStep || stepByDefault) {
-		if r, ok, err := runStep(s, cfg); ok {
+	if stepEngine(cfg) {
+		r, fallback, err := runStep(s, cfg)
+		if fallback == nil {
 			return r, err
 		}
+		cfg = *fallback
 	}
 	in, err := newInterp(s, cfg, nil)
 	if err != nil {

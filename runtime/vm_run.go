@@ -56,23 +56,24 @@ type narrator struct {
 	exc    map[excKey]string
 }
 
-// stepByDefault: EngineAuto runs the step function.
-var stepByDefault = true
-
 // stepEngine reports whether cfg's run goes to the step function.
 func stepEngine(cfg Config) bool {
 	return cfg.Engine != EngineGoroutine && cfg.Wild == nil
 }
 
-// runStep is Run on the step function. ok is false when the step
-// function does not model s (the caller runs the goroutine model).
-func runStep(s *scenario.Scenario, cfg Config) (r *Result, ok bool, err error) {
+// runStep is Run on the step function. When the step function cannot
+// run s to its end, it returns the configuration under which the goroutine
+// model runs it instead (fallback): cfg itself when the step function
+// does not model s; when the run outgrows it (maxNarratedObjects), cfg
+// with a strategy that replays the choices taken so far and then goes on
+// with the strategy they came from, which has seen exactly those calls.
+func runStep(s *scenario.Scenario, cfg Config) (r *Result, fallback *Config, err error) {
 	m, err := NewMachine(s, cfg.Policy)
 	switch {
 	case errors.Is(err, ErrUnsupported):
-		return nil, false, nil
+		return nil, &cfg, nil
 	case err != nil:
-		return nil, true, err
+		return nil, nil, err
 	}
 	m.noStrike = cfg.NoStrike
 	strat, desc := strategyOf(s, cfg)
@@ -91,11 +92,38 @@ func runStep(s *scenario.Scenario, cfg Config) (r *Result, ok bool, err error) {
 	d.deadline = time.Now().Add(watchdog)
 	defer func() {
 		if v := recover(); v != nil {
-			r, ok, err = nil, true, d.brokeInvariant(v)
+			r, fallback, err = nil, nil, d.brokeInvariant(v)
 		}
 	}()
-	r = d.run()
-	return r, r != nil, nil
+	if r = d.run(); r == nil {
+		cfg.Strategy, cfg.StrategyName = &resume{taken: d.r.Schedule, then: strat}, desc
+		return nil, &cfg, nil
+	}
+	return r, nil, nil
+}
+
+// resume replays the choices a narrated run took, then asks then, the
+// strategy that chose them (runStep's fallback).
+type resume struct {
+	taken []int
+	i     int
+	then  chaos.Strategy
+}
+
+func (r *resume) Choose(runnable []int, cur int) int {
+	if r.i < len(r.taken) {
+		r.i++
+		return r.taken[r.i-1]
+	}
+	return r.then.Choose(runnable, cur)
+}
+
+// Diverged is then's, when it follows a recorded schedule.
+func (r *resume) Diverged() (int, bool) {
+	if d, ok := r.then.(chaos.Diverger); ok {
+		return d.Diverged()
+	}
+	return -1, false
 }
 
 // brokeInvariant is Interp.brokeInvariant: v, a panic raised while the
