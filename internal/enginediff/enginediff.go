@@ -20,8 +20,13 @@ import (
 // Diff runs s under cfg on both engines (cfg.Engine is overridden) and
 // returns the goroutine model's Result and a description of the
 // differences, "" when there are none. Errors must agree too: both or
-// neither (the Result is then nil).
+// neither (the Result is then nil). cfg.Strategy must be nil: a strategy
+// object keeps state from one call to the next, so the two runs need one
+// each (build them from cfg.Schedule instead).
 func Diff(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, string) {
+	if cfg.Strategy != nil {
+		return nil, "enginediff: a Config.Strategy object would be shared by the two runs"
+	}
 	cfg.Engine = runtime.EngineGoroutine
 	want, werr := runtime.Run(s, cfg)
 	cfg.Engine = runtime.EngineStep
