@@ -377,13 +377,7 @@ func (in *Interp) run() (*Result, error) {
 	case chaos.EndDeadlock:
 		r.Outcome = Deadlock
 		r.Cycle = end.Cycle
-		kind := KindDeadlock
-		switch end.ChainEnd {
-		case chaos.ChainForever:
-			kind = KindDeadlockOnHung
-		case chaos.ChainEnded:
-			kind = KindDeadlockOnEnded
-		}
+		kind := deadlockKind(end.ChainEnd)
 		r.Report = Report{Kind: kind, Phase: in.phase, Message: deadlockMessage(end.OthersRunnable, end.Cycle)}
 		if len(end.Blocked) > 0 {
 			t := in.threads[end.Blocked[0]]

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/shutdownfuzz/shutdownfuzz/chaos"
 	"github.com/shutdownfuzz/shutdownfuzz/scenario"
 )
 
@@ -68,6 +69,19 @@ const (
 	KindBudget              = "budget"
 	KindWatchdog            = "watchdog"
 )
+
+// deadlockKind is the report kind of a deadlock whose wait-for chain
+// ends as how says (chaos.ChainForever: on a hung thread; ChainEnded: on
+// an ended one).
+func deadlockKind(how string) string {
+	switch how {
+	case chaos.ChainForever:
+		return KindDeadlockOnHung
+	case chaos.ChainEnded:
+		return KindDeadlockOnEnded
+	}
+	return KindDeadlock
+}
 
 // Report is the terminal event of a run.
 type Report struct {

@@ -276,13 +276,7 @@ func (d *driver) deadlock(never bool) *Terminal {
 
 // deadlockReport is Interp.run's report of chaos.EndDeadlock.
 func (d *driver) deadlockReport(blocked []int, lines []string, how string, others bool) *Terminal {
-	kind := KindDeadlock
-	switch how {
-	case chaos.ChainForever:
-		kind = KindDeadlockOnHung
-	case chaos.ChainEnded:
-		kind = KindDeadlockOnEnded
-	}
+	kind := deadlockKind(how)
 	d.r.Cycle = lines
 	d.n.report = Report{Kind: kind, Message: deadlockMessage(others, lines)}
 	if len(blocked) > 0 {
