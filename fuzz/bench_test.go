@@ -8,7 +8,8 @@ import (
 )
 
 // BenchmarkExec measures one FuzzShutdown exec (decode, then
-// CheckPolicies) over the seed corpus, cycling through the seeds. Its
+// CheckPolicies) over the seed corpus, cycling through the seeds, on the
+// engine -sfz.engine names. Its
 // inverse bounds the execs/s a fuzz worker can reach; compare it with the
 // "execs" rate `go test -fuzz=FuzzShutdown ./fuzz` prints.
 func BenchmarkExec(b *testing.B) {
@@ -24,11 +25,12 @@ func BenchmarkExec(b *testing.B) {
 		}
 		inputs = append(inputs, data)
 	}
+	eng := engine(b)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		s := scenario.Decode(inputs[i%len(inputs)])
-		if fail, _ := CheckPolicies(s, scenario.Policies, verdict.Options{MaxSteps: 5000}); fail != nil {
+		if fail, _ := CheckPolicies(s, scenario.Policies, verdict.Options{MaxSteps: 5000, Engine: eng}); fail != nil {
 			b.Fatal(fail)
 		}
 	}

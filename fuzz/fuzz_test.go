@@ -25,7 +25,20 @@ var (
 	stepsFlag  = flag.Int("sfz.steps", DefaultSteps, "step budget per run")
 	wantFlag   = flag.String("sfz.want", "", "with -sfz.strict: fail only on policy-caused failures of this outcome or report kind, optionally /OP (a prefix of the failing statement: no-gil/hold)")
 	freshFlag  = flag.Bool("sfz.fresh", false, "skip inputs equal to a seed file, so that only inputs the fuzzer made can fail (to time how fast mutation finds a witness)")
+	engineFlag = flag.String("sfz.engine", "step", "the controlled mode's engine for every run: step (the step function) or goroutine (the goroutine model), to compare them")
 )
+
+// engine is -sfz.engine as a runtime.Engine.
+func engine(tb testing.TB) runtime.Engine {
+	switch *engineFlag {
+	case "step":
+		return runtime.EngineStep
+	case "goroutine":
+		return runtime.EngineGoroutine
+	}
+	tb.Fatalf("-sfz.engine=%q: want step or goroutine", *engineFlag)
+	return 0
+}
 
 func TestMain(m *testing.M) {
 	flag.Parse()
@@ -43,7 +56,7 @@ func FuzzShutdown(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	opts := verdict.Options{Strict: *strictFlag, Want: *wantFlag, MaxSteps: *stepsFlag}
+	opts := verdict.Options{Strict: *strictFlag, Want: *wantFlag, MaxSteps: *stepsFlag, Engine: engine(f)}
 	seeds := map[string]bool{}
 	if *freshFlag {
 		paths, _ := filepath.Glob("testdata/fuzz/FuzzShutdown/*")
@@ -99,6 +112,9 @@ func strictArg() string {
 	}
 	if *freshFlag {
 		arg += " -sfz.fresh"
+	}
+	if *engineFlag != "step" {
+		arg += " -sfz.engine=" + *engineFlag
 	}
 	return arg
 }

@@ -64,6 +64,11 @@ var ownKinds = map[string]bool{
 // stops, driving main into the budget. The whole-schedule replay is still
 // tried, but it can only show that the failure happens without the policy.
 func Attribute(s *scenario.Scenario, policy string, r *runtime.Result, maxSteps int) Attribution {
+	return attribute(s, policy, r, maxSteps, runtime.EngineAuto)
+}
+
+// attribute is Attribute with its counterfactuals run on engine.
+func attribute(s *scenario.Scenario, policy string, r *runtime.Result, maxSteps int, engine runtime.Engine) Attribution {
 	switch {
 	case Inconclusive(r):
 		return Attribution{Unknown, "the run itself is inconclusive (" + r.Report.Kind + ")"}
@@ -79,7 +84,7 @@ func Attribute(s *scenario.Scenario, policy string, r *runtime.Result, maxSteps 
 		return Attribution{NotCaused, r.Report.Kind + " is a failure a thread brings on itself, outside a policy unwind"}
 	}
 	sig := r.Signature()
-	cfg := runtime.Config{Policy: policy, NoStrike: true, MaxSteps: maxSteps}
+	cfg := runtime.Config{Policy: policy, NoStrike: true, MaxSteps: maxSteps, Engine: engine}
 	if cf, err := run(s, cfg); err == nil && cf.Signature() == sig {
 		return Attribution{NotCaused, "the NoStrike counterfactual on the same schedule fails the same way"}
 	}

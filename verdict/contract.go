@@ -136,6 +136,9 @@ type Options struct {
 	// ("no-gil/hold", "deadlock-on-hung/lock").
 	Want     string
 	MaxSteps int // per run; 0 is the runtime's default
+	// Engine runs every run of the check on that engine of the controlled
+	// mode (runtime.Config.Engine; the fuzz flag -sfz.engine).
+	Engine runtime.Engine
 }
 
 // run is runtime.Run; the known-positive tests swap it for a broken
@@ -151,7 +154,7 @@ var run = runtime.Run
 // reported as such, so neither is replayed (a budget replay is the
 // costliest run there is).
 func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, *Failure) {
-	r, err := run(s, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
+	r, err := run(s, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps, Engine: opts.Engine})
 	if err != nil {
 		return nil, &Failure{Policy: policy, Reason: err.Error(), Scenario: s}
 	}
@@ -165,7 +168,7 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 	if Inconclusive(r) {
 		return r, fail(true, "inconclusive: %s", r.Report.Message)
 	}
-	again, err := run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps})
+	again, err := run(withReplay, runtime.Config{Policy: policy, MaxSteps: opts.MaxSteps, Engine: opts.Engine})
 	if err != nil || !r.Replays(again) {
 		return r, fail(false, "replaying the recorded schedule %s", divergence(r, again, err))
 	}
@@ -176,7 +179,7 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 		if !Wanted(r, opts.Want) {
 			return r, nil
 		}
-		switch a := Attribute(withReplay, policy, r, opts.MaxSteps); a.Cause {
+		switch a := attribute(withReplay, policy, r, opts.MaxSteps, opts.Engine); a.Cause {
 		case Caused:
 			return r, fail(false, "strict: the policy caused %s (%s): %s", r.Outcome, r.Report.Kind, a.Why)
 		case Unknown:
@@ -187,7 +190,7 @@ func Check(s *scenario.Scenario, policy string, opts Options) (*runtime.Result, 
 	if Allowed(s, policy)[r.Outcome] || KnownException(r) != "" {
 		return r, nil
 	}
-	switch a := Attribute(withReplay, policy, r, opts.MaxSteps); a.Cause {
+	switch a := attribute(withReplay, policy, r, opts.MaxSteps, opts.Engine); a.Cause {
 	case Caused:
 		return r, fail(false, "contract broken: policy %s caused %s, which it does not allow (allowed: %s): %s", policy, r.Outcome, allowedList(s, policy), a.Why)
 	case Unknown:

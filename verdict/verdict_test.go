@@ -364,3 +364,26 @@ func TestKnownExceptionsAreTheDefects(t *testing.T) {
 		}
 	}
 }
+
+// Options.Engine reaches every run of a check: the run, its replay and
+// the attribution's counterfactuals (FuzzShutdown's -sfz.engine).
+func TestCheckRunsOnTheEngineAsked(t *testing.T) {
+	var engines []runtime.Engine
+	withRun(t, func(s *scenario.Scenario, cfg runtime.Config) (*runtime.Result, error) {
+		engines = append(engines, cfg.Engine)
+		return runtime.Run(s, cfg)
+	})
+	s := parse(t, striking)
+	for seed := range uint64(20) {
+		s.Schedule = &scenario.Schedule{Kind: scenario.ScheduleRandom, Seed: seed}
+		Check(s, "abort", Options{Strict: true, Want: "abort", Engine: runtime.EngineGoroutine})
+	}
+	if len(engines) < 3 {
+		t.Fatalf("%d runs, want runs, replays and counterfactuals", len(engines))
+	}
+	for i, e := range engines {
+		if e != runtime.EngineGoroutine {
+			t.Fatalf("run %d on engine %d, want the goroutine model", i, e)
+		}
+	}
+}
