@@ -89,13 +89,6 @@ func (in *Interp) runFrameItems(t *thread, f *frame) {
 	}
 }
 
-func unwindNote(t *thread) string {
-	if t.unwinding {
-		return " during the forced unwind"
-	}
-	return ""
-}
-
 // hold makes a smart pointer to the object in the innermost native frame:
 // it is released (a DECREF) when the frame ends or unwinds.
 func (in *Interp) hold(t *thread, st *scenario.Stmt) {
